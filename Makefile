@@ -1,0 +1,62 @@
+# mediapipe: `make run` (demo) and `make test` work on a fresh Debian machine.
+SHELL   := /bin/bash
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+# command:debian-package pairs the project needs at run and test time
+SYSTEM_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg redis-server:redis-server \
+                exiftool:libimage-exiftool-perl vipsthumbnail:libvips-tools
+PYTEST_ARGS ?=
+
+.PHONY: install system-deps test bench run worker fixtures lint soak clean
+
+install: system-deps $(STAMP)
+
+system-deps:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+	if [ -n "$${missing// /}" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing system packages; run: sudo apt-get install -y $$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# pytest exits 5 when it ran no test: that is a failure here too.
+test: install
+	@set +e; $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest ran no tests"; exit 1; fi; exit $$rc
+
+soak: install
+	$(BIN)/python -m pytest -m slow tests/reliability $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench
+
+fixtures: install
+	$(BIN)/python -m fixtures fixtures/out
+
+run: install
+	$(BIN)/mediapipe init ./media
+	$(BIN)/mediapipe doctor --media-root ./media
+
+worker: install
+	$(BIN)/celery -A workers worker -Q metadata,thumbnails,video -l info
+
+lint: install
+	$(BIN)/ruff check mediapipe workers fixtures tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache fixtures/out

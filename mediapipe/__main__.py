@@ -1,0 +1,5 @@
+"""``python -m mediapipe`` runs the CLI."""
+
+from mediapipe.cli import run
+
+run()

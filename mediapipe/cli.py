@@ -1,0 +1,253 @@
+"""The ``mediapipe`` command: the one place that talks to the user.
+
+Owns: parsing arguments, loading the config (file and ``MEDIAPIPE_*`` environment), turning
+``MediaError``/``ConfigError`` into one-line messages and exit codes (never a traceback), text and
+``--json`` output, progress bars. Does not own: any media work; commands call the stages,
+``storage`` and ``pipeline``. Heavy modules are imported inside commands so start-up stays fast.
+
+Exit codes: 0 ok, 1 some files failed, 2 usage, 3 config, 4 storage offline, 5 unsupported,
+6 corrupt, 7 too large, 8 transcode failed, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mediapipe.errors import ConfigError, MediaError
+
+if TYPE_CHECKING:
+    from mediapipe.config import Config
+
+__all__ = ["main"]
+
+
+@dataclasses.dataclass
+class AppContext:
+    config_path: str | None
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from mediapipe import config
+
+            self._config = config.load(self.config_path, os.environ)
+        return self._config
+
+    def media_root(self, given: str | None) -> Path:
+        root = given or self.config.media_root
+        if not root:
+            raise click.UsageError("no media root: pass --media-root or set MEDIAPIPE_MEDIA_ROOT")
+        return Path(root)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+pass_app = click.make_pass_decorator(AppContext)
+media_root_option = click.option(
+    "--media-root", "media_root", type=click.Path(file_okay=False), default=None,
+    help="Media root (default: MEDIAPIPE_MEDIA_ROOT or mediaRoot in the config).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="homelib-mediapipe", prog_name="mediapipe")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              envvar="MEDIAPIPE_CONFIG", help="TOML or JSON config file (an Immich export too).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              envvar="MEDIAPIPE_LOG_FORMAT", show_default=True)
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              default="warning", envvar="MEDIAPIPE_LOG_LEVEL", show_default=True)
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, log_format: str, log_level: str) -> None:
+    """Metadata, previews, thumbnails and browser-friendly video for a photo library."""
+    from mediapipe import logs
+
+    logs.configure(log_format, log_level)
+    ctx.obj = AppContext(config_path)
+
+
+@cli.command()
+@click.argument("root", required=False, type=click.Path(file_okay=False))
+@json_option
+@pass_app
+def init(app: AppContext, root: str | None, as_json: bool) -> None:
+    """Create a media root: library/ thumbs/ encoded-video/ profile/, each with its marker."""
+    from mediapipe import storage
+
+    statuses = storage.init_root(app.media_root(root))
+    _report_folders(statuses, as_json)
+
+
+@cli.command()
+@click.argument("root", required=False, type=click.Path(file_okay=False))
+@json_option
+@pass_app
+def verify(app: AppContext, root: str | None, as_json: bool) -> None:
+    """Read and rewrite every folder's .immich marker; fail naming any folder that is offline."""
+    from mediapipe import storage
+
+    path = app.media_root(root)
+    statuses = storage.verify_root(path)
+    swept = sum(storage.sweep_temp(path / f, recursive=True) for f in storage.FOLDERS
+                if (path / f / storage.MARKER).is_file())
+    _report_folders(statuses, as_json, swept=swept)
+
+
+def _report_folders(statuses: list[Any], as_json: bool, swept: int | None = None) -> None:
+    bad = [s for s in statuses if not s.ok]
+    if as_json:
+        data: dict[str, Any] = {"ok": not bad, "folders": [
+            {"folder": s.folder, "path": str(s.path), "ok": s.ok, "problem": s.problem}
+            for s in statuses]}
+        if swept is not None:
+            data["stale_temp_files_removed"] = swept
+        emit_json(data)
+    else:
+        for s in statuses:
+            click.echo(f"{'ok ' if s.ok else 'BAD'} {s.folder:<14} {s.path}"
+                       + (f"  {s.problem}" if s.problem else ""))
+    if bad:
+        names = ", ".join(s.folder for s in bad)
+        raise click.exceptions.Exit(_fail(f"media root not ready: {names} "
+                                          f"({bad[0].problem})", 4))
+
+
+def _fail(message: str, code: int) -> int:
+    click.echo(f"mediapipe: error: {message}", err=True)
+    return code
+
+
+DOCTOR_ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc")
+DOCTOR_FILTERS = ("zscale", "tonemap", "tonemapx", "tonemap_cuda", "scale_cuda",
+                  "hwupload_cuda")
+
+
+@cli.command()
+@media_root_option
+@click.option("--broker", default=None, help="Broker URL to check (default: the config's).")
+@json_option
+@pass_app
+def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json: bool) -> None:
+    """Report tools, versions, which encoders really work, the broker and the media root."""
+    from mediapipe import toolchain
+
+    encoders = [toolchain.probe_encoder(name) for name in DOCTOR_ENCODERS]
+    report: dict[str, Any] = {
+        "versions": toolchain.versions(),
+        "encoders": [e.to_dict() for e in encoders],
+        "filters": {name: toolchain.has_filter(name) for name in DOCTOR_FILTERS},
+        "broker": _check_broker(broker or app.config.broker_url),
+        "media_root": None,
+    }
+    root = media_root or app.config.media_root
+    if root:
+        statuses = _read_markers(Path(root))
+        report["media_root"] = {"path": str(root), "folders": [
+            {"folder": s.folder, "ok": s.ok, "problem": s.problem} for s in statuses]}
+    missing = [k for k in ("ffmpeg", "ffprobe") if not report["versions"].get(k)]
+    report["ok"] = not missing and not (
+        report["media_root"] and not all(f["ok"] for f in report["media_root"]["folders"]))
+    if as_json:
+        emit_json(report)
+    else:
+        _print_doctor(report)
+    if not report["ok"]:
+        raise click.exceptions.Exit(1)
+
+
+def _read_markers(root: Path) -> list[Any]:
+    from mediapipe import storage
+
+    return [storage.FolderStatus(f, root / f, (root / f / storage.MARKER).is_file(),
+                                 "" if (root / f / storage.MARKER).is_file() else "marker missing")
+            for f in storage.FOLDERS]
+
+
+def _check_broker(url: str) -> dict[str, Any]:
+    if not url:
+        return {"url": None, "reachable": None, "note": "no broker: runs in-process"}
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
+        return {"url": url, "reachable": True}
+    except Exception as exc:  # edge: report any failure to reach it
+        return {"url": url, "reachable": False, "error": str(exc)}
+
+
+def _print_doctor(report: dict[str, Any]) -> None:
+    click.echo("Versions:")
+    for name, version in report["versions"].items():
+        click.echo(f"  {name:<14} {version or 'MISSING'}")
+    click.echo("Encoders (1-frame test encode):")
+    for e in report["encoders"]:
+        click.echo(f"  {e['name']:<14} {'works' if e['available'] else 'unavailable'}"
+                   + (f"  ({e['reason']})" if e["reason"] else ""))
+    click.echo("Filters: " + ", ".join(f"{k}={'yes' if v else 'no'}"
+                                        for k, v in report["filters"].items()))
+    b = report["broker"]
+    click.echo(f"Broker: {b['url'] or 'none (in-process)'}"
+               + ("" if b["reachable"] is None else
+                  " reachable" if b["reachable"] else f" UNREACHABLE ({b.get('error')})"))
+    if report["media_root"]:
+        click.echo(f"Media root: {report['media_root']['path']}")
+        for f in report["media_root"]["folders"]:
+            click.echo(f"  {'ok ' if f['ok'] else 'BAD'} {f['folder']}  {f['problem']}")
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Show the effective settings or write a commented sample file."""
+
+
+@config_group.command("show")
+@pass_app
+def config_show(app: AppContext) -> None:
+    """The effective settings (defaults, file, environment) as JSON."""
+    emit_json(app.config.to_dict())
+
+
+@config_group.command("sample")
+def config_sample() -> None:
+    """A commented TOML file with every setting and its default."""
+    from mediapipe import config
+
+    click.echo(config.sample_toml(), nl=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv`` (default: the process's); map errors to exit codes."""
+    try:
+        code = cli.main(args=argv, prog_name="mediapipe", standalone_mode=False)
+        code = code if isinstance(code, int) else 0
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except click.Abort:
+        code = _fail("interrupted", 130)
+    except KeyboardInterrupt:
+        code = _fail("interrupted", 130)
+    except (MediaError, ConfigError) as exc:
+        code = _fail(str(exc), exc.exit_code)
+    return code
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

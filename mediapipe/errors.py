@@ -1,0 +1,119 @@
+"""The one error family of mediapipe.
+
+Owns: every exception a stage, the storage layer or the CLI raises on purpose, and the exit code
+each maps to. Does not own: catching them (the edges do: ``cli.py``, ``pipeline.py``,
+``workers/tasks.py``).
+
+Every error about a file carries the path and a reason, and is raised ``from`` its cause.
+``MediaError.transient`` tells the workers whether a retry can help.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ConfigError",
+    "CorruptMedia",
+    "MediaError",
+    "StorageOffline",
+    "TooLarge",
+    "TranscodeFailed",
+    "UnsupportedMedia",
+    "error_from_dict",
+]
+
+
+class MediaError(Exception):
+    """A problem with one file (a source or an output); the rest of a batch carries on."""
+
+    exit_code = 1
+    transient = False
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(path, reason)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly form, the shape results and ``--json`` output carry."""
+        return {"type": type(self).__name__, "path": self.path, "message": self.reason}
+
+
+class UnsupportedMedia(MediaError):
+    """Not a kind of file mediapipe handles (unknown extension, mislabelled content)."""
+
+    exit_code = 5
+
+
+class CorruptMedia(MediaError):
+    """The file claims a supported format but cannot be decoded (empty, truncated, damaged)."""
+
+    exit_code = 6
+
+
+class TooLarge(MediaError):
+    """Refused before decoding: the image exceeds the configured pixel limit."""
+
+    exit_code = 7
+
+
+class StorageOffline(MediaError):
+    """A media-root folder lacks its ``.immich`` marker (unmounted disk?) or cannot be written.
+
+    Nothing is written when this is raised. Transient: the disk may come back.
+    """
+
+    exit_code = 4
+    transient = True
+
+
+class TranscodeFailed(MediaError):
+    """ffmpeg failed; carries its return code, argv and the tail of its stderr."""
+
+    exit_code = 8
+
+    def __init__(
+        self,
+        path: object,
+        reason: str,
+        *,
+        returncode: int | None = None,
+        argv: list[str] | None = None,
+        stderr_tail: str = "",
+    ) -> None:
+        super().__init__(path, reason)
+        self.returncode = returncode
+        self.argv = list(argv or [])
+        self.stderr_tail = stderr_tail
+
+    @property
+    def transient(self) -> bool:  # type: ignore[override]
+        """ffmpeg killed by a signal (OOM killer, shutdown) may well succeed on a retry."""
+        return self.returncode is not None and self.returncode < 0
+
+
+class ConfigError(ValueError):
+    """An invalid setting: names the key, the value given and what is allowed."""
+
+    exit_code = 3
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(f"{key}: {message}")
+
+
+_BY_NAME: dict[str, type[MediaError]] = {
+    cls.__name__: cls
+    for cls in (MediaError, UnsupportedMedia, CorruptMedia, TooLarge, StorageOffline,
+                TranscodeFailed)
+}
+
+
+def error_from_dict(data: dict[str, Any]) -> MediaError:
+    """Rebuild an error from ``MediaError.to_dict()`` (results cross process boundaries as JSON)."""
+    cls = _BY_NAME.get(data.get("type", ""), MediaError)
+    return cls(data.get("path", ""), data.get("message", ""))

@@ -1,0 +1,96 @@
+"""Which files mediapipe handles, and as what.
+
+Owns: the supported extensions (Immich's list), their kind (image, video, sidecar, raw) and MIME
+type, and the canonical spelling of an extension. Does not own: sniffing content (the metadata
+stage decides whether the bytes match the name).
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import PurePath
+
+__all__ = ["Kind", "canonical_extension", "is_raw", "kind_of", "mime_type", "supported"]
+
+
+class Kind(enum.StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    SIDECAR = "sidecar"
+
+
+_RAW = {
+    ".3fr": "image/x-hasselblad-3fr", ".ari": "image/x-arriflex-ari", ".arw": "image/x-sony-arw",
+    ".cap": "image/x-phaseone-cap", ".cin": "image/x-phantom-cin", ".cr2": "image/x-canon-cr2",
+    ".cr3": "image/x-canon-cr3", ".crw": "image/x-canon-crw", ".dcr": "image/x-kodak-dcr",
+    ".dng": "image/x-adobe-dng", ".erf": "image/x-epson-erf", ".fff": "image/x-hasselblad-fff",
+    ".iiq": "image/x-phaseone-iiq", ".k25": "image/x-kodak-k25", ".kdc": "image/x-kodak-kdc",
+    ".mrw": "image/x-minolta-mrw", ".nef": "image/x-nikon-nef", ".nrw": "image/x-nikon-nrw",
+    ".orf": "image/x-olympus-orf", ".ori": "image/x-olympus-ori", ".pef": "image/x-pentax-pef",
+    ".psd": "image/vnd.adobe.photoshop", ".raf": "image/x-fuji-raf",
+    ".raw": "image/x-panasonic-raw",
+    ".rw2": "image/x-panasonic-rw2", ".rwl": "image/x-leica-rwl", ".sr2": "image/x-sony-sr2",
+    ".srf": "image/x-sony-srf", ".srw": "image/x-samsung-srw", ".x3f": "image/x-sigma-x3f",
+}
+_IMAGE = {
+    ".avif": "image/avif", ".bmp": "image/bmp", ".gif": "image/gif", ".heic": "image/heic",
+    ".heif": "image/heif", ".hif": "image/heif", ".insp": "image/jpeg", ".jp2": "image/jp2",
+    ".jpe": "image/jpeg", ".jpeg": "image/jpeg", ".jpg": "image/jpeg", ".jxl": "image/jxl",
+    ".png": "image/png", ".svg": "image/svg+xml", ".tif": "image/tiff", ".tiff": "image/tiff",
+    ".webp": "image/webp",
+    **_RAW,
+}
+_VIDEO = {
+    ".3gp": "video/3gpp", ".3gpp": "video/3gpp", ".avi": "video/x-msvideo", ".flv": "video/x-flv",
+    ".insv": "video/mp4", ".m2t": "video/mp2t", ".m2ts": "video/mp2t", ".m4v": "video/x-m4v",
+    ".mkv": "video/x-matroska", ".mov": "video/quicktime", ".mp4": "video/mp4",
+    ".mpe": "video/mpeg", ".mpeg": "video/mpeg", ".mpg": "video/mpeg", ".mts": "video/mp2t",
+    ".vob": "video/mpeg", ".webm": "video/webm", ".wmv": "video/x-ms-wmv",
+}
+_SIDECAR = {".xmp": "application/xml"}
+
+_KINDS: dict[str, Kind] = {
+    **dict.fromkeys(_IMAGE, Kind.IMAGE),
+    **dict.fromkeys(_VIDEO, Kind.VIDEO),
+    **dict.fromkeys(_SIDECAR, Kind.SIDECAR),
+}
+_MIME = {**_IMAGE, **_VIDEO, **_SIDECAR}
+
+# Spellings that name the same format, as Immich's storage template normalises them.
+_CANONICAL = {
+    ".jpeg": ".jpg", ".jpe": ".jpg", ".tif": ".tiff", ".3gpp": ".3gp", ".mpeg": ".mpg",
+    ".mpe": ".mpg", ".m2ts": ".mts", ".m2t": ".mts",
+}
+
+RAW_EXTENSIONS = frozenset(_RAW)
+MEDIA_EXTENSIONS = frozenset(_IMAGE) | frozenset(_VIDEO)
+
+
+def _ext(path: str | PurePath) -> str:
+    name = path.name if isinstance(path, PurePath) else str(path).rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
+
+
+def kind_of(path: str | PurePath) -> Kind | None:
+    """The kind a file is by its extension (case-insensitive), or None when unsupported."""
+    return _KINDS.get(_ext(path))
+
+
+def supported(path: str | PurePath) -> bool:
+    """True for images and videos mediapipe processes (sidecars travel with their media)."""
+    return _ext(path) in MEDIA_EXTENSIONS
+
+
+def is_raw(path: str | PurePath) -> bool:
+    return _ext(path) in RAW_EXTENSIONS
+
+
+def mime_type(path: str | PurePath) -> str:
+    return _MIME.get(_ext(path), "application/octet-stream")
+
+
+def canonical_extension(path: str | PurePath) -> str:
+    """The lower-cased extension without its dot, normalised (``JPEG`` → ``jpg``)."""
+    ext = _ext(path)
+    return _CANONICAL.get(ext, ext).lstrip(".")

@@ -1,0 +1,100 @@
+"""What the metadata stage knows about a file, as one typed value every later stage reads.
+
+Owns: ``MediaInfo`` and ``StreamInfo`` (frozen dataclasses) and their JSON form. Does not own:
+reading them (``metadata.read_metadata``).
+
+Conventions: ``width``/``height`` are as displayed (swapped for EXIF orientations 5-8 and for
+video rotated by 90/270); ``rotation`` is clockwise degrees, as exiftool reports it;
+``taken_at`` is aware when the offset is known, naive (local wall time) otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any, Literal
+
+__all__ = ["MediaInfo", "StreamInfo"]
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamInfo:
+    index: int
+    type: Literal["video", "audio", "subtitle", "data", "attachment"]
+    codec: str
+    default: bool = False
+    bit_rate: int | None = None
+    attached_pic: bool = False
+    width: int | None = None
+    height: int | None = None
+    pix_fmt: str | None = None
+    channels: int | None = None
+    color_transfer: str | None = None
+    color_primaries: str | None = None
+    profile: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class MediaInfo:
+    path: str
+    kind: Literal["image", "video"]
+    mime_type: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+    orientation: int = 1
+    taken_at: datetime | None = None
+    offset: str | None = None
+    taken_at_source: str = "file_mtime"
+    make: str | None = None
+    model: str | None = None
+    lens_model: str | None = None
+    iso: int | None = None
+    exposure_time: float | None = None
+    f_number: float | None = None
+    focal_length: float | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    altitude: float | None = None
+    description: str | None = None
+    rating: int | None = None
+    keywords: tuple[str, ...] = ()
+    color_space: str | None = None
+    profile_description: str | None = None
+    bits_per_sample: int | None = None
+    live_photo_id: str | None = None
+    motion_photo: bool = False
+    motion_photo_offset: int | None = None
+    # video
+    duration: float | None = None
+    fps: float | None = None
+    video_codec: str | None = None
+    pix_fmt: str | None = None
+    bit_rate: int | None = None
+    color_transfer: str | None = None
+    color_primaries: str | None = None
+    rotation: int = 0
+    audio_codec: str | None = None
+    container: str | None = None
+    streams: tuple[StreamInfo, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly: dates in ISO 8601, tuples as lists."""
+        out = dataclasses.asdict(self)
+        out["taken_at"] = self.taken_at.isoformat() if self.taken_at else None
+        out["keywords"] = list(self.keywords)
+        out["warnings"] = list(self.warnings)
+        out["streams"] = [dataclasses.asdict(s) for s in self.streams]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MediaInfo:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in data.items() if k in fields}
+        if kw.get("taken_at"):
+            kw["taken_at"] = datetime.fromisoformat(kw["taken_at"])
+        kw["keywords"] = tuple(kw.get("keywords") or ())
+        kw["warnings"] = tuple(kw.get("warnings") or ())
+        kw["streams"] = tuple(StreamInfo(**s) for s in kw.get("streams") or ())
+        return cls(**kw)

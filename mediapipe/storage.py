@@ -1,0 +1,228 @@
+"""The media root on disk: its folders, their ``.immich`` markers, and every write into them.
+
+Owns: the layout (``library/ thumbs/ encoded-video/ profile/``, each guarded by a ``.immich``
+marker), Immich's paths for derived files, creating and verifying markers, and atomic writes
+(temp file in the same folder, fsync, rename) that refuse to write where the guarding marker is
+missing: an unmounted disk must not fill its mount point. Does not own: what is written (stages
+make bytes) or when (``pipeline``).
+
+Entry points: ``init_root``, ``verify_root``, ``atomic_write``, ``atomic_output``,
+``derived_path``, ``sweep_temp``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import os
+import secrets
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from mediapipe.errors import StorageOffline
+
+__all__ = [
+    "FOLDERS",
+    "MARKER",
+    "Derived",
+    "FolderStatus",
+    "atomic_output",
+    "atomic_write",
+    "derived_path",
+    "init_root",
+    "require_marker",
+    "sweep_temp",
+    "verify_root",
+]
+
+FOLDERS = ("library", "thumbs", "encoded-video", "profile")
+MARKER = ".immich"
+TEMP_SUFFIX = ".mptmp"
+STALE_AFTER_S = 3600.0
+
+
+class Derived(enum.Enum):
+    """The files mediapipe derives from an asset: (top folder, name suffix)."""
+
+    PREVIEW = ("thumbs", "_preview")
+    THUMBNAIL = ("thumbs", "_thumbnail")
+    FULLSIZE = ("thumbs", "_fullsize")
+    ENCODED_VIDEO = ("encoded-video", "")
+
+
+def derived_path(root: str | Path, owner: str, asset_id: str, kind: Derived, ext: str) -> Path:
+    """Immich's path, e.g. ``thumbs/<owner>/<id[0:2]>/<id[2:4]>/<id>_preview.jpeg``."""
+    folder, suffix = kind.value
+    return Path(root, folder, owner, asset_id[0:2], asset_id[2:4], f"{asset_id}{suffix}.{ext}")
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderStatus:
+    folder: str
+    path: Path
+    ok: bool
+    problem: str = ""
+
+
+def _write_marker(folder: Path) -> None:
+    data = str(int(time.time() * 1000)).encode()
+    tmp = _temp_name(folder / MARKER)
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, folder / MARKER)
+
+
+def init_root(root: str | Path) -> list[FolderStatus]:
+    """Create the root's folders and their markers (idempotent); report each folder."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name in FOLDERS:
+        folder = root / name
+        try:
+            folder.mkdir(exist_ok=True)
+            if not (folder / MARKER).exists():
+                _write_marker(folder)
+            out.append(FolderStatus(name, folder, True))
+        except OSError as exc:
+            out.append(FolderStatus(name, folder, False, f"cannot create: {exc.strerror}"))
+    return out
+
+
+def verify_root(root: str | Path) -> list[FolderStatus]:
+    """Read and rewrite every folder's marker, as Immich does at start-up; never creates one."""
+    root = Path(root)
+    out = []
+    for name in FOLDERS:
+        folder = root / name
+        marker = folder / MARKER
+        if not marker.is_file():
+            out.append(FolderStatus(name, folder, False,
+                                    f"marker {marker} is missing (disk not mounted?)"))
+            continue
+        try:
+            marker.read_bytes()
+            _write_marker(folder)
+            out.append(FolderStatus(name, folder, True))
+        except OSError as exc:
+            out.append(FolderStatus(name, folder, False, f"not writable: {exc.strerror}"))
+    return out
+
+
+def require_marker(path: str | Path) -> Path:
+    """The guarded folder above ``path``, or ``StorageOffline`` if its marker is missing.
+
+    The guard is the nearest ancestor holding a ``.immich`` marker. A media-root folder name
+    (``thumbs`` …) met on the way up without its marker means that disk is not mounted; no
+    marker at all above ``path`` means it is not inside a media root.
+    """
+    path = Path(path).absolute()
+    for folder in path.parents:
+        if (folder / MARKER).is_file():
+            return folder
+        if folder.name in FOLDERS:
+            raise StorageOffline(path, f"{folder} has no {MARKER} marker (disk not mounted?); "
+                                       "nothing written")
+    raise StorageOffline(path, f"no {MARKER} marker above it: not inside a media root")
+
+
+_HOST = socket.gethostname().replace(".", "_")
+
+
+def _temp_name(target: Path) -> Path:
+    """``.<name>.<host>.<pid>.<random>.mptmp``: hidden, and it names the process writing it."""
+    tag = f"{_HOST}.{os.getpid()}.{secrets.token_hex(4)}"
+    return target.with_name(f".{target.name}.{tag}{TEMP_SUFFIX}")
+
+
+def _writer_dead(temp_name: str) -> bool:
+    """True when the temp file's writer was a process on this host that no longer exists."""
+    parts = temp_name[: -len(TEMP_SUFFIX)].rsplit(".", 3)
+    if len(parts) != 4 or parts[1] != _HOST or not parts[2].isdigit():
+        return False
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_output(target: str | Path) -> Iterator[Path]:
+    """Yield a temp path beside ``target`` to write into (an ffmpeg output, say).
+
+    On success the temp file is fsynced and renamed over ``target``; on any exception, or if
+    nothing non-empty was written, it is removed and ``target`` is left as it was. The marker is
+    checked before the folder is made and again just before the rename.
+    """
+    target = Path(target).absolute()
+    require_marker(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sweep_temp(target.parent, name=target.name)
+    tmp = _temp_name(target)
+    try:
+        yield tmp
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise OSError(f"nothing was written to {tmp}")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        require_marker(target)
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def atomic_write(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` all at once: readers see the old file or the new, never half."""
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return Path(path)
+
+
+def sweep_temp(folder: str | Path, *, name: str | None = None,
+               older_than: float = STALE_AFTER_S, recursive: bool = False) -> int:
+    """Remove temp files that crashed writers left; returns how many were removed.
+
+    A temp file goes when its writer (named in it) was on this host and is gone, or when it
+    has not changed for ``older_than`` seconds (writers on other hosts sharing the disk).
+    ``name`` limits the sweep to the temps of one target.
+    """
+    folder = Path(folder)
+    now = time.time()
+    prefix = f".{name}." if name else "."
+    removed = 0
+    walker = os.walk(folder) if recursive else [(str(folder), [], None)]
+    for dirpath, _dirs, _files in walker:
+        try:
+            entries = list(os.scandir(dirpath))
+        except OSError:
+            continue
+        for entry in entries:
+            if not (entry.name.startswith(prefix) and entry.name.endswith(TEMP_SUFFIX)):
+                continue
+            try:
+                if _writer_dead(entry.name) or now - entry.stat().st_mtime > older_than:
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError:
+                continue
+    return removed

@@ -1,0 +1,73 @@
+"""The ``mediapipe`` command as a user runs it: real processes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def mediapipe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mediapipe", *args], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=120, check=False)
+
+
+def test_init_then_verify_succeeds_on_a_new_folder(tmp_path: Path) -> None:
+    root = tmp_path / "media"
+    assert mediapipe("init", str(root)).returncode == 0
+    result = mediapipe("verify", str(root))
+    assert result.returncode == 0, result.stderr
+    assert "thumbs" in result.stdout
+
+
+def test_verify_fails_naming_the_folder_whose_marker_is_gone(tmp_path: Path) -> None:
+    root = tmp_path / "media"
+    mediapipe("init", str(root))
+    (root / "thumbs" / ".immich").unlink()
+    result = mediapipe("verify", str(root), "--json")
+    assert result.returncode == 4
+    assert "thumbs" in result.stderr and "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    assert [f["folder"] for f in report["folders"] if not f["ok"]] == ["thumbs"]
+
+
+def test_media_root_comes_from_the_environment(tmp_path: Path) -> None:
+    root = tmp_path / "from-env"
+    assert mediapipe("init", env={"MEDIAPIPE_MEDIA_ROOT": str(root)}).returncode == 0
+    assert (root / "library" / ".immich").is_file()
+
+
+def test_a_bad_setting_is_one_line_and_exit_code_3(tmp_path: Path) -> None:
+    result = mediapipe("config", "show", env={"MEDIAPIPE_FFMPEG_PRESET": "warp"})
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [
+        "mediapipe: error: ffmpeg.preset: 'warp' is not allowed; choose from ultrafast, "
+        "superfast, veryfast, faster, fast, medium, slow, slower, veryslow"]
+
+
+def test_doctor_reports_nvenc_unavailable_with_the_reason(tmp_path: Path) -> None:
+    root = tmp_path / "media"
+    mediapipe("init", str(root))
+    result = mediapipe("doctor", "--json", "--media-root", str(root))
+    report = json.loads(result.stdout)
+    encoders = {e["name"]: e for e in report["encoders"]}
+    assert encoders["libx264"]["available"] is True
+    nvenc = encoders["h264_nvenc"]
+    if nvenc["available"]:
+        pytest.skip("this machine has a working NVENC")
+    assert nvenc["reason"], "an unavailable encoder says why"
+    assert report["versions"]["ffmpeg"] and report["versions"]["pyav"]
+    assert all(f["ok"] for f in report["media_root"]["folders"])
+    assert result.returncode == 0
+
+
+def test_config_sample_is_valid_toml() -> None:
+    import tomllib
+
+    result = mediapipe("config", "sample")
+    assert result.returncode == 0
+    assert tomllib.loads(result.stdout)["ffmpeg"]["crf"] == 23

@@ -1,0 +1,50 @@
+"""The Celery application: broker, serialisation, delivery guarantees and queues.
+
+Owns: building the Celery app from a ``Config`` (``make_app``) and the module-level ``app`` that
+``celery -A workers worker`` finds, configured from ``MEDIAPIPE_*`` environment variables.
+Does not own: what tasks do (``workers.tasks`` calls ``mediapipe.pipeline``).
+
+Delivery: JSON only; ``acks_late`` with ``reject_on_worker_lost`` (tasks are idempotent, so a
+worker killed mid-task means the task runs again elsewhere); prefetch 1; a Redis visibility
+timeout above the longest transcode.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+from mediapipe.config import Config, load
+
+__all__ = ["QUEUES", "app", "make_app"]
+
+QUEUES = ("metadata", "thumbnails", "video")
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+
+
+def make_app(cfg: Config) -> Celery:
+    broker = cfg.broker_url or DEFAULT_BROKER
+    w = cfg.worker
+    celery = Celery("mediapipe", broker=broker, backend=broker, include=["workers.tasks"])
+    celery.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_max_tasks_per_child=w.max_tasks_per_child,
+        result_expires=w.result_expires,
+        broker_transport_options={"visibility_timeout": w.visibility_timeout},
+        result_backend_transport_options={"visibility_timeout": w.visibility_timeout},
+        broker_connection_retry_on_startup=True,
+        task_default_queue="metadata",
+        task_create_missing_queues=True,
+        worker_hijack_root_logger=False,
+        task_track_started=True,
+    )
+    return celery
+
+
+app = make_app(load(os.environ.get("MEDIAPIPE_CONFIG") or None, os.environ))
