@@ -38,6 +38,9 @@ _GPS = {
     5: "GPSAltitudeRef", 6: "GPSAltitude", 7: "GPSTimeStamp", 29: "GPSDateStamp",
 }
 _APPLE = {0x0011: "ContentIdentifier"}
+_PANASONIC = {0x0051: "LensType"}
+_OLYMPUS = {0x2010: "Equipment"}
+_OLYMPUS_EQUIPMENT = {0x0203: "LensModel"}
 
 Value = str | int | float | bytes | tuple[float | int | None, ...] | None
 
@@ -51,6 +54,7 @@ class _Block:
         self.warnings = warnings
         self.what = what
         self.seen: set[int] = set()
+        self.makernote_at = -1
 
     def ifd(self, offset: int, names: dict[int, str]) -> tuple[dict[str, Value], int]:
         """Decode the named tags of the IFD at ``offset``; returns them and the next IFD offset."""
@@ -90,6 +94,8 @@ class _Block:
             self.warnings.append(f"{self.what}: tag 0x{tag:04x} points outside the block")
             return None
         raw = self.data[pos:pos + length]
+        if tag == 0x927C:
+            self.makernote_at = pos
         if typ == 2:
             return raw.split(b"\0", 1)[0].decode("utf-8", "replace").strip()
         if typ == 7 or (typ == 1 and tag == 0x9C9E):
@@ -141,8 +147,8 @@ def _walk(block: _Block) -> dict[str, Value]:
         gps, _ = block.ifd(gps_at, _GPS)
         tags.update(_gps(gps, block.warnings))
     note = tags.pop("MakerNote", None)
-    if isinstance(note, bytes) and note.startswith(b"Apple iOS\0"):
-        tags.update(_apple(note, block.warnings))
+    if isinstance(note, bytes):
+        tags.update(_maker_note(note, block))
     keywords = tags.pop("XPKeywords", None)
     if isinstance(keywords, bytes | tuple):
         raw = bytes(keywords) if isinstance(keywords, bytes) else bytes(int(b or 0)
@@ -155,13 +161,24 @@ def _walk(block: _Block) -> dict[str, Value]:
     return tags
 
 
-def _apple(note: bytes, warnings: list[str]) -> dict[str, Value]:
-    """Apple's maker note: ``Apple iOS\\0``, version, byte order, then an IFD at 14."""
-    block = _open(note, 12, warnings, "Apple maker note")
-    if block is None:
+def _maker_note(note: bytes, parent: _Block) -> dict[str, Value]:
+    """The few maker-note tags we use: Apple's ContentIdentifier (the live-photo id), and the
+    lens names Panasonic and Olympus keep only there."""
+    if note.startswith(b"Apple iOS\0"):  # version, byte order, IFD at 14; offsets from note
+        block = _open(note, 12, parent.warnings, "Apple maker note")
+        tags = block.ifd(14, _APPLE)[0] if block else {}
+    elif note.startswith(b"Panasonic\0\0\0") and parent.makernote_at >= 0:
+        # IFD right after the header; offsets count from the EXIF block's TIFF header
+        block = _Block(parent.data, parent.e, parent.warnings, "Panasonic maker note")
+        tags = block.ifd(parent.makernote_at + 12, _PANASONIC)[0]
+    elif note.startswith(b"OLYMPUS\0"):  # byte order at 8, IFD at 12; offsets from note
+        block = _open(note, 8, parent.warnings, "Olympus maker note")
+        equipment = block.ifd(12, _OLYMPUS)[0].get("Equipment") if block else None
+        tags = block.ifd(equipment, _OLYMPUS_EQUIPMENT)[0] \
+            if block and isinstance(equipment, int) else {}
+    else:
         return {}
-    tags, _ = block.ifd(14, _APPLE)
-    return {k: v for k, v in tags.items() if k in _APPLE.values()}
+    return {k: v for k, v in tags.items() if not k.isdigit()}
 
 
 def _dms(value: Value) -> float | None:

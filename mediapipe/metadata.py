@@ -173,19 +173,9 @@ def _build(p: Path, st: os.stat_result, blocks: ImageBlocks, tags: Mapping[str, 
 
 
 def _lens(tags: Mapping[str, object]) -> str | None:
-    """LensModel, else the XMP Lens, else the EXIF LensInfo range (``18-70mm f/3.5-4.5``)."""
-    name = _text(tags.get("LensModel")) or _text(tags.get("Lens"))
-    if name:
-        return name
-    info = tags.get("LensInfo")
-    if isinstance(info, tuple) and len(info) == 4 and all(isinstance(v, float) for v in info):
-        lo, hi, f_lo, f_hi = (float(v) for v in info)  # type: ignore[arg-type]
-        if lo > 0:
-            focal = f"{lo:g}mm" if lo == hi else f"{lo:g}-{hi:g}mm"
-            aperture = "" if not f_lo else (f" f/{f_lo:g}" if f_lo == f_hi or not f_hi
-                                            else f" f/{f_lo:g}-{f_hi:g}")
-            return focal + aperture
-    return None
+    """LensModel (EXIF, XMP or a maker note), else the XMP ``aux:Lens`` or LensType name."""
+    return (_text(tags.get("LensModel")) or _text(tags.get("Lens"))
+            or _text(tags.get("LensType")))
 
 
 def _keywords(tags: Mapping[str, object]) -> tuple[str, ...]:
