@@ -43,6 +43,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -58,6 +59,7 @@ __all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "CatalogStats", "ScanDiff"
            "State", "asset_id_for_path"]
 
 CATALOG_NAME = "catalog.db"
+_FS_ENC, _FS_ERR = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # os.fsencode
 SCHEMA_VERSION = 1
 FLUSH_EVERY = 500
 FLUSH_AFTER_S = 1.0
@@ -99,7 +101,7 @@ class ScanDiff:
     changed: int
     unchanged: int
     offline: int  # went offline in this scan
-    back_online: int  # sources that were offline and are seen again (most are ``unchanged``)
+    back_online: int  # sources that were offline and are seen again (changed or not)
     kept_unreadable: int  # catalogued sources under unreadable folders, left as they were
     pending: int  # online sources with a stage still to do, after the diff (new + changed + ...)
     problems: tuple[ScanProblem, ...]
@@ -267,12 +269,12 @@ class Catalog:
             db.execute("DELETE FROM temp.scan")
             db.execute("DELETE FROM temp.unreadable")
             db.executemany("INSERT OR IGNORE INTO temp.scan VALUES (?, ?, ?, ?, ?)",
-                           ((os.fsencode(f.path), f.kind.value, f.size, f.mtime_ns,
+                           ((f.path.encode(_FS_ENC, _FS_ERR), f.kind, f.size, f.mtime_ns,
                              _blob(f.sidecar)) for f in files))
             problems = tuple(getattr(files, "problems", ()))
             db.executemany("INSERT INTO temp.unreadable VALUES (?, ?)",
                            (_range(p.path) for p in problems))
-            counts = self._apply(now, *_range(root))
+            counts = self._apply(now, *_range(root), bool(problems))
             pending = db.execute(f"SELECT count(*) FROM sources WHERE {_PENDING}").fetchone()[0]
             db.execute("ROLLBACK" if dry_run else "COMMIT")
         except BaseException:
@@ -283,26 +285,27 @@ class Catalog:
         return ScanDiff(root=root, pending=pending, problems=problems, dry_run=dry_run,
                         **counts)
 
-    def _apply(self, now: float, lo: bytes, hi: bytes) -> dict[str, int]:
+    def _apply(self, now: float, lo: bytes, hi: bytes, has_unreadable: bool) -> dict[str, int]:
         db = self._db
         scanned = db.execute("SELECT count(*) FROM temp.scan").fetchone()[0]
-        changed = db.execute(f"""
-            UPDATE sources SET size = s.size, mtime_ns = s.mtime_ns, sidecar = s.sidecar,
-                online = 1, metadata_state = 'pending', thumbnails_state = 'pending',
-                video_state = {_VIDEO_START.format(kind='sources.kind')},
-                error_stage = NULL, error_type = NULL, error_message = NULL, updated_at = ?
-            FROM temp.scan AS s
-            WHERE sources.path = s.path
-              AND (sources.size != s.size OR sources.mtime_ns != s.mtime_ns)""",
-                             (now,)).rowcount
-        changed += db.execute("""
-            UPDATE sources SET sidecar = s.sidecar, metadata_state = 'pending', updated_at = ?
-            FROM temp.scan AS s
-            WHERE sources.path = s.path AND sources.sidecar IS NOT s.sidecar""",
-                              (now,)).rowcount
         back = db.execute("""
             UPDATE sources SET online = 1, updated_at = ? FROM temp.scan AS s
             WHERE sources.path = s.path AND sources.online = 0""", (now,)).rowcount
+        # One pass: size/mtime changed -> every stage again; only the sidecar -> metadata again.
+        moved = "(sources.size != s.size OR sources.mtime_ns != s.mtime_ns)"
+        video = _VIDEO_START.format(kind="sources.kind")
+        clear = f"CASE WHEN {moved} OR error_stage = 'metadata' THEN NULL ELSE {{0}} END"
+        changed = db.execute(f"""
+            UPDATE sources SET size = s.size, mtime_ns = s.mtime_ns, sidecar = s.sidecar,
+                metadata_state = 'pending',
+                thumbnails_state = CASE WHEN {moved} THEN 'pending' ELSE thumbnails_state END,
+                video_state = CASE WHEN {moved} THEN {video} ELSE video_state END,
+                error_stage = {clear.format("error_stage")},
+                error_type = {clear.format("error_type")},
+                error_message = {clear.format("error_message")}, updated_at = ?
+            FROM temp.scan AS s
+            WHERE sources.path = s.path AND ({moved} OR sources.sidecar IS NOT s.sidecar)""",
+                             (now,)).rowcount
         new = db.execute(f"""
             INSERT INTO sources (path, asset_id, kind, size, mtime_ns, sidecar, video_state,
                                  first_seen_at, updated_at)
@@ -313,7 +316,7 @@ class Catalog:
                          (now, now)).rowcount
         outside_scan = """online = 1 AND path >= ? AND path < ?
               AND NOT EXISTS (SELECT 1 FROM temp.scan AS s WHERE s.path = sources.path)"""
-        kept = db.execute(f"""
+        kept = 0 if not has_unreadable else db.execute(f"""
             SELECT count(*) FROM sources WHERE {outside_scan} AND EXISTS (
                 SELECT 1 FROM temp.unreadable AS u WHERE sources.path >= u.lo
                 AND sources.path < u.hi)""", (lo, hi)).fetchone()[0]

@@ -52,6 +52,10 @@ class ScanProblem:
 
 
 _NEVER = re.compile(r"(?!)")
+# Lower-cased extension -> kind, looked up once per name (the walk's hottest line).
+_KIND_BY_EXT: dict[str, formats.Kind] = {
+    ext: kind for ext in (*formats.MEDIA_EXTENSIONS, ".xmp")
+    if (kind := formats.kind_of("x" + ext)) is not None}
 
 
 def _glob_to_regex(pattern: str) -> str:
@@ -194,7 +198,8 @@ class LibraryScan:
                     seen.add(key)
                     stack.append((entry.path, prefix + name))
                 continue
-            kind = formats.kind_of(name)
+            dot = name.rfind(".")
+            kind = _KIND_BY_EXT.get(name[dot:].lower()) if dot > 0 else None
             if kind is None or exclude(prefix + name):
                 continue
             if is_link and not _inside(os.path.realpath(entry.path), real_root):

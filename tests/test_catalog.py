@@ -185,7 +185,7 @@ def test_a_restored_but_modified_file_comes_back_changed(catalog: Catalog,
     rescan(catalog, library)
     p.write_bytes(b"a different picture")
     d = rescan(catalog, library)
-    assert (d.changed, d.back_online) == (1, 0)
+    assert (d.changed, d.back_online) == (1, 1)
     assert by_rel(catalog, library)["2020/02/raw.CR2"].todo
 
 
