@@ -37,13 +37,13 @@ come back as ``str`` via ``os.fsdecode``. Entry points: ``Catalog``, ``Stage``, 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import hashlib
 import json
 import os
 import sqlite3
-import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -51,15 +51,15 @@ from pathlib import Path
 from typing import Any
 
 from mediapipe import storage
+from mediapipe.catalog_diff import PENDING_SQL, ScanDiff, apply_scan
 from mediapipe.errors import StorageOffline
 from mediapipe.formats import Kind
-from mediapipe.scan import ScanProblem, SourceFile
+from mediapipe.scan import SourceFile
 
 __all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "CatalogStats", "ScanDiff", "Stage",
            "State", "asset_id_for_path"]
 
 CATALOG_NAME = "catalog.db"
-_FS_ENC, _FS_ERR = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # os.fsencode
 SCHEMA_VERSION = 1
 FLUSH_EVERY = 500
 FLUSH_AFTER_S = 1.0
@@ -89,23 +89,6 @@ def asset_id_for_path(path: str | bytes | os.PathLike[str]) -> str:
     raw = os.fsencode(path)
     digest = hashlib.sha1(ASSET_NAMESPACE.bytes + b"path:" + raw).digest()
     return str(uuid.UUID(bytes=digest[:16], version=5))
-
-
-@dataclasses.dataclass(frozen=True)
-class ScanDiff:
-    """What a scan changed in the catalog (counts of source files)."""
-
-    root: str
-    scanned: int
-    new: int
-    changed: int
-    unchanged: int
-    offline: int  # went offline in this scan
-    back_online: int  # sources that were offline and are seen again (changed or not)
-    kept_unreadable: int  # catalogued sources under unreadable folders, left as they were
-    pending: int  # online sources with a stage still to do, after the diff (new + changed + ...)
-    problems: tuple[ScanProblem, ...]
-    dry_run: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,13 +146,10 @@ CREATE TABLE IF NOT EXISTS sources (
 CREATE INDEX IF NOT EXISTS sources_pending ON sources(id) WHERE online = 1 AND (
     metadata_state = 'pending' OR thumbnails_state = 'pending' OR video_state = 'pending');
 """
-_PENDING = ("online = 1 AND (metadata_state = 'pending' OR thumbnails_state = 'pending' "
-            "OR video_state = 'pending')")
 _WITH_FAILED = ("online = 1 AND ('pending' IN (metadata_state, thumbnails_state, video_state) "
                 "OR 'failed' IN (metadata_state, thumbnails_state, video_state))")
 _COLUMNS = ("asset_id, path, kind, size, mtime_ns, sidecar, online, metadata_state, "
             "thumbnails_state, video_state, error_stage, error_type, error_message")
-_VIDEO_START = "CASE {kind} WHEN 'video' THEN 'pending' ELSE 'skipped' END"
 _RECORD = """
 UPDATE sources SET
     metadata_state = CASE WHEN :stage = 'metadata' THEN :state ELSE metadata_state END,
@@ -185,16 +165,6 @@ UPDATE sources SET
     updated_at = :now
 WHERE asset_id = :asset_id
 """
-
-
-def _range(root: str) -> tuple[bytes, bytes]:
-    """The byte range holding every path below ``root`` (``'0'`` sorts right after ``'/'``)."""
-    base = os.fsencode(root).rstrip(b"/")
-    return base + b"/", base + b"0"
-
-
-def _blob(path: str | None) -> bytes | None:
-    return None if path is None else os.fsencode(path)
 
 
 class Catalog:
@@ -257,76 +227,8 @@ class Catalog:
         root = root if root is not None else getattr(files, "root", None)
         if root is None:
             raise TypeError("diff() needs root= when files is not a LibraryScan")
-        root = os.path.abspath(root)
         self.flush()
-        db = self._db
-        now = time.time()
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS scan (path BLOB PRIMARY KEY, kind TEXT, "
-                   "size INTEGER, mtime_ns INTEGER, sidecar BLOB)")
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS unreadable (lo BLOB, hi BLOB)")
-        db.execute("BEGIN")
-        try:
-            db.execute("DELETE FROM temp.scan")
-            db.execute("DELETE FROM temp.unreadable")
-            db.executemany("INSERT OR IGNORE INTO temp.scan VALUES (?, ?, ?, ?, ?)",
-                           ((f.path.encode(_FS_ENC, _FS_ERR), f.kind, f.size, f.mtime_ns,
-                             _blob(f.sidecar)) for f in files))
-            problems = tuple(getattr(files, "problems", ()))
-            db.executemany("INSERT INTO temp.unreadable VALUES (?, ?)",
-                           (_range(p.path) for p in problems))
-            counts = self._apply(now, *_range(root), bool(problems))
-            pending = db.execute(f"SELECT count(*) FROM sources WHERE {_PENDING}").fetchone()[0]
-            db.execute("ROLLBACK" if dry_run else "COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        finally:
-            db.execute("DELETE FROM temp.scan")
-        return ScanDiff(root=root, pending=pending, problems=problems, dry_run=dry_run,
-                        **counts)
-
-    def _apply(self, now: float, lo: bytes, hi: bytes, has_unreadable: bool) -> dict[str, int]:
-        db = self._db
-        scanned = db.execute("SELECT count(*) FROM temp.scan").fetchone()[0]
-        back = db.execute("""
-            UPDATE sources SET online = 1, updated_at = ? FROM temp.scan AS s
-            WHERE sources.path = s.path AND sources.online = 0""", (now,)).rowcount
-        # One pass: size/mtime changed -> every stage again; only the sidecar -> metadata again.
-        moved = "(sources.size != s.size OR sources.mtime_ns != s.mtime_ns)"
-        video = _VIDEO_START.format(kind="sources.kind")
-        clear = f"CASE WHEN {moved} OR error_stage = 'metadata' THEN NULL ELSE {{0}} END"
-        changed = db.execute(f"""
-            UPDATE sources SET size = s.size, mtime_ns = s.mtime_ns, sidecar = s.sidecar,
-                metadata_state = 'pending',
-                thumbnails_state = CASE WHEN {moved} THEN 'pending' ELSE thumbnails_state END,
-                video_state = CASE WHEN {moved} THEN {video} ELSE video_state END,
-                error_stage = {clear.format("error_stage")},
-                error_type = {clear.format("error_type")},
-                error_message = {clear.format("error_message")}, updated_at = ?
-            FROM temp.scan AS s
-            WHERE sources.path = s.path AND ({moved} OR sources.sidecar IS NOT s.sidecar)""",
-                             (now,)).rowcount
-        new = db.execute(f"""
-            INSERT INTO sources (path, asset_id, kind, size, mtime_ns, sidecar, video_state,
-                                 first_seen_at, updated_at)
-            SELECT s.path, mp_asset_id(s.path), s.kind, s.size, s.mtime_ns, s.sidecar,
-                   {_VIDEO_START.format(kind='s.kind')}, ?, ?
-            FROM temp.scan AS s
-            WHERE NOT EXISTS (SELECT 1 FROM sources AS c WHERE c.path = s.path)""",
-                         (now, now)).rowcount
-        outside_scan = """online = 1 AND path >= ? AND path < ?
-              AND NOT EXISTS (SELECT 1 FROM temp.scan AS s WHERE s.path = sources.path)"""
-        kept = 0 if not has_unreadable else db.execute(f"""
-            SELECT count(*) FROM sources WHERE {outside_scan} AND EXISTS (
-                SELECT 1 FROM temp.unreadable AS u WHERE sources.path >= u.lo
-                AND sources.path < u.hi)""", (lo, hi)).fetchone()[0]
-        offline = db.execute(f"""
-            UPDATE sources SET online = 0, updated_at = ? WHERE {outside_scan}
-              AND NOT EXISTS (SELECT 1 FROM temp.unreadable AS u WHERE sources.path >= u.lo
-                              AND sources.path < u.hi)""", (now, lo, hi)).rowcount
-        return {"scanned": scanned, "new": new, "changed": changed,
-                "unchanged": scanned - new - changed, "offline": offline, "back_online": back,
-                "kept_unreadable": kept}
+        return apply_scan(self._db, files, os.path.abspath(root), dry_run=dry_run)
 
     # -- work --------------------------------------------------------------------------------
 
@@ -337,7 +239,7 @@ class Catalog:
         Read in pages, so ``record_result`` may be called while iterating; a source recorded as
         done before its page is read is not yielded.
         """
-        yield from self._select(_WITH_FAILED if include_failed else _PENDING, batch)
+        yield from self._select(_WITH_FAILED if include_failed else PENDING_SQL, batch)
 
     def entries(self, *, online_only: bool = True, batch: int = 1000) -> Iterator[CatalogEntry]:
         """Every (online) source, in pages: for checks such as regenerating missing outputs."""
@@ -456,19 +358,15 @@ class Catalog:
                             "(metadata_state, thumbnails_state, video_state)").fetchone()[0]
         return CatalogStats(total, online, total - online, by_kind, by_stage, failed)
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
 
 def _entry(row: tuple[Any, ...]) -> CatalogEntry:

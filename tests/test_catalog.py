@@ -334,3 +334,18 @@ def test_sources_under_an_unreadable_folder_are_kept_not_taken_offline(
     finally:
         locked.chmod(0o755)
     assert out == {"offline": 0, "kept": 3, "problems": [str(locked)]}
+
+
+def test_a_failed_file_that_changes_is_retried_with_its_error_cleared(
+        catalog: Catalog, library: Library) -> None:
+    rescan(catalog, library)
+    finish_all(catalog)
+    (entry,) = [e for e in catalog.entries() if e.path.endswith("movie.mov")]
+    catalog.record_result(entry.asset_id, Stage.VIDEO, State.FAILED,
+                          error={"type": "TranscodeFailed", "message": "ffmpeg exited 1"})
+    catalog.flush()
+    assert list(catalog.pending()) == []  # failures are not retried by themselves
+    _grow(Path(entry.path))
+    assert rescan(catalog, library).changed == 1
+    (again,) = catalog.pending()
+    assert (again.todo, again.error_type) == (tuple(Stage), None)
