@@ -168,7 +168,8 @@ WHERE asset_id = :asset_id
 
 
 class Catalog:
-    """The SQLite catalog of one media root. Open with ``Catalog.open(root)``; one per process."""
+    """The SQLite catalog of one media root. Open with ``Catalog.open(root)``; one per process,
+    used from one thread (the coordinator's). The diff itself lives in ``catalog_diff``."""
 
     def __init__(self, db_path: str | Path) -> None:
         self.path = Path(db_path)
