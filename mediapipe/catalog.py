@@ -1,0 +1,381 @@
+"""The catalog: what mediapipe knows about each source of the media root, in SQLite.
+
+Owns: ``<media root>/catalog.db`` (SQLite in WAL mode), its schema, the asset id of an external
+source, the diff of a scan against what is recorded, the per-stage state of every source and the
+queries the coordinator needs to (re)start work. Does not own: walking the library (``scan``),
+doing the work (``pipeline``), deciding what a stage's result is. One writer only: the process
+that scans (the coordinator); workers send results back to it and never open the catalog.
+
+Usage, as ``mediapipe ingest`` drives it::
+
+    with Catalog.open(media_root) as cat:               # StorageOffline if markers are missing
+        d = cat.diff(LibraryScan(src, cfg.library.exclusion_patterns))
+        for entry in cat.pending():                      # new, changed, and interrupted work
+            ...                                          # run the stages in entry.todo
+            cat.record_result(entry.asset_id, Stage.THUMBNAILS, State.DONE)
+        cat.stats(); list(cat.failures())
+
+Diff rules (``ScanDiff``): a path not in the catalog is *new* (all stages pending; ``video`` is
+``skipped`` for images); a known path whose size or mtime differs is *changed* (all stages back to
+pending, error cleared); a path whose XMP sidecar appeared or went is changed too (metadata
+pending); the rest is *unchanged* (an offline one comes back *online*, work kept). A catalogued
+path under the scanned root that the scan did not see goes *offline*: never deleted, its derived
+files untouched; paths under a folder the scan could not read are left as they were. Sources of
+other roots are not touched. The scan streams into a temporary table and the diff runs in SQL, so
+memory does not grow with the library. ``dry_run=True`` computes the counts and writes nothing.
+
+Resume: states are written as results arrive (buffered, committed at least every
+``FLUSH_EVERY`` results or ``FLUSH_AFTER_S`` seconds, and on ``flush``/``close``). After a crash
+``pending()`` yields exactly the sources with a stage still pending; at worst the last unflushed
+results are redone (stages are idempotent). Failed stages are not retried unless the file changes
+or ``requeue`` says so.
+
+Paths are stored as the bytes ``os.fsencode`` gives (lossless for names that are not UTF-8) and
+come back as ``str`` via ``os.fsdecode``. Entry points: ``Catalog``, ``Stage``, ``State``,
+``asset_id_for_path``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import hashlib
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from mediapipe import storage
+from mediapipe.catalog_diff import PENDING_SQL, ScanDiff, apply_scan
+from mediapipe.errors import StorageOffline
+from mediapipe.formats import Kind
+from mediapipe.scan import SourceFile
+
+__all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "CatalogStats", "ScanDiff", "Stage",
+           "State", "asset_id_for_path"]
+
+CATALOG_NAME = "catalog.db"
+SCHEMA_VERSION = 1
+FLUSH_EVERY = 500
+FLUSH_AFTER_S = 1.0
+# Namespace of external-library asset ids: uuid5(NAMESPACE_URL, "mediapipe:asset"), pinned.
+ASSET_NAMESPACE = uuid.UUID("f3de3e5a-8eb8-55ff-b68d-2a4865156b83")
+
+
+class Stage(enum.StrEnum):
+    METADATA = "metadata"
+    THUMBNAILS = "thumbnails"
+    VIDEO = "video"
+
+
+class State(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+def asset_id_for_path(path: str | bytes | os.PathLike[str]) -> str:
+    """UUIDv5 of ``"path:" + absolute path`` (ARCHITECTURE: Identity), over the path's bytes.
+
+    Equal to ``uuid.uuid5(ASSET_NAMESPACE, "path:" + path)`` for UTF-8 paths, and defined for
+    names that are not UTF-8 too (their exact bytes are hashed).
+    """
+    raw = os.fsencode(path)
+    digest = hashlib.sha1(ASSET_NAMESPACE.bytes + b"path:" + raw).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=5))
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogEntry:
+    """One catalogued source and where its work stands."""
+
+    asset_id: str
+    path: str
+    kind: Kind
+    size: int
+    mtime_ns: int
+    sidecar: str | None
+    online: bool
+    states: Mapping[Stage, State]
+    error_stage: Stage | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+    @property
+    def todo(self) -> tuple[Stage, ...]:
+        """The stages still pending, in pipeline order."""
+        return tuple(s for s in Stage if self.states[s] is State.PENDING)
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogStats:
+    total: int
+    online: int
+    offline: int
+    by_kind: Mapping[str, int]
+    by_stage: Mapping[str, Mapping[str, int]]  # stage -> state -> count (online sources)
+    failed: int  # online sources with at least one failed stage
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY,
+    path BLOB NOT NULL UNIQUE,
+    asset_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sidecar BLOB,
+    online INTEGER NOT NULL DEFAULT 1,
+    metadata_state TEXT NOT NULL DEFAULT 'pending',
+    thumbnails_state TEXT NOT NULL DEFAULT 'pending',
+    video_state TEXT NOT NULL DEFAULT 'pending',
+    error_stage TEXT,
+    error_type TEXT,
+    error_message TEXT,
+    metadata TEXT,
+    first_seen_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sources_pending ON sources(id) WHERE online = 1 AND (
+    metadata_state = 'pending' OR thumbnails_state = 'pending' OR video_state = 'pending');
+"""
+_WITH_FAILED = ("online = 1 AND ('pending' IN (metadata_state, thumbnails_state, video_state) "
+                "OR 'failed' IN (metadata_state, thumbnails_state, video_state))")
+_COLUMNS = ("asset_id, path, kind, size, mtime_ns, sidecar, online, metadata_state, "
+            "thumbnails_state, video_state, error_stage, error_type, error_message")
+_RECORD = """
+UPDATE sources SET
+    metadata_state = CASE WHEN :stage = 'metadata' THEN :state ELSE metadata_state END,
+    thumbnails_state = CASE WHEN :stage = 'thumbnails' THEN :state ELSE thumbnails_state END,
+    video_state = CASE WHEN :stage = 'video' THEN :state ELSE video_state END,
+    error_stage = CASE WHEN :state = 'failed' THEN :stage
+        WHEN error_stage = :stage THEN NULL ELSE error_stage END,
+    error_type = CASE WHEN :state = 'failed' THEN :etype
+        WHEN error_stage = :stage THEN NULL ELSE error_type END,
+    error_message = CASE WHEN :state = 'failed' THEN :emsg
+        WHEN error_stage = :stage THEN NULL ELSE error_message END,
+    metadata = COALESCE(:metadata, metadata),
+    updated_at = :now
+WHERE asset_id = :asset_id
+"""
+
+
+class Catalog:
+    """The SQLite catalog of one media root. Open with ``Catalog.open(root)``; one per process,
+    used from one thread (the coordinator's). The diff itself lives in ``catalog_diff``."""
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.path = Path(db_path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA cache_size = -32768")
+        self._db.create_function("mp_asset_id", 1, asset_id_for_path, deterministic=True)
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            self._db.close()
+            raise StorageOffline(self.path, f"catalog schema {version} is newer than this "
+                                            f"mediapipe knows ({SCHEMA_VERSION})")
+        self._db.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+        self._buffer: list[dict[str, Any]] = []
+        self._last_flush = time.monotonic()
+
+    @classmethod
+    def open(cls, media_root: str | Path) -> Catalog:
+        """The catalog of an initialised media root; ``StorageOffline`` before any write if a
+        folder's ``.immich`` marker is missing (an unmounted disk must not get a fresh catalog)."""
+        root = Path(media_root)
+        for folder in storage.FOLDERS:
+            if not (root / folder / storage.MARKER).is_file():
+                raise StorageOffline(root / folder, f"marker {storage.MARKER} is missing "
+                                                    "(disk not mounted? run `mediapipe init`)")
+        return cls(root / CATALOG_NAME)
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Commit buffered results and close."""
+        try:
+            self.flush()
+            self._db.execute("PRAGMA optimize")
+        finally:
+            self._db.close()
+
+    @property
+    def journal_mode(self) -> str:
+        return str(self._db.execute("PRAGMA journal_mode").fetchone()[0])
+
+    # -- scans -------------------------------------------------------------------------------
+
+    def diff(self, files: Iterable[SourceFile], *, root: str | None = None,
+             dry_run: bool = False) -> ScanDiff:
+        """Apply a scan of ``root`` (default: ``files.root``, as a ``LibraryScan`` has) and count.
+
+        ``files`` is consumed once, streamed into SQLite; problems are read from
+        ``files.problems`` after it is exhausted, when it has them.
+        """
+        root = root if root is not None else getattr(files, "root", None)
+        if root is None:
+            raise TypeError("diff() needs root= when files is not a LibraryScan")
+        self.flush()
+        return apply_scan(self._db, files, os.path.abspath(root), dry_run=dry_run)
+
+    # -- work --------------------------------------------------------------------------------
+
+    def pending(self, *, include_failed: bool = False, batch: int = 1000,
+                ) -> Iterator[CatalogEntry]:
+        """Online sources with a stage still pending (and failed ones, if asked), oldest first.
+
+        Read in pages, so ``record_result`` may be called while iterating; a source recorded as
+        done before its page is read is not yielded.
+        """
+        yield from self._select(_WITH_FAILED if include_failed else PENDING_SQL, batch)
+
+    def entries(self, *, online_only: bool = True, batch: int = 1000) -> Iterator[CatalogEntry]:
+        """Every (online) source, in pages: for checks such as regenerating missing outputs."""
+        yield from self._select("online = 1" if online_only else "1", batch)
+
+    def _select(self, where: str, batch: int) -> Iterator[CatalogEntry]:
+        last = 0
+        while True:
+            self.flush()
+            rows = self._db.execute(f"SELECT id, {_COLUMNS} FROM sources "
+                                    f"WHERE id > ? AND {where} ORDER BY id LIMIT ?",
+                                    (last, batch)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            for row in rows:
+                yield _entry(row[1:])
+
+    def get(self, asset_id: str) -> CatalogEntry | None:
+        self.flush()
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM sources WHERE asset_id = ?",
+                               (asset_id,)).fetchone()
+        return _entry(row) if row else None
+
+    def metadata(self, asset_id: str) -> dict[str, Any] | None:
+        """The metadata JSON last recorded for the asset, parsed."""
+        self.flush()
+        row = self._db.execute("SELECT metadata FROM sources WHERE asset_id = ?",
+                               (asset_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    def record_result(self, asset_id: str, stage: Stage | str, state: State | str, *,
+                      error: BaseException | Mapping[str, Any] | None = None,
+                      metadata: Mapping[str, Any] | None = None) -> None:
+        """Record a stage's outcome (buffered; see the module docstring for when it commits).
+
+        ``error`` (a ``MediaError``, any exception, or its ``to_dict()``) is kept for a failed
+        stage; a later success of the same stage clears it. ``metadata`` replaces the stored JSON.
+        """
+        stage, state = Stage(stage), State(state)
+        etype = emsg = None
+        if isinstance(error, BaseException):
+            etype, emsg = type(error).__name__, getattr(error, "reason", None) or str(error)
+        elif error is not None:
+            etype, emsg = str(error.get("type", "MediaError")), str(error.get("message", ""))
+        self._buffer.append({
+            "asset_id": asset_id, "stage": stage.value, "state": state.value, "etype": etype,
+            "emsg": emsg, "now": time.time(),
+            "metadata": None if metadata is None else json.dumps(metadata, default=str)})
+        if (len(self._buffer) >= FLUSH_EVERY
+                or time.monotonic() - self._last_flush >= FLUSH_AFTER_S):
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit buffered results in one transaction. ``LookupError`` for unknown asset ids."""
+        self._last_flush = time.monotonic()
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        with self._transaction():
+            updated = self._db.executemany(_RECORD, batch).rowcount
+        if updated != len(batch):
+            raise LookupError(f"{len(batch) - updated} result(s) for asset ids not in the "
+                              "catalog")
+
+    def requeue(self, stages: Iterable[Stage] | None = None, *, failed_only: bool = False) -> int:
+        """Set stages of online sources back to pending (``--force``, retrying failures).
+
+        An image's video stage stays skipped. Returns the number of sources touched.
+        """
+        self.flush()
+        chosen = [Stage(s) for s in (stages or Stage)]
+        sets, conds = [], []
+        for s in chosen:
+            col = f"{s.value}_state"
+            if failed_only:
+                cond = f"{col} = 'failed'"
+            elif s is Stage.VIDEO:
+                cond = f"(kind = 'video' AND {col} != 'pending')"
+            else:
+                cond = f"{col} != 'pending'"
+            sets.append(f"{col} = CASE WHEN {cond} THEN 'pending' ELSE {col} END")
+            conds.append(cond)
+        stages_sql = ", ".join(f"'{s.value}'" for s in chosen)
+        clear = [f"{c} = CASE WHEN error_stage IN ({stages_sql}) THEN NULL ELSE {c} END"
+                 for c in ("error_type", "error_message", "error_stage")]
+        with self._transaction():
+            return self._db.execute(
+                f"UPDATE sources SET {', '.join(sets + clear)}, updated_at = ? "
+                f"WHERE online = 1 AND ({' OR '.join(conds)})", (time.time(),)).rowcount
+
+    # -- reports -----------------------------------------------------------------------------
+
+    def failures(self) -> Iterator[dict[str, str]]:
+        """``{"path", "stage", "error"}`` for every online source with a failed stage."""
+        self.flush()
+        rows = self._db.execute(
+            "SELECT path, error_stage, error_type, error_message FROM sources WHERE online = 1 "
+            "AND 'failed' IN (metadata_state, thumbnails_state, video_state) ORDER BY id")
+        for path, stage, etype, msg in rows:
+            yield {"path": os.fsdecode(path), "stage": stage or "",
+                   "error": f"{etype}: {msg}" if etype else "failed"}
+
+    def stats(self) -> CatalogStats:
+        self.flush()
+        db = self._db
+        total, online = db.execute("SELECT count(*), coalesce(sum(online), 0) "
+                                   "FROM sources").fetchone()
+        by_kind = dict(db.execute("SELECT kind, count(*) FROM sources GROUP BY kind").fetchall())
+        by_stage: dict[str, dict[str, int]] = {}
+        for s in Stage:
+            col = f"{s.value}_state"
+            by_stage[s.value] = dict(db.execute(
+                f"SELECT {col}, count(*) FROM sources WHERE online = 1 GROUP BY {col}"))
+        failed = db.execute("SELECT count(*) FROM sources WHERE online = 1 AND 'failed' IN "
+                            "(metadata_state, thumbnails_state, video_state)").fetchone()[0]
+        return CatalogStats(total, online, total - online, by_kind, by_stage, failed)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+
+def _entry(row: tuple[Any, ...]) -> CatalogEntry:
+    (asset_id, path, kind, size, mtime_ns, sidecar, online, m, t, v, estage, etype,
+     emsg) = row
+    return CatalogEntry(
+        asset_id=asset_id, path=os.fsdecode(path), kind=Kind(kind), size=size,
+        mtime_ns=mtime_ns, sidecar=None if sidecar is None else os.fsdecode(sidecar),
+        online=bool(online),
+        states={Stage.METADATA: State(m), Stage.THUMBNAILS: State(t), Stage.VIDEO: State(v)},
+        error_stage=Stage(estage) if estage else None, error_type=etype, error_message=emsg)

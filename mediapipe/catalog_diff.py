@@ -1,0 +1,128 @@
+"""The diff of a library scan against the catalog, done in SQL.
+
+Owns: streaming a scan into a temporary table and the statements that turn it into new, changed,
+unchanged, offline and back-online sources (rules in ``catalog``'s docstring), with their counts
+(``ScanDiff``). Does not own: the connection, the schema or the work queue (``catalog.Catalog``,
+whose ``diff`` method is the entry point; ``apply_scan`` is what it calls).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Iterable
+
+from mediapipe.scan import ScanProblem, SourceFile
+
+__all__ = ["PENDING_SQL", "VIDEO_START_SQL", "ScanDiff", "apply_scan"]
+
+_FS_ENC, _FS_ERR = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # os.fsencode
+
+# Online sources with work left (the text matches the partial index ``sources_pending``).
+PENDING_SQL = ("online = 1 AND (metadata_state = 'pending' OR thumbnails_state = 'pending' "
+               "OR video_state = 'pending')")
+VIDEO_START_SQL = "CASE {kind} WHEN 'video' THEN 'pending' ELSE 'skipped' END"
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanDiff:
+    """What a scan changed in the catalog (counts of source files)."""
+
+    root: str
+    scanned: int
+    new: int
+    changed: int
+    unchanged: int
+    offline: int  # went offline in this scan
+    back_online: int  # sources that were offline and are seen again (changed or not)
+    kept_unreadable: int  # catalogued sources under unreadable folders, left as they were
+    pending: int  # online sources with a stage still to do, after the diff (new + changed + ...)
+    problems: tuple[ScanProblem, ...]
+    dry_run: bool = False
+
+
+def _range(root: str) -> tuple[bytes, bytes]:
+    """The byte range holding every path below ``root`` (``'0'`` sorts right after ``'/'``)."""
+    base = os.fsencode(root).rstrip(b"/")
+    return base + b"/", base + b"0"
+
+
+def _blob(path: str | None) -> bytes | None:
+    return None if path is None else os.fsencode(path)
+
+
+def apply_scan(db: sqlite3.Connection, files: Iterable[SourceFile], root: str, *,
+               dry_run: bool = False) -> ScanDiff:
+    """Diff ``files`` (a scan of ``root``) into ``sources`` in one transaction; count."""
+    now = time.time()
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS scan (path BLOB PRIMARY KEY, kind TEXT, "
+               "size INTEGER, mtime_ns INTEGER, sidecar BLOB)")
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS unreadable (lo BLOB, hi BLOB)")
+    db.execute("BEGIN")
+    try:
+        db.execute("DELETE FROM temp.scan")
+        db.execute("DELETE FROM temp.unreadable")
+        db.executemany("INSERT OR IGNORE INTO temp.scan VALUES (?, ?, ?, ?, ?)",
+                       ((f.path.encode(_FS_ENC, _FS_ERR), f.kind, f.size, f.mtime_ns,
+                         _blob(f.sidecar)) for f in files))
+        problems = tuple(getattr(files, "problems", ()))
+        db.executemany("INSERT INTO temp.unreadable VALUES (?, ?)",
+                       (_range(p.path) for p in problems))
+        counts = _apply(db, now, *_range(root), bool(problems))
+        pending = db.execute(f"SELECT count(*) FROM sources WHERE {PENDING_SQL}").fetchone()[0]
+        db.execute("ROLLBACK" if dry_run else "COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    finally:
+        db.execute("DELETE FROM temp.scan")
+    return ScanDiff(root=root, pending=pending, problems=problems, dry_run=dry_run,
+                    **counts)
+
+
+def _apply(db: sqlite3.Connection, now: float, lo: bytes, hi: bytes,
+           has_unreadable: bool) -> dict[str, int]:
+    scanned = db.execute("SELECT count(*) FROM temp.scan").fetchone()[0]
+    back = db.execute("""
+        UPDATE sources SET online = 1, updated_at = ? FROM temp.scan AS s
+        WHERE sources.path = s.path AND sources.online = 0""", (now,)).rowcount
+    # One pass: size/mtime changed -> every stage again; only the sidecar -> metadata again.
+    moved = "(sources.size != s.size OR sources.mtime_ns != s.mtime_ns)"
+    video = VIDEO_START_SQL.format(kind="sources.kind")
+    clear = f"CASE WHEN {moved} OR error_stage = 'metadata' THEN NULL ELSE {{0}} END"
+    changed = db.execute(f"""
+        UPDATE sources SET size = s.size, mtime_ns = s.mtime_ns, sidecar = s.sidecar,
+            metadata_state = 'pending',
+            thumbnails_state = CASE WHEN {moved} THEN 'pending' ELSE thumbnails_state END,
+            video_state = CASE WHEN {moved} THEN {video} ELSE video_state END,
+            error_stage = {clear.format("error_stage")},
+            error_type = {clear.format("error_type")},
+            error_message = {clear.format("error_message")}, updated_at = ?
+        FROM temp.scan AS s
+        WHERE sources.path = s.path AND ({moved} OR sources.sidecar IS NOT s.sidecar)""",
+                         (now,)).rowcount
+    new = db.execute(f"""
+        INSERT INTO sources (path, asset_id, kind, size, mtime_ns, sidecar, video_state,
+                             first_seen_at, updated_at)
+        SELECT s.path, mp_asset_id(s.path), s.kind, s.size, s.mtime_ns, s.sidecar,
+               {VIDEO_START_SQL.format(kind='s.kind')}, ?, ?
+        FROM temp.scan AS s
+        WHERE NOT EXISTS (SELECT 1 FROM sources AS c WHERE c.path = s.path)""",
+                     (now, now)).rowcount
+    outside_scan = """online = 1 AND path >= ? AND path < ?
+          AND NOT EXISTS (SELECT 1 FROM temp.scan AS s WHERE s.path = sources.path)"""
+    kept = 0 if not has_unreadable else db.execute(f"""
+        SELECT count(*) FROM sources WHERE {outside_scan} AND EXISTS (
+            SELECT 1 FROM temp.unreadable AS u WHERE sources.path >= u.lo
+            AND sources.path < u.hi)""", (lo, hi)).fetchone()[0]
+    offline = db.execute(f"""
+        UPDATE sources SET online = 0, updated_at = ? WHERE {outside_scan}
+          AND NOT EXISTS (SELECT 1 FROM temp.unreadable AS u WHERE sources.path >= u.lo
+                          AND sources.path < u.hi)""", (now, lo, hi)).rowcount
+    return {"scanned": scanned, "new": new, "changed": changed,
+            "unchanged": scanned - new - changed, "offline": offline, "back_online": back,
+            "kept_unreadable": kept}
+
