@@ -263,6 +263,52 @@ def _print_info(r: dict[str, Any]) -> None:
     for w in r["warnings"]:
         click.echo(f"  warning: {w}")
 
+@click.option("--broker", default=None, help="Broker URL (default: MEDIAPIPE_BROKER_URL).")
+@click.option("-Q", "--queues", default="metadata,thumbnails,video", show_default=True,
+              help="Comma-separated queues to serve; a GPU machine serves 'video'.")
+@click.option("-c", "--concurrency", type=int, default=None,
+              help="Worker processes (default: CPU count; for video alone, the NVENC sessions "
+                   "when NVENC works, else 1).")
+@click.option("--metrics-port", type=int, default=None, help="Serve Prometheus metrics here.")
+@click.option("-n", "--hostname", default=None, help="Worker name (default: mediapipe@host).")
+@pass_app
+def worker(app: AppContext, broker: str | None, queues: str, concurrency: int | None,
+           metrics_port: int | None, hostname: str | None) -> None:
+    """Run a Celery worker that serves tasks from the broker."""
+    broker_url = broker or app.config.broker_url
+    if not broker_url:
+        raise click.UsageError("no broker: pass --broker or set MEDIAPIPE_BROKER_URL")
+    os.environ["MEDIAPIPE_BROKER_URL"] = broker_url  # the worker app reads its settings here
+    if app.config_path:
+        os.environ["MEDIAPIPE_CONFIG"] = str(Path(app.config_path).absolute())
+    names = tuple(q.strip() for q in queues.split(",") if q.strip())
+    if metrics_port:
+        import tempfile
+
+        # Before prometheus_client is imported: pool children share this directory.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mediapipe-metrics-")
+        from workers import metrics
+
+        metrics.serve(metrics_port, broker_url, names)
+    from workers.app import app as celery_app
+
+    n = concurrency or default_concurrency(names)
+    argv = ["worker", "-Q", ",".join(names), "-c", str(n), "--pool", "prefork",
+            "-n", hostname or "mediapipe@%h", "-l", "info"]
+    celery_app.worker_main(argv)
+
+
+NVENC_SESSIONS = 3
+
+
+def default_concurrency(queues: tuple[str, ...]) -> int:
+    """CPU count for image work; for a video-only worker, NVENC sessions if NVENC opens."""
+    if set(queues) == {"video"}:
+        from mediapipe import toolchain
+
+        return NVENC_SESSIONS if toolchain.probe_encoder("h264_nvenc").available else 1
+    return os.cpu_count() or 1
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: the process's); map errors to exit codes."""

@@ -171,7 +171,7 @@ class LibraryConfig:
 class WorkerConfig:
     visibility_timeout: int = setting(21600, "Seconds Redis waits before redelivering an "
                                              "unacknowledged task; above the longest transcode.",
-                                      minimum=60)
+                                      minimum=5)
     max_tasks_per_child: int = setting(200, "Recycle a worker process after this many tasks "
                                             "(contains native-library leaks).", minimum=1)
     result_expires: int = setting(86400, "Seconds task results stay in Redis.", minimum=60)

@@ -40,7 +40,8 @@ class MediaError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly form, the shape results and ``--json`` output carry."""
-        return {"type": type(self).__name__, "path": self.path, "message": self.reason}
+        return {"type": type(self).__name__, "path": self.path, "message": self.reason,
+                "transient": self.transient}
 
 
 class UnsupportedMedia(MediaError):

@@ -43,6 +43,20 @@ def make_app(cfg: Config) -> Celery:
         task_create_missing_queues=True,
         worker_hijack_root_logger=False,
         task_track_started=True,
+        task_routes={
+            "mediapipe.metadata": {"queue": "metadata"},
+            "mediapipe.dispatch_batch": {"queue": "metadata"},
+            "mediapipe.thumbnails": {"queue": "thumbnails"},
+            "mediapipe.video": {"queue": "video"},
+        },
+        task_annotations={
+            "mediapipe.video": {"time_limit": w.video_time_limit,
+                                "soft_time_limit": max(1, w.video_time_limit - 30)},
+            **{name: {"time_limit": w.image_time_limit,
+                      "soft_time_limit": max(1, w.image_time_limit - 10)}
+               for name in ("mediapipe.metadata", "mediapipe.thumbnails",
+                            "mediapipe.dispatch_batch")},
+        },
     )
     return celery
 

@@ -1,19 +1,150 @@
-"""Celery tasks: thin wrappers that call ``mediapipe.pipeline`` steps and return JSON results.
+"""Celery tasks: thin wrappers that run one ``mediapipe.pipeline`` step each and pass it on.
 
-Owns: task names, their queues and retry policy. Does not own: any media logic.
+Owns: the task names and their queues, the per-asset chain (metadata → thumbnails → video),
+batch fan-out (``dispatch_batch``: one message from the coordinator becomes many chains, so
+dispatch is fast), retries with backoff for transient failures only, one structured log line
+and the metrics per task, and reporting each finished asset to the coordinator's results list
+in Redis. Does not own: media logic (``pipeline``) or the catalog (the coordinator's).
+
+A job is a JSON dict: ``{"source", "asset_id", "kind", "root", "config", "force",
+"run_id"}``; between stages it travels as ``{"job", "result", "info"}``.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import socket
+import time
+from pathlib import Path
+from typing import Any
 
+from celery import Task, chain
+
+from mediapipe import pipeline
+from mediapipe.config import Config
+from mediapipe.mediainfo import MediaInfo
+from mediapipe.pipeline import AssetResult, StageOutcome, Status
+from workers import metrics
 from workers.app import app
 
-__all__ = ["ping"]
+__all__ = ["RESULTS_KEY", "asset_chain", "dispatch_batch", "ping"]
+
+log = logging.getLogger("mediapipe.task")
+
+RESULTS_KEY = "mediapipe:results:{run_id}"
+RESULTS_TTL_S = 7 * 86400
+# Results cross JSON: source paths with bytes that are not UTF-8 travel as surrogate escapes.
 
 
 @app.task(name="mediapipe.ping")
 def ping() -> dict[str, object]:
     """Answer with where it ran: proves a worker took a task off the queue."""
     return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def _source(job: dict[str, Any]) -> Path:
+    return Path(job["source"])
+
+
+def _config(job: dict[str, Any]) -> Config:
+    return Config.from_dict(job["config"])
+
+
+def _finish(task: Task, stage: str, state: dict[str, Any], outcome: StageOutcome,
+            cfg: Config) -> dict[str, Any]:
+    """Retry a transient failure, else log, count, store the outcome and report if last."""
+    job = state["job"]
+    if outcome.status is Status.FAILED and outcome.error and outcome.error.get("transient") \
+            and task.request.retries < cfg.worker.max_retries:
+        countdown = min(600, 5 * 2 ** task.request.retries)
+        log.warning("transient failure, retrying in %ss", countdown,
+                    extra={"asset_id": job["asset_id"], "stage": stage,
+                           "error": outcome.error.get("message")})
+        raise task.retry(countdown=countdown)
+    result = AssetResult.from_dict(state["result"]).with_stage(stage, outcome)
+    state = {**state, "result": result.to_dict()}
+    log.info("%s %s", stage, outcome.status,
+             extra={"asset_id": job["asset_id"], "stage": stage, "outcome": str(outcome.status),
+                    "duration_s": round(outcome.duration_s, 4), "encoder": outcome.encoder})
+    metrics.record_task(stage, str(outcome.status), outcome.duration_s,
+                        encoder=outcome.encoder,
+                        fell_back=bool(outcome.encoder and cfg.ffmpeg.accel != "disabled"
+                                       and cfg.ffmpeg.accel not in outcome.encoder),
+                        bytes_written=outcome.bytes_written)
+    if stage == last_stage(job):
+        report(job, result)
+    return state
+
+
+def last_stage(job: dict[str, Any]) -> str:
+    return "video" if job["kind"] == "video" else "thumbnails"
+
+
+def report(job: dict[str, Any], result: AssetResult) -> None:
+    """Push the finished asset's result to the coordinator's list (when it is listening)."""
+    if not job.get("run_id"):
+        return
+    key = RESULTS_KEY.format(run_id=job["run_id"])
+    with app.connection_for_write() as conn:
+        client = conn.default_channel.client
+        client.rpush(key, json.dumps(result.to_dict()))
+        client.expire(key, RESULTS_TTL_S)
+
+
+@app.task(name="mediapipe.metadata", bind=True, acks_late=True)
+def metadata(self: Task, job: dict[str, Any]) -> dict[str, Any]:
+    cfg = _config(job)
+    outcome, info = pipeline.step_metadata(_source(job), cfg)
+    state = {"job": job, "info": info.to_dict() if info else None,
+             "result": AssetResult(job["asset_id"], job["source"],
+                                   info.kind if info else None, {},
+                                   info.to_dict() if info else None).to_dict()}
+    return _finish(self, "metadata", state, outcome, cfg)
+
+
+def _skipped_after_metadata(state: dict[str, Any]) -> StageOutcome | None:
+    if state["info"] is None:
+        return StageOutcome(Status.SKIPPED, note="metadata failed")
+    return None
+
+
+@app.task(name="mediapipe.thumbnails", bind=True, acks_late=True)
+def thumbnails(self: Task, state: dict[str, Any]) -> dict[str, Any]:
+    job, cfg = state["job"], _config(state["job"])
+    outcome = _skipped_after_metadata(state) or pipeline.step_thumbnails(
+        _source(job), job["asset_id"], Path(job["root"]), cfg,
+        MediaInfo.from_dict(state["info"]), force=job.get("force", False))
+    return _finish(self, "thumbnails", state, outcome, cfg)
+
+
+@app.task(name="mediapipe.video", bind=True, acks_late=True)
+def video(self: Task, state: dict[str, Any]) -> dict[str, Any]:
+    job, cfg = state["job"], _config(state["job"])
+    outcome = _skipped_after_metadata(state) or pipeline.step_video(
+        _source(job), job["asset_id"], Path(job["root"]), cfg,
+        MediaInfo.from_dict(state["info"]), force=job.get("force", False))
+    return _finish(self, "video", state, outcome, cfg)
+
+
+def asset_chain(job: dict[str, Any]) -> chain:
+    """The per-asset chain, each step on its own queue (video on the GPU machines' queue)."""
+    steps = [metadata.s(job).set(queue="metadata"), thumbnails.s().set(queue="thumbnails")]
+    if job["kind"] == "video":
+        steps.append(video.s().set(queue="video"))
+    return chain(*steps)
+
+
+@app.task(name="mediapipe.dispatch_batch", acks_late=True)
+def dispatch_batch(batch: dict[str, Any]) -> int:
+    """Fan one coordinator message out into per-asset chains: ``{"common": {...},
+    "assets": [[source, asset_id, kind], ...]}``."""
+    common = batch["common"]
+    started = time.perf_counter()
+    for source, asset_id, kind in batch["assets"]:
+        asset_chain({**common, "source": source, "asset_id": asset_id,
+                     "kind": kind}).apply_async()
+    log.info("dispatched %d assets", len(batch["assets"]),
+             extra={"stage": "dispatch", "duration_s": round(time.perf_counter() - started, 4)})
+    return len(batch["assets"])

@@ -1,0 +1,79 @@
+"""One asset through the stages in-process: outputs, idempotency, failures contained."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from fixtures import images
+from mediapipe import storage
+from mediapipe.config import Config
+from mediapipe.pipeline import AssetResult, Status, process_asset
+
+ASSET = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    (tmp_path / "src").mkdir()
+    return images.jpeg(tmp_path / "src" / "photo.jpg", (800, 600), orientation=6)
+
+
+def test_an_image_gets_preview_and_thumbnail_in_immichs_layout(photo: Path,
+                                                               media_root: Path) -> None:
+    result = process_asset(photo, ASSET, media_root, Config())
+    assert result.ok, result.error
+    assert result.kind == "image"
+    assert [result.stages[s].status for s in ("metadata", "thumbnails", "video")] == \
+        [Status.DONE, Status.DONE, Status.SKIPPED]
+    preview = storage.derived_path(media_root, "admin", ASSET, storage.Derived.PREVIEW, "jpeg")
+    thumb = storage.derived_path(media_root, "admin", ASSET, storage.Derived.THUMBNAIL, "webp")
+    assert preview.read_bytes()[:2] == b"\xff\xd8"
+    assert thumb.read_bytes()[8:12] == b"WEBP"
+    assert sorted(result.stages["thumbnails"].outputs) == sorted([str(preview), str(thumb)])
+
+
+def test_result_is_json_serialisable_and_round_trips(photo: Path, media_root: Path) -> None:
+    result = process_asset(photo, ASSET, media_root, Config())
+    again = AssetResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again == result
+    assert again.metadata and again.metadata["orientation"] == 6
+
+
+def test_a_second_run_skips_fresh_outputs_unless_forced(photo: Path, media_root: Path) -> None:
+    process_asset(photo, ASSET, media_root, Config())
+    second = process_asset(photo, ASSET, media_root, Config())
+    assert second.stages["thumbnails"].status is Status.SKIPPED
+    forced = process_asset(photo, ASSET, media_root, Config(), force=True)
+    assert forced.stages["thumbnails"].status is Status.DONE
+
+
+def test_a_changed_source_is_processed_again(photo: Path, media_root: Path) -> None:
+    process_asset(photo, ASSET, media_root, Config())
+    later = time.time() + 5
+    os.utime(photo, (later, later))
+    assert process_asset(photo, ASSET, media_root, Config()).stages["thumbnails"].status \
+        is Status.DONE
+
+
+def test_corrupt_media_fails_once_with_a_typed_error_and_writes_nothing(
+        tmp_path: Path, media_root: Path) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 10)
+    result = process_asset(bad, ASSET, media_root, Config())
+    assert not result.ok
+    assert result.error and result.error["type"] in {"CorruptMedia", "UnsupportedMedia"}
+    assert not list((media_root / "thumbs").rglob("*.jpeg"))
+
+
+def test_offline_thumbs_disk_is_reported_transient_and_nothing_written(
+        photo: Path, media_root: Path) -> None:
+    (media_root / "thumbs" / ".immich").unlink()
+    result = process_asset(photo, ASSET, media_root, Config())
+    error = result.stages["thumbnails"].error
+    assert error and error["type"] == "StorageOffline" and error["transient"] is True
+    assert list((media_root / "thumbs").iterdir()) == []

@@ -1,0 +1,127 @@
+"""Celery workers on a real Redis: same outputs as in-process, nothing lost to kills or restarts."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from fixtures import images, videos
+from mediapipe import formats, storage
+from mediapipe.config import Config
+from mediapipe.pipeline import AssetResult, Status, process_asset
+from tests.support.services import CeleryWorker, RedisServer
+from workers.app import make_app
+from workers.dispatch import Run
+
+
+def _asset_id(path: Path) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"path:{path}"))
+
+
+@pytest.fixture(scope="module")
+def mixed_sources(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    d = tmp_path_factory.mktemp("mixed")
+    return [
+        images.jpeg(d / "a.jpg", (640, 480), orientation=6),
+        images.jpeg(d / "b.jpg", (300, 900)),
+        images.png(d / "c.png", (320, 240), "RGBA"),
+        images.noise_jpeg(d / "d.jpg", (1600, 1200)),
+        videos.video(d / "v1.mkv", size=(320, 240), duration=1.0, audio=("aac",)),
+        videos.video(d / "v2.mp4", size=(240, 320), duration=1.0, pix_fmt="yuv444p"),
+    ]
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != storage.MARKER}
+
+
+def _run(redis_url: str, root: Path, cfg: Config, sources: list[Path],
+         timeout: float = 120) -> dict[str, AssetResult]:
+    run = Run(make_app(cfg.replace(broker_url=redis_url)), root, cfg)
+    run.submit((str(s), _asset_id(s), str(formats.kind_of(s))) for s in sources)
+    return {r.asset_id: r for r in run.results(timeout=timeout)}
+
+
+def test_two_workers_on_different_queues_give_the_in_process_outputs(
+        redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker],
+        mixed_sources: list[Path], tmp_path: Path) -> None:
+    cfg = Config()
+    local_root, celery_root = tmp_path / "local", tmp_path / "celery"
+    for root in (local_root, celery_root):
+        storage.init_root(root)
+    local = {(r := process_asset(s, _asset_id(s), local_root, cfg)).asset_id: r
+             for s in mixed_sources}
+    celery_worker("metadata,thumbnails", name="cpu")
+    celery_worker("video", name="gpu")
+    remote = _run(redis_server.url, celery_root, cfg, mixed_sources)
+    assert set(remote) == set(local)
+    for asset_id, r in remote.items():
+        assert {k: v.status for k, v in r.stages.items()} == \
+            {k: v.status for k, v in local[asset_id].stages.items()}, r.source
+        assert r.ok, r.error
+    local_tree, celery_tree = _tree(local_root), _tree(celery_root)
+    assert sorted(local_tree) == sorted(celery_tree)
+    for name in local_tree:
+        if "/thumbs/" in f"/{name}":
+            assert local_tree[name] == celery_tree[name], f"{name} differs"
+    videos_done = [n for n in celery_tree if n.startswith("encoded-video/")]
+    assert len(videos_done) == 2
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(what)
+
+
+def test_sigkilled_worker_mid_transcode_is_redelivered_and_completes_once(
+        redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker],
+        tmp_path: Path) -> None:
+    src = videos.video(tmp_path / "long.mkv", size=(1280, 720), duration=8.0, fps=30,
+                       pix_fmt="yuv444p")
+    root = tmp_path / "media"
+    storage.init_root(root)
+    cfg = Config.from_dict({"ffmpeg": {"preset": "medium", "targetResolution": "original"}})
+    env = {"MEDIAPIPE_WORKER_VISIBILITY_TIMEOUT": "15"}
+    first = celery_worker("metadata,thumbnails,video", name="victim", env=env)
+    run = Run(make_app(cfg.replace(broker_url=redis_server.url)), root, cfg)
+    asset_id = _asset_id(src)
+    run.submit([(str(src), asset_id, "video")])
+    video_dir = storage.derived_path(root, "admin", asset_id, storage.Derived.ENCODED_VIDEO,
+                                     "mp4").parent
+    _wait_for(lambda: video_dir.is_dir() and any(video_dir.glob(".*.mptmp")), 60,
+              "the transcode to start writing")
+    first.stop(signal.SIGKILL)  # the whole worker: main process, pool child, ffmpeg
+    assert not list(video_dir.glob("*.mp4")), "killed mid-transcode: no output yet"
+    celery_worker("metadata,thumbnails,video", name="rescuer", env=env)
+    results = list(run.results(timeout=180))
+    assert len(results) == 1 and results[0].stages["video"].status is Status.DONE
+    outputs = sorted(p.name for p in video_dir.iterdir())
+    assert outputs == [f"{asset_id}.mp4"], f"no temp or partial file remains: {outputs}"
+    assert hashlib.sha1((video_dir / outputs[0]).read_bytes()).hexdigest()
+
+
+def test_queued_tasks_survive_a_redis_restart(
+        redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker],
+        mixed_sources: list[Path], tmp_path: Path) -> None:
+    """Redis runs with appendonly (AOF): what was queued before a restart is still there."""
+    root = tmp_path / "media"
+    storage.init_root(root)
+    cfg = Config()
+    run = Run(make_app(cfg.replace(broker_url=redis_server.url)), root, cfg)
+    run.submit((str(s), _asset_id(s), str(formats.kind_of(s))) for s in mixed_sources)
+    redis_server.restart()
+    celery_worker("metadata,thumbnails,video", name="after-restart")
+    results = list(run.results(timeout=180))
+    assert len(results) == len(mixed_sources)
+    assert all(r.ok for r in results)

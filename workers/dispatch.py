@@ -1,0 +1,96 @@
+"""The coordinator's side of Celery: send assets to the workers, collect their results.
+
+Owns: batching assets into ``dispatch_batch`` messages (one message per ``batch_size`` assets,
+so a scan of a million files dispatches quickly) and reading finished ``AssetResult``s from the
+run's Redis list as they come, de-duplicated (a redelivered task may report twice). Does not own:
+the catalog (the caller writes it from the results) or the tasks themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import redis
+from celery import Celery
+
+from mediapipe.config import Config
+from mediapipe.pipeline import AssetResult
+
+__all__ = ["Run", "new_run"]
+
+BATCH_SIZE = 200
+
+
+class Run:
+    """One coordinator run: ``submit`` assets, then ``results`` until all are back."""
+
+    def __init__(self, app: Celery, root: Path, cfg: Config, *, force: bool = False,
+                 run_id: str | None = None) -> None:
+        self.app = app
+        self.run_id = run_id or uuid.uuid4().hex
+        self.common = {"root": str(root), "config": cfg.to_dict(), "force": force,
+                       "run_id": self.run_id}
+        self.submitted = 0
+        self._redis = redis.Redis.from_url(app.conf.broker_url, socket_timeout=30)
+
+    def submit(self, assets: Iterable[tuple[str, str, str]], batch_size: int = BATCH_SIZE) -> int:
+        """Send ``(source, asset_id, kind)`` triples in batches; returns how many were sent."""
+        batch: list[tuple[str, str, str]] = []
+        sent = 0
+        with self.app.producer_or_acquire() as producer:
+            for asset in assets:
+                batch.append(asset)
+                if len(batch) >= batch_size:
+                    sent += self._send(batch, producer)
+                    batch = []
+            if batch:
+                sent += self._send(batch, producer)
+        self.submitted += sent
+        return sent
+
+    def _send(self, batch: list[tuple[str, str, str]], producer: object) -> int:
+        self.app.send_task("mediapipe.dispatch_batch",
+                           args=[{"common": self.common, "assets": [list(a) for a in batch]}],
+                           queue="metadata", producer=producer)
+        return len(batch)
+
+    def results(self, *, timeout: float | None = None,
+                idle_timeout: float | None = None) -> Iterator[AssetResult]:
+        """Yield each asset's result once, until every submitted asset has reported.
+
+        Survives a broker restart (it waits and reconnects). ``timeout`` bounds the whole wait;
+        ``idle_timeout`` bounds the wait for the next result.
+        """
+        key = f"mediapipe:results:{self.run_id}"
+        seen: set[str] = set()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last = time.monotonic()
+        while len(seen) < self.submitted:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"{self.submitted - len(seen)} assets still pending")
+            if idle_timeout is not None and time.monotonic() - last > idle_timeout:
+                raise TimeoutError(f"no result for {idle_timeout}s; "
+                                   f"{self.submitted - len(seen)} assets pending")
+            try:
+                item = self._redis.blpop([key], timeout=1)
+            except redis.ConnectionError:
+                time.sleep(0.5)  # the broker is restarting: wait for it
+                continue
+            if item is None:
+                continue
+            result = AssetResult.from_dict(json.loads(item[1]))
+            last = time.monotonic()
+            if result.asset_id in seen:
+                continue
+            seen.add(result.asset_id)
+            yield result
+
+
+def new_run(root: Path, cfg: Config, *, force: bool = False) -> Run:
+    from workers.app import make_app
+
+    return Run(make_app(cfg), root, cfg, force=force)
