@@ -205,6 +205,59 @@ def _print_doctor(report: dict[str, Any]) -> None:
             click.echo(f"  {'ok ' if f['ok'] else 'BAD'} {f['folder']}  {f['problem']}")
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Output mp4 (default: FILE's stem + .mp4 in the current directory).")
+@click.option("--accel", type=click.Choice(["nvenc", "disabled"]), default=None,
+              help="Hardware encoder (default: ffmpeg.accel); falls back to software.")
+@click.option("--dry-run", is_flag=True, help="Print the decision and the argv; run nothing.")
+@json_option
+@pass_app
+def transcode(app: AppContext, file: str, out: str | None, accel: str | None, dry_run: bool,
+              as_json: bool) -> None:
+    """Transcode one video to a browser-friendly mp4, by the ffmpeg policy in the config."""
+    from mediapipe import ffmpeg_run
+    from mediapipe import transcode as stage
+    from mediapipe.videoinfo import read_video
+
+    ff = app.config.ffmpeg
+    accel = accel or ff.accel
+    src = Path(file).absolute()
+    dst = Path(out).absolute() if out else Path.cwd() / (src.stem + ".mp4")
+    plan = stage.plan_transcode(read_video(src), app.config)
+    if dry_run:
+        chain, _ = ffmpeg_run.accel_chain(accel, ff.accel_decode)
+        command = [] if plan.decision == "none" else stage.build_command(plan, src, dst, chain[0])
+        data = {"decision": plan.decision, "reasons": list(plan.reasons), "command": command}
+        if as_json:
+            emit_json(data)
+        else:
+            click.echo(f"{plan.decision}: {'; '.join(plan.reasons)}")
+            click.echo(" ".join(command))
+        return
+    if plan.decision == "none":
+        data = {"decision": "none", "reasons": list(plan.reasons), "output": None}
+        emit_json(data) if as_json else click.echo(f"nothing to do: {'; '.join(plan.reasons)}")
+        return
+    if dst == src:
+        raise click.UsageError(f"the output would replace the input {src}; pass --out")
+
+    def show(fraction: float) -> None:
+        if not as_json and sys.stderr.isatty():
+            click.echo(f"\r{fraction:6.1%}", nl=False, err=True)
+
+    result = ffmpeg_run.transcode(plan, src, dst, accel=accel, accel_decode=ff.accel_decode,
+                                  guarded=False, progress=show)
+    if as_json:
+        emit_json({**result.to_dict(), "reasons": list(plan.reasons)})
+    else:
+        click.echo(f"{result.output}: {result.decision} with {result.encoder} ({result.accel}), "
+                   f"{result.size} bytes in {result.seconds:.2f}s")
+        for link, why in result.skipped:
+            click.echo(f"  skipped {link}: {why}")
+
+
 @cli.group("config")
 def config_group() -> None:
     """Show the effective settings or write a commented sample file."""

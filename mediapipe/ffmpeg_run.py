@@ -1,0 +1,181 @@
+"""Running a transcode: ffmpeg with progress, timeout and niceness, and the encoder fallback chain.
+
+Owns: ``run_ffmpeg`` (one argv; ``-progress pipe:1`` parsed into a 0..1 fraction; a timeout; the
+process's niceness; ``TranscodeFailed`` with return code, argv and stderr tail) and
+``transcode(plan, src, dst, accel) -> TranscodeResult``: the chain NVENC + hardware decode →
+NVENC + software decode → software, skipping encoders that ``toolchain.probe_encoder`` says do not
+open and falling back on real NVENC failures too (too many sessions, out of memory). Output goes
+to a temp file renamed on success and removed on failure: ``storage.atomic_output`` inside a media
+root, ``atomic_output_unguarded`` for a CLI ``--out`` anywhere. Does not own: what to run
+(``transcode``).
+
+Entry points: ``transcode``, ``run_ffmpeg``, ``TranscodeResult``, ``accel_chain``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import os
+import secrets
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from mediapipe import storage, toolchain
+from mediapipe.errors import TranscodeFailed
+from mediapipe.transcode import NVENC_ENCODERS, Accel, TranscodePlan, build_command
+
+__all__ = ["TranscodeResult", "accel_chain", "atomic_output_unguarded", "run_ffmpeg",
+           "transcode"]
+
+Progress = Callable[[float], None]
+STDERR_LINES = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class TranscodeResult:
+    source: str
+    output: str
+    decision: str
+    accel: str  # the link of the chain that produced the file
+    encoder: str  # the video encoder actually used ("copy" for a remux)
+    argv: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]  # (accel, why) for each link not used
+    seconds: float
+    size: int
+
+    def to_dict(self) -> dict[str, object]:
+        data = dataclasses.asdict(self)
+        data["argv"] = list(self.argv)
+        data["skipped"] = [{"accel": a, "reason": r} for a, r in self.skipped]
+        return data
+
+
+def accel_chain(accel: str, accel_decode: bool) -> tuple[list[Accel], list[tuple[str, str]]]:
+    """The links to try for config ``accel``/``accelDecode``, and those left out with why."""
+    if accel != "nvenc":
+        return [Accel.SOFTWARE], []
+    if accel_decode:
+        return [Accel.NVENC_HWDECODE, Accel.NVENC, Accel.SOFTWARE], []
+    return [Accel.NVENC, Accel.SOFTWARE], [(Accel.NVENC_HWDECODE.value, "accelDecode is off")]
+
+
+def _encoder_of(argv: list[str]) -> str:
+    return argv[argv.index("-c:v") + 1] if "-c:v" in argv else "copy"
+
+
+def _drain(stream: object, sink: collections.deque[str]) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        if line.strip():
+            sink.append(line.rstrip())
+
+
+def run_ffmpeg(argv: list[str], *, source: str, duration: float | None = None,
+               progress: Progress | None = None, timeout: float = 0, nice: int = 0) -> None:
+    """Run one ffmpeg argv to the end; ``TranscodeFailed`` unless it exits 0 in time."""
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, errors="replace")
+    except OSError as exc:
+        raise TranscodeFailed(source, f"cannot start ffmpeg: {exc.strerror}",
+                              argv=argv) from exc
+    if nice:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, proc.pid, nice)
+    tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
+    err_thread = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
+    err_thread.start()
+    timed_out = threading.Event()
+
+    def _kill() -> None:
+        timed_out.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, _kill) if timeout > 0 else None
+    if timer:
+        timer.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if progress and duration and line.startswith("out_time_us="):
+                value = line.split("=", 1)[1].strip()
+                if value.lstrip("-").isdigit():
+                    progress(min(1.0, max(0.0, int(value) / 1e6 / duration)))
+        returncode = proc.wait()
+    finally:
+        if timer:
+            timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        err_thread.join(timeout=5)
+    stderr_tail = "\n".join(tail)
+    if timed_out.is_set():
+        raise TranscodeFailed(source, f"ffmpeg timed out after {timeout:g}s",
+                              returncode=returncode, argv=argv, stderr_tail=stderr_tail)
+    if returncode != 0:
+        last = toolchain.last_error_lines(stderr_tail) or f"exit status {returncode}"
+        raise TranscodeFailed(source, f"ffmpeg failed: {last}", returncode=returncode,
+                              argv=argv, stderr_tail=stderr_tail)
+    if progress:
+        progress(1.0)
+
+
+@contextlib.contextmanager
+def atomic_output_unguarded(target: str | Path) -> Iterator[Path]:
+    """Like ``storage.atomic_output`` for a file outside any media root (no marker check)."""
+    target = Path(target).absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}"
+                           f"{storage.TEMP_SUFFIX}")
+    try:
+        yield tmp
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise OSError(f"nothing was written to {tmp}")
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def transcode(plan: TranscodePlan, src: str | Path, dst: str | Path, *,
+              accel: str = "disabled", accel_decode: bool = False, guarded: bool = True,
+              progress: Progress | None = None) -> TranscodeResult:
+    """Carry out ``plan`` into ``dst`` down the fallback chain; the result says what ran."""
+    ff = plan.ffmpeg
+    chain, skipped = accel_chain(accel, accel_decode)
+    if plan.decision not in ("all", "video"):
+        skipped += [(a.value, f"decision {plan.decision}: no video encode")
+                    for a in chain if a is not Accel.SOFTWARE]
+        chain = [Accel.SOFTWARE]
+    output = atomic_output_unguarded if not guarded else storage.atomic_output
+    start = time.perf_counter()
+    for i, link in enumerate(chain):
+        if link is not Accel.SOFTWARE:
+            encoder = NVENC_ENCODERS.get(plan.target_video_codec, "")
+            status = toolchain.probe_encoder(encoder)
+            if not status.available:
+                skipped.append((link.value, f"{encoder} does not open: {status.reason}"))
+                continue
+        try:
+            with output(dst) as tmp:
+                argv = build_command(plan, src, tmp, link)
+                run_ffmpeg(argv, source=str(src), duration=plan.duration, progress=progress,
+                           timeout=ff.timeout, nice=ff.nice)
+        except TranscodeFailed as exc:
+            if i == len(chain) - 1:
+                raise
+            skipped.append((link.value, exc.reason))
+            continue
+        except OSError as exc:
+            raise TranscodeFailed(src, f"cannot write {dst}: {exc}") from exc
+        return TranscodeResult(
+            source=str(src), output=str(Path(dst).absolute()), decision=plan.decision,
+            accel=link.value, encoder=_encoder_of(argv), argv=tuple(argv),
+            skipped=tuple(skipped), seconds=round(time.perf_counter() - start, 3),
+            size=Path(dst).stat().st_size)
+    raise AssertionError("the chain always ends with software")  # pragma: no cover

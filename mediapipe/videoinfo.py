@@ -1,0 +1,278 @@
+"""Video metadata from container and stream headers (PyAV), without decoding any frame.
+
+Owns: ``read_video(path) -> MediaInfo`` for video files: displayed size, rotation (clockwise, as
+exiftool), duration, frame rate, codecs, pixel format, HDR transfer, per-stream facts for the
+transcode stage, QuickTime/Matroska/AVI dates, ISO 6709 location, QuickTime make/model. Does not
+own: images (``metadata``), deciding what to transcode (``transcode``).
+
+Rotation: FFmpeg 8 keeps the display matrix in codec parameters that PyAV does not expose, so for
+ISO-BMFF files (mp4/mov/3gp) it is read from the video track's ``tkhd`` matrix, as exiftool does.
+
+Entry point: ``read_video``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import struct
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from mediapipe import formats
+from mediapipe.errors import CorruptMedia, UnsupportedMedia
+from mediapipe.mediainfo import MediaInfo, StreamInfo
+
+__all__ = ["read_video"]
+
+# AVColorTransferCharacteristic / AVColorPrimaries values to FFmpeg's names.
+_TRC = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear",
+        11: "iec61966-2-4", 13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12",
+        16: "smpte2084", 17: "smpte428", 18: "arib-std-b67"}
+_PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "film",
+              9: "bt2020", 10: "smpte428", 11: "smpte431", 12: "smpte432", 22: "ebu3213"}
+# Demuxer short names (FFmpeg's first alias is not the file's real format) to one name.
+_CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".insv": "mp4", ".mov": "mov", ".3gp": "3gp",
+               ".3gpp": "3gp", ".mkv": "matroska", ".webm": "webm"}
+_ISO6709 = re.compile(r"([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)?")
+_EPOCH_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_MOOV = 64 << 20
+StreamType = Literal["video", "audio", "subtitle", "data", "attachment"]
+
+
+def read_video(path: str | Path) -> MediaInfo:
+    """Read a video's metadata; ``CorruptMedia``/``UnsupportedMedia`` for anything unreadable."""
+    import av
+
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise CorruptMedia(p, f"cannot read: {exc.strerror}") from exc
+    if size == 0:
+        raise CorruptMedia(p, "empty file")
+    try:
+        container = av.open(str(p), metadata_errors="replace", timeout=30.0)
+    except av.error.InvalidDataError as exc:
+        raise CorruptMedia(p, f"not a readable video: {exc}") from exc
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise CorruptMedia(p, f"cannot open: {exc}") from exc
+    try:
+        return _info(p, size, container)
+    except (av.error.FFmpegError, ValueError, OverflowError, ZeroDivisionError) as exc:
+        raise CorruptMedia(p, f"unreadable stream headers: {exc}") from exc
+    finally:
+        container.close()
+
+
+def _info(p: Path, size: int, container: Any) -> MediaInfo:
+    streams = tuple(_stream(s) for s in container.streams)
+    videos = [s for s in container.streams.video
+              if not s.disposition & s.disposition.attached_pic]
+    if not videos:
+        raise UnsupportedMedia(p, "no video stream")
+    video = _main_stream(videos)
+    cc = video.codec_context
+    if not cc.width or not cc.height:
+        raise CorruptMedia(p, "video stream has no dimensions (truncated or missing headers)")
+    fmt = container.format.name
+    rotation = _mp4_rotation(p, video.index) if fmt.startswith("mov,") else 0
+    width, height = (cc.height, cc.width) if rotation in (90, 270) else (cc.width, cc.height)
+    audios = list(container.streams.audio)
+    tags = {k.lower(): v for k, v in (container.metadata or {}).items()}
+    taken_at, source = _taken_at(tags)
+    if taken_at is None:
+        taken_at, source = datetime.fromtimestamp(p.stat().st_mtime, UTC), "file_mtime"
+    lat, lon, alt = _location(tags)
+    rate = video.average_rate or video.guessed_rate
+    duration = container.duration / 1_000_000 if container.duration else _stream_duration(video)
+    return MediaInfo(
+        path=str(p), kind="video", mime_type=formats.mime_type(p), size=size,
+        width=width, height=height, taken_at=taken_at, taken_at_source=source,
+        offset=_offset(taken_at) if source != "file_mtime" else None,
+        make=tags.get("com.apple.quicktime.make") or tags.get("make"),
+        model=tags.get("com.apple.quicktime.model") or tags.get("model"),
+        latitude=lat, longitude=lon, altitude=alt,
+        duration=round(duration, 6) if duration else None,
+        fps=round(float(rate), 3) if rate else None,
+        video_codec=_codec_name(video), pix_fmt=cc.pix_fmt,
+        bit_rate=container.bit_rate or None,
+        color_transfer=_TRC.get(cc.color_trc), color_primaries=_PRIMARIES.get(cc.color_primaries),
+        rotation=rotation,
+        audio_codec=_codec_name(_main_stream(audios)) if audios else None,
+        container=_container(fmt, p), streams=streams,
+    )
+
+
+def _main_stream(streams: list[Any]) -> Any:
+    """The default-disposition stream, else the one with the highest bitrate, else the first."""
+    for s in streams:
+        if s.disposition & s.disposition.default:
+            return s
+    return max(streams, key=lambda s: s.bit_rate or 0)
+
+
+def _codec_name(stream: Any) -> str:
+    return str(stream.codec_context.codec.canonical_name)
+
+
+def _stream(s: Any) -> StreamInfo:
+    kind: StreamType = s.type if s.type in ("video", "audio", "subtitle", "attachment") else "data"
+    cc = s.codec_context
+    try:
+        codec = _codec_name(s) if cc is not None else "none"
+    except (AttributeError, ValueError):
+        codec = "unknown"
+    video = kind == "video"
+    return StreamInfo(
+        index=s.index, type=kind, codec=codec, default=bool(s.disposition & s.disposition.default),
+        bit_rate=s.bit_rate or None, attached_pic=bool(s.disposition & s.disposition.attached_pic),
+        width=cc.width if video else None, height=cc.height if video else None,
+        pix_fmt=cc.pix_fmt if video else None,
+        channels=cc.channels if kind == "audio" else None,
+        color_transfer=_TRC.get(cc.color_trc) if video else None,
+        color_primaries=_PRIMARIES.get(cc.color_primaries) if video else None,
+        profile=s.profile if kind in ("video", "audio") else None,
+    )
+
+
+def _stream_duration(s: Any) -> float | None:
+    if s.duration and s.time_base:
+        return float(s.duration * s.time_base)
+    return None
+
+
+def _container(fmt: str, p: Path) -> str:
+    """One name for the demuxer: ``mov,mp4,…`` is mp4 or mov by extension, ``matroska,webm``
+    is webm only for .webm files."""
+    if fmt.startswith("mov,"):
+        return _CONTAINERS.get(p.suffix.lower(), "mp4")
+    if fmt.startswith("matroska"):
+        return "webm" if p.suffix.lower() == ".webm" else "matroska"
+    return fmt.split(",")[0]
+
+
+def _parse_date(text: str) -> datetime | None:
+    text = text.strip().replace("Z", "+00:00")
+    for candidate in (text, text.replace(" ", "T", 1)):
+        try:
+            return datetime.fromisoformat(candidate)
+        except ValueError:
+            continue
+    m = re.match(r"(\d{4}):(\d\d):(\d\d)[ T](\d\d):(\d\d):(\d\d)", text)
+    if m:
+        return datetime(*map(int, m.groups()))  # type: ignore[misc]
+    return None
+
+
+# (tag, source name as exiftool calls it, naive values are UTC)
+_DATE_TAGS = (
+    ("com.apple.quicktime.creationdate", "CreationDate", False),
+    ("creation_time", "CreateDate", True),
+    ("date", "DateTimeOriginal", False),
+)
+
+
+def _taken_at(tags: dict[str, str]) -> tuple[datetime | None, str]:
+    for tag, source, utc in _DATE_TAGS:
+        value = tags.get(tag)
+        parsed = _parse_date(value) if value else None
+        if parsed is None:
+            continue
+        if utc:
+            parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+            parsed = parsed.astimezone(UTC)
+        if parsed.tzinfo is not None and parsed == _EPOCH_ZERO:
+            continue  # a writer's "no date" (exiftool shows 0000:00:00)
+        return parsed, source
+    return None, "file_mtime"
+
+
+def _offset(taken_at: datetime | None) -> str | None:
+    if taken_at is None or taken_at.utcoffset() is None:
+        return None
+    off = taken_at.utcoffset()
+    assert off is not None
+    minutes = int(off.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _location(tags: dict[str, str]) -> tuple[float | None, float | None, float | None]:
+    text = tags.get("com.apple.quicktime.location.iso6709") or tags.get("location")
+    m = _ISO6709.match(text.strip()) if text else None
+    if not m:
+        return None, None, None
+    lat, lon = float(m.group(1)), float(m.group(2))
+    if lat == 0 and lon == 0:
+        return None, None, None
+    return lat, lon, float(m.group(3)) if m.group(3) else None
+
+
+def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """The ISO-BMFF boxes in ``data[start:end]`` as (type, payload start, payload end)."""
+    out = []
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        head = 8
+        if size == 1 and pos + 16 <= end:
+            size, head = struct.unpack_from(">Q", data, pos + 8)[0], 16
+        elif size == 0:
+            size = end - pos
+        if size < head or pos + size > end:
+            break
+        out.append((kind, pos + head, pos + size))
+        pos += size
+    return out
+
+
+def _read_moov(p: Path) -> bytes | None:
+    with open(p, "rb") as fh:
+        file_end = os.fstat(fh.fileno()).st_size
+        pos = 0
+        while pos + 8 <= file_end:
+            fh.seek(pos)
+            head = fh.read(16)
+            if len(head) < 8:
+                return None
+            size, kind = struct.unpack_from(">I4s", head)
+            if size == 1 and len(head) == 16:
+                size = struct.unpack_from(">Q", head, 8)[0]
+            elif size == 0:
+                size = file_end - pos
+            if size < 8:
+                return None
+            if kind == b"moov":
+                fh.seek(pos)
+                return fh.read(size) if size <= _MAX_MOOV else None
+            pos += size
+    return None
+
+
+def _mp4_rotation(p: Path, stream_index: int) -> int:
+    """Clockwise rotation from the ``tkhd`` matrix of the ``stream_index``-th track (0 if none)."""
+    try:
+        moov = _read_moov(p)
+    except OSError:
+        return 0
+    if moov is None:
+        return 0
+    head = 16 if struct.unpack_from(">I", moov)[0] == 1 else 8
+    traks = [b for b in _boxes(moov, head, len(moov)) if b[0] == b"trak"]
+    if stream_index >= len(traks):
+        return 0
+    _, start, end = traks[stream_index]
+    for kind, s, _e in _boxes(moov, start, end):
+        if kind != b"tkhd":
+            continue
+        version = moov[s]
+        matrix_at = s + 4 + (32 if version == 1 else 20) + 16
+        if matrix_at + 36 > len(moov):
+            return 0
+        a, b = struct.unpack_from(">ii", moov, matrix_at)
+        angle = math.degrees(math.atan2(b, a))
+        return round(angle / 90.0) * 90 % 360
+    return 0

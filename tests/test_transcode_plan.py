@@ -1,0 +1,201 @@
+"""``plan_transcode`` decisions and ``build_command`` argv, as data: no ffmpeg runs here."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from mediapipe.config import Config, FFmpegConfig
+from mediapipe.errors import ConfigError, UnsupportedMedia
+from mediapipe.mediainfo import MediaInfo, StreamInfo
+from mediapipe.transcode import Accel, build_command, parse_bitrate, plan_transcode
+
+
+def _info(codec: str = "h264", pix: str = "yuv420p", size: tuple[int, int] = (1920, 1080),
+          audio: tuple[str, ...] = ("aac",), container: str = "mp4", rotation: int = 0,
+          transfer: str | None = None, bit_rate: int = 4_000_000) -> MediaInfo:
+    w, h = size
+    streams = [StreamInfo(0, "video", codec, True, bit_rate, width=w, height=h, pix_fmt=pix,
+                          color_transfer=transfer, color_primaries="bt2020" if transfer
+                          else None)]
+    streams += [StreamInfo(i + 1, "audio", a, i == 0, 128_000, channels=6)
+                for i, a in enumerate(audio)]
+    return MediaInfo(path="/v/in.mp4", kind="video", mime_type="video/mp4", size=1, width=w,
+                     height=h, rotation=rotation, container=container, duration=2.0,
+                     video_codec=codec, pix_fmt=pix, streams=tuple(streams))
+
+
+def _cfg(**ff: Any) -> Config:
+    return Config(ffmpeg=dataclasses.replace(FFmpegConfig(), **ff))
+
+
+DECISIONS = [
+    # id, info, settings, decision, a reason fragment
+    ("h264-mp4-accepted", _info(size=(1280, 720)), {}, "none", "all accepted"),
+    ("hevc-needs-video", _info("hevc"), {}, "video", "video codec hevc"),
+    ("10-bit-needs-video", _info(pix="yuv420p10le"), {"accepted_video_codecs": ("h264", "hevc")},
+     "video", "not 8-bit 4:2:0"),
+    ("444-needs-video", _info(pix="yuv444p"), {}, "video", "yuv444p"),
+    ("ac3-needs-audio", _info(audio=("ac3",)), {}, "audio", "audio codec ac3"),
+    ("opus-is-libopus", _info(audio=("opus",), container="webm"), {}, "none", "accepted"),
+    ("both", _info("mpeg4", audio=("ac3",)), {}, "all", "mpeg4"),
+    ("mkv-remux", _info(container="matroska"), {}, "remux", "container matroska"),
+    ("avi-remux", _info(container="avi"), {}, "remux", "container avi"),
+    ("optimal-large", _info(), {"transcode": "optimal"}, "video", "exceeds targetResolution"),
+    ("optimal-small", _info(size=(1280, 720)), {"transcode": "optimal"}, "none", "accepted"),
+    ("bitrate-above", _info(), {"transcode": "bitrate", "max_bitrate": "3M"}, "video",
+     "exceeds maxBitrate"),
+    ("bitrate-below", _info(), {"transcode": "bitrate", "max_bitrate": "5000k"}, "none",
+     "accepted"),
+    ("all", _info(), {"transcode": "all"}, "all", "policy all"),
+    ("disabled", _info("mpeg4"), {"transcode": "disabled"}, "none", "disabled"),
+    ("odd-size", _info(size=(321, 241)), {}, "video", "odd dimensions"),
+    ("no-audio", _info("hevc", audio=()), {}, "video", "hevc"),
+]
+
+
+@pytest.mark.parametrize(("info", "settings", "decision", "reason"),
+                         [d[1:] for d in DECISIONS], ids=[d[0] for d in DECISIONS])
+def test_decision_follows_immich_policy(info: MediaInfo, settings: dict[str, Any],
+                                        decision: str, reason: str) -> None:
+    plan = plan_transcode(info, _cfg(**settings))
+    assert plan.decision == decision
+    assert any(reason in r for r in plan.reasons), plan.reasons
+
+
+def test_default_audio_stream_is_default_disposition_else_highest_bitrate() -> None:
+    info = _info(audio=("aac", "ac3"))
+    streams = (info.streams[0], StreamInfo(1, "audio", "aac", False, 64_000),
+               StreamInfo(2, "audio", "ac3", False, 384_000),
+               StreamInfo(3, "video", "mjpeg", False, attached_pic=True))
+    plan = plan_transcode(dataclasses.replace(info, streams=streams), _cfg())
+    assert (plan.video_stream, plan.audio_stream, plan.decision) == (0, 2, "audio")
+
+
+def test_no_video_stream_is_unsupported() -> None:
+    info = dataclasses.replace(_info(), streams=(StreamInfo(0, "audio", "aac"),))
+    with pytest.raises(UnsupportedMedia):
+        plan_transcode(info, _cfg())
+
+
+SCALES = [
+    ("landscape-1080p", (1920, 1080), 0, "720", "scale=-2:720", (1280, 720)),
+    ("vertical-1080p", (1080, 1920), 0, "720", "scale=720:-2", (720, 1280)),
+    ("rotated-90-displayed-vertical", (1080, 1920), 90, "720", "scale=720:-2", (720, 1280)),
+    ("small-not-upscaled", (640, 360), 0, "720", "scale=trunc(iw/2)*2:trunc(ih/2)*2",
+     (640, 360)),
+    ("original-fixes-odd", (321, 241), 0, "original", "scale=trunc(iw/2)*2:trunc(ih/2)*2",
+     (320, 240)),
+    ("4k-to-1080", (3840, 2160), 0, "1080", "scale=-2:1080", (1920, 1080)),
+]
+
+
+@pytest.mark.parametrize(("size", "rotation", "target", "vf", "out"),
+                         [s[1:] for s in SCALES], ids=[s[0] for s in SCALES])
+def test_scale_shorter_side_to_target_even_and_orientation_aware(
+        size: tuple[int, int], rotation: int, target: str, vf: str,
+        out: tuple[int, int]) -> None:
+    plan = plan_transcode(_info("hevc", size=size, rotation=rotation),
+                          _cfg(target_resolution=target))
+    argv = build_command(plan, "/v/in.mp4", "/v/out.mp4")
+    assert argv[argv.index("-vf") + 1].startswith(vf)
+    assert plan.output_size == out
+
+
+def _argv(info: MediaInfo, accel: Accel = Accel.SOFTWARE, **ff: Any) -> list[str]:
+    return build_command(plan_transcode(info, _cfg(**ff)), "/v/in.mp4", "/v/out.mp4", accel)
+
+
+def _has(argv: list[str], *seq: str) -> bool:
+    n = len(seq)
+    return any(argv[i:i + n] == list(seq) for i in range(len(argv) - n + 1))
+
+
+SOFTWARE = [
+    ("x264-defaults", {}, [("-c:v", "libx264"), ("-preset", "ultrafast"), ("-crf", "23")]),
+    ("x265-tagged-hvc1", {"target_video_codec": "hevc"},
+     [("-c:v", "libx265"), ("-tag:v", "hvc1")]),
+    ("maxrate-bufsize", {"max_bitrate": "5M"},
+     [("-maxrate", "5000000"), ("-bufsize", "10000000")]),
+    ("bframes-refs-gop-threads", {"bframes": 3, "refs": 4, "gop_size": 250, "threads": 2},
+     [("-bf", "3"), ("-refs", "4"), ("-g", "250"), ("-threads", "2")]),
+    ("faststart-and-no-metadata", {}, [("-movflags", "+faststart"), ("-map_metadata", "-1"),
+                                       ("-f", "mp4")]),
+    ("audio-reencoded-stereo", {"accepted_audio_codecs": ("mp3",)},
+     [("-c:a", "aac", "-ac", "2")]),
+]
+
+
+@pytest.mark.parametrize(("settings", "expected"), [s[1:] for s in SOFTWARE],
+                         ids=[s[0] for s in SOFTWARE])
+def test_software_argv_carries_the_settings(settings: dict[str, Any],
+                                            expected: list[tuple[str, ...]]) -> None:
+    argv = _argv(_info("mpeg4"), **settings)
+    for seq in expected:
+        assert _has(argv, *seq), (seq, argv)
+
+
+NVENC = [
+    ("h264-sw-decode", Accel.NVENC, {}, [("-c:v", "h264_nvenc"), ("-preset", "p1"),
+                                         ("-tune", "hq"), ("-cq:v", "23")],
+     "hwupload_cuda"),
+    ("hevc-hw-decode", Accel.NVENC_HWDECODE, {"target_video_codec": "hevc", "preset": "slow"},
+     [("-hwaccel", "cuda", "-hwaccel_output_format", "cuda"), ("-c:v", "hevc_nvenc"),
+      ("-preset", "p5"), ("-tag:v", "hvc1")], "scale_cuda=-2:720:format=yuv420p"),
+    ("temporal-aq-bframes", Accel.NVENC, {"temporal_aq": True, "bframes": 3},
+     [("-temporal-aq", "1"), ("-bf", "3"), ("-b_ref_mode", "middle")], "hwupload_cuda"),
+    ("two-pass-with-maxrate", Accel.NVENC, {"two_pass": True, "max_bitrate": "8M"},
+     [("-multipass", "2"), ("-maxrate", "8000000")], "hwupload_cuda"),
+]
+
+
+@pytest.mark.parametrize(("accel", "settings", "expected", "vf_part"),
+                         [n[1:] for n in NVENC], ids=[n[0] for n in NVENC])
+def test_nvenc_argv(accel: Accel, settings: dict[str, Any], expected: list[tuple[str, ...]],
+                    vf_part: str) -> None:
+    argv = _argv(_info("mpeg4"), accel, **settings)
+    for seq in expected:
+        assert _has(argv, *seq), (seq, argv)
+    assert vf_part in argv[argv.index("-vf") + 1]
+
+
+def test_vp9_on_nvenc_is_refused_clearly() -> None:
+    with pytest.raises(ConfigError, match="vp9 cannot be encoded with NVENC"):
+        _argv(_info("mpeg4"), Accel.NVENC, target_video_codec="vp9")
+
+
+@pytest.mark.parametrize("transfer", ["smpte2084", "arib-std-b67"], ids=["pq", "hlg"])
+def test_hdr_is_tonemapped_with_the_stock_zscale_chain(transfer: str) -> None:
+    argv = _argv(_info("hevc", pix="yuv420p10le", transfer=transfer))
+    vf = argv[argv.index("-vf") + 1]
+    assert f"zscale=tin={transfer}" in vf and "tonemap=tonemap=hable" in vf
+    assert vf.endswith("format=yuv420p") and _has(argv, "-color_trc", "bt709")
+
+
+def test_tonemap_disabled_keeps_hdr() -> None:
+    argv = _argv(_info("hevc", pix="yuv420p10le", transfer="smpte2084"), tonemap="disabled")
+    assert "tonemap" not in argv[argv.index("-vf") + 1]
+
+
+@pytest.mark.parametrize(("container", "codec", "tag"), [
+    ("matroska", "h264", False), ("avi", "hevc", True)], ids=["h264", "hevc-hvc1"])
+def test_remux_copies_streams(container: str, codec: str, tag: bool) -> None:
+    argv = _argv(_info(codec, container=container), accepted_video_codecs=("h264", "hevc"))
+    assert _has(argv, "-c:v", "copy") and _has(argv, "-c:a", "copy") and "-vf" not in argv
+    assert _has(argv, "-tag:v", "hvc1") == tag
+
+
+@pytest.mark.parametrize("name", ["-rf.mp4", "a:b.mp4", "-i"])
+def test_paths_are_never_options_or_protocols(name: str) -> None:
+    plan = plan_transcode(_info("hevc"), _cfg())
+    argv = build_command(plan, name, "-" + name, Accel.SOFTWARE)
+    src, dst = argv[argv.index("-i") + 1], argv[-1]
+    assert src.startswith("file:/") and dst.startswith("file:/")
+
+
+@pytest.mark.parametrize(("text", "bits"), [("0", 0), ("5000k", 5_000_000), ("8M", 8_000_000),
+                                            ("1.5m", 1_500_000)])
+def test_parse_bitrate(text: str, bits: int) -> None:
+    assert parse_bitrate(text) == bits
