@@ -304,12 +304,11 @@ def _choose_slot(source: Path, target: Path, sha1: str | None, sidecar: Path | N
         return source, True
     for n in itertools.count():
         cand = _numbered(target, n)
-        side = sidecar_target(cand)
-        side_ok = sidecar is None or not side.exists() or _same_content(side, sidecar)
         if cand in reserved:
             continue
         if not cand.exists() and not cand.is_symlink():
-            if side_ok:
+            side = sidecar_target(cand)
+            if sidecar is None or not side.exists() or _same_content(side, sidecar):
                 return cand, False
         elif cand.is_file() and _same_content(cand, source, sha1):
             return cand, True
@@ -334,10 +333,7 @@ def _link_into(src: Path, dst: Path) -> None:
         os.link(src, dst)
     except FileExistsError:
         raise
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK,
-                             errno.ENOSYS):
-            raise
+    except OSError as exc:  # no hard links here (FAT, some network shares)
         if dst.exists() or dst.is_symlink():
             raise FileExistsError(errno.EEXIST, "exists", str(dst)) from exc
         os.rename(src, dst)
@@ -363,25 +359,24 @@ def _copy_verified(source: Path, final: Path, sha1: str | None, verify: bool) ->
         os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
         require_marker(final)
         _link_into(tmp, final)
-        _fsync_dir(final.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
 
 
-def _put(source: Path, final: Path, *, move: bool, sha1: str | None, verify: bool) -> None:
-    same_fs = source.stat().st_dev == final.parent.stat().st_dev
-    if move and same_fs:
+def _put(source: Path, final: Path, *, move: bool, sha1: str | None, verify: bool) -> bool:
+    """Link (a move on one filesystem) or copy ``source`` to ``final``; True when linked."""
+    if move and source.stat().st_dev == final.parent.stat().st_dev:
         require_marker(final)
         try:
             os.link(source, final)
+            return True
         except FileExistsError:
             raise
         except OSError:
-            _copy_verified(source, final, sha1, verify)
-        _fsync_dir(final.parent)
-    else:
-        _copy_verified(source, final, sha1, verify)
+            pass  # a bind mount or a filesystem without hard links: copy instead
+    _copy_verified(source, final, sha1, verify)
+    return False
 
 
 def place_file(source: str | Path, target: str | Path, *, inside: str | Path, move: bool,
@@ -395,8 +390,8 @@ def place_file(source: str | Path, target: str | Path, *, inside: str | Path, mo
     target, fsynced, checked (size, and sha1 when ``verify``), given the source's mtime and
     linked in. The sidecar is placed first (as ``<target>.xmp``) and removed last, so a crash
     never separates them. ``reserved`` places count as taken (a dry run's earlier plans).
-    ``StorageOffline`` (nothing written) when the marker is missing or the
-    target would resolve outside ``inside``.
+    ``StorageOffline`` (nothing written) when the marker is missing or ``target`` resolves
+    outside ``inside``.
     """
     source, target, inside = Path(source), Path(target).absolute(), Path(inside).absolute()
     side_src = Path(sidecar) if sidecar else None
@@ -418,11 +413,15 @@ def place_file(source: str | Path, target: str | Path, *, inside: str | Path, mo
             try:
                 if side_src and side_dst and not side_dst.exists():
                     _put(side_src, side_dst, move=False, sha1=None, verify=verify)
-                if not already:
-                    _put(source, final, move=move, sha1=sha1, verify=verify)
+                linked = not already and _put(source, final, move=move, sha1=sha1,
+                                              verify=verify)
             except FileExistsError:
                 continue  # another writer took this place a moment ago: look again
             break
+        if move and not linked:
+            # The copy's name must survive a power cut before the source goes. (A link and
+            # the unlink after it are ordered by the filesystem's own journal.)
+            _fsync_dir(final.parent)
         if move:
             if side_src and side_dst and _same_content(side_dst, side_src):
                 _unlink_if_other(side_src, side_dst)
@@ -443,4 +442,3 @@ def _unlink_if_other(source: Path, placed: Path) -> None:
     except OSError as exc:
         raise MediaError(source, f"placed at {placed} but the source could not be removed: "
                                  f"{exc.strerror}") from exc
-    _fsync_dir(source.parent)
