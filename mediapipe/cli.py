@@ -279,6 +279,45 @@ def _report_placements(report: Any, as_json: bool, only_changes: bool = False) -
         raise click.exceptions.Exit(1)
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--no-sidecar", is_flag=True, help="Ignore XMP sidecars next to the files.")
+@json_option
+def info(files: tuple[str, ...], no_sidecar: bool, as_json: bool) -> None:
+    """Read each file's metadata (date taken, GPS, camera, size...); exit 1 if any fails."""
+    from mediapipe.metadata import read_metadata
+
+    results: list[dict[str, Any]] = []
+    for name in files:
+        try:
+            results.append(read_metadata(name, sidecar=not no_sidecar).to_dict())
+        except MediaError as exc:
+            results.append({"path": name, "error": str(exc)})
+    if as_json:
+        emit_json(results)
+    else:
+        for r in results:
+            _print_info(r)
+    if any("error" in r for r in results):
+        raise click.exceptions.Exit(1)
+
+
+def _print_info(r: dict[str, Any]) -> None:
+    if "error" in r:
+        click.echo(f"{r['path']}: ERROR {r['error']}")
+        return
+    camera = " ".join(v for v in (r["make"], r["model"]) if v)
+    gps = (f"{r['latitude']:.6f},{r['longitude']:.6f}" if r["latitude"] is not None
+           else "no GPS")
+    click.echo(f"{r['path']}: {r['kind']} {r['mime_type']} {r['width']}x{r['height']} "
+               f"orientation {r['orientation']}")
+    click.echo(f"  taken {r['taken_at']} ({r['taken_at_source']})  {gps}"
+               + (f"  {camera}" if camera else "") + (f"  {r['lens_model']}"
+                                                    if r["lens_model"] else ""))
+    for w in r["warnings"]:
+        click.echo(f"  warning: {w}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: the process's); map errors to exit codes."""
     try:

@@ -1,0 +1,136 @@
+"""Date taken: which tag wins, its sub-seconds and its UTC offset (Immich's rules).
+
+Owns: parsing exif/XMP/QuickTime date strings, building exiftool's SubSec composites, the tag
+priority, and finding the offset (in the string, from OffsetTimeOriginal/OffsetTime, else from
+a UTC GPS timestamp). Does not own: reading tags (``exif``, ``xmp``) or the file-mtime fallback
+(``metadata``, which has the file).
+
+Entry point: ``taken_at(tags) -> Taken | None``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+
+__all__ = ["PRIORITY", "Taken", "parse_date", "taken_at"]
+
+PRIORITY = ("SubSecDateTimeOriginal", "SubSecCreateDate", "DateTimeOriginal", "CreationDate",
+            "CreateDate", "MediaCreateDate", "DateTimeCreated", "GPSDateTime")
+
+_DATE = re.compile(
+    r"^\s*(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.(\d+))?"
+    r"\s*(Z|[+\-]\d{2}:?\d{2})?\s*$")
+_OFFSET = re.compile(r"^\s*([+\-])(\d{2}):?(\d{2})\s*$")
+_MAX_OFFSET = timedelta(hours=14)
+_GPS_SLACK = timedelta(minutes=5)  # a GPS fix may lag the shutter by this much
+
+
+@dataclasses.dataclass(frozen=True)
+class Taken:
+    """The moment a photo was taken: aware when ``offset`` is known, and the tag it came from."""
+
+    when: datetime
+    offset: str | None
+    source: str
+
+
+def format_offset(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def parse_offset(text: object) -> timedelta | None:
+    """``"+02:00"``/``"-0530"``/``"Z"`` to a timedelta; None when absent or impossible."""
+    if not isinstance(text, str):
+        return None
+    if text.strip() == "Z":
+        return timedelta(0)
+    m = _OFFSET.match(text)
+    if not m:
+        return None
+    delta = timedelta(hours=int(m[2]), minutes=int(m[3])) * (-1 if m[1] == "-" else 1)
+    return delta if abs(delta) <= _MAX_OFFSET else None
+
+
+def parse_date(text: object) -> tuple[datetime, timedelta | None] | None:
+    """A date-time string (exif ``2023:06:01 14:30:15.12+02:00`` or ISO) to a naive local time
+    and its offset when the string carries one; None when it does not parse or is impossible."""
+    if not isinstance(text, str):
+        return None
+    m = _DATE.match(text)
+    if not m:
+        return None
+    year, month, day, hour, minute = (int(m[i]) for i in range(1, 6))
+    micro = int((m[7] or "0")[:6].ljust(6, "0"))
+    try:
+        when = datetime(year, month, day, hour, minute, int(m[6] or 0), micro)
+    except ValueError:
+        return None
+    if year < 1800:
+        return None
+    return when, parse_offset(m[8]) if m[8] else None
+
+
+def _subsec(date: object, subsec: object, offset: object) -> str | None:
+    if not isinstance(date, str) or not date.strip():
+        return None
+    digits = str(subsec).strip() if subsec is not None else ""
+    zone = offset.strip() if isinstance(offset, str) and parse_offset(offset) is not None else ""
+    if not digits.isdigit() and not zone:
+        return None
+    return date.strip() + ("." + digits if digits.isdigit() else "") + zone
+
+
+def composites(tags: Mapping[str, object]) -> dict[str, object]:
+    """exiftool's SubSecDateTimeOriginal / SubSecCreateDate built from their parts."""
+    out: dict[str, object] = {}
+    original = _subsec(tags.get("DateTimeOriginal"), tags.get("SubSecTimeOriginal"),
+                       tags.get("OffsetTimeOriginal"))
+    created = _subsec(tags.get("CreateDate"), tags.get("SubSecTimeDigitized"),
+                      tags.get("OffsetTimeDigitized"))
+    if original:
+        out["SubSecDateTimeOriginal"] = original
+    if created:
+        out["SubSecCreateDate"] = created
+    return out
+
+
+def _gps_offset(local: datetime, tags: Mapping[str, object]) -> timedelta | None:
+    """Local wall time minus the UTC GPS time, when that is a plausible zone offset."""
+    gps = parse_date(tags.get("GPSDateTime"))
+    if gps is None:
+        return None
+    utc = gps[0] - (gps[1] or timedelta(0))
+    diff = local - utc
+    quarter = timedelta(minutes=15)
+    rounded = quarter * round(diff / quarter)
+    if abs(diff - rounded) > _GPS_SLACK or abs(rounded) > _MAX_OFFSET:
+        return None
+    return rounded
+
+
+def taken_at(tags: Mapping[str, object]) -> Taken | None:
+    """The first date tag in ``PRIORITY`` that parses, with its offset when one is known."""
+    merged = {**tags, **composites(tags)}
+    for name in PRIORITY:
+        parsed = parse_date(merged.get(name))
+        if parsed is None:
+            continue
+        when, offset = parsed
+        if offset is None:
+            for key in ("OffsetTimeOriginal", "OffsetTime"):
+                offset = parse_offset(tags.get(key))
+                if offset is not None:
+                    break
+        if offset is None and name != "GPSDateTime":
+            offset = _gps_offset(when, tags)
+        if name == "GPSDateTime" and offset is None:
+            offset = timedelta(0)  # GPS time is UTC
+        if offset is None:
+            return Taken(when, None, name)
+        return Taken(when.replace(tzinfo=timezone(offset)), format_offset(offset), name)
+    return None

@@ -1,0 +1,205 @@
+"""The metadata blocks of an image file, found without decoding a pixel.
+
+Owns: sniffing what an image file really is (magic bytes, whatever its name says), and pulling
+out its EXIF block, XMP packets, ICC profile, pixel size and bit depth: JPEG by walking its
+markers up to the scan (the fast path: a few reads of the header only), HEIF/AVIF with
+pillow-heif (which reports the size as displayed: it applies ``irot``/``imir``), everything else
+with Pillow's lazy ``Image.open``. Does not own: interpreting the blocks (``exif``, ``xmp``,
+``metadata``).
+
+Entry point: ``read_blocks(path) -> ImageBlocks``; raises ``CorruptMedia`` (empty, truncated,
+undecodable) or ``UnsupportedMedia`` (not an image format it knows), nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+from pathlib import Path
+from typing import BinaryIO
+
+from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
+
+__all__ = ["ImageBlocks", "read_blocks", "sniff"]
+
+_CHUNK = 65536
+_SOF = {*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0)}
+_XMP_APP1 = b"http://ns.adobe.com/xap/1.0/\0"
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
+                b"avif", b"avis", b"mif2"}
+_MODE_BITS = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageBlocks:
+    """Raw metadata of one image. ``displayed`` says ``width``/``height`` are already oriented."""
+
+    format: str
+    width: int | None = None
+    height: int | None = None
+    displayed: bool = False
+    bits_per_sample: int | None = None
+    exif: bytes | None = None
+    xmp: tuple[bytes, ...] = ()
+    icc: bytes | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def sniff(head: bytes) -> str | None:
+    """The image format the first bytes announce (``"JPEG"``, ``"HEIF"``, ...), or None."""
+    if head[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] in (b"II*\0", b"MM\0*"):
+        return "TIFF"
+    if head[4:8] == b"ftyp" and (head[8:12] in _HEIF_BRANDS):
+        return "HEIF"
+    if head[:2] == b"BM":
+        return "BMP"
+    return None
+
+
+def read_blocks(path: Path) -> ImageBlocks:
+    """Find the metadata blocks of the image at ``path`` (see the module docstring)."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed below, also on error
+    except OSError as exc:
+        raise CorruptMedia(path, f"cannot open: {exc.strerror or exc}") from exc
+    with f:
+        head = f.read(32)
+        if not head:
+            raise CorruptMedia(path, "empty file")
+        fmt = sniff(head)
+        f.seek(0)
+        if fmt == "JPEG":
+            return _jpeg(f, path)
+        if fmt == "HEIF":
+            return _heif(path)
+        if fmt == "TIFF":
+            return _tiff(f, path)
+        return _pillow(path, fmt)
+
+
+class _Reader:
+    """Reads a file forward in chunks, keeping what it read in one buffer."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f = f
+        self.buf = f.read(_CHUNK)
+        self.eof = len(self.buf) < _CHUNK
+
+    def has(self, end: int) -> bool:
+        while len(self.buf) < end and not self.eof:
+            more = self.f.read(max(_CHUNK, end - len(self.buf)))
+            self.eof = not more
+            self.buf += more
+        return len(self.buf) >= end
+
+
+def _jpeg(f: BinaryIO, path: Path) -> ImageBlocks:
+    r = _Reader(f)
+    warnings: list[str] = []
+    exif = None
+    xmp: list[bytes] = []
+    icc: dict[int, bytes] = {}
+    width = height = bits = None
+    pos = 2
+    while r.has(pos + 4):
+        buf = r.buf
+        if buf[pos] != 0xFF:
+            nxt = buf.find(b"\xff", pos)
+            warnings.append(f"JPEG: {(nxt if nxt >= 0 else len(buf)) - pos} stray bytes "
+                            f"at {pos}")
+            if nxt < 0:
+                break
+            pos = nxt
+            continue
+        marker = buf[pos + 1]
+        if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD8:
+            pos += 1 if marker == 0xFF else 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, start of scan: no metadata after
+            break
+        length = (buf[pos + 2] << 8) | buf[pos + 3]
+        if length < 2 or not r.has(pos + 2 + length):
+            warnings.append(f"JPEG: segment 0x{marker:02X} at {pos} is truncated")
+            break
+        seg = r.buf[pos + 4:pos + 2 + length]
+        if marker == 0xE1:
+            if seg[:6] == b"Exif\0\0" and exif is None:
+                exif = bytes(seg[6:])
+            elif seg.startswith(_XMP_APP1):
+                xmp.append(bytes(seg[len(_XMP_APP1):]))
+        elif marker == 0xE2 and seg[:12] == b"ICC_PROFILE\0" and len(seg) > 14:
+            icc[seg[12]] = bytes(seg[14:])
+        elif marker in _SOF and len(seg) >= 6 and width is None:
+            bits, height, width = seg[0], (seg[1] << 8) | seg[2], (seg[3] << 8) | seg[4]
+        pos += 2 + length
+    else:
+        warnings.append("JPEG: file ends inside the header")
+    if width is None and exif is None and not xmp:
+        raise CorruptMedia(path, "JPEG without a frame header or metadata (truncated?)")
+    if width is None:
+        warnings.append("JPEG: no frame header (SOF); size unknown")
+    icc_parts = b"".join(icc[k] for k in sorted(icc)) if icc else None
+    return ImageBlocks("JPEG", width, height, False, bits, exif, tuple(xmp), icc_parts,
+                       tuple(warnings))
+
+
+def _heif(path: Path) -> ImageBlocks:
+    import pillow_heif
+
+    try:
+        heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=False)
+        width, height = heif.size
+        info = heif.info
+    except (ValueError, RuntimeError, OSError, EOFError) as exc:
+        raise CorruptMedia(path, f"HEIF: {exc}") from exc
+    exif = info.get("exif") or None
+    xmp = info.get("xmp")
+    return ImageBlocks("HEIF", width, height, True, info.get("bit_depth"), exif,
+                       (xmp,) if xmp else (), info.get("icc_profile") or None)
+
+
+def _tiff(f: BinaryIO, path: Path) -> ImageBlocks:
+    """A TIFF is its own EXIF block: the IFD reader takes size and tags from the whole file."""
+    from mediapipe.exif import read_exif
+
+    data = f.read()
+    tags, warnings = read_exif(data)
+    w, h, bits = tags.get("ImageWidth"), tags.get("ImageHeight"), tags.get("BitsPerSample")
+    if not isinstance(w, int) or not isinstance(h, int):
+        raise CorruptMedia(path, "TIFF without a readable image size")
+    start = data.find(b"<x:xmpmeta")
+    end = data.find(b"</x:xmpmeta>", start) if start >= 0 else -1
+    xmp = (data[start:end + 12],) if start >= 0 and end >= 0 else ()
+    return ImageBlocks("TIFF", w, h, False, bits if isinstance(bits, int) else None, data, xmp,
+                       None, tuple(warnings))
+
+
+def _pillow(path: Path, fmt: str | None) -> ImageBlocks:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            info = im.info
+            exif = info.get("exif")
+            xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")
+            if isinstance(xmp, str):
+                xmp = xmp.encode()
+            return ImageBlocks(
+                im.format or fmt or "unknown", im.width, im.height, False,
+                _MODE_BITS.get(im.mode, 8),
+                exif[6:] if isinstance(exif, bytes) and exif[:6] == b"Exif\0\0" else exif,
+                (xmp,) if xmp else (), info.get("icc_profile") or None)
+    except Image.DecompressionBombError as exc:
+        raise TooLarge(path, str(exc)) from exc
+    except UnidentifiedImageError as exc:
+        raise UnsupportedMedia(path, "not an image format mediapipe reads") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        raise CorruptMedia(path, f"{fmt or 'image'}: {exc}") from exc
