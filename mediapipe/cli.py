@@ -278,6 +278,60 @@ def config_sample() -> None:
     click.echo(config.sample_toml(), nl=False)
 
 
+@cli.command("import")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@media_root_option
+@click.option("--move", is_flag=True, help="Remove each source once its copy is verified.")
+@click.option("--dry-run", is_flag=True, help="Show where each file would go; change nothing.")
+@json_option
+@pass_app
+def import_command(app: AppContext, sources: tuple[str, ...], media_root: str | None,
+                   move: bool, dry_run: bool, as_json: bool) -> None:
+    """Place originals (and their XMP sidecars) in library/<owner>/ by the storage template."""
+    cfg, root = app.config, app.media_root(media_root)  # a bad template fails first
+    from mediapipe import importer
+    from mediapipe.metadata import read_metadata
+
+    report = importer.import_files([Path(s) for s in sources], root, cfg, move=move,
+                                   dry_run=dry_run, reader=read_metadata)
+    _report_placements(report, as_json)
+
+
+@cli.command()
+@media_root_option
+@click.option("--dry-run", is_flag=True, help="Show what would move; change nothing.")
+@json_option
+@pass_app
+def migrate(app: AppContext, media_root: str | None, dry_run: bool, as_json: bool) -> None:
+    """Move every file in library/<owner>/ to its place under the current storage template."""
+    cfg, root = app.config, app.media_root(media_root)
+    from mediapipe import importer
+    from mediapipe.metadata import read_metadata
+
+    report = importer.migrate(root, cfg, dry_run=dry_run, reader=read_metadata)
+    _report_placements(report, as_json, only_changes=True)
+
+
+def _report_placements(report: Any, as_json: bool, only_changes: bool = False) -> None:
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for p in report.placements:
+            if only_changes and p.action.value == "already-placed":
+                continue
+            verb = f"would be {p.action.value}" if report.dry_run else p.action.value
+            click.echo(f"{verb:<20} {p.source} -> {p.target}")
+        for f in report.removed_folders:
+            click.echo(f"{'removed empty folder':<20} {f}")
+        counts = report.to_dict()["counts"]
+        click.echo(", ".join(f"{n} {k}" for k, n in counts.items())
+                   + (" (dry run: nothing changed)" if report.dry_run else ""))
+    for e in report.failed:
+        click.echo(f"mediapipe: error: {e}", err=True)
+    if report.failed:
+        raise click.exceptions.Exit(1)
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--no-sidecar", is_flag=True, help="Ignore XMP sidecars next to the files.")

@@ -150,13 +150,24 @@ class FFmpegConfig:
     nice: int = setting(10, "Niceness of the ffmpeg process (0-19).", minimum=0, maximum=19)
 
 
+def _storage_template(value: str) -> str | None:
+    from mediapipe.template import TemplateError, compile_template
+
+    try:
+        compile_template(value)
+    except TemplateError as exc:
+        return f"an Immich storage template ({exc.detail})"
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class StorageTemplateConfig:
     enabled: bool = setting(False, "Place imported originals in library/ by the template.")
     hash_verification_enabled: bool = setting(True, "Verify sha1 after a copy across "
                                                     "filesystems.")
     template: str = setting("{{y}}/{{y}}-{{MM}}-{{dd}}/{{filename}}",
-                            "Immich storage template, relative to library/<owner>/.")
+                            "Immich storage template, relative to library/<owner>/.",
+                            check=_storage_template)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,209 @@
+"""Importing originals into ``library/<owner>/`` by the storage template, and migrating them.
+
+Owns: finding the media files (and their XMP sidecars) among the sources, giving each import its
+asset id (UUIDv5 of the content's sha1), building the ``TemplateContext`` from its ``MediaInfo``,
+and driving ``storage.place_file`` file by file; ``migrate`` re-renders every file already in the
+owner's folder after a template change and removes the folders it emptied. Does not own: reading
+metadata (the ``reader`` passed in; the CLI passes ``metadata.read_metadata``), rendering
+(``template``) or the bytes on disk (``storage``).
+
+Crash safety comes from ``place_file``: every step is repeatable, so a re-run after a kill
+finds each half-done file (its copy already in place, same sha1) and finishes it.
+
+Entry points: ``import_files``, ``migrate``, ``ImportReport``, ``content_asset_id``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mediapipe import storage
+from mediapipe.config import Config
+from mediapipe.errors import MediaError, StorageOffline, UnsupportedMedia
+from mediapipe.formats import Kind, kind_of, supported
+from mediapipe.mediainfo import MediaInfo
+from mediapipe.storage import PlaceAction, Placement
+from mediapipe.template import CompiledTemplate, TemplateContext, compile_template
+
+__all__ = ["ASSET_NAMESPACE", "ImportReport", "content_asset_id", "import_files", "migrate"]
+
+Reader = Callable[[Path], MediaInfo]
+
+# Namespace of mediapipe's asset ids (UUIDv5): "sha1:<hex>" for imports.
+ASSET_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "asset.mediapipe")
+
+
+def content_asset_id(sha1: str) -> str:
+    """An imported asset's id: the same bytes always get the same id."""
+    return str(uuid.uuid5(ASSET_NAMESPACE, "sha1:" + sha1))
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportReport:
+    """What an import or migrate did (or, with ``dry_run``, would do), file by file."""
+
+    placements: tuple[Placement, ...]
+    failed: tuple[MediaError, ...]
+    dry_run: bool
+    removed_folders: tuple[Path, ...] = ()
+
+    def count(self, action: PlaceAction) -> int:
+        return sum(1 for p in self.placements if p.action is action)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "placed": [{"source": str(p.source), "target": str(p.target),
+                        "action": p.action.value,
+                        "sidecar": str(p.sidecar_target) if p.sidecar_target else None}
+                       for p in self.placements],
+            "failed": [e.to_dict() for e in self.failed],
+            "removed_folders": [str(f) for f in self.removed_folders],
+            "counts": {a.value: self.count(a) for a in PlaceAction} | {"failed": len(self.failed)},
+        }
+
+
+def _owner_folder(root: Path, cfg: Config) -> Path:
+    folder = Path(root).absolute() / "library" / cfg.owner_id
+    storage.require_marker(folder / "probe")  # refuse before any read or write
+    return folder
+
+
+def _sidecar_of(media: Path) -> Path | None:
+    """``IMG_1.jpg.xmp`` or else ``IMG_1.xmp`` (either case), as Immich looks for them."""
+    for name in (media.name + ".xmp", media.name + ".XMP", media.stem + ".xmp",
+                 media.stem + ".XMP"):
+        side = media.with_name(name)
+        if side.is_file():
+            return side
+    return None
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for dirpath, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and supported(name):
+                yield Path(dirpath, name)
+
+
+def _media_files(sources: Iterable[Path]) -> Iterator[Path | MediaError]:
+    for source in sources:
+        source = Path(source).absolute()
+        if source.is_dir():
+            yield from _walk(source)
+        elif supported(source):
+            yield source
+        elif kind_of(source) is not Kind.SIDECAR:  # sidecars travel with their media
+            yield UnsupportedMedia(source, "not an image or video mediapipe imports")
+
+
+def _context(path: Path, info: MediaInfo, asset_id: str, mtime: float) -> TemplateContext:
+    taken = info.taken_at or datetime.fromtimestamp(mtime).astimezone()
+    return TemplateContext(filename=path.name, taken_at=taken, asset_id=asset_id,
+                           kind=info.kind, make=info.make, model=info.model,
+                           lens_model=info.lens_model)
+
+
+@dataclasses.dataclass
+class _Run:
+    """The state of one import or migrate run (folders swept, places planned)."""
+
+    owner: Path
+    template: CompiledTemplate
+    reader: Reader
+    verify: bool
+    dry_run: bool
+    swept: set[Path] = dataclasses.field(default_factory=set)
+    planned: set[Path] = dataclasses.field(default_factory=set)
+
+    def place(self, path: Path, *, move: bool) -> Placement:
+        try:
+            mtime = path.stat().st_mtime
+            sha1 = storage.file_sha1(path)
+        except OSError as exc:
+            raise MediaError(path, f"cannot read: {exc.strerror}") from exc
+        info = self.reader(path)
+        rel = self.template.render(_context(path, info, content_asset_id(sha1), mtime))
+        target = self.owner / rel
+        if not self.dry_run and target.parent not in self.swept and target.parent.is_dir():
+            storage.sweep_temp(target.parent)  # what a killed run left behind
+            self.swept.add(target.parent)
+        placement = storage.place_file(
+            path, target, inside=self.owner, move=move, sha1=sha1, sidecar=_sidecar_of(path),
+            verify=self.verify, dry_run=self.dry_run, reserved=self.planned)
+        if self.dry_run:
+            self.planned.add(placement.target)
+        return placement
+
+
+def _start(root: Path, cfg: Config, reader: Reader, dry_run: bool) -> _Run:
+    return _Run(_owner_folder(root, cfg), compile_template(cfg.storage_template.template),
+                reader, cfg.storage_template.hash_verification_enabled, dry_run)
+
+
+def import_files(sources: Iterable[Path], root: Path, cfg: Config, *, move: bool = False,
+                 dry_run: bool = False, reader: Reader) -> ImportReport:
+    """Place every image and video found in ``sources`` (files or folders) in the library.
+
+    Each goes to ``library/<owner>/<rendered template>`` with its XMP sidecar; copies unless
+    ``move``. A file whose place already holds the same bytes counts as placed (and, with
+    ``move``, its source is removed), so re-running after a crash finishes the job. Per-file
+    problems are reported and the rest carry on; ``StorageOffline`` stops the run.
+    """
+    run = _start(root, cfg, reader, dry_run)
+    placements: list[Placement] = []
+    failed: list[MediaError] = []
+    for item in _media_files(sources):
+        if isinstance(item, MediaError):
+            failed.append(item)
+            continue
+        try:
+            placements.append(run.place(item, move=move))
+        except StorageOffline:
+            raise
+        except MediaError as exc:
+            failed.append(exc)
+    return ImportReport(tuple(placements), tuple(failed), dry_run)
+
+
+def migrate(root: Path, cfg: Config, *, dry_run: bool = False, reader: Reader) -> ImportReport:
+    """Move every file in ``library/<owner>/`` to its place under the current template.
+
+    Files already at their place (or one of its ``+N``) stay; folders left empty are removed.
+    """
+    run = _start(root, cfg, reader, dry_run)
+    placements: list[Placement] = []
+    failed: list[MediaError] = []
+    for path in list(_walk(run.owner)):
+        try:
+            placement = run.place(path, move=True)
+        except StorageOffline:
+            raise
+        except MediaError as exc:
+            failed.append(exc)
+            continue
+        placements.append(placement)
+    removed = () if dry_run else _remove_emptied(
+        run.owner, {p.source.parent for p in placements if p.action is PlaceAction.MOVED})
+    return ImportReport(tuple(placements), tuple(failed), dry_run, removed)
+
+
+def _remove_emptied(owner: Path, folders: set[Path]) -> tuple[Path, ...]:
+    """Remove each folder (and then its parents) that is now empty, up to the owner's folder."""
+    removed: list[Path] = []
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        while folder != owner and folder.is_relative_to(owner):
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty (or gone already): stop climbing
+            removed.append(folder)
+            folder = folder.parent
+    return tuple(removed)
