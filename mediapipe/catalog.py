@@ -32,7 +32,7 @@ or ``requeue`` says so.
 
 Paths are stored as the bytes ``os.fsencode`` gives (lossless for names that are not UTF-8) and
 come back as ``str`` via ``os.fsdecode``. Entry points: ``Catalog``, ``Stage``, ``State``,
-``asset_id_for_path``.
+``mediapipe.identity``.
 """
 
 from __future__ import annotations
@@ -40,12 +40,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
-import hashlib
 import json
 import os
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -54,17 +52,16 @@ from mediapipe import storage
 from mediapipe.catalog_diff import PENDING_SQL, ScanDiff, apply_scan
 from mediapipe.errors import StorageOffline
 from mediapipe.formats import Kind
+from mediapipe.identity import asset_id_for_path
 from mediapipe.scan import SourceFile
 
 __all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "CatalogStats", "ScanDiff", "Stage",
-           "State", "asset_id_for_path"]
+           "State"]
 
 CATALOG_NAME = "catalog.db"
 SCHEMA_VERSION = 1
 FLUSH_EVERY = 500
 FLUSH_AFTER_S = 1.0
-# Namespace of external-library asset ids: uuid5(NAMESPACE_URL, "mediapipe:asset"), pinned.
-ASSET_NAMESPACE = uuid.UUID("f3de3e5a-8eb8-55ff-b68d-2a4865156b83")
 
 
 class Stage(enum.StrEnum):
@@ -78,17 +75,6 @@ class State(enum.StrEnum):
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"
-
-
-def asset_id_for_path(path: str | bytes | os.PathLike[str]) -> str:
-    """UUIDv5 of ``"path:" + absolute path`` (ARCHITECTURE: Identity), over the path's bytes.
-
-    Equal to ``uuid.uuid5(ASSET_NAMESPACE, "path:" + path)`` for UTF-8 paths, and defined for
-    names that are not UTF-8 too (their exact bytes are hashed).
-    """
-    raw = os.fsencode(path)
-    digest = hashlib.sha1(ASSET_NAMESPACE.bytes + b"path:" + raw).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=5))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,14 +10,13 @@ metadata (the ``reader`` passed in; the CLI passes ``metadata.read_metadata``), 
 Crash safety comes from ``place_file``: every step is repeatable, so a re-run after a kill
 finds each half-done file (its copy already in place, same sha1) and finishes it.
 
-Entry points: ``import_files``, ``migrate``, ``ImportReport``, ``content_asset_id``.
+Entry points: ``import_files``, ``migrate``, ``ImportReport``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -27,22 +26,14 @@ from mediapipe import storage
 from mediapipe.config import Config
 from mediapipe.errors import MediaError, StorageOffline, UnsupportedMedia
 from mediapipe.formats import Kind, kind_of, supported
+from mediapipe.identity import asset_id_for_content
 from mediapipe.mediainfo import MediaInfo
 from mediapipe.storage import PlaceAction, Placement
 from mediapipe.template import CompiledTemplate, TemplateContext, compile_template
 
-__all__ = ["ASSET_NAMESPACE", "ImportReport", "content_asset_id", "import_files", "migrate"]
+__all__ = ["ImportReport", "import_files", "migrate"]
 
 Reader = Callable[[Path], MediaInfo]
-
-# Namespace of mediapipe's asset ids (UUIDv5): "sha1:<hex>" for imports.
-ASSET_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "asset.mediapipe")
-
-
-def content_asset_id(sha1: str) -> str:
-    """An imported asset's id: the same bytes always get the same id."""
-    return str(uuid.uuid5(ASSET_NAMESPACE, "sha1:" + sha1))
-
 
 @dataclasses.dataclass(frozen=True)
 class ImportReport:
@@ -130,7 +121,7 @@ class _Run:
         except OSError as exc:
             raise MediaError(path, f"cannot read: {exc.strerror}") from exc
         info = self.reader(path)
-        rel = self.template.render(_context(path, info, content_asset_id(sha1), mtime))
+        rel = self.template.render(_context(path, info, asset_id_for_content(sha1), mtime))
         target = self.owner / rel
         if not self.dry_run and target.parent not in self.swept and target.parent.is_dir():
             storage.sweep_temp(target.parent)  # what a killed run left behind

@@ -171,7 +171,7 @@ def step_video(source: Path, asset_id: str, root: Path, cfg: Config, info: Media
                force: bool = False,
                progress: Callable[[float], None] | None = None) -> StageOutcome:
     """Transcode a video when the policy asks for it, with the accelerator fallback chain."""
-    from mediapipe import transcode
+    from mediapipe import ffmpeg_run, transcode
 
     started = time.perf_counter()
     if info.kind != "video":
@@ -180,16 +180,17 @@ def step_video(source: Path, asset_id: str, root: Path, cfg: Config, info: Media
                                   "mp4")
     try:
         plan = transcode.plan_transcode(info, cfg)
-        if plan is None:
-            return StageOutcome(Status.SKIPPED, note="plays as it is: no transcode needed")
+        if plan.decision == "none":
+            return StageOutcome(Status.SKIPPED, note="plays as it is: " + "; ".join(plan.reasons))
         if not force and _fresh([target], source):
             return StageOutcome(Status.SKIPPED, (str(target),),
                                 note="output is newer than the source")
-        result = transcode.run_transcode(plan, source, target, cfg, progress=progress)
+        result = ffmpeg_run.transcode(plan, source, target, accel=cfg.ffmpeg.accel,
+                                      accel_decode=cfg.ffmpeg.accel_decode, progress=progress)
     except Exception as exc:  # edge: contain every failure in this asset
         return _failed(exc, started)
     return StageOutcome(Status.DONE, (str(target),), encoder=result.encoder,
-                        note="; ".join(result.skipped),
+                        note="; ".join(f"{accel} skipped: {why}" for accel, why in result.skipped),
                         duration_s=time.perf_counter() - started,
                         bytes_written=target.stat().st_size)
 

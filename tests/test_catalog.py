@@ -13,18 +13,10 @@ from pathlib import Path
 import pytest
 
 from fixtures.library import Library, build_library
-from mediapipe.catalog import (
-    ASSET_NAMESPACE,
-    CATALOG_NAME,
-    Catalog,
-    CatalogEntry,
-    ScanDiff,
-    Stage,
-    State,
-    asset_id_for_path,
-)
+from mediapipe.catalog import CATALOG_NAME, Catalog, CatalogEntry, ScanDiff, Stage, State
 from mediapipe.config import Config
 from mediapipe.errors import CorruptMedia, StorageOffline
+from mediapipe.identity import ASSET_NAMESPACE, asset_id_for_path
 from mediapipe.scan import LibraryScan
 from tests.support.unprivileged import run_unprivileged
 

@@ -1,0 +1,33 @@
+"""Asset identity: one namespace, two kinds of id (ARCHITECTURE.md, "Identity").
+
+Owns: ``ASSET_NAMESPACE`` and the two ids made in it: ``asset_id_for_path`` for external-library
+sources (stable across rescans and catalog loss) and ``asset_id_for_content`` for imports (the
+same bytes always get the same id). Both are UUIDv5.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+
+__all__ = ["ASSET_NAMESPACE", "asset_id_for_content", "asset_id_for_path"]
+
+# uuid5(NAMESPACE_URL, "mediapipe:asset"), pinned: it decides every id ever given out.
+ASSET_NAMESPACE = uuid.UUID("f3de3e5a-8eb8-55ff-b68d-2a4865156b83")
+
+
+def asset_id_for_path(path: str | bytes | os.PathLike[str]) -> str:
+    """UUIDv5 of ``"path:" + absolute path``, over the path's bytes.
+
+    Equal to ``uuid.uuid5(ASSET_NAMESPACE, "path:" + path)`` for UTF-8 paths, and defined for
+    names that are not UTF-8 too (their exact bytes are hashed).
+    """
+    raw = os.fsencode(path)
+    digest = hashlib.sha1(ASSET_NAMESPACE.bytes + b"path:" + raw).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=5))
+
+
+def asset_id_for_content(sha1: str) -> str:
+    """UUIDv5 of ``"sha1:" + hex digest``: an imported asset's id."""
+    return str(uuid.uuid5(ASSET_NAMESPACE, "sha1:" + sha1))
