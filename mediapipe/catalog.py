@@ -31,8 +31,8 @@ results are redone (stages are idempotent). Failed stages are not retried unless
 or ``requeue`` says so.
 
 Paths are stored as the bytes ``os.fsencode`` gives (lossless for names that are not UTF-8) and
-come back as ``str`` via ``os.fsdecode``. Entry points: ``Catalog``, ``Stage``, ``State``,
-``mediapipe.identity``.
+come back as ``str`` via ``os.fsdecode``. Asset ids come from ``mediapipe.identity``. Entry
+points: ``Catalog``, ``Stage``, ``State``.
 """
 
 from __future__ import annotations
