@@ -31,6 +31,7 @@ KNEE = 0.75             # linear SDR level above which highlights are compressed
 _BT2020_TO_709 = np.array([[1.6605, -0.5876, -0.0728],
                            [-0.1246, 1.1329, -0.0083],
                            [-0.0182, -0.1006, 1.1187]], dtype=np.float32)
+_AVCOL_TRC = {16: "smpte2084", 18: "arib-std-b67"}  # FFmpeg's AVColorTransferCharacteristic
 _LUMA_2020 = np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
 
 
@@ -106,8 +107,7 @@ def representative_frame(path: Path, *, rotation: int = 0, transfer: str | None 
             raise TooLarge(path, f"{w}x{h} video exceeds the {max_pixels} pixel limit")
         stream.codec_context.skip_frame = "NONKEY"
         chosen = _pick(container, stream, path)
-    trc = transfer or (chosen.color_trc.name.lower() if hasattr(chosen.color_trc, "name")
-                       else None)
+    trc = transfer or _AVCOL_TRC.get(int(chosen.color_trc))
     tw, th = fit_shorter((chosen.width, chosen.height), shorter)
     if trc in HDR_TRANSFERS:
         from av.video.reformatter import Colorspace
