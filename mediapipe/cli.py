@@ -351,6 +351,61 @@ def info(files: tuple[str, ...], no_sidecar: bool, as_json: bool) -> None:
     else:
         for r in results:
             _print_info(r)
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
+              show_default=True, help="Folder for <stem>_preview.jpeg and <stem>_thumbnail.webp.")
+@json_option
+@pass_app
+def thumbnail(app: AppContext, files: tuple[str, ...], out_dir: str, as_json: bool) -> None:
+    """Write the preview and thumbnail of each FILE into --out and print sizes and thumbhash."""
+    from mediapipe import formats
+    from mediapipe.mediainfo import MediaInfo
+    from mediapipe.thumbnails import make_thumbnails
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results: list[dict[str, Any]] = []
+    for name in files:
+        path = Path(name)
+        try:
+            kind = formats.kind_of(path)
+            if kind not in (formats.Kind.IMAGE, formats.Kind.VIDEO):
+                from mediapipe.errors import UnsupportedMedia
+
+                raise UnsupportedMedia(path, "not an image or video mediapipe handles")
+            try:
+                size = path.stat().st_size
+            except OSError as exc:
+                from mediapipe.errors import CorruptMedia
+
+                raise CorruptMedia(path, f"cannot read: {exc.strerror}") from exc
+            # Kind, MIME type and size are all this stage needs for images (orientation and
+            # colour come from the file itself); the pipeline passes the full metadata, which
+            # adds video rotation and HDR transfer.
+            info = MediaInfo(path=str(path), kind=kind.value, mime_type=formats.mime_type(path),
+                             size=size)
+            thumbs = make_thumbnails(path, info, app.config)
+        except MediaError as exc:
+            results.append({"path": str(path), "error": str(exc)})
+            if not as_json:
+                click.echo(f"mediapipe: error: {exc}", err=True)
+            continue
+        written = {}
+        for label, item in (("preview", thumbs.preview), ("thumbnail", thumbs.thumbnail)):
+            target = out / f"{path.stem}_{label}.{item.format}"
+            target.write_bytes(item.data)
+            written[label] = {"path": str(target), "width": item.width, "height": item.height,
+                              "bytes": len(item.data)}
+        results.append({"path": str(path), **written, "thumbhash": thumbs.thumbhash,
+                        "colorspace": thumbs.colorspace})
+        if not as_json:
+            p, t = thumbs.preview, thumbs.thumbnail
+            click.echo(f"{path}: preview {p.width}x{p.height} ({len(p.data)} B), thumbnail "
+                       f"{t.width}x{t.height} ({len(t.data)} B), thumbhash {thumbs.thumbhash}")
+    if as_json:
+        emit_json(results)
     if any("error" in r for r in results):
         raise click.exceptions.Exit(1)
 
@@ -415,6 +470,7 @@ def default_concurrency(queues: tuple[str, ...]) -> int:
 
         return NVENC_SESSIONS if toolchain.probe_encoder("h264_nvenc").available else 1
     return os.cpu_count() or 1
+
 
 
 def main(argv: list[str] | None = None) -> int:

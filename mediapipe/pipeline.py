@@ -48,6 +48,7 @@ class StageOutcome:
     error: Mapping[str, str] | None = None  # MediaError.to_dict()
     encoder: str | None = None
     note: str = ""
+    details: Mapping[str, str] = dataclasses.field(default_factory=dict)  # thumbhash, …
     duration_s: float = 0.0
     bytes_written: int = 0
 
@@ -56,6 +57,7 @@ class StageOutcome:
         d["status"] = str(self.status)
         d["outputs"] = list(self.outputs)
         d["error"] = dict(self.error) if self.error else None
+        d["details"] = dict(self.details)
         return d
 
     @classmethod
@@ -153,18 +155,19 @@ def step_thumbnails(source: Path, asset_id: str, root: Path, cfg: Config, info: 
                             note="outputs are newer than the source")
     try:
         thumbs = make_thumbnails(source, info, cfg)
-        written = 0
-        outputs = []
-        for name, data in thumbs.files(cfg).items():
-            target = targets.get(name) or storage.derived_path(
-                root, cfg.owner_id, asset_id, storage.Derived.FULLSIZE, cfg.image.fullsize.format)
+        files = {targets["preview"]: thumbs.preview.data,
+                 targets["thumbnail"]: thumbs.thumbnail.data}
+        if thumbs.fullsize is not None:
+            files[storage.derived_path(root, cfg.owner_id, asset_id, storage.Derived.FULLSIZE,
+                                       thumbs.fullsize.format)] = thumbs.fullsize.data
+        for target, data in files.items():
             storage.atomic_write(target, data)
-            written += len(data)
-            outputs.append(str(target))
     except Exception as exc:  # edge: contain every failure in this asset
         return _failed(exc, started)
-    return StageOutcome(Status.DONE, tuple(outputs), note=f"thumbhash={thumbs.thumbhash}",
-                        duration_s=time.perf_counter() - started, bytes_written=written)
+    return StageOutcome(Status.DONE, tuple(map(str, files)),
+                        details={"thumbhash": thumbs.thumbhash, "colorspace": thumbs.colorspace},
+                        duration_s=time.perf_counter() - started,
+                        bytes_written=sum(map(len, files.values())))
 
 
 def step_video(source: Path, asset_id: str, root: Path, cfg: Config, info: MediaInfo, *,

@@ -1,0 +1,223 @@
+"""Image engines: the few primitives the thumbnail stage composes, and the Pillow engine.
+
+Owns: the ``ImageEngine`` Protocol (open a header, reduced decode, resize, colour conversion,
+orient, encode, pixels out) and ``PillowEngine`` (Pillow + pillow-heif + ImageCms): JPEG DCT
+scaling via ``draft()``, mode normalisation (palette, 16-bit, CMYK, grey), first non-blank frame
+of animations, ICC conversion to sRGB or Display P3. Does not own: sizes, limits or the order of
+the steps (``thumbnails``); which output space to use (``colour``); video (``videoframe``).
+
+Entry points: ``ImageEngine``, ``PillowEngine``, ``Header``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import io
+import struct
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL.JpegImagePlugin import JpegImageFile
+
+from mediapipe import colour
+from mediapipe.errors import CorruptMedia, TooLarge
+from mediapipe.videoframe import is_blank
+
+__all__ = ["DECODE_ERRORS", "Header", "ImageEngine", "PillowEngine"]
+
+# What decoding damaged input raises inside Pillow/pillow-heif; mapped to CorruptMedia.
+DECODE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError, KeyError, TypeError,
+    ZeroDivisionError, RuntimeError, MemoryError)
+
+MAX_FRAMES_SCANNED = 50  # animations: look this far for a frame that is not blank
+
+# Pillow transpose that shows stored pixels upright, per EXIF orientation.
+_ORIENT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Header:
+    """What an engine learned from a file without decoding its pixels."""
+
+    path: Path
+    format: str                 # Pillow's name: JPEG, PNG, HEIF, TIFF, GIF, WEBP, ...
+    size: tuple[int, int]       # stored pixels, before orientation
+    orientation: int            # EXIF orientation still to apply (1 when pre-rotated: HEIF)
+    icc: bytes | None
+    handle: Any                 # the engine's open file
+
+
+class ImageEngine(Protocol):
+    """Primitives over an engine-specific image type; ``thumbnails`` decides sizes and order."""
+
+    name: str
+
+    def open(self, path: Path, data: bytes | None = None) -> Header: ...
+    def decode(self, header: Header, at_least: tuple[int, int]) -> Any: ...
+    def from_array(self, rgb: npt.NDArray[np.uint8]) -> Any: ...
+    def size(self, image: Any) -> tuple[int, int]: ...
+    def resize(self, image: Any, size: tuple[int, int]) -> Any: ...
+    def to_space(self, image: Any, icc: bytes | None, space: colour.Space) -> Any: ...
+    def orient(self, image: Any, orientation: int) -> Any: ...
+    def encode(self, image: Any, fmt: str, quality: int, icc: bytes | None) -> bytes: ...
+    def rgba(self, image: Any) -> npt.NDArray[np.uint8]: ...
+
+
+def _exif_orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(0x0112, 1)
+    except DECODE_ERRORS:
+        return 1  # unreadable EXIF is a metadata defect, not a reason to refuse the pixels
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+@functools.lru_cache(maxsize=32)
+def _transform(icc: bytes, mode: str, space: colour.Space) -> ImageCms.ImageCmsTransform:
+    src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    dst = (ImageCms.ImageCmsProfile(io.BytesIO(colour.display_p3_icc()))
+           if space is colour.Space.P3 else ImageCms.createProfile("sRGB"))
+    out_mode = "RGBA" if mode == "RGBA" else "RGB"
+    return ImageCms.buildTransform(src, dst, mode, out_mode,
+                                   renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+
+
+class PillowEngine:
+    """Pillow for everything it reads; pillow-heif for HEIC/HEIF (decoded already rotated)."""
+
+    name = "pillow"
+
+    def open(self, path: Path, data: bytes | None = None) -> Header:
+        import pillow_heif
+
+        source: Any = io.BytesIO(data) if data is not None else path
+        try:
+            if data is None and path.stat().st_size == 0:
+                raise CorruptMedia(path, "empty file")
+            if pillow_heif.is_supported(source):
+                heif = pillow_heif.open_heif(source, convert_hdr_to_8bit=True)
+                # libheif applies irot/imir while decoding; EXIF orientation is informational.
+                return Header(path, "HEIF", heif.size, 1, heif.info.get("icc_profile") or None,
+                              heif)
+            im = Image.open(source)
+        except Image.DecompressionBombError as exc:
+            raise TooLarge(path, f"refused by Pillow's decompression-bomb guard: {exc}") from exc
+        except UnidentifiedImageError as exc:
+            raise CorruptMedia(path, "not a readable image (unknown or damaged header)") from exc
+        except DECODE_ERRORS as exc:
+            raise CorruptMedia(path, f"cannot read image header: {exc}") from exc
+        return Header(path, im.format or "", im.size, _exif_orientation(im),
+                      im.info.get("icc_profile") or None, im)
+
+    def decode(self, header: Header, at_least: tuple[int, int]) -> Image.Image:
+        """Pixels of at least ``at_least`` (stored orientation) where the format can shrink on
+        load; 8-bit L, LA, RGB, RGBA or CMYK."""
+        try:
+            if header.format == "HEIF":
+                im = header.handle.to_pillow()
+            else:
+                im = header.handle
+                if getattr(im, "is_animated", False):
+                    im = self._first_visible_frame(im)
+                elif isinstance(im, JpegImageFile) and im.mode in ("RGB", "L", "CMYK"):
+                    im.draft(im.mode, at_least)
+                im.load()
+            return self._normalise(im)
+        except DECODE_ERRORS as exc:
+            raise CorruptMedia(header.path, f"cannot decode image: {exc}") from exc
+
+    def _first_visible_frame(self, im: Image.Image) -> Image.Image:
+        n = min(getattr(im, "n_frames", 1), MAX_FRAMES_SCANNED)
+        for index in range(n):
+            im.seek(index)
+            frame = im.convert("RGBA")
+            if not is_blank(np.asarray(frame.resize((32, 32), Image.Resampling.BOX))):
+                return frame
+        im.seek(0)
+        return im.convert("RGBA")
+
+    @staticmethod
+    def _normalise(im: Image.Image) -> Image.Image:
+        mode = im.mode
+        if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+            out = im
+        elif mode in ("P", "PA", "1"):
+            has_alpha = mode == "PA" or "transparency" in im.info
+            out = im.convert("RGBA" if has_alpha else "RGB")
+        elif mode.startswith(("I", "F")):
+            arr = np.asarray(im).astype(np.float32)
+            if mode != "F" and arr.max(initial=0) > 255:
+                arr = arr / 257.0  # 16-bit samples
+            out = Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), "L")
+        elif mode == "RGBa":
+            out = im.convert("RGBA")
+        elif mode == "La":
+            out = im.convert("LA")
+        else:  # RGBX, YCbCr, LAB, HSV, ...
+            out = im.convert("RGB")
+        out.info = {}  # strip metadata: nothing of the source is written out but pixels
+        return out
+
+    def from_array(self, rgb: npt.NDArray[np.uint8]) -> Image.Image:
+        return Image.fromarray(rgb, "RGB")
+
+    def size(self, image: Image.Image) -> tuple[int, int]:
+        return image.size
+
+    def resize(self, image: Image.Image, size: tuple[int, int]) -> Image.Image:
+        if image.size == size:
+            return image
+        return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+    def to_space(self, image: Image.Image, icc: bytes | None,
+                 space: colour.Space) -> Image.Image:
+        """RGB or RGBA in ``space``: ICC conversion for non-sRGB sources, grey and CMYK to RGB."""
+        gamut = colour.classify(icc)
+        if image.mode in ("L", "LA"):
+            return image.convert("RGBA" if image.mode == "LA" else "RGB")
+        if image.mode == "CMYK":
+            if icc and gamut is colour.Gamut.OTHER and _profile_space(icc) == "CMYK":
+                return ImageCms.applyTransform(image, _transform(icc, "CMYK", colour.Space.SRGB))
+            return image.convert("RGB")
+        if gamut in (colour.Gamut.NONE, colour.Gamut.SRGB) or icc is None:
+            return image
+        if _profile_space(icc) != "RGB":
+            return image  # a grey or CMYK profile on RGB pixels: mislabelled, leave the pixels
+        return ImageCms.applyTransform(image, _transform(icc, image.mode, space))
+
+    def orient(self, image: Image.Image, orientation: int) -> Image.Image:
+        how = _ORIENT.get(orientation)
+        return image.transpose(how) if how is not None else image
+
+    def encode(self, image: Image.Image, fmt: str, quality: int, icc: bytes | None) -> bytes:
+        buf = io.BytesIO()
+        if fmt == "jpeg":
+            if image.mode in ("RGBA", "LA"):
+                flat = Image.new("RGB", image.size, (255, 255, 255))
+                flat.paste(image.convert("RGBA"), mask=image.getchannel("A"))
+                image = flat
+            image.save(buf, "JPEG", quality=quality, icc_profile=icc or b"")
+        elif fmt == "webp":
+            image.save(buf, "WEBP", quality=quality, icc_profile=icc or b"", method=4)
+        else:
+            raise ValueError(f"unknown output format {fmt!r}")
+        return buf.getvalue()
+
+    def rgba(self, image: Image.Image) -> npt.NDArray[np.uint8]:
+        return np.asarray(image.convert("RGBA"))
+
+
+@functools.lru_cache(maxsize=64)
+def _profile_space(icc: bytes) -> str:
+    try:
+        return str(ImageCms.ImageCmsProfile(io.BytesIO(icc)).profile.xcolor_space).strip()
+    except (OSError, ValueError, TypeError):
+        return ""

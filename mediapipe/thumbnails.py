@@ -1,0 +1,174 @@
+"""The thumbnail stage: preview JPEG, thumbnail WebP and thumbhash from one decode of a file.
+
+Owns: the order of the work and every size decision: refuse oversized images before decoding
+(``image.maxPixels``), decode once at the smallest size that keeps the preview sharp (JPEG DCT
+scaling), preview (shorter side ``image.preview.size``), thumbnail and thumbhash made from the
+preview, never upscaled; the output colour space (``colour``); the optional full-size JPEG for
+formats browsers cannot show; RAW via its largest embedded JPEG; videos via ``videoframe``.
+Does not own: pixels operations (an ``ImageEngine``), writing files (``storage``/``pipeline``),
+reading metadata (``metadata``: the caller passes ``MediaInfo``; for images the orientation is
+read from the image's own header as it is decoded).
+
+Entry point: ``make_thumbnails(path, info, cfg) -> Thumbnails``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from mediapipe import colour, geometry, thumbhash
+from mediapipe.config import Config
+from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
+from mediapipe.formats import is_raw
+from mediapipe.imageengine import Header, ImageEngine, PillowEngine
+from mediapipe.mediainfo import MediaInfo
+
+__all__ = ["Encoded", "Thumbnails", "make_thumbnails"]
+
+THUMBHASH_BOX = 100
+# Formats every browser shows; others (HEIF, TIFF, RAW previews, ...) get a full-size JPEG when
+# ``image.fullsize.enabled``.
+WEB_FORMATS = frozenset({"JPEG", "MPO", "PNG", "GIF", "WEBP", "AVIF"})
+# Extensions no engine here can read.
+UNREADABLE = frozenset({".svg", ".jxl"})
+# Embedded previews exiftool can extract from RAW files, largest usually first.
+RAW_PREVIEW_TAGS = ("JpgFromRaw", "PreviewImage", "OtherImage")
+EXIFTOOL_TIMEOUT_S = 60
+
+
+@dataclasses.dataclass(frozen=True)
+class Encoded:
+    """One encoded output image."""
+
+    data: bytes
+    format: str  # "jpeg" or "webp"
+    width: int
+    height: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.width, self.height)
+
+
+@dataclasses.dataclass(frozen=True)
+class Thumbnails:
+    preview: Encoded
+    thumbnail: Encoded
+    thumbhash: str           # base64, as Immich stores it
+    colorspace: str          # "srgb" or "p3": the space preview and thumbnail are in
+    fullsize: Encoded | None = None
+
+
+def make_thumbnails(path: str | Path, info: MediaInfo, cfg: Config,
+                    engine: ImageEngine | None = None) -> Thumbnails:
+    """Preview, thumbnail and thumbhash (and full size when configured) of one image or video.
+
+    Raises ``TooLarge`` before decoding an image over ``image.maxPixels``, ``CorruptMedia`` for
+    undecodable input and ``UnsupportedMedia`` for what no engine can read.
+    """
+    path = Path(path)
+    eng = engine or PillowEngine()
+    if info.kind == "video":
+        return _from_video(path, info, cfg, eng)
+    if path.suffix.lower() in UNREADABLE:
+        raise UnsupportedMedia(path, f"no image engine here reads {path.suffix} files")
+    header = _open_raw(path, cfg, eng) if is_raw(path) else eng.open(path)
+    return _from_image(header, cfg, eng)
+
+
+def _from_image(header: Header, cfg: Config, eng: ImageEngine) -> Thumbnails:
+    im_cfg = cfg.image
+    w, h = header.size
+    if w * h > im_cfg.max_pixels:
+        raise TooLarge(header.path, f"{w}x{h} = {w * h} pixels exceeds the limit of "
+                                    f"{im_cfg.max_pixels} (image.maxPixels)")
+    if w <= 0 or h <= 0:
+        raise CorruptMedia(header.path, f"impossible image size {w}x{h}")
+    space = colour.output_space(header.icc, im_cfg.colorspace)
+    out_icc = colour.display_p3_icc() if space is colour.Space.P3 else None
+    preview_stored = geometry.fit_shorter(header.size, im_cfg.preview.size)
+    fullsize = None
+    if im_cfg.fullsize.enabled and header.format not in WEB_FORMATS:
+        img = eng.decode(header, header.size)
+        img = eng.orient(eng.to_space(img, header.icc, space), header.orientation)
+        fw, fh = eng.size(img)
+        fullsize = Encoded(eng.encode(img, im_cfg.fullsize.format, im_cfg.fullsize.quality,
+                                      out_icc), im_cfg.fullsize.format, fw, fh)
+        preview_img = eng.resize(img, geometry.stored(preview_stored, header.orientation))
+    else:
+        img = eng.decode(header, preview_stored)
+        preview_img = eng.resize(img, preview_stored)
+        del img
+        preview_img = eng.orient(eng.to_space(preview_img, header.icc, space),
+                                 header.orientation)
+    return _outputs(preview_img, cfg, eng, out_icc, space, fullsize)
+
+
+def _outputs(preview_img: Any, cfg: Config, eng: ImageEngine, out_icc: bytes | None,
+             space: colour.Space, fullsize: Encoded | None) -> Thumbnails:
+    """Encode the preview, then derive the thumbnail and the thumbhash from it."""
+    im_cfg = cfg.image
+    pw, ph = eng.size(preview_img)
+    preview = Encoded(eng.encode(preview_img, im_cfg.preview.format, im_cfg.preview.quality,
+                                 out_icc), im_cfg.preview.format, pw, ph)
+    thumb_img = eng.resize(preview_img, geometry.fit_shorter((pw, ph), im_cfg.thumbnail.size))
+    tw, th = eng.size(thumb_img)
+    thumbnail = Encoded(eng.encode(thumb_img, im_cfg.thumbnail.format, im_cfg.thumbnail.quality,
+                                   out_icc), im_cfg.thumbnail.format, tw, th)
+    hash_img = eng.resize(thumb_img if min(tw, th) >= THUMBHASH_BOX else preview_img,
+                          geometry.fit_inside((pw, ph), THUMBHASH_BOX))
+    hash_ = thumbhash.to_base64(thumbhash.encode(eng.rgba(hash_img)))
+    return Thumbnails(preview, thumbnail, hash_, str(space), fullsize)
+
+
+def _from_video(path: Path, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbnails:
+    from mediapipe.videoframe import representative_frame
+
+    frame = representative_frame(path, rotation=info.rotation, transfer=info.color_transfer,
+                                 shorter=cfg.image.preview.size,
+                                 max_pixels=cfg.image.max_pixels)
+    return _outputs(eng.from_array(frame), cfg, eng, None, colour.Space.SRGB, None)
+
+
+def _open_raw(path: Path, cfg: Config, eng: ImageEngine) -> Header:
+    """The largest JPEG a RAW file embeds, opened, with the RAW's own orientation."""
+    if not cfg.image.extract_embedded:
+        raise UnsupportedMedia(path, "RAW files are not decoded; enable image.extractEmbedded "
+                                     "to use their embedded JPEG preview")
+    argv = ["exiftool", "-json", "-b", "-n", "-Orientation",
+            *(f"-{tag}" for tag in RAW_PREVIEW_TAGS), str(path)]
+    try:
+        proc = subprocess.run(argv, capture_output=True, timeout=EXIFTOOL_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL, check=False)
+    except FileNotFoundError as exc:
+        raise UnsupportedMedia(path, "exiftool is needed to extract RAW previews") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise CorruptMedia(path, f"exiftool took over {EXIFTOOL_TIMEOUT_S}s") from exc
+    try:
+        tags: dict[str, Any] = json.loads(proc.stdout or b"[{}]")[0]
+    except (ValueError, IndexError) as exc:
+        raise CorruptMedia(path, "exiftool could not read the file") from exc
+    best: Header | None = None
+    for tag in RAW_PREVIEW_TAGS:
+        value = tags.get(tag)
+        if not isinstance(value, str) or not value.startswith("base64:"):
+            continue
+        try:
+            candidate = eng.open(path, base64.b64decode(value[7:]))
+        except CorruptMedia:
+            continue
+        if best is None or candidate.size[0] * candidate.size[1] > best.size[0] * best.size[1]:
+            best = candidate
+    if best is None:
+        raise UnsupportedMedia(path, "RAW file has no embedded JPEG preview")
+    if min(best.size) < cfg.image.preview.size:
+        raise UnsupportedMedia(path, f"embedded preview {best.size[0]}x{best.size[1]} is "
+                                     f"smaller than the preview size; RAW is not decoded")
+    orientation = tags.get("Orientation", 1)
+    orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
+    return dataclasses.replace(best, orientation=orientation)

@@ -1,0 +1,51 @@
+"""``mediapipe thumbnail``: files out, JSON report, failing files named with exit 1."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from fixtures import images
+
+
+def mediapipe(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mediapipe", *args], capture_output=True,
+                          text=True, env=dict(os.environ), timeout=120, check=False)
+
+
+def test_writes_preview_and_thumbnail_and_reports_json(tmp_path: Path) -> None:
+    src = images.jpeg(tmp_path / "photo.jpg", (1600, 1200), orientation=6)
+    out = tmp_path / "out"
+    result = mediapipe("thumbnail", str(src), "--out", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    [entry] = json.loads(result.stdout)
+    assert (entry["preview"]["width"], entry["preview"]["height"]) == (1600, 1200)
+    assert Image.open(out / "photo_preview.jpeg").size == (1600, 1200)
+    assert Image.open(out / "photo_thumbnail.webp").size == (333, 250)
+    assert entry["thumbhash"]
+
+
+def test_a_failing_file_is_reported_and_the_rest_still_done(tmp_path: Path) -> None:
+    good = images.jpeg(tmp_path / "good.jpg")
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"nope")
+    result = mediapipe("thumbnail", str(bad), str(good), "--out", str(tmp_path), "--json")
+    assert result.returncode == 1
+    entries = json.loads(result.stdout)
+    assert set(entries[0]) == {"path", "error"} and entries[0]["path"] == str(bad)
+    assert "preview" in entries[1] and (tmp_path / "good_preview.jpeg").exists()
+
+
+def test_text_output_names_sizes_and_errors_on_one_line(tmp_path: Path) -> None:
+    good = images.jpeg(tmp_path / "good.jpg", (640, 480))
+    result = mediapipe("thumbnail", str(good), str(tmp_path / "missing.jpg"), "--out",
+                       str(tmp_path))
+    assert result.returncode == 1
+    assert "preview 640x480" in result.stdout and "thumbnail 333x250" in result.stdout
+    assert result.stderr.strip().startswith("mediapipe: error:")
+    assert len(result.stderr.strip().splitlines()) == 1
