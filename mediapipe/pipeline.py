@@ -102,6 +102,10 @@ class AssetResult:
         return cls(asset_id, os.fsdecode(source), None, {})
 
 
+NOT_A_VIDEO = StageOutcome(Status.SKIPPED, note="not a video")
+AFTER_FAILED_METADATA = StageOutcome(Status.SKIPPED, note="metadata failed")
+
+
 def _failed(exc: BaseException, started: float) -> StageOutcome:
     if isinstance(exc, MediaError):
         error = exc.to_dict()
@@ -178,7 +182,7 @@ def step_video(source: Path, asset_id: str, root: Path, cfg: Config, info: Media
 
     started = time.perf_counter()
     if info.kind != "video":
-        return StageOutcome(Status.SKIPPED, note="not a video")
+        return NOT_A_VIDEO
     target = storage.derived_path(root, cfg.owner_id, asset_id, storage.Derived.ENCODED_VIDEO,
                                   "mp4")
     try:
@@ -209,8 +213,8 @@ def process_asset(source: str | Path, asset_id: str, root: str | Path, cfg: Conf
                                kind=info.kind if info else None,
                                metadata=info.to_dict() if info else None)
     if info is None:
-        skipped = StageOutcome(Status.SKIPPED, note="metadata failed")
-        return result.with_stage("thumbnails", skipped).with_stage("video", skipped)
+        return (result.with_stage("thumbnails", AFTER_FAILED_METADATA)
+                .with_stage("video", AFTER_FAILED_METADATA))
     result = result.with_stage("thumbnails", step_thumbnails(source, asset_id, root, cfg, info,
                                                              force=force))
     return result.with_stage("video", step_video(source, asset_id, root, cfg, info,

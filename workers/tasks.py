@@ -74,6 +74,10 @@ def _finish(task: Task, stage: str, state: dict[str, Any], outcome: StageOutcome
                                        and cfg.ffmpeg.accel not in outcome.encoder),
                         bytes_written=outcome.bytes_written)
     if stage == last_stage(job):
+        if "video" not in result.stages:  # an image's chain has no video step
+            result = result.with_stage("video", pipeline.AFTER_FAILED_METADATA
+                                       if state["info"] is None else pipeline.NOT_A_VIDEO)
+            state = {**state, "result": result.to_dict()}
         report(job, result)
     return state
 
@@ -105,9 +109,7 @@ def metadata(self: Task, job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _skipped_after_metadata(state: dict[str, Any]) -> StageOutcome | None:
-    if state["info"] is None:
-        return StageOutcome(Status.SKIPPED, note="metadata failed")
-    return None
+    return pipeline.AFTER_FAILED_METADATA if state["info"] is None else None
 
 
 @app.task(name="mediapipe.thumbnails", bind=True, acks_late=True)
