@@ -351,6 +351,25 @@ def info(files: tuple[str, ...], no_sidecar: bool, as_json: bool) -> None:
     else:
         for r in results:
             _print_info(r)
+    if any("error" in r for r in results):
+        raise click.exceptions.Exit(1)
+
+
+def _print_info(r: dict[str, Any]) -> None:
+    if "error" in r:
+        click.echo(f"{r['path']}: ERROR {r['error']}")
+        return
+    camera = " ".join(v for v in (r["make"], r["model"]) if v)
+    gps = (f"{r['latitude']:.6f},{r['longitude']:.6f}" if r["latitude"] is not None
+           else "no GPS")
+    click.echo(f"{r['path']}: {r['kind']} {r['mime_type']} {r['width']}x{r['height']} "
+               f"orientation {r['orientation']}")
+    click.echo(f"  taken {r['taken_at']} ({r['taken_at_source']})  {gps}"
+               + (f"  {camera}" if camera else "") + (f"  {r['lens_model']}"
+                                                    if r["lens_model"] else ""))
+    for w in r["warnings"]:
+        click.echo(f"  warning: {w}")
+
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
@@ -410,21 +429,95 @@ def thumbnail(app: AppContext, files: tuple[str, ...], out_dir: str, as_json: bo
         raise click.exceptions.Exit(1)
 
 
-def _print_info(r: dict[str, Any]) -> None:
-    if "error" in r:
-        click.echo(f"{r['path']}: ERROR {r['error']}")
-        return
-    camera = " ".join(v for v in (r["make"], r["model"]) if v)
-    gps = (f"{r['latitude']:.6f},{r['longitude']:.6f}" if r["latitude"] is not None
-           else "no GPS")
-    click.echo(f"{r['path']}: {r['kind']} {r['mime_type']} {r['width']}x{r['height']} "
-               f"orientation {r['orientation']}")
-    click.echo(f"  taken {r['taken_at']} ({r['taken_at_source']})  {gps}"
-               + (f"  {camera}" if camera else "") + (f"  {r['lens_model']}"
-                                                    if r["lens_model"] else ""))
-    for w in r["warnings"]:
-        click.echo(f"  warning: {w}")
+@cli.command()
+@click.argument("library", type=click.Path(file_okay=False))
+@media_root_option
+@click.option("--broker", default=None,
+              help="Fan out to Celery workers through this broker (default: "
+                   "MEDIAPIPE_BROKER_URL; none: run in-process).")
+@click.option("--workers", type=int, default=None,
+              help="In-process worker processes (default: CPU count).")
+@click.option("--force", is_flag=True, help="Redo every stage of every source.")
+@click.option("--missing", is_flag=True, help="Also regenerate derived files that are gone.")
+@click.option("--dry-run", is_flag=True, help="Scan and count; change nothing.")
+@json_option
+@pass_app
+def ingest(app: AppContext, library: str, media_root: str | None, broker: str | None,
+           workers: int | None, force: bool, missing: bool, dry_run: bool,
+           as_json: bool) -> None:
+    """Index an external library in place and make its thumbnails and encoded videos."""
+    from mediapipe import ingest as coordinator
 
+    cfg = app.config
+    root = app.media_root(media_root)
+    broker_url = broker or cfg.broker_url
+    runner: coordinator.Runner
+    if broker_url:
+        runner = coordinator.CeleryRunner(root, cfg.replace(broker_url=broker_url), force=force)
+    else:
+        runner = coordinator.LocalRunner(root, cfg, workers or os.cpu_count() or 1, force=force)
+    with Progress(enabled=not as_json and sys.stderr.isatty()) as bar:
+        summary = coordinator.ingest(library, root, cfg, runner, force=force, missing=missing,
+                                     dry_run=dry_run, on_start=bar.start, on_result=bar.advance)
+    if as_json:
+        emit_json(summary.to_dict())
+    else:
+        click.echo(f"{summary.library}: {summary.new} new, {summary.changed} changed, "
+                   f"{summary.unchanged} unchanged, {summary.offline} offline, "
+                   f"{summary.back_online} back online; {summary.processed} processed, "
+                   f"{summary.failed} failed in {summary.duration_s:.1f}s")
+        for f in summary.failures[:20]:
+            click.echo(f"  FAILED {f['path']}: {f['error']}", err=True)
+        for p in summary.problems[:20]:
+            click.echo(f"  skipped {p['path']}: {p['error']}", err=True)
+    if summary.failed:
+        raise click.exceptions.Exit(1)
+
+
+class Progress:
+    """A rich progress bar on stderr with ok/failed counts, rate and ETA; silent if disabled."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.counts = {"ok": 0, "failed": 0}
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TaskProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TaskProgressColumn(show_speed=True), TimeRemainingColumn(),
+                            console=Console(stderr=True))
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def start(self, total: int) -> None:
+        if self._bar is not None:
+            self._task = self._bar.add_task("ingest", total=total)
+
+    def advance(self, result: Any) -> None:
+        self.counts["ok" if result.ok else "failed"] += 1
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, advance=1,
+                             description=f"ingest ok={self.counts['ok']} "
+                                         f"failed={self.counts['failed']}")
+
+
+@cli.command()
 @click.option("--broker", default=None, help="Broker URL (default: MEDIAPIPE_BROKER_URL).")
 @click.option("-Q", "--queues", default="metadata,thumbnails,video", show_default=True,
               help="Comma-separated queues to serve; a GPU machine serves 'video'.")
