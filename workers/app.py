@@ -26,6 +26,7 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 def make_app(cfg: Config) -> Celery:
     broker = cfg.broker_url or DEFAULT_BROKER
     w = cfg.worker
+    restore_every = max(1, min(60, w.visibility_timeout // 4))
     celery = Celery("mediapipe", broker=broker, backend=broker, include=["workers.tasks"])
     celery.conf.update(
         task_serializer="json",
@@ -36,7 +37,13 @@ def make_app(cfg: Config) -> Celery:
         worker_prefetch_multiplier=1,
         worker_max_tasks_per_child=w.max_tasks_per_child,
         result_expires=w.result_expires,
-        broker_transport_options={"visibility_timeout": w.visibility_timeout},
+        broker_transport_options={
+            "visibility_timeout": w.visibility_timeout,
+            # Look for tasks of dead workers every few seconds (kombu's default scans every
+            # 100 s), so a killed worker's task is redelivered soon after its timeout.
+            "unacked_restore_interval": restore_every,
+            "unacked_restore_throttle": 1,
+        },
         result_backend_transport_options={"visibility_timeout": w.visibility_timeout},
         broker_connection_retry_on_startup=True,
         task_default_queue="metadata",
