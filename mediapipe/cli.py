@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -547,6 +548,7 @@ def worker(app: AppContext, broker: str | None, queues: str, concurrency: int | 
         metrics.serve(metrics_port, broker_url, names)
     from workers.app import app as celery_app
 
+    logging.getLogger("mediapipe.task").setLevel(logging.INFO)  # one line per task, always
     n = concurrency or default_concurrency(names)
     argv = ["worker", "-Q", ",".join(names), "-c", str(n), "--pool", "prefork",
             "-n", hostname or "mediapipe@%h", "-l", "info"]
