@@ -49,7 +49,6 @@ def make_app(cfg: Config) -> Celery:
         task_default_queue="metadata",
         task_create_missing_queues=True,
         worker_hijack_root_logger=False,
-        task_track_started=True,
         task_routes={
             "mediapipe.metadata": {"queue": "metadata"},
             "mediapipe.dispatch_batch": {"queue": "metadata"},

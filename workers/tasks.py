@@ -6,12 +6,15 @@ dispatch is fast), retries with backoff for transient failures only, one structu
 and the metrics per task, and reporting each finished asset to the coordinator's results list
 in Redis. Does not own: media logic (``pipeline``) or the catalog (the coordinator's).
 
-A job is a JSON dict: ``{"source", "asset_id", "kind", "root", "config", "force",
-"run_id"}``; between stages it travels as ``{"job", "result", "info"}``.
+Results go to the coordinator's list, not to Celery's result backend (``ignore_result``): one
+Redis write per asset instead of one per task. A job is a JSON dict: ``{"source", "asset_id",
+"kind", "root", "config", "force", "run_id"}``; between stages it travels as ``{"job",
+"result", "info"}``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -22,6 +25,11 @@ from typing import Any
 
 from celery import Task, chain
 
+# The stages load once in the parent, before the pool forks, not in each child's first task.
+import mediapipe.ffmpeg_run
+import mediapipe.metadata
+import mediapipe.thumbnails
+import mediapipe.transcode  # noqa: F401
 from mediapipe import pipeline
 from mediapipe.config import Config
 from mediapipe.mediainfo import MediaInfo
@@ -49,7 +57,13 @@ def _source(job: dict[str, Any]) -> Path:
 
 
 def _config(job: dict[str, Any]) -> Config:
-    return Config.from_dict(job["config"])
+    return _config_from_json(json.dumps(job["config"], sort_keys=True))
+
+
+@functools.lru_cache(maxsize=8)
+def _config_from_json(text: str) -> Config:
+    """Validating a config takes ~2 ms; every task of a run carries the same one."""
+    return Config.from_dict(json.loads(text))
 
 
 def _finish(task: Task, stage: str, state: dict[str, Any], outcome: StageOutcome,
@@ -97,7 +111,7 @@ def report(job: dict[str, Any], result: AssetResult) -> None:
         client.expire(key, RESULTS_TTL_S)
 
 
-@app.task(name="mediapipe.metadata", bind=True, acks_late=True)
+@app.task(name="mediapipe.metadata", bind=True, acks_late=True, ignore_result=True)
 def metadata(self: Task, job: dict[str, Any]) -> dict[str, Any]:
     cfg = _config(job)
     outcome, info = pipeline.step_metadata(_source(job), cfg)
@@ -112,7 +126,7 @@ def _skipped_after_metadata(state: dict[str, Any]) -> StageOutcome | None:
     return pipeline.AFTER_FAILED_METADATA if state["info"] is None else None
 
 
-@app.task(name="mediapipe.thumbnails", bind=True, acks_late=True)
+@app.task(name="mediapipe.thumbnails", bind=True, acks_late=True, ignore_result=True)
 def thumbnails(self: Task, state: dict[str, Any]) -> dict[str, Any]:
     job, cfg = state["job"], _config(state["job"])
     outcome = _skipped_after_metadata(state) or pipeline.step_thumbnails(
@@ -121,7 +135,7 @@ def thumbnails(self: Task, state: dict[str, Any]) -> dict[str, Any]:
     return _finish(self, "thumbnails", state, outcome, cfg)
 
 
-@app.task(name="mediapipe.video", bind=True, acks_late=True)
+@app.task(name="mediapipe.video", bind=True, acks_late=True, ignore_result=True)
 def video(self: Task, state: dict[str, Any]) -> dict[str, Any]:
     job, cfg = state["job"], _config(state["job"])
     outcome = _skipped_after_metadata(state) or pipeline.step_video(
@@ -138,7 +152,7 @@ def asset_chain(job: dict[str, Any]) -> chain:
     return chain(*steps)
 
 
-@app.task(name="mediapipe.dispatch_batch", acks_late=True)
+@app.task(name="mediapipe.dispatch_batch", acks_late=True, ignore_result=True)
 def dispatch_batch(batch: dict[str, Any]) -> int:
     """Fan one coordinator message out into per-asset chains: ``{"common": {...},
     "assets": [[source, asset_id, kind], ...]}``."""
