@@ -48,12 +48,15 @@ bench: install
 fixtures: install
 	$(BIN)/python -m fixtures fixtures/out
 
+# The embedded default: a generated demo library ingested into ./media, no broker.
 run: install
-	$(BIN)/mediapipe init ./media
-	$(BIN)/mediapipe doctor --media-root ./media
+	$(BIN)/python -m fixtures demo >/dev/null
+	$(BIN)/mediapipe init ./media >/dev/null
+	$(BIN)/mediapipe ingest ./demo --media-root ./media
+	@echo "outputs: ./media/thumbs ./media/encoded-video   catalog: ./media/catalog.db"
 
 worker: install
-	$(BIN)/celery -A workers worker -Q metadata,thumbnails,video -l info
+	$(BIN)/mediapipe worker
 
 lint: install
 	$(BIN)/ruff check mediapipe workers fixtures tests bench
