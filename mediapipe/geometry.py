@@ -13,21 +13,20 @@ __all__ = ["fit_inside", "fit_shorter", "stored"]
 
 def fit_shorter(size: tuple[int, int], shorter: int) -> tuple[int, int]:
     """``size`` scaled so its shorter side is ``shorter``; unchanged when already smaller."""
-    w, h = size
-    short = min(w, h)
-    if short <= shorter:
-        return (w, h)
-    scale = shorter / short
-    return (max(1, round(w * scale)), max(1, round(h * scale)))
+    return _scale_to(size, min(size), shorter)
 
 
 def fit_inside(size: tuple[int, int], box: int) -> tuple[int, int]:
     """``size`` scaled to fit a ``box``×``box`` square; unchanged when it already fits."""
+    return _scale_to(size, max(size), box)
+
+
+def _scale_to(size: tuple[int, int], side: int, target: int) -> tuple[int, int]:
+    """``size`` scaled so that ``side`` (one of its sides) becomes ``target``; never upscaled."""
+    if side <= target:
+        return size
     w, h = size
-    long = max(w, h)
-    if long <= box:
-        return (w, h)
-    scale = box / long
+    scale = target / side
     return (max(1, round(w * scale)), max(1, round(h * scale)))
 
 

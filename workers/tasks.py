@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,22 +127,24 @@ def _skipped_after_metadata(state: dict[str, Any]) -> StageOutcome | None:
     return pipeline.AFTER_FAILED_METADATA if state["info"] is None else None
 
 
-@app.task(name="mediapipe.thumbnails", bind=True, acks_late=True, ignore_result=True)
-def thumbnails(self: Task, state: dict[str, Any]) -> dict[str, Any]:
+def _next_step(task: Task, stage: str, state: dict[str, Any],
+               step: Callable[..., StageOutcome]) -> dict[str, Any]:
+    """Run ``pipeline.step_<stage>`` on the state the previous task passed on."""
     job, cfg = state["job"], _config(state["job"])
-    outcome = _skipped_after_metadata(state) or pipeline.step_thumbnails(
+    outcome = _skipped_after_metadata(state) or step(
         _source(job), job["asset_id"], Path(job["root"]), cfg,
         MediaInfo.from_dict(state["info"]), force=job.get("force", False))
-    return _finish(self, "thumbnails", state, outcome, cfg)
+    return _finish(task, stage, state, outcome, cfg)
+
+
+@app.task(name="mediapipe.thumbnails", bind=True, acks_late=True, ignore_result=True)
+def thumbnails(self: Task, state: dict[str, Any]) -> dict[str, Any]:
+    return _next_step(self, "thumbnails", state, pipeline.step_thumbnails)
 
 
 @app.task(name="mediapipe.video", bind=True, acks_late=True, ignore_result=True)
 def video(self: Task, state: dict[str, Any]) -> dict[str, Any]:
-    job, cfg = state["job"], _config(state["job"])
-    outcome = _skipped_after_metadata(state) or pipeline.step_video(
-        _source(job), job["asset_id"], Path(job["root"]), cfg,
-        MediaInfo.from_dict(state["info"]), force=job.get("force", False))
-    return _finish(self, "video", state, outcome, cfg)
+    return _next_step(self, "video", state, pipeline.step_video)
 
 
 def asset_chain(job: dict[str, Any]) -> chain:
