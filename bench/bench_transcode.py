@@ -63,10 +63,11 @@ def main() -> None:
 
         times: dict[str, list[float]] = {"bare": [], "mediapipe": [], "cli": []}
         bare()  # warm the page cache and ffmpeg's libraries
-        for _ in range(RUNS):
-            times["bare"].append(_timed(bare))
-            times["mediapipe"].append(_timed(staged))
-            times["cli"].append(_timed(cli))
+        runners = {"bare": bare, "mediapipe": staged, "cli": cli}
+        order = list(runners)
+        for i in range(RUNS):  # rotate the order: no variant always runs first in a round
+            for name in order[i % 3:] + order[:i % 3]:
+                times[name].append(_timed(runners[name]))
         med = {k: statistics.median(v) for k, v in times.items()}
         for name in ("bare", "mediapipe", "cli"):
             ratio = med[name] / med["bare"]
