@@ -24,7 +24,7 @@ from mediapipe.config import Config, FFmpegConfig
 from mediapipe.transcode import build_command, plan_transcode
 from mediapipe.videoinfo import read_video
 
-RUNS = 3
+RUNS = 5
 DURATION = 10.0
 FPS = 30
 
