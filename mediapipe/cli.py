@@ -380,8 +380,8 @@ def _print_info(r: dict[str, Any]) -> None:
 @pass_app
 def thumbnail(app: AppContext, files: tuple[str, ...], out_dir: str, as_json: bool) -> None:
     """Write the preview and thumbnail of each FILE into --out and print sizes and thumbhash."""
-    from mediapipe import formats
-    from mediapipe.mediainfo import MediaInfo
+    from mediapipe import storage
+    from mediapipe.metadata import read_metadata
     from mediapipe.thumbnails import make_thumbnails
 
     out = Path(out_dir)
@@ -390,22 +390,7 @@ def thumbnail(app: AppContext, files: tuple[str, ...], out_dir: str, as_json: bo
     for name in files:
         path = Path(name)
         try:
-            kind = formats.kind_of(path)
-            if kind not in (formats.Kind.IMAGE, formats.Kind.VIDEO):
-                from mediapipe.errors import UnsupportedMedia
-
-                raise UnsupportedMedia(path, "not an image or video mediapipe handles")
-            try:
-                size = path.stat().st_size
-            except OSError as exc:
-                from mediapipe.errors import CorruptMedia
-
-                raise CorruptMedia(path, f"cannot read: {exc.strerror}") from exc
-            # Kind, MIME type and size are all this stage needs for images (orientation and
-            # colour come from the file itself); the pipeline passes the full metadata, which
-            # adds video rotation and HDR transfer.
-            info = MediaInfo(path=str(path), kind=kind.value, mime_type=formats.mime_type(path),
-                             size=size)
+            info = read_metadata(path)
             thumbs = make_thumbnails(path, info, app.config)
         except MediaError as exc:
             results.append({"path": str(path), "error": str(exc)})
@@ -415,7 +400,7 @@ def thumbnail(app: AppContext, files: tuple[str, ...], out_dir: str, as_json: bo
         written = {}
         for label, item in (("preview", thumbs.preview), ("thumbnail", thumbs.thumbnail)):
             target = out / f"{path.stem}_{label}.{item.format}"
-            target.write_bytes(item.data)
+            storage.atomic_write(target, item.data, guarded=False)
             written[label] = {"path": str(target), "width": item.width, "height": item.height,
                               "bytes": len(item.data)}
         results.append({"path": str(path), **written, "thumbhash": thumbs.thumbhash,

@@ -5,8 +5,8 @@ process's niceness; ``TranscodeFailed`` with return code, argv and stderr tail) 
 ``transcode(plan, src, dst, accel) -> TranscodeResult``: the chain NVENC + hardware decode →
 NVENC + software decode → software, skipping encoders that ``toolchain.probe_encoder`` says do not
 open and falling back on real NVENC failures too (too many sessions, out of memory). Output goes
-to a temp file renamed on success and removed on failure: ``storage.atomic_output`` inside a media
-root, ``atomic_output_unguarded`` for a CLI ``--out`` anywhere. Does not own: what to run
+to a temp file renamed on success and removed on failure (``storage.atomic_output``; unguarded for
+a CLI ``--out`` outside a media root). Does not own: what to run
 (``transcode``).
 
 Entry points: ``transcode``, ``run_ffmpeg``, ``TranscodeResult``, ``accel_chain``.
@@ -18,19 +18,17 @@ import collections
 import contextlib
 import dataclasses
 import os
-import secrets
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from mediapipe import storage, toolchain
 from mediapipe.errors import TranscodeFailed
 from mediapipe.transcode import NVENC_ENCODERS, Accel, TranscodePlan, build_command
 
-__all__ = ["TranscodeResult", "accel_chain", "atomic_output_unguarded", "run_ffmpeg",
-           "transcode"]
+__all__ = ["TranscodeResult", "accel_chain", "run_ffmpeg", "transcode"]
 
 Progress = Callable[[float], None]
 STDERR_LINES = 20
@@ -125,23 +123,6 @@ def run_ffmpeg(argv: list[str], *, source: str, duration: float | None = None,
         progress(1.0)
 
 
-@contextlib.contextmanager
-def atomic_output_unguarded(target: str | Path) -> Iterator[Path]:
-    """Like ``storage.atomic_output`` for a file outside any media root (no marker check)."""
-    target = Path(target).absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}"
-                           f"{storage.TEMP_SUFFIX}")
-    try:
-        yield tmp
-        if not tmp.is_file() or tmp.stat().st_size == 0:
-            raise OSError(f"nothing was written to {tmp}")
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
 def transcode(plan: TranscodePlan, src: str | Path, dst: str | Path, *,
               accel: str = "disabled", accel_decode: bool = False, guarded: bool = True,
               progress: Progress | None = None) -> TranscodeResult:
@@ -152,7 +133,6 @@ def transcode(plan: TranscodePlan, src: str | Path, dst: str | Path, *,
         skipped += [(a.value, f"decision {plan.decision}: no video encode")
                     for a in chain if a is not Accel.SOFTWARE]
         chain = [Accel.SOFTWARE]
-    output = atomic_output_unguarded if not guarded else storage.atomic_output
     start = time.perf_counter()
     for i, link in enumerate(chain):
         if link is not Accel.SOFTWARE:
@@ -162,7 +142,7 @@ def transcode(plan: TranscodePlan, src: str | Path, dst: str | Path, *,
                 skipped.append((link.value, f"{encoder} does not open: {status.reason}"))
                 continue
         try:
-            with output(dst) as tmp:
+            with storage.atomic_output(dst, guarded=guarded) as tmp:
                 argv = build_command(plan, src, tmp, link)
                 run_ffmpeg(argv, source=str(src), duration=plan.duration, progress=progress,
                            timeout=ff.timeout, nice=ff.nice)

@@ -172,15 +172,17 @@ def _fsync_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(target: str | Path) -> Iterator[Path]:
+def atomic_output(target: str | Path, *, guarded: bool = True) -> Iterator[Path]:
     """Yield a temp path beside ``target`` to write into (an ffmpeg output, say).
 
     On success the temp file is fsynced and renamed over ``target``; on any exception, or if
     nothing non-empty was written, it is removed and ``target`` is left as it was. The marker is
-    checked before the folder is made and again just before the rename.
+    checked before the folder is made and again just before the rename; ``guarded=False`` is
+    for a file the user asked for outside any media root (a CLI ``--out``).
     """
     target = Path(target).absolute()
-    require_marker(target)
+    if guarded:
+        require_marker(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     sweep_temp(target.parent, name=target.name)
     tmp = _temp_name(target)
@@ -190,7 +192,8 @@ def atomic_output(target: str | Path) -> Iterator[Path]:
             raise OSError(f"nothing was written to {tmp}")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        require_marker(target)
+        if guarded:
+            require_marker(target)
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     finally:
@@ -198,9 +201,9 @@ def atomic_output(target: str | Path) -> Iterator[Path]:
             tmp.unlink()
 
 
-def atomic_write(path: str | Path, data: bytes) -> Path:
+def atomic_write(path: str | Path, data: bytes, *, guarded: bool = True) -> Path:
     """Write ``data`` to ``path`` all at once: readers see the old file or the new, never half."""
-    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+    with atomic_output(path, guarded=guarded) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
