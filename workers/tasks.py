@@ -116,10 +116,10 @@ def report(job: dict[str, Any], result: AssetResult) -> None:
 def metadata(self: Task, job: dict[str, Any]) -> dict[str, Any]:
     cfg = _config(job)
     outcome, info = pipeline.step_metadata(_source(job), cfg)
-    state = {"job": job, "info": info.to_dict() if info else None,
-             "result": AssetResult(job["asset_id"], job["source"],
-                                   info.kind if info else None, {},
-                                   info.to_dict() if info else None).to_dict()}
+    info_dict = info.to_dict() if info else None
+    state = {"job": job, "info": info_dict,
+             "result": AssetResult(job["asset_id"], job["source"], info.kind if info else None,
+                                   {}, info_dict).to_dict()}
     return _finish(self, "metadata", state, outcome, cfg)
 
 
