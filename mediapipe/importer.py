@@ -2,7 +2,7 @@
 
 Owns: finding the media files (and their XMP sidecars) among the sources, giving each import its
 asset id (UUIDv5 of the content's sha1), building the ``TemplateContext`` from its ``MediaInfo``,
-and driving ``storage.place_file`` file by file; ``migrate`` re-renders every file already in the
+and driving ``placement.place_file`` file by file; ``migrate`` re-renders every file already in the
 owner's folder after a template change and removes the folders it emptied. Does not own: reading
 metadata (the ``reader`` passed in; the CLI passes ``metadata.read_metadata``), rendering
 (``template``) or the bytes on disk (``storage``).
@@ -22,13 +22,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mediapipe import storage
+from mediapipe import placement, storage
 from mediapipe.config import Config
 from mediapipe.errors import MediaError, StorageOffline, UnsupportedMedia
 from mediapipe.formats import Kind, kind_of, supported
 from mediapipe.identity import asset_id_for_content
 from mediapipe.mediainfo import MediaInfo
-from mediapipe.storage import PlaceAction, Placement
+from mediapipe.placement import PlaceAction, Placement
 from mediapipe.template import CompiledTemplate, TemplateContext, compile_template
 
 __all__ = ["ImportReport", "import_files", "migrate"]
@@ -117,7 +117,7 @@ class _Run:
     def place(self, path: Path, *, move: bool) -> Placement:
         try:
             mtime = path.stat().st_mtime
-            sha1 = storage.file_sha1(path)
+            sha1 = placement.file_sha1(path)
         except OSError as exc:
             raise MediaError(path, f"cannot read: {exc.strerror}") from exc
         info = self.reader(path)
@@ -126,12 +126,12 @@ class _Run:
         if not self.dry_run and target.parent not in self.swept and target.parent.is_dir():
             storage.sweep_temp(target.parent)  # what a killed run left behind
             self.swept.add(target.parent)
-        placement = storage.place_file(
+        placed = placement.place_file(
             path, target, inside=self.owner, move=move, sha1=sha1, sidecar=_sidecar_of(path),
             verify=self.verify, dry_run=self.dry_run, reserved=self.planned)
         if self.dry_run:
-            self.planned.add(placement.target)
-        return placement
+            self.planned.add(placed.target)
+        return placed
 
 
 def _start(root: Path, cfg: Config, reader: Reader, dry_run: bool) -> _Run:
@@ -174,13 +174,13 @@ def migrate(root: Path, cfg: Config, *, dry_run: bool = False, reader: Reader) -
     failed: list[MediaError] = []
     for path in list(_walk(run.owner)):
         try:
-            placement = run.place(path, move=True)
+            placed = run.place(path, move=True)
         except StorageOffline:
             raise
         except MediaError as exc:
             failed.append(exc)
             continue
-        placements.append(placement)
+        placements.append(placed)
     removed = () if dry_run else _remove_emptied(
         run.owner, {p.source.parent for p in placements if p.action is PlaceAction.MOVED})
     return ImportReport(tuple(placements), tuple(failed), dry_run, removed)

@@ -5,7 +5,7 @@ Owns: parsing Immich's template syntax (``{{var}}`` HTML-escaped as Handlebars d
 (rendered in the asset's local time), sanitising each value, legalising each path component
 (illegal and control characters, trailing dots and spaces, Windows reserved names, 255 bytes cut
 on a UTF-8 boundary) and refusing any path that would leave the owner's folder. Does not own:
-reading metadata (``metadata``) or putting files there (``storage.place_file``, ``importer``).
+reading metadata (``metadata``) or putting files there (``placement``, ``importer``).
 
 Entry points: ``render_path(template, ctx)``, ``compile_template(template)`` (cached; what the
 config check calls), ``TemplateContext``, ``TemplateError``, ``numbered(path, n)`` (``+N``).

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from fixtures.imports import known_reader, sha1_tree, small_files
-from mediapipe import importer, storage
+from mediapipe import importer, placement, storage
 from mediapipe.config import Config, StorageTemplateConfig
 from mediapipe.errors import StorageOffline
-from mediapipe.storage import PlaceAction
+from mediapipe.placement import PlaceAction
 from mediapipe.template import TemplateContext, render_path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -88,7 +88,7 @@ def test_place_file_collisions(media_root: Path, tmp_path: Path, existing: dict[
     src.parent.mkdir()
     src.write_bytes(A)
     (tmp_path / "in" / "a.jpg.xmp").write_bytes(b"<xmp/>")
-    p = storage.place_file(src, folder / "a.jpg", inside=owner(media_root), move=False,
+    p = placement.place_file(src, folder / "a.jpg", inside=owner(media_root), move=False,
                            sidecar=tmp_path / "in" / "a.jpg.xmp")
     assert (p.target.name, p.action) == (expected, action)
     assert p.target.read_bytes() == A
@@ -104,7 +104,7 @@ def test_move_on_one_filesystem_renames_and_keeps_mtime(media_root: Path) -> Non
     src.write_bytes(A)
     os.utime(src, (1_000_000_000, 1_000_000_000))
     inode = src.stat().st_ino
-    p = storage.place_file(src, owner(media_root) / "x" / "a.jpg", inside=owner(media_root),
+    p = placement.place_file(src, owner(media_root) / "x" / "a.jpg", inside=owner(media_root),
                            move=True)
     assert p.action is PlaceAction.MOVED and not src.exists()
     assert p.target.stat().st_ino == inode
@@ -115,7 +115,7 @@ def test_copy_across_filesystems_keeps_mtime(media_root: Path, other_fs: Path) -
     src = other_fs / "a.jpg"
     src.write_bytes(A)
     os.utime(src, (1_000_000_000, 1_234_567_890))
-    p = storage.place_file(src, owner(media_root) / "a.jpg", inside=owner(media_root),
+    p = placement.place_file(src, owner(media_root) / "a.jpg", inside=owner(media_root),
                            move=True)
     assert p.target.read_bytes() == A and not src.exists()
     assert p.target.stat().st_mtime == 1_234_567_890
@@ -130,7 +130,7 @@ def test_a_target_resolving_outside_the_owner_folder_is_refused(media_root: Path
     src = tmp_path / "a.jpg"
     src.write_bytes(A)
     with pytest.raises(StorageOffline, match="outside"):
-        storage.place_file(src, owner(media_root) / "evil" / "a.jpg", inside=owner(media_root),
+        placement.place_file(src, owner(media_root) / "evil" / "a.jpg", inside=owner(media_root),
                            move=True)
     assert src.exists() and not list(outside.iterdir())
 
@@ -153,15 +153,15 @@ def half_done(state: str, src: Path, target: Path) -> None:
         tmp.write_bytes(src.read_bytes()[:5])
     elif state == "copied-but-source-kept":
         shutil.copy2(src, target)
-        shutil.copy2(side, storage.sidecar_target(target))
+        shutil.copy2(side, placement.sidecar_target(target))
     elif state == "linked-but-source-kept":
         os.link(src, target)
-        os.link(side, storage.sidecar_target(target))
+        os.link(side, placement.sidecar_target(target))
     elif state == "sidecar-placed-media-not":
-        shutil.copy2(side, storage.sidecar_target(target))
+        shutil.copy2(side, placement.sidecar_target(target))
     elif state == "sidecar-source-removed-media-kept":
         shutil.copy2(src, target)
-        shutil.copy2(side, storage.sidecar_target(target))
+        shutil.copy2(side, placement.sidecar_target(target))
         side.unlink()
 
 
@@ -184,7 +184,7 @@ def test_a_rerun_finishes_a_half_done_file_without_duplicating_it(
     assert [p.target for p in report.placements] == [target]
     assert sorted(os.listdir(target.parent)) == ["IMG_1.jpg", "IMG_1.jpg.xmp"]
     assert target.read_bytes() == A * 100
-    assert storage.sidecar_target(target).read_bytes() == b"<xmp>1</xmp>"
+    assert placement.sidecar_target(target).read_bytes() == b"<xmp>1</xmp>"
     assert os.listdir(src.parent) == []
 
 
@@ -311,7 +311,7 @@ def test_migrate_after_a_template_change_moves_everything_and_removes_empty_fold
         rel = p.target.relative_to(owner(media_root))
         assert rel.parts[0] == ("VIDEO" if p.target.suffix == ".mp4" else "IMAGE")
         if p.sidecar_target:
-            assert p.sidecar_target == storage.sidecar_target(p.target)
+            assert p.sidecar_target == placement.sidecar_target(p.target)
             assert p.sidecar_target.is_file()
 
     again = importer.migrate(media_root, cfg, reader=known_reader)

@@ -96,7 +96,7 @@ def test_an_unchanged_rescan_does_nothing(library: tuple[Path, list[str]],
 
 def test_rescan_acts_on_exactly_the_modified_deleted_and_restored_files(
         library: tuple[Path, list[str]], media_root: Path, tmp_path: Path) -> None:
-    lib, sources = library
+    lib, _ = library
     ingest(lib, media_root)
     photo, png = lib / "2020/01/IMG_0001.jpg", lib / "top.png"
     images.jpeg(photo, (800, 600))  # edited in place
@@ -111,7 +111,7 @@ def test_rescan_acts_on_exactly_the_modified_deleted_and_restored_files(
     assert thumb.is_file(), "an offline source keeps its thumbnails"
     assert _catalog(media_root)[os.fsencode(png)][1] == 0
     (tmp_path / "away.png").rename(png)
-    code, summary = ingest(lib, media_root)
+    _, summary = ingest(lib, media_root)
     assert summary["back_online"] == 2 and summary["processed"] == 0
     assert _catalog(media_root)[os.fsencode(png)][1] == 1
 
@@ -125,7 +125,7 @@ def test_missing_regenerates_derived_files_that_are_gone(
     preview.unlink()
     assert ingest(lib, media_root)[1]["processed"] == 0
     assert not preview.exists()
-    code, summary = ingest(lib, media_root, "--missing")
+    _, summary = ingest(lib, media_root, "--missing")
     assert summary["processed"] == 1 and preview.is_file()
 
 
@@ -145,7 +145,7 @@ def test_a_missing_marker_stops_the_run_before_any_write(
 def test_dry_run_counts_and_writes_nothing(library: tuple[Path, list[str]],
                                            media_root: Path) -> None:
     lib, sources = library
-    code, summary = ingest(lib, media_root, "--dry-run")
+    _, summary = ingest(lib, media_root, "--dry-run")
     assert summary["new"] == len(sources) and summary["processed"] == 0
     assert not list((media_root / "thumbs").rglob("*.webp"))
 

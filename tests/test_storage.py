@@ -133,7 +133,7 @@ def test_sigkill_mid_write_leaves_no_partial_target_and_the_temp_is_swept(
 
 def test_sweep_keeps_a_live_writers_temp_and_removes_old_ones(media_root: Path) -> None:
     folder = media_root / "thumbs"
-    live = storage._temp_name(folder / "x.jpeg")
+    live = storage.temp_path_for(folder / "x.jpeg")
     live.write_bytes(b"in progress")
     foreign_old = folder / ".y.jpeg.otherhost.123.abcd.mptmp"
     foreign_old.write_bytes(b"old")
