@@ -103,7 +103,7 @@ def test_rescan_acts_on_exactly_the_modified_deleted_and_restored_files(
     later = time.time() + 10
     os.utime(photo, (later, later))
     png.rename(tmp_path / "away.png")  # the share dropped a file; links/alias.jpg now dangles
-    code, summary = ingest(lib, media_root)
+    _, summary = ingest(lib, media_root)
     assert (summary["changed"], summary["offline"], summary["new"]) == (1, 2, 0)
     assert summary["processed"] == 1
     asset = asset_id_for_path(png)
