@@ -128,11 +128,6 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-DOCTOR_ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc")
-DOCTOR_FILTERS = ("zscale", "tonemap", "tonemapx", "tonemap_cuda", "scale_cuda",
-                  "hwupload_cuda")
-
-
 @cli.command()
 @media_root_option
 @click.option("--broker", default=None, help="Broker URL to check (default: the config's).")
@@ -140,70 +135,16 @@ DOCTOR_FILTERS = ("zscale", "tonemap", "tonemapx", "tonemap_cuda", "scale_cuda",
 @pass_app
 def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json: bool) -> None:
     """Report tools, versions, which encoders really work, the broker and the media root."""
-    from mediapipe import toolchain
+    from mediapipe import doctor as checks
 
-    encoders = [toolchain.probe_encoder(name) for name in DOCTOR_ENCODERS]
-    report: dict[str, Any] = {
-        "versions": toolchain.versions(),
-        "encoders": [e.to_dict() for e in encoders],
-        "filters": {name: toolchain.has_filter(name) for name in DOCTOR_FILTERS},
-        "broker": _check_broker(broker or app.config.broker_url),
-        "media_root": None,
-    }
-    root = media_root or app.config.media_root
-    if root:
-        statuses = _read_markers(Path(root))
-        report["media_root"] = {"path": str(root), "folders": [
-            {"folder": s.folder, "ok": s.ok, "problem": s.problem} for s in statuses]}
-    missing = [k for k in ("ffmpeg", "ffprobe") if not report["versions"].get(k)]
-    report["ok"] = not missing and not (
-        report["media_root"] and not all(f["ok"] for f in report["media_root"]["folders"]))
+    report = checks.report(broker or app.config.broker_url, media_root or app.config.media_root)
     if as_json:
         emit_json(report)
     else:
-        _print_doctor(report)
+        for line in checks.render(report):
+            click.echo(line)
     if not report["ok"]:
         raise click.exceptions.Exit(1)
-
-
-def _read_markers(root: Path) -> list[Any]:
-    from mediapipe import storage
-
-    return [storage.FolderStatus(f, root / f, (root / f / storage.MARKER).is_file(),
-                                 "" if (root / f / storage.MARKER).is_file() else "marker missing")
-            for f in storage.FOLDERS]
-
-
-def _check_broker(url: str) -> dict[str, Any]:
-    if not url:
-        return {"url": None, "reachable": None, "note": "no broker: runs in-process"}
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
-        return {"url": url, "reachable": True}
-    except Exception as exc:  # edge: report any failure to reach it
-        return {"url": url, "reachable": False, "error": str(exc)}
-
-
-def _print_doctor(report: dict[str, Any]) -> None:
-    click.echo("Versions:")
-    for name, version in report["versions"].items():
-        click.echo(f"  {name:<14} {version or 'MISSING'}")
-    click.echo("Encoders (1-frame test encode):")
-    for e in report["encoders"]:
-        click.echo(f"  {e['name']:<14} {'works' if e['available'] else 'unavailable'}"
-                   + (f"  ({e['reason']})" if e["reason"] else ""))
-    click.echo("Filters: " + ", ".join(f"{k}={'yes' if v else 'no'}"
-                                        for k, v in report["filters"].items()))
-    b = report["broker"]
-    click.echo(f"Broker: {b['url'] or 'none (in-process)'}"
-               + ("" if b["reachable"] is None else
-                  " reachable" if b["reachable"] else f" UNREACHABLE ({b.get('error')})"))
-    if report["media_root"]:
-        click.echo(f"Media root: {report['media_root']['path']}")
-        for f in report["media_root"]["folders"]:
-            click.echo(f"  {'ok ' if f['ok'] else 'BAD'} {f['folder']}  {f['problem']}")
 
 
 @cli.command()
