@@ -56,8 +56,8 @@ def extra_videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Cases the standard set lacks: a real odd size, a larger landscape, two audio in mov."""
     d = tmp_path_factory.mktemp("tc-videos")
     return {
-        "odd": videos.video(d / "odd.mkv", size=(320, 240), duration=1, pix_fmt="yuv444p",
-                            audio=("libopus",), extra=("-vf", "scale=321:241")),
+        "odd": videos.video(d / "odd.mkv", size=(321, 241), duration=1, pix_fmt="yuv444p",
+                            audio=("libopus",)),
         "landscape": videos.video(d / "wide.mp4", size=(640, 360), duration=1),
         "two-audio-mov": videos.video(d / "two.mov", duration=1, audio=("ac3", "aac"),
                                       codec="mpeg4"),

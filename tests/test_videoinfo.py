@@ -22,11 +22,7 @@ FIXTURE_VIDEOS = [
 ]
 
 # (file, field): why read_video and the reference disagree, and that it is not our bug.
-EXPECTED_DIFFERENCES: dict[tuple[str, str], str] = {
-    ("video-odd-size.mkv", "width"): "fixture bug: the catalog asks for 321x241 but ffmpeg's "
-                                     "testsrc2 writes 320x240; exiftool and ffprobe agree with us",
-    ("video-odd-size.mkv", "height"): "same fixture bug as width",
-}
+EXPECTED_DIFFERENCES: dict[tuple[str, str], str] = {}
 
 
 # --- what the fixtures were made with ----------------------------------------------------
