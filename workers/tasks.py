@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import redis
 from celery import Task, chain
 
 # The stages load once in the parent, before the pool forks, not in each child's first task.
@@ -106,10 +107,14 @@ def report(job: dict[str, Any], result: AssetResult) -> None:
     if not job.get("run_id"):
         return
     key = RESULTS_KEY.format(run_id=job["run_id"])
-    with app.connection_for_write() as conn:
-        client = conn.default_channel.client
-        client.rpush(key, json.dumps(result.to_dict()))
-        client.expire(key, RESULTS_TTL_S)
+    client = _results_client(app.conf.broker_url)
+    client.pipeline().rpush(key, json.dumps(result.to_dict())).expire(key, RESULTS_TTL_S).execute()
+
+
+@functools.cache
+def _results_client(url: str) -> redis.Redis:
+    """One connection per worker process (made after the fork), not one per report."""
+    return redis.Redis.from_url(url, socket_timeout=30, retry_on_timeout=True)
 
 
 @app.task(name="mediapipe.metadata", bind=True, acks_late=True, ignore_result=True)
