@@ -11,9 +11,10 @@ timeout above the longest transcode.
 
 from __future__ import annotations
 
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 from mediapipe.config import Config, load
 
@@ -35,6 +36,7 @@ def make_app(cfg: Config) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        worker_disable_rate_limits=True,  # no task has a rate limit: skip the token buckets
         worker_max_tasks_per_child=w.max_tasks_per_child,
         result_expires=w.result_expires,
         broker_transport_options={
@@ -65,6 +67,13 @@ def make_app(cfg: Config) -> Celery:
         },
     )
     return celery
+
+
+@signals.after_setup_logger.connect
+def _quiet_task_trace(**_: object) -> None:
+    """Tasks log one structured line each (``mediapipe.task``); Celery's own "succeeded" line
+    would repr the whole state passed between stages for every task."""
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
 
 
 app = make_app(load(os.environ.get("MEDIAPIPE_CONFIG") or None, os.environ))
