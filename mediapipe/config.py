@@ -183,8 +183,11 @@ class WorkerConfig:
     visibility_timeout: int = setting(21600, "Seconds Redis waits before redelivering an "
                                              "unacknowledged task; above the longest transcode.",
                                       minimum=5)
-    max_tasks_per_child: int = setting(200, "Recycle a worker process after this many tasks "
-                                            "(contains native-library leaks).", minimum=1)
+    max_tasks_per_child: int = setting(2000, "Recycle a worker process after this many tasks "
+                                             "(contains native-library leaks; each recycle "
+                                             "pauses the pool, up to seconds).", minimum=1)
+    max_memory_per_child: int = setting(1024, "Recycle a worker process whose resident memory "
+                                              "passes this many MiB after a task.", minimum=64)
     result_expires: int = setting(86400, "Seconds task results stay in Redis.", minimum=60)
     image_time_limit: int = setting(300, "Hard time limit (s) of metadata and thumbnail "
                                          "tasks.", minimum=1)

@@ -38,6 +38,15 @@ def test_defaults_are_immichs() -> None:
         ("required", "hable", "disabled", False)
     assert c.storage_template.enabled is False
     assert c.storage_template.template == "{{y}}/{{y}}-{{MM}}-{{dd}}/{{filename}}"
+    w = c.worker
+    assert (w.visibility_timeout, w.max_tasks_per_child, w.max_memory_per_child) == \
+        (21600, 2000, 1024)
+    assert (w.result_expires, w.image_time_limit, w.video_time_limit, w.max_retries) == \
+        (86400, 300, 14400, 5)
+    assert (c.media_root, c.owner_id, c.broker_url) == ("", "admin", "")
+    assert (f.timeout, f.nice) == (14400, 10)
+    assert c.image.fullsize.enabled is False
+    assert c.storage_template.hash_verification_enabled is True
     assert c.library.exclusion_patterns == (
         "**/@eaDir/**", "**/._*", "**/#recycle/**", "**/#snapshot/**", "**/.stversions/**",
         "**/.stfolder/**")

@@ -38,6 +38,7 @@ def make_app(cfg: Config) -> Celery:
         worker_prefetch_multiplier=1,
         worker_disable_rate_limits=True,  # no task has a rate limit: skip the token buckets
         worker_max_tasks_per_child=w.max_tasks_per_child,
+        worker_max_memory_per_child=w.max_memory_per_child * 1024,  # Celery counts KiB
         result_expires=w.result_expires,
         broker_transport_options={
             "visibility_timeout": w.visibility_timeout,
