@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +30,8 @@ from mediapipe.pipeline import AssetResult, Status, process_asset, thumbnail_tar
 from mediapipe.scan import LibraryScan
 
 __all__ = ["CeleryRunner", "IngestSummary", "LocalRunner", "Runner", "ingest"]
+
+log = logging.getLogger(__name__)
 
 Asset = tuple[str, str, str]  # source path, asset id, kind
 
@@ -85,7 +88,11 @@ class CeleryRunner:
         from workers.app import make_app
         from workers.dispatch import Run
 
-        run = Run(make_app(self.cfg), self.root, self.cfg, force=self.force)
+        app = make_app(self.cfg)
+        if not app.control.ping(timeout=1.0):
+            log.warning("no worker answered on %s: the assets wait in the queue until one "
+                        "starts (mediapipe worker --broker ...)", self.cfg.broker_url)
+        run = Run(app, self.root, self.cfg, force=self.force)
         run.submit(assets)
         yield from run.results(idle_timeout=self.idle_timeout)
 
