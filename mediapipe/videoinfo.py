@@ -75,6 +75,8 @@ def _info(p: Path, size: int, container: Any) -> MediaInfo:
         raise UnsupportedMedia(p, "no video stream")
     video = _main_stream(videos)
     cc = video.codec_context
+    if cc is None:
+        raise CorruptMedia(p, "video stream has an unknown codec (damaged stream headers)")
     if not cc.width or not cc.height:
         raise CorruptMedia(p, "video stream has no dimensions (truncated or missing headers)")
     fmt = container.format.name
@@ -111,7 +113,14 @@ def _main_stream(streams: list[Any]) -> Any:
     for s in streams:
         if s.disposition & s.disposition.default:
             return s
-    return max(streams, key=lambda s: s.bit_rate or 0)
+    return max(streams, key=lambda s: _bit_rate(s) or 0)
+
+
+def _bit_rate(stream: Any) -> int | None:
+    """The stream's bitrate from its codec context; None for a data stream or an unknown codec
+    (PyAV streams without a codec context have no ``bit_rate`` at all)."""
+    cc = stream.codec_context
+    return (cc.bit_rate or None) if cc is not None else None
 
 
 def _codec_name(stream: Any) -> str:
@@ -125,13 +134,13 @@ def _stream(s: Any) -> StreamInfo:
         codec = _codec_name(s) if cc is not None else "none"
     except (AttributeError, ValueError):
         codec = "unknown"
-    video = kind == "video"
+    video = kind == "video" and cc is not None
     return StreamInfo(
         index=s.index, type=kind, codec=codec, default=bool(s.disposition & s.disposition.default),
-        bit_rate=s.bit_rate or None, attached_pic=bool(s.disposition & s.disposition.attached_pic),
+        bit_rate=_bit_rate(s), attached_pic=bool(s.disposition & s.disposition.attached_pic),
         width=cc.width if video else None, height=cc.height if video else None,
         pix_fmt=cc.pix_fmt if video else None,
-        channels=cc.channels if kind == "audio" else None,
+        channels=cc.channels if kind == "audio" and cc is not None else None,
         color_transfer=_TRC.get(cc.color_trc) if video else None,
         color_primaries=_PRIMARIES.get(cc.color_primaries) if video else None,
         profile=s.profile if kind in ("video", "audio") else None,
