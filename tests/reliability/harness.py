@@ -174,11 +174,14 @@ def account(case: str, sources: Iterable[Path | str], root: Path, runs: Iterable
     """Class every source by the catalog's last word on it; crashes of the runs count too.
 
     processed: every stage done or skipped. failed-clean: a stage failed with a ``MediaError``
-    type. crashed: failed with anything else (an ``InternalError``), plus each run that died,
-    hung or printed a traceback. lost: not in the catalog, or a stage still pending.
+    type (or is pending again after a transient failure the run reported). crashed: failed
+    with anything else (an ``InternalError``), plus each run that died, hung or printed a
+    traceback. lost: not in the catalog, or a stage still pending and not reported.
     """
     rows = catalog_rows(root)
     runs = list(runs)
+    reported = {os.fsencode(os.path.abspath(f["path"])): f["error"].split(":", 1)[0]
+                for run in runs for f in run.summary.get("failures", ())}
     fig = Figures(case)
     detail: dict[str, list[str]] = {"crashed": [], "lost": []}
     for src in sources:
@@ -186,7 +189,9 @@ def account(case: str, sources: Iterable[Path | str], root: Path, runs: Iterable
         fig.tried += 1
         row = rows.get(key)
         states = [row[s] for s in STATES] if row else ["pending"]
-        if "pending" in states:
+        if "pending" in states and reported.get(key) in MEDIA_ERRORS:
+            fig.failed_clean += 1  # a transient failure: reported, and left pending for a re-run
+        elif "pending" in states:
             fig.lost += 1
             detail["lost"].append(os.fsdecode(key))
         elif "failed" in states:
