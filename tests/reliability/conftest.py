@@ -48,7 +48,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
             "partial", "peak RSS MiB"]
     tr.write_line(" ".join(f"{h:>12}" if i else h for i, h in enumerate(head)))
     for r in rows:
-        cells = [getattr(r, c) for c in _COLUMNS]
+        cells = [getattr(r, c) for c in _COLUMNS[:-1]] + [r.peak_rss_mib or "-"]
         tr.write_line(r.case.ljust(width) + " " + " ".join(f"{c:>12}" for c in cells))
     total = Figures("TOTAL", *(sum(getattr(r, c) for r in rows) for c in _COLUMNS[:-1]),
                     max(r.peak_rss_mib for r in rows))
