@@ -49,12 +49,22 @@ def _umount(path: Path, *flags: str) -> None:
     subprocess.run(["umount", *flags, str(path)], capture_output=True, check=False)
 
 
+def _mounted(path: Path) -> bool:
+    """Whether something is mounted at ``path`` (a bind mount too: same device, so
+    ``os.path.ismount`` cannot tell)."""
+    with open("/proc/self/mounts", encoding="utf-8", errors="replace") as fh:
+        points = {line.split()[1].encode().decode("unicode_escape") for line in fh}
+    return str(path) in points
+
+
 @contextlib.contextmanager
 def _cleanup_mount(path: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        while os.path.ismount(path):
+        for _ in range(5):
+            if not _mounted(path):
+                break
             _umount(path, "-l")
 
 
