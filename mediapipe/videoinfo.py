@@ -82,7 +82,8 @@ def _info(p: Path, size: int, container: Any) -> MediaInfo:
     fmt = container.format.name
     rotation = _mp4_rotation(p, video.index) if fmt.startswith("mov,") else 0
     width, height = (cc.height, cc.width) if rotation in (90, 270) else (cc.width, cc.height)
-    audios = list(container.streams.audio)
+    # an audio stream whose codec a damaged header hides has no codec context: not usable
+    audios = [a for a in container.streams.audio if a.codec_context is not None]
     tags = {k.lower(): v for k, v in (container.metadata or {}).items()}
     taken_at, source = _taken_at(tags)
     if taken_at is None:
