@@ -109,7 +109,9 @@ def _run_with_kills(case: str, tmp_path: Path, media_root: Path, redis: RedisSer
     done, _ = _kill_campaign(kills, rng, media_root, start, first)
     run = finish_ingest(proc, TIME_LIMIT_S, started=started)
     assert done, "no kill landed"
-    fig, detail = account(f"{case} ({len(done)} kills)", sources, media_root, [run])
+    kinds = sorted({k: done.count(k) for k in done}.items())
+    fig, detail = account(f"{case} ({', '.join(f'{n}x {k}' for k, n in kinds)})", sources,
+                          media_root, [run])
     ledger(fig)
     _assert_clean(run, fig, detail, media_root)
     assert fig.processed + fig.failed_clean == len(sources)
