@@ -158,7 +158,10 @@ def _heif(path: Path) -> ImageBlocks:
         heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=False)
         width, height = heif.size
         info = heif.info
-    except (ValueError, RuntimeError, OSError, EOFError) as exc:
+    except IndexError as exc:  # pillow-heif indexes its empty list of images
+        raise CorruptMedia(path, "HEIF: no image in the file") from exc
+    # libheif reports a damaged box it does not understand as SyntaxError ("Unsupported feature")
+    except (ValueError, RuntimeError, OSError, EOFError, SyntaxError) as exc:
         raise CorruptMedia(path, f"HEIF: {exc}") from exc
     exif = info.get("exif") or None
     xmp = info.get("xmp")

@@ -71,7 +71,7 @@ def _sidecar_of(media: Path) -> Path | None:
     for name in (media.name + ".xmp", media.name + ".XMP", media.stem + ".xmp",
                  media.stem + ".XMP"):
         side = media.with_name(name)
-        if side.is_file():
+        if os.path.isfile(side):  # never raises: a name too long to exist is simply absent
             return side
     return None
 

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from mediapipe import storage
 from mediapipe.catalog import Catalog, CatalogEntry, Stage, State
 from mediapipe.config import Config
-from mediapipe.pipeline import AssetResult, Status, process_asset, thumbnail_targets
+from mediapipe.pipeline import AssetResult, StageOutcome, Status, process_asset, thumbnail_targets
 from mediapipe.scan import LibraryScan
 
 __all__ = ["CeleryRunner", "IngestSummary", "LocalRunner", "Runner", "ingest"]
@@ -119,10 +119,18 @@ class IngestSummary:
 _STATE = {Status.DONE: State.DONE, Status.SKIPPED: State.SKIPPED, Status.FAILED: State.FAILED}
 
 
+def _state(outcome: StageOutcome) -> State:
+    """A transient failure (the disk went away, ffmpeg was killed) leaves the stage pending, so
+    the next run tries it again; anything else is final until the source changes."""
+    if outcome.status is Status.FAILED and outcome.error and outcome.error.get("transient"):
+        return State.PENDING
+    return _STATE[outcome.status]
+
+
 def record(cat: Catalog, result: AssetResult) -> None:
     """Write one asset's stage outcomes (and its metadata) into the catalog."""
     for name, outcome in result.stages.items():
-        cat.record_result(result.asset_id, Stage(name), _STATE[outcome.status],
+        cat.record_result(result.asset_id, Stage(name), _state(outcome),
                           error=outcome.error,
                           metadata=result.metadata if name == "metadata" else None)
 

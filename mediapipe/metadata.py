@@ -44,9 +44,12 @@ _COLOR_SPACES = {1: "sRGB", 2: "Adobe RGB", 0xFFFF: "Uncalibrated"}
 
 
 def find_sidecar(path: Path) -> Path | None:
-    """``IMG.jpg.xmp`` if it exists, else ``IMG.xmp``, else None (Immich's order)."""
+    """``IMG.jpg.xmp`` if it exists, else ``IMG.xmp``, else None (Immich's order).
+
+    ``os.path.isfile``, not ``Path.is_file``: beside a 255-byte name, ``IMG.jpg.xmp`` is too
+    long to exist, and ``Path.is_file`` raises ENAMETOOLONG instead of answering False."""
     for candidate in (path.with_name(path.name + ".xmp"), path.with_suffix(".xmp")):
-        if candidate != path and candidate.is_file():
+        if candidate != path and os.path.isfile(candidate):
             return candidate
     return None
 

@@ -165,6 +165,10 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _unwritable(target: Path, exc: OSError) -> StorageOffline:
+    return StorageOffline(target, f"cannot write: {exc.strerror or exc}; nothing placed")
+
+
 @contextlib.contextmanager
 def atomic_output(target: str | Path, *, guarded: bool = True) -> Iterator[Path]:
     """Yield a temp path beside ``target`` to write into (an ffmpeg output, say).
@@ -177,19 +181,28 @@ def atomic_output(target: str | Path, *, guarded: bool = True) -> Iterator[Path]
     target = Path(target).absolute()
     if guarded:
         require_marker(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(target, exc) from exc
     sweep_temp(target.parent, name=target.name)
     tmp = temp_path_for(target)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as exc:  # the disk is full, read-only or failing: nothing placed
+            raise _unwritable(target, exc) from exc
         if not tmp.is_file() or tmp.stat().st_size == 0:
             raise OSError(f"nothing was written to {tmp}")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        if guarded:
-            require_marker(target)
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
+        try:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            if guarded:
+                require_marker(target)
+            os.replace(tmp, target)
+            fsync_dir(target.parent)
+        except OSError as exc:
+            raise _unwritable(target, exc) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -53,7 +53,9 @@ VARIABLES = frozenset(
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
-_ILLEGAL = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f-\x9f]')
+# Lone surrogates are bytes of a file name that were not UTF-8 (``os.fsdecode``): they cannot
+# be written as UTF-8, so they go like any other illegal character.
+_ILLEGAL = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f-\x9f\ud800-\udfff]')
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "`": "&#x60;",
          "=": "&#x3D;"}

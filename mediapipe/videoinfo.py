@@ -75,12 +75,15 @@ def _info(p: Path, size: int, container: Any) -> MediaInfo:
         raise UnsupportedMedia(p, "no video stream")
     video = _main_stream(videos)
     cc = video.codec_context
+    if cc is None:
+        raise CorruptMedia(p, "video stream has an unknown codec (damaged stream headers)")
     if not cc.width or not cc.height:
         raise CorruptMedia(p, "video stream has no dimensions (truncated or missing headers)")
     fmt = container.format.name
     rotation = _mp4_rotation(p, video.index) if fmt.startswith("mov,") else 0
     width, height = (cc.height, cc.width) if rotation in (90, 270) else (cc.width, cc.height)
-    audios = list(container.streams.audio)
+    # an audio stream whose codec a damaged header hides has no codec context: not usable
+    audios = [a for a in container.streams.audio if a.codec_context is not None]
     tags = {k.lower(): v for k, v in (container.metadata or {}).items()}
     taken_at, source = _taken_at(tags)
     if taken_at is None:
@@ -111,7 +114,14 @@ def _main_stream(streams: list[Any]) -> Any:
     for s in streams:
         if s.disposition & s.disposition.default:
             return s
-    return max(streams, key=lambda s: s.bit_rate or 0)
+    return max(streams, key=lambda s: _bit_rate(s) or 0)
+
+
+def _bit_rate(stream: Any) -> int | None:
+    """The stream's bitrate from its codec context; None for a data stream or an unknown codec
+    (PyAV streams without a codec context have no ``bit_rate`` at all)."""
+    cc = stream.codec_context
+    return (cc.bit_rate or None) if cc is not None else None
 
 
 def _codec_name(stream: Any) -> str:
@@ -125,13 +135,13 @@ def _stream(s: Any) -> StreamInfo:
         codec = _codec_name(s) if cc is not None else "none"
     except (AttributeError, ValueError):
         codec = "unknown"
-    video = kind == "video"
+    video = kind == "video" and cc is not None
     return StreamInfo(
         index=s.index, type=kind, codec=codec, default=bool(s.disposition & s.disposition.default),
-        bit_rate=s.bit_rate or None, attached_pic=bool(s.disposition & s.disposition.attached_pic),
+        bit_rate=_bit_rate(s), attached_pic=bool(s.disposition & s.disposition.attached_pic),
         width=cc.width if video else None, height=cc.height if video else None,
         pix_fmt=cc.pix_fmt if video else None,
-        channels=cc.channels if kind == "audio" else None,
+        channels=cc.channels if kind == "audio" and cc is not None else None,
         color_transfer=_TRC.get(cc.color_trc) if video else None,
         color_primaries=_PRIMARIES.get(cc.color_primaries) if video else None,
         profile=s.profile if kind in ("video", "audio") else None,
