@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
 import dataclasses
+import functools
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -32,6 +35,21 @@ __all__ = ["TranscodeResult", "accel_chain", "run_ffmpeg", "transcode"]
 
 Progress = Callable[[float], None]
 STDERR_LINES = 20
+PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook that has the kernel SIGKILL ffmpeg when the process running it dies.
+
+    Without it a worker killed mid-transcode leaves its ffmpeg encoding to the end for nobody.
+    libc is loaded here, in the parent: between fork and exec only the C call runs.
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: no such safety net
+        return None
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,7 +95,8 @@ def run_ffmpeg(argv: list[str], *, source: str, duration: float | None = None,
     """Run one ffmpeg argv to the end; ``TranscodeFailed`` unless it exits 0 in time."""
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, errors="replace")
+                                stderr=subprocess.PIPE, text=True, errors="replace",
+                                preexec_fn=_die_with_parent())
     except OSError as exc:
         raise TranscodeFailed(source, f"cannot start ffmpeg: {exc.strerror}",
                               argv=argv) from exc

@@ -299,3 +299,42 @@ def test_cli_nothing_to_do_writes_nothing(fixture_set: dict[str, Any], tmp_path:
     assert main(["transcode", str(src), "--out", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["decision"] == "none"
     assert not out.exists()
+
+
+_KILLED_RUNNER = """
+import sys
+from mediapipe import ffmpeg_run
+argv = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+        "testsrc2=size=320x240:rate=25", "-c:v", "libx264", "-preset", "ultrafast", "-f", "null",
+        "-"]
+print("starting", flush=True)
+ffmpeg_run.run_ffmpeg(argv, source="endless")
+"""
+
+
+def test_ffmpeg_dies_with_the_process_that_runs_it(tmp_path: Path) -> None:
+    """A worker SIGKILLed mid-transcode must not leave its ffmpeg encoding for nobody."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    runner = subprocess.Popen([sys.executable, "-c", _KILLED_RUNNER], stdout=subprocess.PIPE)
+    assert runner.stdout and runner.stdout.readline() == b"starting\n"
+
+    def children() -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(runner.pid)], capture_output=True, text=True,
+                             check=False).stdout
+        return [int(p) for p in out.split()]
+
+    deadline = time.monotonic() + 20
+    while not children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [ffmpeg] = children()
+    runner.send_signal(signal.SIGKILL)
+    runner.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{ffmpeg}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    status = Path(f"/proc/{ffmpeg}/status")
+    assert not status.exists() or "State:\tZ" in status.read_text(), "ffmpeg outlived its parent"
