@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mediapipe import storage, toolchain
-from mediapipe.errors import TranscodeFailed
+from mediapipe.errors import StorageOffline, TranscodeFailed
 from mediapipe.transcode import NVENC_ENCODERS, Accel, TranscodePlan, build_command
 
 __all__ = ["TranscodeResult", "accel_chain", "run_ffmpeg", "transcode"]
@@ -36,6 +36,7 @@ __all__ = ["TranscodeResult", "accel_chain", "run_ffmpeg", "transcode"]
 Progress = Callable[[float], None]
 STDERR_LINES = 20
 PR_SET_PDEATHSIG = 1
+OUTPUT_UNWRITABLE = ("No space left on device", "Read-only file system", "Disk quota exceeded")
 
 
 @functools.cache
@@ -136,6 +137,9 @@ def run_ffmpeg(argv: list[str], *, source: str, duration: float | None = None,
                               returncode=returncode, argv=argv, stderr_tail=stderr_tail)
     if returncode != 0:
         last = toolchain.last_error_lines(stderr_tail) or f"exit status {returncode}"
+        if any(why in stderr_tail for why in OUTPUT_UNWRITABLE):
+            # The output disk, not the video: retryable, like any other failed write.
+            raise StorageOffline(argv[-1], f"ffmpeg could not write its output: {last}")
         raise TranscodeFailed(source, f"ffmpeg failed: {last}", returncode=returncode,
                               argv=argv, stderr_tail=stderr_tail)
     if progress:

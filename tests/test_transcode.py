@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import struct
 import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -314,11 +317,6 @@ ffmpeg_run.run_ffmpeg(argv, source="endless")
 
 def test_ffmpeg_dies_with_the_process_that_runs_it(tmp_path: Path) -> None:
     """A worker SIGKILLed mid-transcode must not leave its ffmpeg encoding for nobody."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
     runner = subprocess.Popen([sys.executable, "-c", _KILLED_RUNNER], stdout=subprocess.PIPE)
     assert runner.stdout and runner.stdout.readline() == b"starting\n"
 
@@ -338,3 +336,23 @@ def test_ffmpeg_dies_with_the_process_that_runs_it(tmp_path: Path) -> None:
         time.sleep(0.05)
     status = Path(f"/proc/{ffmpeg}/status")
     assert not status.exists() or "State:\tZ" in status.read_text(), "ffmpeg outlived its parent"
+
+
+def test_a_full_output_disk_is_storage_offline_not_a_bad_video(tmp_path: Path) -> None:
+    """ffmpeg hitting ENOSPC says nothing about the video: the failure must be retryable."""
+    root = tmp_path / "media"
+    storage.init_root(root)
+    folder = root / "encoded-video"
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
+                      capture_output=True, check=False).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (not root?)")
+    try:
+        (folder / storage.MARKER).write_text("0")
+        src = videos.video(tmp_path / "in.mkv", size=(640, 360), duration=2.0,
+                           pix_fmt="yuv444p")
+        plan = plan_transcode(read_video(src), Config())
+        with pytest.raises(StorageOffline, match="No space left"):
+            ffmpeg_run.transcode(plan, src, folder / "out.mp4")
+        assert sorted(p.name for p in folder.iterdir()) == [storage.MARKER]
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
