@@ -2,7 +2,7 @@
 
 Targets (issue 7): per-asset overhead of Celery <= 5 % of the in-process time; throughput with 2
 worker processes >= 1.7x one. Uses a private redis-server and real worker processes; the corpus
-is 24 photo-like 12 MP JPEGs (the size of a phone photo), metadata and thumbnails.
+is 60 photo-like 12 MP JPEGs (the size of a phone photo), metadata and thumbnails.
 
 Two overhead figures: the wall-clock one (sensitive to whatever else the machine runs), and the
 framework's own: wall time per asset minus the time its stages took inside the task (as each
@@ -25,7 +25,7 @@ from tests.support.services import CeleryWorker, RedisServer
 from workers.app import make_app
 from workers.dispatch import Run
 
-N = 24
+N = 60
 
 
 def _stage_time(results: list[AssetResult]) -> float:

@@ -125,3 +125,20 @@ def test_queued_tasks_survive_a_redis_restart(
     results = list(run.results(timeout=180))
     assert len(results) == len(mixed_sources)
     assert all(r.ok for r in results)
+
+
+def test_a_run_whose_config_left_the_broker_fails_its_assets_instead_of_hanging(
+        redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker],
+        mixed_sources: list[Path], tmp_path: Path) -> None:
+    import redis
+
+    root = tmp_path / "media"
+    storage.init_root(root)
+    cfg = Config()
+    run = Run(make_app(cfg.replace(broker_url=redis_server.url)), root, cfg)
+    redis.Redis.from_url(redis_server.url).delete(run.config_key)  # expired, flushed…
+    run.submit((str(s), _asset_id(s), str(formats.kind_of(s))) for s in mixed_sources[:2])
+    celery_worker("metadata,thumbnails,video", name="no-config")
+    results = list(run.results(timeout=60))
+    assert [r.error["type"] for r in results if r.error] == ["ConfigError", "ConfigError"]
+    assert not list((root / "thumbs").rglob("*.webp"))

@@ -8,6 +8,7 @@ the catalog (the caller writes it from the results) or the tasks themselves.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -20,9 +21,12 @@ from celery import Celery
 from mediapipe.config import Config
 from mediapipe.pipeline import AssetResult
 
-__all__ = ["Run", "new_run"]
+__all__ = ["CONFIG_KEY", "RESULTS_KEY", "Run", "new_run"]
 
 BATCH_SIZE = 200
+RESULTS_KEY = "mediapipe:results:{run_id}"  # a list of AssetResult JSON, one per asset
+CONFIG_KEY = "mediapipe:config:{digest}"  # a run's Config JSON, by content
+KEYS_TTL_S = 30 * 86400
 
 
 class Run:
@@ -32,10 +36,14 @@ class Run:
                  run_id: str | None = None) -> None:
         self.app = app
         self.run_id = run_id or uuid.uuid4().hex
-        self.common = {"root": str(root), "config": cfg.to_dict(), "force": force,
+        self._redis = redis.Redis.from_url(app.conf.broker_url, socket_timeout=30)
+        # The config travels by reference: stored once, not in every message of the run.
+        text = json.dumps(cfg.to_dict(), sort_keys=True)
+        self.config_key = CONFIG_KEY.format(digest=hashlib.sha1(text.encode()).hexdigest())
+        self._redis.set(self.config_key, text, ex=KEYS_TTL_S)
+        self.common = {"root": str(root), "config_key": self.config_key, "force": force,
                        "run_id": self.run_id}
         self.submitted = 0
-        self._redis = redis.Redis.from_url(app.conf.broker_url, socket_timeout=30)
 
     def submit(self, assets: Iterable[tuple[str, str, str]], batch_size: int = BATCH_SIZE) -> int:
         """Send ``(source, asset_id, kind)`` triples in batches; returns how many were sent."""
@@ -65,7 +73,7 @@ class Run:
         Survives a broker restart (it waits and reconnects). ``timeout`` bounds the whole wait;
         ``idle_timeout`` bounds the wait for the next result.
         """
-        key = f"mediapipe:results:{self.run_id}"
+        key = RESULTS_KEY.format(run_id=self.run_id)
         seen: set[str] = set()
         deadline = None if timeout is None else time.monotonic() + timeout
         last = time.monotonic()

@@ -8,12 +8,13 @@ in Redis. Does not own: media logic (``pipeline``) or the catalog (the coordinat
 
 Results go to the coordinator's list, not to Celery's result backend (``ignore_result``): one
 Redis write per asset instead of one per task. A job is a JSON dict: ``{"source", "asset_id",
-"kind", "root", "config", "force", "run_id"}``; between stages it travels as ``{"job",
+"kind", "root", "config_key", "force", "run_id"}``; between stages it travels as ``{"job",
 "result", "info"}``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -34,17 +35,17 @@ import mediapipe.thumbnails
 import mediapipe.transcode  # noqa: F401
 from mediapipe import pipeline
 from mediapipe.config import Config
+from mediapipe.errors import ConfigError
 from mediapipe.mediainfo import MediaInfo
 from mediapipe.pipeline import AssetResult, StageOutcome, Status
 from workers import metrics
 from workers.app import app
+from workers.dispatch import KEYS_TTL_S, RESULTS_KEY
 
-__all__ = ["RESULTS_KEY", "asset_chain", "dispatch_batch", "ping"]
+__all__ = ["asset_chain", "dispatch_batch", "ping"]
 
 log = logging.getLogger("mediapipe.task")
 
-RESULTS_KEY = "mediapipe:results:{run_id}"
-RESULTS_TTL_S = 7 * 86400
 # Results cross JSON: source paths with bytes that are not UTF-8 travel as surrogate escapes.
 
 
@@ -59,12 +60,16 @@ def _source(job: dict[str, Any]) -> Path:
 
 
 def _config(job: dict[str, Any]) -> Config:
-    return _config_from_json(json.dumps(job["config"], sort_keys=True))
+    return _config_at(job["config_key"])
 
 
 @functools.lru_cache(maxsize=8)
-def _config_from_json(text: str) -> Config:
-    """Validating a config takes ~2 ms; every task of a run carries the same one."""
+def _config_at(key: str) -> Config:
+    """The run's config, stored once by the coordinator (keys are content digests, so a cached
+    one never goes stale); validating it takes ~2 ms, so once per process and run."""
+    text = _redis(app.conf.broker_url).get(key)
+    if text is None:
+        raise ConfigError("config", f"{key} is not in the broker (expired?): run ingest again")
     return Config.from_dict(json.loads(text))
 
 
@@ -94,7 +99,7 @@ def _finish(task: Task, stage: str, state: dict[str, Any], outcome: StageOutcome
             result = result.with_stage("video", pipeline.AFTER_FAILED_METADATA
                                        if state["info"] is None else pipeline.NOT_A_VIDEO)
             state = {**state, "result": result.to_dict()}
-        report(job, result)
+        report(job, dataclasses.replace(result, metadata=state["info"]))
     return state
 
 
@@ -107,24 +112,33 @@ def report(job: dict[str, Any], result: AssetResult) -> None:
     if not job.get("run_id"):
         return
     key = RESULTS_KEY.format(run_id=job["run_id"])
-    client = _results_client(app.conf.broker_url)
-    client.pipeline().rpush(key, json.dumps(result.to_dict())).expire(key, RESULTS_TTL_S).execute()
+    client = _redis(app.conf.broker_url)
+    client.pipeline().rpush(key, json.dumps(result.to_dict())).expire(key, KEYS_TTL_S).execute()
 
 
 @functools.cache
-def _results_client(url: str) -> redis.Redis:
-    """One connection per worker process (made after the fork), not one per report."""
+def _redis(url: str) -> redis.Redis:
+    """One connection per worker process (made after the fork), not one per call."""
     return redis.Redis.from_url(url, socket_timeout=30, retry_on_timeout=True)
 
 
 @app.task(name="mediapipe.metadata", bind=True, acks_late=True, ignore_result=True)
 def metadata(self: Task, job: dict[str, Any]) -> dict[str, Any]:
-    cfg = _config(job)
+    try:
+        cfg = _config(job)
+    except ConfigError as exc:  # fail the asset, reported: the coordinator must not wait forever
+        error = {"type": "ConfigError", "path": "", "message": str(exc), "transient": False}
+        failed = StageOutcome(Status.FAILED, error=error)
+        report(job, AssetResult(job["asset_id"], job["source"], None, {
+            "metadata": failed, "thumbnails": pipeline.AFTER_FAILED_METADATA,
+            "video": pipeline.AFTER_FAILED_METADATA}))
+        self.request.chain = None  # the rest of this asset's chain cannot run either
+        return {"job": job, "info": None, "result": None}
     outcome, info = pipeline.step_metadata(_source(job), cfg)
     info_dict = info.to_dict() if info else None
-    state = {"job": job, "info": info_dict,
+    state = {"job": job, "info": info_dict,  # the metadata travels once, joins the result last
              "result": AssetResult(job["asset_id"], job["source"], info.kind if info else None,
-                                   {}, info_dict).to_dict()}
+                                   {}).to_dict()}
     return _finish(self, "metadata", state, outcome, cfg)
 
 
