@@ -45,7 +45,7 @@ class Status(enum.StrEnum):
 class StageOutcome:
     status: Status
     outputs: tuple[str, ...] = ()
-    error: Mapping[str, str] | None = None  # MediaError.to_dict()
+    error: Mapping[str, Any] | None = None  # MediaError.to_dict()
     encoder: str | None = None
     note: str = ""
     details: Mapping[str, str] = dataclasses.field(default_factory=dict)  # thumbhash, …
@@ -74,7 +74,7 @@ class AssetResult:
     metadata: Mapping[str, Any] | None = None
 
     @property
-    def error(self) -> Mapping[str, str] | None:
+    def error(self) -> Mapping[str, Any] | None:
         """The first stage error, if any."""
         return next((s.error for s in self.stages.values() if s.error), None)
 

@@ -112,8 +112,10 @@ def report(job: dict[str, Any], result: AssetResult) -> None:
     if not job.get("run_id"):
         return
     key = RESULTS_KEY.format(run_id=job["run_id"])
-    client = _redis(app.conf.broker_url)
-    client.pipeline().rpush(key, json.dumps(result.to_dict())).expire(key, KEYS_TTL_S).execute()
+    with _redis(app.conf.broker_url).pipeline() as pipe:
+        pipe.rpush(key, json.dumps(result.to_dict()))
+        pipe.expire(key, KEYS_TTL_S)
+        pipe.execute()
 
 
 @functools.cache
