@@ -52,7 +52,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--dir", str(self.workdir), "--save", "", "--daemonize", "no",
-             "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always",
+             "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "everysec",
              "--logfile", str(self.workdir / "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait(self.ping, 10, f"redis-server on port {self.port}")
