@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from mediapipe import allocator
+
 ROUNDS = 9
 PREVIEW, THUMB, QUALITY = 1440, 250, 80
 SAMPLES = Path(os.environ.get("MEDIAPIPE_SAMPLES")
@@ -32,9 +34,11 @@ def hwm():
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) // 1024
+from mediapipe import allocator
 from mediapipe.config import Config
 from mediapipe.mediainfo import MediaInfo
 from mediapipe.thumbnails import make_thumbnails
+allocator.tune()
 p = Path(sys.argv[1])
 base = hwm()
 t = make_thumbnails(p, MediaInfo(path=str(p), kind="image", mime_type="image/jpeg",
@@ -104,6 +108,7 @@ def _race_isolated(label: str, path: Path) -> None:
 
 
 def _child(side: str, path: Path) -> None:
+    allocator.tune()
     os.environ.setdefault("VIPS_CONCURRENCY", "1")
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     if side == "vips":
@@ -140,6 +145,7 @@ def main() -> None:
 
 
 def _pinned() -> None:
+    allocator.tune()  # as the CLI and the workers run (both sides share the allocator)
     os.environ.setdefault("VIPS_CONCURRENCY", "1")
     cpu = min(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cpu})  # one core, for us and for libvips alike

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mediapipe import allocator
 from mediapipe.errors import ConfigError, MediaError
 
 if TYPE_CHECKING:
@@ -496,6 +497,7 @@ def default_concurrency(queues: tuple[str, ...]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: the process's); map errors to exit codes."""
+    allocator.tune()  # an ingest handles image after image in this process
     try:
         code = cli.main(args=argv, prog_name="mediapipe", standalone_mode=False)
         code = code if isinstance(code, int) else 0

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from mediapipe import storage
+from mediapipe import allocator, storage
 from mediapipe.catalog import Catalog, CatalogEntry, Stage, State
 from mediapipe.config import Config
 from mediapipe.pipeline import AssetResult, StageOutcome, Status, process_asset, thumbnail_targets
@@ -59,7 +59,8 @@ class LocalRunner:
             for asset in assets:
                 yield _process(asset, str(self.root), self.cfg, self.force)
             return
-        with cf.ProcessPoolExecutor(self.workers) as pool:
+        # Pool processes handle image after image, as the CLI and Celery's do: same allocator.
+        with cf.ProcessPoolExecutor(self.workers, initializer=allocator.tune) as pool:
             inflight: set[cf.Future[AssetResult]] = set()
             try:
                 for asset in assets:

@@ -16,6 +16,7 @@ import os
 
 from celery import Celery, signals
 
+from mediapipe import allocator
 from mediapipe.config import Config, load
 
 __all__ = ["QUEUES", "app", "make_app"]
@@ -68,6 +69,12 @@ def make_app(cfg: Config) -> Celery:
         },
     )
     return celery
+
+
+@signals.worker_process_init.connect
+def _tune_allocator(**_: object) -> None:
+    """Each pool process handles image after image: see ``mediapipe.allocator``."""
+    allocator.tune()
 
 
 @signals.after_setup_logger.connect

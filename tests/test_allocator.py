@@ -1,0 +1,59 @@
+"""The allocator settings of processes that handle image after image (CLI, worker processes)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+# Ten 12 MP images decoded and resized, after three to warm up: the page faults per image.
+_FAULTS_PER_IMAGE = """
+import resource, sys
+from PIL import Image
+from mediapipe import allocator
+tuned = allocator.tune() if sys.argv[1] == "tune" else False
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):
+    Image.new("RGB", (4000, 3000)).resize((1440, 1080))
+before = faults()
+for _ in range(10):
+    Image.new("RGB", (4000, 3000)).resize((1440, 1080))
+print(tuned, (faults() - before) // 10)
+"""
+
+glibc_only = pytest.mark.skipif(
+    not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"),
+    reason="the settings are glibc's")
+
+
+def _faults_per_image(mode: str, env: dict[str, str] | None = None) -> tuple[bool, int]:
+    out = subprocess.run([sys.executable, "-c", _FAULTS_PER_IMAGE, mode], check=True, text=True,
+                         capture_output=True, env={**os.environ, **(env or {})}).stdout.split()
+    return out[0] == "True", int(out[1])
+
+
+@glibc_only
+def test_a_tuned_process_reuses_image_buffers_instead_of_faulting_them_in_again() -> None:
+    tuned, faults = _faults_per_image("tune")
+    pages_per_image = 4000 * 3000 * 4 // 4096
+    assert tuned
+    assert faults < pages_per_image // 100, f"{faults} page faults per image"
+
+
+@glibc_only
+def test_the_operators_own_malloc_settings_win() -> None:
+    tuned, _ = _faults_per_image("tune", {"MALLOC_TRIM_THRESHOLD_": str(1 << 20)})
+    assert not tuned
+
+
+def test_every_worker_pool_process_tunes_it() -> None:
+    from celery import signals
+
+    from workers.app import _tune_allocator
+
+    receivers = [ref() if callable(ref) else ref
+                 for _, ref in signals.worker_process_init.receivers]
+    assert _tune_allocator in receivers
