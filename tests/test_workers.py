@@ -16,7 +16,7 @@ from mediapipe import formats, storage
 from mediapipe.config import Config
 from mediapipe.pipeline import AssetResult, Status, process_asset
 from tests.support.services import CeleryWorker, RedisServer
-from workers.app import make_app
+from workers.app import QUEUES, make_app
 from workers.dispatch import Run
 
 
@@ -49,17 +49,22 @@ def _run(redis_url: str, root: Path, cfg: Config, sources: list[Path],
     return {r.asset_id: r for r in run.results(timeout=timeout)}
 
 
-def test_two_workers_on_different_queues_give_the_in_process_outputs(
-        redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker],
-        mixed_sources: list[Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("layout", [("metadata,thumbnails", "video"),
+                                    ("metadata", "thumbnails", "video")],
+                         ids=["cpu-and-gpu-workers", "a-worker-per-queue"])
+def test_workers_on_different_queues_give_the_in_process_outputs(
+        layout: tuple[str, ...], redis_server: RedisServer,
+        celery_worker: Callable[..., CeleryWorker], mixed_sources: list[Path],
+        tmp_path: Path) -> None:
+    """Each stage is a task on its own queue; a worker that serves the thumbnails queue as well
+    as the metadata one runs the thumbnails link inside the metadata task (no round trip)."""
     cfg = Config()
     local_root, celery_root = tmp_path / "local", tmp_path / "celery"
     for root in (local_root, celery_root):
         storage.init_root(root)
     local = {(r := process_asset(s, _asset_id(s), local_root, cfg)).asset_id: r
              for s in mixed_sources}
-    celery_worker("metadata,thumbnails", name="cpu")
-    celery_worker("video", name="gpu")
+    workers = [celery_worker(queues, name=f"w{i}") for i, queues in enumerate(layout)]
     remote = _run(redis_server.url, celery_root, cfg, mixed_sources)
     assert set(remote) == set(local)
     for asset_id, r in remote.items():
@@ -73,6 +78,41 @@ def test_two_workers_on_different_queues_give_the_in_process_outputs(
             assert local_tree[name] == celery_tree[name], f"{name} differs"
     videos_done = [n for n in celery_tree if n.startswith("encoded-video/")]
     assert len(videos_done) == 2
+    counts = {t: sum(w.received(f"mediapipe.{t}") for w in workers)
+              for t in ("metadata", "thumbnails", "video")}
+    taken_along = "metadata,thumbnails" in layout
+    assert counts == {"metadata": len(mixed_sources),
+                      "thumbnails": 0 if taken_along else len(mixed_sources),
+                      "video": len(videos_done)}
+
+
+def test_a_transient_failure_is_retried_with_backoff_until_it_clears(
+        redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker],
+        tmp_path: Path) -> None:
+    """The thumbs disk is offline (its marker is gone) when the photo comes: StorageOffline is
+    transient, so the thumbnails step is retried later, and completes once the disk is back."""
+    root = tmp_path / "media"
+    storage.init_root(root)
+    source = images.jpeg(tmp_path / "a.jpg", (640, 480))
+    marker = root / "thumbs" / storage.MARKER
+    marker.rename(tmp_path / "marker")
+    worker = celery_worker("metadata,thumbnails", name="retrier")
+    cfg = Config()
+    run = Run(make_app(cfg.replace(broker_url=redis_server.url)), root, cfg)
+    run.submit([(str(source), _asset_id(source), "image")])
+    _wait_for(lambda: "retrying in" in worker.log.read_text(), 60, "a retry")
+    log = worker.log.read_text()
+    assert "passed on to the thumbnails queue" in log  # the link taken along hands it back
+    assert list((root / "thumbs").rglob("*")) == [], "nothing written while offline"
+    (tmp_path / "marker").rename(marker)
+    [result] = list(run.results(timeout=60))
+    assert result.ok and result.stages["thumbnails"].status is Status.DONE
+    assert worker.received("mediapipe.thumbnails") == 2  # the first try and one retry
+
+
+def test_a_worker_started_without_queues_serves_all_of_them() -> None:
+    """``celery -A workers worker`` with no ``-Q``: every stage's queue, not only the default."""
+    assert set(make_app(Config()).amqp.queues.consume_from) == set(QUEUES)
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:

@@ -15,6 +15,7 @@ import logging
 import os
 
 from celery import Celery, signals
+from kombu import Queue
 
 from mediapipe import allocator
 from mediapipe.config import Config, load
@@ -50,8 +51,12 @@ def make_app(cfg: Config) -> Celery:
         },
         result_backend_transport_options={"visibility_timeout": w.visibility_timeout},
         broker_connection_retry_on_startup=True,
+        task_queues=[Queue(name) for name in QUEUES],  # a worker without -Q serves them all
         task_default_queue="metadata",
         task_create_missing_queues=True,
+        # Celery reprs every task's return value (the state passed between stages) for its
+        # own "succeeded" log line, which is silenced below: keep that repr short.
+        resultrepr_maxsize=80,
         worker_hijack_root_logger=False,
         task_routes={
             "mediapipe.metadata": {"queue": "metadata"},

@@ -1,6 +1,7 @@
 """Celery tasks: thin wrappers that run one ``mediapipe.pipeline`` step each and pass it on.
 
-Owns: the task names and their queues, the per-asset chain (metadata → thumbnails → video),
+Owns: the task names and their queues, the per-asset chain (metadata → thumbnails → video;
+a worker that serves the thumbnails queue too runs that link inside the metadata task),
 batch fan-out (``dispatch_batch``: one message from the coordinator becomes many chains, so
 dispatch is fast), retries with backoff for transient failures only, one structured log line
 and the metrics per task, and reporting each finished asset to the coordinator's results list
@@ -77,8 +78,7 @@ def _finish(task: Task, stage: str, state: dict[str, Any], outcome: StageOutcome
             cfg: Config) -> dict[str, Any]:
     """Retry a transient failure, else log, count, store the outcome and report if last."""
     job = state["job"]
-    if outcome.status is Status.FAILED and outcome.error and outcome.error.get("transient") \
-            and task.request.retries < cfg.worker.max_retries:
+    if _transient(outcome) and task.request.retries < cfg.worker.max_retries:
         countdown = min(600, 5 * 2 ** task.request.retries)
         log.warning("transient failure, retrying in %ss", countdown,
                     extra={"asset_id": job["asset_id"], "stage": stage,
@@ -141,21 +141,51 @@ def metadata(self: Task, job: dict[str, Any]) -> dict[str, Any]:
     state = {"job": job, "info": info_dict,  # the metadata travels once, joins the result last
              "result": AssetResult(job["asset_id"], job["source"], info.kind if info else None,
                                    {}).to_dict()}
-    return _finish(self, "metadata", state, outcome, cfg)
+    state = _finish(self, "metadata", state, outcome, cfg)
+    return _take_along(self, "thumbnails", state, pipeline.step_thumbnails)
 
 
-def _skipped_after_metadata(state: dict[str, Any]) -> StageOutcome | None:
-    return pipeline.AFTER_FAILED_METADATA if state["info"] is None else None
+def _take_along(task: Task, stage: str, state: dict[str, Any],
+                step: Callable[..., StageOutcome]) -> dict[str, Any]:
+    """Run the chain's next link here, in this task, when it is ``stage`` and this worker
+    consumes that stage's queue: the worker would most likely take it next anyway, and a task
+    boundary costs more than reading a photo's metadata (a broker round trip, an ack and a pool
+    hand-off: ~2 ms, 2 % of a 12 MP photo). A worker that does not serve the queue passes the
+    link on as before. A transient failure goes on to the queued task, which retries it."""
+    links = task.request.chain
+    if not links or links[-1].get("task") != f"mediapipe.{stage}" \
+            or stage not in app.amqp.queues.consume_from:
+        return state
+    link = links.pop()
+    outcome = _run_step(state, step)
+    if _transient(outcome):
+        log.info("transient failure, passed on to the %s queue", stage,
+                 extra={"asset_id": state["job"]["asset_id"], "stage": stage})
+        links.append(link)
+        return state
+    return _finish(task, stage, state, outcome, _config(state["job"]))
 
 
 def _next_step(task: Task, stage: str, state: dict[str, Any],
                step: Callable[..., StageOutcome]) -> dict[str, Any]:
-    """Run ``pipeline.step_<stage>`` on the state the previous task passed on."""
-    job, cfg = state["job"], _config(state["job"])
-    outcome = _skipped_after_metadata(state) or step(
-        _source(job), job["asset_id"], Path(job["root"]), cfg,
+    return _finish(task, stage, state, _run_step(state, step), _config(state["job"]))
+
+
+def _transient(outcome: StageOutcome) -> bool:
+    return outcome.status is Status.FAILED and bool(outcome.error) \
+        and bool(outcome.error.get("transient"))
+
+
+def _run_step(state: dict[str, Any], step: Callable[..., StageOutcome]) -> StageOutcome:
+    """``pipeline.step_<stage>`` on the state the previous stage passed on."""
+    job = state["job"]
+    return _skipped_after_metadata(state) or step(
+        _source(job), job["asset_id"], Path(job["root"]), _config(job),
         MediaInfo.from_dict(state["info"]), force=job.get("force", False))
-    return _finish(task, stage, state, outcome, cfg)
+
+
+def _skipped_after_metadata(state: dict[str, Any]) -> StageOutcome | None:
+    return pipeline.AFTER_FAILED_METADATA if state["info"] is None else None
 
 
 @app.task(name="mediapipe.thumbnails", bind=True, acks_late=True, ignore_result=True)

@@ -112,6 +112,10 @@ class CeleryWorker:
             raise RuntimeError(f"worker {self.name} died:\n{self.log.read_text()[-3000:]}")
         return self
 
+    def received(self, task: str) -> int:
+        """How many ``task`` messages (a full name) it took off its queues: Celery logs each."""
+        return self.log.read_bytes().count(f"Task {task}[".encode())
+
     def children(self) -> list[int]:
         """PIDs of the pool's child processes (where tasks run)."""
         if not self.proc:
