@@ -123,7 +123,7 @@ _STATE = {Status.DONE: State.DONE, Status.SKIPPED: State.SKIPPED, Status.FAILED:
 def _state(outcome: StageOutcome) -> State:
     """A transient failure (the disk went away, ffmpeg was killed) leaves the stage pending, so
     the next run tries it again; anything else is final until the source changes."""
-    if outcome.status is Status.FAILED and outcome.error and outcome.error.get("transient"):
+    if outcome.transient:
         return State.PENDING
     return _STATE[outcome.status]
 

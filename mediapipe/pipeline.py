@@ -52,6 +52,12 @@ class StageOutcome:
     duration_s: float = 0.0
     bytes_written: int = 0
 
+    @property
+    def transient(self) -> bool:
+        """Failed for a reason a later try may not meet (``MediaError.transient``)."""
+        return self.status is Status.FAILED and bool(self.error) \
+            and bool(self.error.get("transient"))
+
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["status"] = str(self.status)

@@ -78,7 +78,7 @@ def _finish(task: Task, stage: str, state: dict[str, Any], outcome: StageOutcome
             cfg: Config) -> dict[str, Any]:
     """Retry a transient failure, else log, count, store the outcome and report if last."""
     job = state["job"]
-    if _transient(outcome) and task.request.retries < cfg.worker.max_retries:
+    if outcome.transient and task.request.retries < cfg.worker.max_retries:
         countdown = min(600, 5 * 2 ** task.request.retries)
         log.warning("transient failure, retrying in %ss", countdown,
                     extra={"asset_id": job["asset_id"], "stage": stage,
@@ -158,7 +158,7 @@ def _take_along(task: Task, stage: str, state: dict[str, Any],
         return state
     link = links.pop()
     outcome = _run_step(state, step)
-    if _transient(outcome):
+    if outcome.transient:
         log.info("transient failure, passed on to the %s queue", stage,
                  extra={"asset_id": state["job"]["asset_id"], "stage": stage})
         links.append(link)
@@ -169,11 +169,6 @@ def _take_along(task: Task, stage: str, state: dict[str, Any],
 def _next_step(task: Task, stage: str, state: dict[str, Any],
                step: Callable[..., StageOutcome]) -> dict[str, Any]:
     return _finish(task, stage, state, _run_step(state, step), _config(state["job"]))
-
-
-def _transient(outcome: StageOutcome) -> bool:
-    return outcome.status is Status.FAILED and bool(outcome.error) \
-        and bool(outcome.error.get("transient"))
 
 
 def _run_step(state: dict[str, Any], step: Callable[..., StageOutcome]) -> StageOutcome:
