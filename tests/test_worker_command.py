@@ -15,8 +15,7 @@ from mediapipe import storage
 from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
 from tests.support.services import RedisServer, free_port
-from workers.app import make_app
-from workers.dispatch import Run
+from workers.dispatch import new_run
 
 
 def _scrape(port: int) -> str:
@@ -43,7 +42,7 @@ def test_worker_serves_metrics_and_logs_one_json_line_per_task(
         while b" ready." not in log.read_bytes():
             assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
             time.sleep(0.1)
-        run = Run(make_app(Config(broker_url=redis_server.url)), root, Config())
+        run = new_run(root, Config(broker_url=redis_server.url))
         run.submit([(str(photo), asset_id_for_path(photo), "image")])
         [result] = list(run.results(timeout=60))
         assert result.ok

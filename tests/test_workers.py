@@ -17,7 +17,7 @@ from mediapipe.config import Config
 from mediapipe.pipeline import AssetResult, Status, process_asset
 from tests.support.services import CeleryWorker, RedisServer
 from workers.app import QUEUES, make_app
-from workers.dispatch import Run
+from workers.dispatch import new_run
 
 
 def _asset_id(path: Path) -> str:
@@ -44,7 +44,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def _run(redis_url: str, root: Path, cfg: Config, sources: list[Path],
          timeout: float = 120) -> dict[str, AssetResult]:
-    run = Run(make_app(cfg.replace(broker_url=redis_url)), root, cfg)
+    run = new_run(root, cfg.replace(broker_url=redis_url))
     run.submit((str(s), _asset_id(s), str(formats.kind_of(s))) for s in sources)
     return {r.asset_id: r for r in run.results(timeout=timeout)}
 
@@ -98,7 +98,7 @@ def test_a_transient_failure_is_retried_with_backoff_until_it_clears(
     marker.rename(tmp_path / "marker")
     worker = celery_worker("metadata,thumbnails", name="retrier")
     cfg = Config()
-    run = Run(make_app(cfg.replace(broker_url=redis_server.url)), root, cfg)
+    run = new_run(root, cfg.replace(broker_url=redis_server.url))
     run.submit([(str(source), _asset_id(source), "image")])
     _wait_for(lambda: "retrying in" in worker.log.read_text(), 60, "a retry")
     log = worker.log.read_text()
@@ -134,7 +134,7 @@ def test_sigkilled_worker_mid_transcode_is_redelivered_and_completes_once(
     cfg = Config.from_dict({"ffmpeg": {"preset": "medium", "targetResolution": "original"}})
     env = {"MEDIAPIPE_WORKER_VISIBILITY_TIMEOUT": "15"}
     first = celery_worker("metadata,thumbnails,video", name="victim", env=env)
-    run = Run(make_app(cfg.replace(broker_url=redis_server.url)), root, cfg)
+    run = new_run(root, cfg.replace(broker_url=redis_server.url))
     asset_id = _asset_id(src)
     run.submit([(str(src), asset_id, "video")])
     video_dir = storage.derived_path(root, "admin", asset_id, storage.Derived.ENCODED_VIDEO,
@@ -158,7 +158,7 @@ def test_queued_tasks_survive_a_redis_restart(
     root = tmp_path / "media"
     storage.init_root(root)
     cfg = Config()
-    run = Run(make_app(cfg.replace(broker_url=redis_server.url)), root, cfg)
+    run = new_run(root, cfg.replace(broker_url=redis_server.url))
     run.submit((str(s), _asset_id(s), str(formats.kind_of(s))) for s in mixed_sources)
     redis_server.restart()
     celery_worker("metadata,thumbnails,video", name="after-restart")
@@ -175,7 +175,7 @@ def test_a_run_whose_config_left_the_broker_fails_its_assets_instead_of_hanging(
     root = tmp_path / "media"
     storage.init_root(root)
     cfg = Config()
-    run = Run(make_app(cfg.replace(broker_url=redis_server.url)), root, cfg)
+    run = new_run(root, cfg.replace(broker_url=redis_server.url))
     redis.Redis.from_url(redis_server.url).delete(run.config_key)  # expired, flushed…
     run.submit((str(s), _asset_id(s), str(formats.kind_of(s))) for s in mixed_sources[:2])
     celery_worker("metadata,thumbnails,video", name="no-config")
