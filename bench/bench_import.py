@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 
 from fixtures.imports import known_reader
-from mediapipe import importer, storage
 from mediapipe.config import Config
+from mediapipe.library import imports as importer
+from mediapipe.library import storage
 
 N = 300
 SIZE = 256 * 1024  # a small JPEG; large enough that copying bytes is part of the cost

@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 from fixtures.library import build_flat_library
-from mediapipe import storage
-from mediapipe.catalog import Catalog
 from mediapipe.config import Config
-from mediapipe.scan import LibraryScan
+from mediapipe.index.catalog import Catalog
+from mediapipe.index.scan import LibraryScan
+from mediapipe.library import storage
 from tests.support.services import RedisServer
 from workers.app import make_app
 from workers.dispatch import Run

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fixtures import images
-from mediapipe.metadata import read_metadata
+from mediapipe.metadata.read import read_metadata
 
 JPEG_READS = 2000
 HEIC_READS = 200

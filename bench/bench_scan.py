@@ -25,10 +25,10 @@ SMALL = 2_000
 _CHILD = """
 import json, resource, sys, time
 t0 = time.perf_counter()
-from mediapipe import storage
-from mediapipe.catalog import Catalog
+from mediapipe.library import storage
+from mediapipe.index.catalog import Catalog
 from mediapipe.config import Config
-from mediapipe.scan import LibraryScan
+from mediapipe.index.scan import LibraryScan
 media, library = sys.argv[1], sys.argv[2]
 storage.init_root(media)
 with Catalog.open(media) as cat:

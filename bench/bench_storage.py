@@ -6,7 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mediapipe import storage
+from mediapipe.library import storage
 
 
 def main() -> None:

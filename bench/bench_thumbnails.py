@@ -36,8 +36,8 @@ def hwm():
             return int(line.split()[1]) // 1024
 from mediapipe import allocator
 from mediapipe.config import Config
-from mediapipe.mediainfo import MediaInfo
-from mediapipe.thumbnails import make_thumbnails
+from mediapipe.metadata.model import MediaInfo
+from mediapipe.thumbnails.make import make_thumbnails
 allocator.tune()
 p = Path(sys.argv[1])
 base = hwm()
@@ -50,8 +50,8 @@ print(base, hwm(), t.preview.width, t.preview.height)
 def _ours(path: Path) -> Callable[[], object]:
     from mediapipe import formats
     from mediapipe.config import Config
-    from mediapipe.mediainfo import MediaInfo
-    from mediapipe.thumbnails import make_thumbnails
+    from mediapipe.metadata.model import MediaInfo
+    from mediapipe.thumbnails.make import make_thumbnails
 
     cfg = Config()
     info = MediaInfo(path=str(path), kind="image", mime_type=formats.mime_type(path),

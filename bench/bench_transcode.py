@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 from fixtures import videos
-from mediapipe import ffmpeg_run
 from mediapipe.config import Config, FFmpegConfig
-from mediapipe.transcode import build_command, plan_transcode
-from mediapipe.videoinfo import read_video
+from mediapipe.metadata.video import read_video
+from mediapipe.transcode import run as ffmpeg_run
+from mediapipe.transcode.plan import build_command, plan_transcode
 
 RUNS = 5
 DURATION = 10.0

@@ -22,9 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fixtures import images
-from mediapipe import allocator, storage
+from mediapipe import allocator
 from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
+from mediapipe.library import storage
 from mediapipe.pipeline import AssetResult, process_asset
 from tests.support.services import CeleryWorker, RedisServer
 from workers.app import make_app

@@ -1,5 +1,5 @@
 """``python -m mediapipe`` runs the CLI."""
 
-from mediapipe.cli import run
+from mediapipe.cli.main import run
 
 run()

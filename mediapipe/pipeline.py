@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mediapipe import storage
 from mediapipe.config import Config
 from mediapipe.errors import MediaError
-from mediapipe.mediainfo import MediaInfo
+from mediapipe.library import storage
+from mediapipe.metadata.model import MediaInfo
 
 __all__ = ["AssetResult", "StageOutcome", "Status", "process_asset", "step_metadata",
            "step_thumbnails", "step_video"]
@@ -132,7 +132,7 @@ def _fresh(outputs: list[Path], source: Path) -> bool:
 
 def step_metadata(source: Path, cfg: Config) -> tuple[StageOutcome, MediaInfo | None]:
     """Read the source's metadata (always: it is cheap and has no output on disk)."""
-    from mediapipe.metadata import read_metadata
+    from mediapipe.metadata.read import read_metadata
 
     started = time.perf_counter()
     try:
@@ -156,7 +156,7 @@ def thumbnail_targets(root: Path, owner: str, asset_id: str, cfg: Config) -> dic
 def step_thumbnails(source: Path, asset_id: str, root: Path, cfg: Config, info: MediaInfo,
                     *, force: bool = False) -> StageOutcome:
     """Write the preview and thumbnail (and full size where asked) unless they are fresh."""
-    from mediapipe.thumbnails import make_thumbnails
+    from mediapipe.thumbnails.make import make_thumbnails
 
     started = time.perf_counter()
     targets = thumbnail_targets(root, cfg.owner_id, asset_id, cfg)
@@ -184,7 +184,8 @@ def step_video(source: Path, asset_id: str, root: Path, cfg: Config, info: Media
                force: bool = False,
                progress: Callable[[float], None] | None = None) -> StageOutcome:
     """Transcode a video when the policy asks for it, with the accelerator fallback chain."""
-    from mediapipe import ffmpeg_run, transcode
+    from mediapipe.transcode import plan as transcode
+    from mediapipe.transcode import run as ffmpeg_run
 
     started = time.perf_counter()
     if info.kind != "video":

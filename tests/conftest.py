@@ -34,7 +34,7 @@ def samples() -> Path:
 @pytest.fixture
 def media_root(tmp_path: Path) -> Path:
     """A fresh, initialised media root."""
-    from mediapipe import storage
+    from mediapipe.library import storage
 
     root = tmp_path / "media"
     storage.init_root(root)

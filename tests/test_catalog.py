@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from fixtures.library import Library, build_library
-from mediapipe.catalog import CATALOG_NAME, Catalog, CatalogEntry, ScanDiff, Stage, State
 from mediapipe.config import Config
 from mediapipe.errors import CorruptMedia, StorageOffline
 from mediapipe.identity import ASSET_NAMESPACE, asset_id_for_path
-from mediapipe.scan import LibraryScan
+from mediapipe.index.catalog import CATALOG_NAME, Catalog, CatalogEntry, ScanDiff, Stage, State
+from mediapipe.index.scan import LibraryScan
 from tests.support.unprivileged import run_unprivileged
 
 EXCLUSIONS = Config().library.exclusion_patterns
@@ -268,7 +268,7 @@ def test_a_result_for_an_unknown_asset_is_an_error_not_a_silent_no_op(catalog: C
 
 _CRASH = """
 import os, sys
-from mediapipe.catalog import Catalog, Stage, State
+from mediapipe.index.catalog import Catalog, Stage, State
 cat = Catalog.open(sys.argv[1])
 todo = list(cat.pending())
 for e in todo[:3]:

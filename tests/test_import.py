@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 from fixtures.imports import known_reader, sha1_tree, small_files
-from mediapipe import importer, placement, storage
 from mediapipe.config import Config, StorageTemplateConfig
 from mediapipe.errors import StorageOffline
-from mediapipe.placement import PlaceAction
+from mediapipe.library import imports as importer
+from mediapipe.library import placement, storage
+from mediapipe.library.placement import PlaceAction
 from mediapipe.template import TemplateContext, render_path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -256,7 +257,7 @@ KILLED_IMPORT = """
 import sys
 from pathlib import Path
 from fixtures.imports import known_reader
-from mediapipe import importer
+from mediapipe.library import imports as importer
 from mediapipe.config import Config
 importer.import_files([Path(sys.argv[1])], Path(sys.argv[2]), Config(owner_id="user-id1"),
                       move=True, reader=known_reader)

@@ -21,8 +21,8 @@ import pytest
 
 from fixtures import images, videos
 from fixtures.library import build_library
-from mediapipe import storage
 from mediapipe.identity import asset_id_for_path
+from mediapipe.library import storage
 from tests.support.services import CeleryWorker, RedisServer
 
 REAL = {  # relative path in the generated library -> how to make it real media

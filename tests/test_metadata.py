@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from fixtures import images
-from mediapipe.cli import main
-from mediapipe.dates import taken_at
+from mediapipe.cli.main import main
 from mediapipe.errors import CorruptMedia, UnsupportedMedia
-from mediapipe.metadata import read_metadata
+from mediapipe.metadata.dates import taken_at
+from mediapipe.metadata.read import read_metadata
 
 T = datetime(2023, 6, 1, 14, 30, 15)
 

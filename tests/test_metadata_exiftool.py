@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from mediapipe import formats
-from mediapipe.dates import PRIORITY, parse_date
 from mediapipe.errors import MediaError
-from mediapipe.metadata import read_metadata
+from mediapipe.metadata.dates import PRIORITY, parse_date
+from mediapipe.metadata.read import read_metadata
 
 pytestmark = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not installed")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fixtures import images
-from mediapipe import storage
 from mediapipe.config import Config
+from mediapipe.library import storage
 from mediapipe.pipeline import AssetResult, Status, process_asset
 
 ASSET = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"

@@ -13,7 +13,7 @@ from fixtures.library import AWKWARD_NAMES, Library, build_library
 from mediapipe.config import Config
 from mediapipe.errors import StorageOffline
 from mediapipe.formats import Kind
-from mediapipe.scan import LibraryScan, SourceFile, compile_exclusions
+from mediapipe.index.scan import LibraryScan, SourceFile, compile_exclusions
 from tests.support.unprivileged import run_unprivileged
 
 IMMICH_EXCLUSIONS = Config().library.exclusion_patterns

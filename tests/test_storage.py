@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mediapipe import storage
 from mediapipe.errors import StorageOffline
+from mediapipe.library import storage
 
 ASSET = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
@@ -103,7 +103,7 @@ def test_atomic_output_refuses_an_empty_result(media_root: Path) -> None:
 _KILLED_WRITER = """
 import sys, time
 from pathlib import Path
-from mediapipe import storage
+from mediapipe.library import storage
 target = Path(sys.argv[1])
 with storage.atomic_output(target) as tmp:
     with open(tmp, "wb") as fh:

@@ -7,7 +7,7 @@ import base64
 import numpy as np
 import pytest
 
-from mediapipe import thumbhash
+from mediapipe.thumbnails import thumbhash
 
 
 def solid(rgb: tuple[int, int, int], w: int = 40, h: int = 30, a: int = 255) -> np.ndarray:

@@ -14,8 +14,8 @@ from fixtures import thumbnails as tfx
 from mediapipe import colour, formats
 from mediapipe.config import Config, ImageConfig, ImageOutput
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
-from mediapipe.mediainfo import MediaInfo
-from mediapipe.thumbnails import Thumbnails, make_thumbnails
+from mediapipe.metadata.model import MediaInfo
+from mediapipe.thumbnails.make import Thumbnails, make_thumbnails
 
 CFG = Config()
 

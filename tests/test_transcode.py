@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 
 from fixtures import videos
-from mediapipe import ffmpeg_run, storage, toolchain
-from mediapipe.cli import main
+from mediapipe.cli.main import main
 from mediapipe.config import Config, FFmpegConfig
 from mediapipe.errors import StorageOffline, TranscodeFailed
-from mediapipe.transcode import Accel, build_command, plan_transcode
-from mediapipe.videoinfo import read_video
+from mediapipe.library import storage
+from mediapipe.metadata.video import read_video
+from mediapipe.transcode import run as ffmpeg_run
+from mediapipe.transcode import toolchain
+from mediapipe.transcode.plan import Accel, build_command, plan_transcode
 
 
 def _cfg(**ff: Any) -> Config:
@@ -306,7 +308,7 @@ def test_cli_nothing_to_do_writes_nothing(fixture_set: dict[str, Any], tmp_path:
 
 _KILLED_RUNNER = """
 import sys
-from mediapipe import ffmpeg_run
+from mediapipe.transcode import run as ffmpeg_run
 argv = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
         "testsrc2=size=320x240:rate=25", "-c:v", "libx264", "-preset", "ultrafast", "-f", "null",
         "-"]

@@ -14,9 +14,9 @@ from fixtures import thumbnails as tfx
 from fixtures import videos
 from mediapipe.config import Config
 from mediapipe.errors import CorruptMedia, TooLarge
-from mediapipe.mediainfo import MediaInfo
-from mediapipe.thumbnails import make_thumbnails
-from mediapipe.videoframe import is_blank, representative_frame
+from mediapipe.metadata.model import MediaInfo
+from mediapipe.thumbnails.make import make_thumbnails
+from mediapipe.thumbnails.videoframe import is_blank, representative_frame
 
 
 def stats(rgb: np.ndarray) -> tuple[float, float]:

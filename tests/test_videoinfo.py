@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mediapipe.errors import CorruptMedia, MediaError, UnsupportedMedia
-from mediapipe.videoinfo import read_video
+from mediapipe.metadata.video import read_video
 
 FIXTURE_VIDEOS = [
     "video-h264-aac.mp4", "video-hevc8.mp4", "video-hevc10-pq.mp4", "video-hevc10-hlg.mov",

@@ -11,9 +11,9 @@ import urllib.request
 from pathlib import Path
 
 from fixtures import images
-from mediapipe import storage
 from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
+from mediapipe.library import storage
 from tests.support.services import RedisServer, free_port
 from workers.dispatch import new_run
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from fixtures import images, videos
-from mediapipe import formats, storage
+from mediapipe import formats
 from mediapipe.config import Config
+from mediapipe.library import storage
 from mediapipe.pipeline import AssetResult, Status, process_asset
 from tests.support.services import CeleryWorker, RedisServer
 from workers.app import QUEUES, make_app

@@ -30,14 +30,10 @@ import redis
 from celery import Task, chain
 
 # The stages load once in the parent, before the pool forks, not in each child's first task.
-import mediapipe.ffmpeg_run
-import mediapipe.metadata
-import mediapipe.thumbnails
-import mediapipe.transcode  # noqa: F401
 from mediapipe import pipeline
 from mediapipe.config import Config
 from mediapipe.errors import ConfigError
-from mediapipe.mediainfo import MediaInfo
+from mediapipe.metadata.model import MediaInfo
 from mediapipe.pipeline import AssetResult, StageOutcome, Status
 from workers import metrics
 from workers.app import app

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mediapipe import storage
+from mediapipe.library import storage
 
 __all__ = ["MEDIA_ERRORS", "Figures", "IngestRun", "account", "digests", "partial_files",
            "run_ingest"]

@@ -25,8 +25,8 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from fixtures import images, videos
-from mediapipe import storage
 from mediapipe.identity import asset_id_for_path
+from mediapipe.library import storage
 from mediapipe.template import TemplateContext, TemplateError, render_path
 from tests.reliability.harness import Figures, account, partial_files, run_ingest
 from tests.support.services import CeleryWorker, RedisServer

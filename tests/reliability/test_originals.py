@@ -26,7 +26,7 @@ def _stats(folder: Path) -> dict[bytes, tuple[int, int]]:
 
 
 def _sources(folder: Path) -> list[Path]:
-    from mediapipe.scan import LibraryScan
+    from mediapipe.index.scan import LibraryScan
 
     return [Path(s.path) for s in LibraryScan(folder)]
 

@@ -26,10 +26,11 @@ from pathlib import Path
 import pytest
 
 from fixtures import images
-from mediapipe import pipeline, storage
+from mediapipe import pipeline
 from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
-from mediapipe.metadata import read_metadata
+from mediapipe.library import storage
+from mediapipe.metadata.read import read_metadata
 from tests.reliability.harness import (
     Figures,
     TreeSampler,

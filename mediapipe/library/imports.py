@@ -22,13 +22,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mediapipe import placement, storage
 from mediapipe.config import Config
 from mediapipe.errors import MediaError, StorageOffline, UnsupportedMedia
 from mediapipe.formats import Kind, kind_of, supported
 from mediapipe.identity import asset_id_for_content
-from mediapipe.mediainfo import MediaInfo
-from mediapipe.placement import PlaceAction, Placement
+from mediapipe.library import placement, storage
+from mediapipe.library.placement import PlaceAction, Placement
+from mediapipe.metadata.model import MediaInfo
 from mediapipe.template import CompiledTemplate, TemplateContext, compile_template
 
 __all__ = ["ImportReport", "import_files", "migrate"]

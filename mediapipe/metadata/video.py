@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from mediapipe import formats
 from mediapipe.errors import CorruptMedia, UnsupportedMedia
-from mediapipe.mediainfo import MediaInfo, StreamInfo
+from mediapipe.metadata.model import MediaInfo, StreamInfo
 
 __all__ = ["read_video"]
 

@@ -171,7 +171,7 @@ def _heif(path: Path) -> ImageBlocks:
 
 def _tiff(f: BinaryIO, path: Path) -> ImageBlocks:
     """A TIFF is its own EXIF block: the IFD reader takes size and tags from the whole file."""
-    from mediapipe.exif import read_exif
+    from mediapipe.metadata.exif import read_exif
 
     data = f.read()
     tags, warnings = read_exif(data)

@@ -21,12 +21,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from mediapipe import colour, geometry, thumbhash
+from mediapipe import colour
 from mediapipe.config import Config
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
 from mediapipe.formats import is_raw
-from mediapipe.imageengine import Header, ImageEngine, PillowEngine
-from mediapipe.mediainfo import MediaInfo
+from mediapipe.metadata.model import MediaInfo
+from mediapipe.thumbnails import geometry, thumbhash
+from mediapipe.thumbnails.engine import Header, ImageEngine, PillowEngine
 
 __all__ = ["Encoded", "Thumbnails", "make_thumbnails"]
 
@@ -127,7 +128,7 @@ def _outputs(preview_img: Any, cfg: Config, eng: ImageEngine, out_icc: bytes | N
 
 
 def _from_video(path: Path, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbnails:
-    from mediapipe.videoframe import representative_frame
+    from mediapipe.thumbnails.videoframe import representative_frame
 
     frame = representative_frame(path, rotation=info.rotation, transfer=info.color_transfer,
                                  shorter=cfg.image.preview.size,

@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mediapipe import formats
-from mediapipe.dates import taken_at
 from mediapipe.errors import CorruptMedia, UnsupportedMedia
-from mediapipe.exif import read_exif
 from mediapipe.icc import profile_description
-from mediapipe.imagefile import ImageBlocks, read_blocks
-from mediapipe.mediainfo import MediaInfo
-from mediapipe.xmp import read_xmp
+from mediapipe.metadata.blocks import ImageBlocks, read_blocks
+from mediapipe.metadata.dates import taken_at
+from mediapipe.metadata.exif import read_exif
+from mediapipe.metadata.model import MediaInfo
+from mediapipe.metadata.xmp import read_xmp
 
 __all__ = ["find_sidecar", "read_metadata"]
 
@@ -59,7 +59,7 @@ def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> Medi
     p = Path(path)
     kind = formats.kind_of(p)
     if kind is formats.Kind.VIDEO:
-        from mediapipe.videoinfo import read_video
+        from mediapipe.metadata.video import read_video
 
         return read_video(p)
     if kind is not formats.Kind.IMAGE:

@@ -25,7 +25,7 @@ from PIL.JpegImagePlugin import JpegImageFile
 
 from mediapipe import colour
 from mediapipe.errors import CorruptMedia, TooLarge
-from mediapipe.videoframe import is_blank
+from mediapipe.thumbnails.videoframe import is_blank
 
 __all__ = ["DECODE_ERRORS", "Header", "ImageEngine", "PillowEngine"]
 

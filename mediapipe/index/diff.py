@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Iterable
 
-from mediapipe.scan import ScanProblem, SourceFile
+from mediapipe.index.scan import ScanProblem, SourceFile
 
 __all__ = ["PENDING_SQL", "VIDEO_START_SQL", "ScanDiff", "apply_scan"]
 

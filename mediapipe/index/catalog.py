@@ -48,12 +48,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mediapipe import storage
-from mediapipe.catalog_diff import PENDING_SQL, ScanDiff, apply_scan
 from mediapipe.errors import StorageOffline
 from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
-from mediapipe.scan import SourceFile
+from mediapipe.index.diff import PENDING_SQL, ScanDiff, apply_scan
+from mediapipe.index.scan import SourceFile
+from mediapipe.library import storage
 
 __all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "CatalogStats", "ScanDiff", "Stage",
            "State"]

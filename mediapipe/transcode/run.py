@@ -27,9 +27,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mediapipe import storage, toolchain
 from mediapipe.errors import StorageOffline, TranscodeFailed
-from mediapipe.transcode import NVENC_ENCODERS, Accel, TranscodePlan, build_command
+from mediapipe.library import storage
+from mediapipe.transcode import toolchain
+from mediapipe.transcode.plan import NVENC_ENCODERS, Accel, TranscodePlan, build_command
 
 __all__ = ["TranscodeResult", "accel_chain", "run_ffmpeg", "transcode"]
 

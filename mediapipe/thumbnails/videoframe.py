@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
-from mediapipe.geometry import fit_shorter
+from mediapipe.thumbnails.geometry import fit_shorter
 
 __all__ = ["HDR_TRANSFERS", "is_blank", "representative_frame", "tonemap"]
 

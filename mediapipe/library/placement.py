@@ -21,8 +21,8 @@ import re
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
-from mediapipe import storage
 from mediapipe.errors import MediaError, StorageOffline
+from mediapipe.library import storage
 
 __all__ = ["PlaceAction", "Placement", "file_sha1", "place_file", "sidecar_target"]
 

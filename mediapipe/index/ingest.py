@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from mediapipe import allocator, storage
-from mediapipe.catalog import Catalog, CatalogEntry, Stage, State
+from mediapipe import allocator
 from mediapipe.config import Config
+from mediapipe.index.catalog import Catalog, CatalogEntry, Stage, State
+from mediapipe.index.scan import LibraryScan
+from mediapipe.library import storage
 from mediapipe.pipeline import AssetResult, StageOutcome, Status, process_asset, thumbnail_targets
-from mediapipe.scan import LibraryScan
 
 __all__ = ["CeleryRunner", "IngestSummary", "LocalRunner", "Runner", "ingest"]
 

@@ -84,7 +84,7 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str, log_level:
 @pass_app
 def init(app: AppContext, root: str | None, as_json: bool) -> None:
     """Create a media root: library/ thumbs/ encoded-video/ profile/, each with its marker."""
-    from mediapipe import storage
+    from mediapipe.library import storage
 
     statuses = storage.init_root(app.media_root(root))
     _report_folders(statuses, as_json)
@@ -96,7 +96,7 @@ def init(app: AppContext, root: str | None, as_json: bool) -> None:
 @pass_app
 def verify(app: AppContext, root: str | None, as_json: bool) -> None:
     """Read and rewrite every folder's .immich marker; fail naming any folder that is offline."""
-    from mediapipe import storage
+    from mediapipe.library import storage
 
     path = app.media_root(root)
     statuses = storage.verify_root(path)
@@ -136,7 +136,7 @@ def _fail(message: str, code: int) -> int:
 @pass_app
 def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json: bool) -> None:
     """Report tools, versions, which encoders really work, the broker and the media root."""
-    from mediapipe import doctor as checks
+    from mediapipe.cli import doctor as checks
 
     report = checks.report(broker or app.config.broker_url, media_root or app.config.media_root)
     if as_json:
@@ -160,9 +160,9 @@ def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json:
 def transcode(app: AppContext, file: str, out: str | None, accel: str | None, dry_run: bool,
               as_json: bool) -> None:
     """Transcode one video to a browser-friendly mp4, by the ffmpeg policy in the config."""
-    from mediapipe import ffmpeg_run
-    from mediapipe import transcode as stage
-    from mediapipe.videoinfo import read_video
+    from mediapipe.metadata.video import read_video
+    from mediapipe.transcode import plan as stage
+    from mediapipe.transcode import run as ffmpeg_run
 
     ff = app.config.ffmpeg
     accel = accel or ff.accel
@@ -232,8 +232,8 @@ def import_command(app: AppContext, sources: tuple[str, ...], media_root: str | 
                    move: bool, dry_run: bool, as_json: bool) -> None:
     """Place originals (and their XMP sidecars) in library/<owner>/ by the storage template."""
     cfg, root = app.config, app.media_root(media_root)  # a bad template fails first
-    from mediapipe import importer
-    from mediapipe.metadata import read_metadata
+    from mediapipe.library import imports as importer
+    from mediapipe.metadata.read import read_metadata
 
     report = importer.import_files([Path(s) for s in sources], root, cfg, move=move,
                                    dry_run=dry_run, reader=read_metadata)
@@ -248,8 +248,8 @@ def import_command(app: AppContext, sources: tuple[str, ...], media_root: str | 
 def migrate(app: AppContext, media_root: str | None, dry_run: bool, as_json: bool) -> None:
     """Move every file in library/<owner>/ to its place under the current storage template."""
     cfg, root = app.config, app.media_root(media_root)
-    from mediapipe import importer
-    from mediapipe.metadata import read_metadata
+    from mediapipe.library import imports as importer
+    from mediapipe.metadata.read import read_metadata
 
     report = importer.migrate(root, cfg, dry_run=dry_run, reader=read_metadata)
     _report_placements(report, as_json, only_changes=True)
@@ -281,7 +281,7 @@ def _report_placements(report: Any, as_json: bool, only_changes: bool = False) -
 @json_option
 def info(files: tuple[str, ...], no_sidecar: bool, as_json: bool) -> None:
     """Read each file's metadata (date taken, GPS, camera, size...); exit 1 if any fails."""
-    from mediapipe.metadata import read_metadata
+    from mediapipe.metadata.read import read_metadata
 
     results: list[dict[str, Any]] = []
     for name in files:
@@ -322,9 +322,9 @@ def _print_info(r: dict[str, Any]) -> None:
 @pass_app
 def thumbnail(app: AppContext, files: tuple[str, ...], out_dir: str, as_json: bool) -> None:
     """Write the preview and thumbnail of each FILE into --out and print sizes and thumbhash."""
-    from mediapipe import storage
-    from mediapipe.metadata import read_metadata
-    from mediapipe.thumbnails import make_thumbnails
+    from mediapipe.library import storage
+    from mediapipe.metadata.read import read_metadata
+    from mediapipe.thumbnails.make import make_thumbnails
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -374,7 +374,7 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
            workers: int | None, force: bool, missing: bool, dry_run: bool,
            as_json: bool) -> None:
     """Index an external library in place and make its thumbnails and encoded videos."""
-    from mediapipe import ingest as coordinator
+    from mediapipe.index import ingest as coordinator
 
     cfg = app.config
     root = app.media_root(media_root)
@@ -488,7 +488,7 @@ NVENC_SESSIONS = 3
 def default_concurrency(queues: tuple[str, ...]) -> int:
     """CPU count for image work; for a video-only worker, NVENC sessions if NVENC opens."""
     if set(queues) == {"video"}:
-        from mediapipe import toolchain
+        from mediapipe.transcode import toolchain
 
         return NVENC_SESSIONS if toolchain.probe_encoder("h264_nvenc").available else 1
     return os.cpu_count() or 1

@@ -19,10 +19,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from mediapipe import toolchain
 from mediapipe.config import Config, FFmpegConfig
 from mediapipe.errors import ConfigError, UnsupportedMedia
-from mediapipe.mediainfo import MediaInfo, StreamInfo
+from mediapipe.metadata.model import MediaInfo, StreamInfo
+from mediapipe.transcode import toolchain
 
 __all__ = ["Accel", "TranscodePlan", "build_command", "parse_bitrate", "plan_transcode"]
 

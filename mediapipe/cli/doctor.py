@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mediapipe import storage, toolchain
+from mediapipe.library import storage
+from mediapipe.transcode import toolchain
 
 __all__ = ["ENCODERS", "FILTERS", "render", "report"]
 

@@ -1,0 +1,1 @@
+"""The ``mediapipe`` command: the one place that talks to the user."""
