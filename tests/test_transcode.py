@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import signal
 import struct
@@ -23,6 +24,8 @@ from mediapipe.metadata.video import read_video
 from mediapipe.transcode import run as ffmpeg_run
 from mediapipe.transcode import toolchain
 from mediapipe.transcode.plan import Accel, build_command, plan_transcode
+
+UNGUARDED = functools.partial(storage.atomic_output, guarded=False)  # a CLI --out
 
 
 def _cfg(**ff: Any) -> Config:
@@ -144,7 +147,7 @@ def test_transcode_output_is_browser_ready(
     assert plan.decision == decision, plan.reasons
     dst = storage.derived_path(media_root, "admin", "0123abcd", storage.Derived.ENCODED_VIDEO,
                                "mp4")
-    result = ffmpeg_run.transcode(plan, src, dst)
+    result = ffmpeg_run.transcode(plan, src, dst, output=storage.atomic_output)
     assert result.accel == "software" and Path(result.output) == dst
     _check_output(dst, info.duration, vcodec, size, audio, transfer)
     assert [p.name for p in dst.parent.iterdir()] == [dst.name]  # no temp left behind
@@ -168,7 +171,7 @@ def test_transcode_real_samples(name: str, settings: dict[str, Any], decision: s
     info = read_video(src)
     plan = plan_transcode(info, _cfg(**settings))
     assert plan.decision == decision, plan.reasons
-    result = ffmpeg_run.transcode(plan, src, tmp_path / "out.mp4", guarded=False)
+    result = ffmpeg_run.transcode(plan, src, tmp_path / "out.mp4", output=UNGUARDED)
     _check_output(Path(result.output), info.duration, "h264", plan.output_size, audio, None)
 
 
@@ -181,7 +184,7 @@ def test_nvenc_request_falls_back_to_software_and_says_why(fixture_set: dict[str
     src = fixture_set["video-hevc8.mp4"].path
     plan = plan_transcode(read_video(src), _cfg())
     result = ffmpeg_run.transcode(plan, src, tmp_path / "o.mp4", accel="nvenc",
-                                  accel_decode=True, guarded=False)
+                                  accel_decode=True, output=UNGUARDED)
     assert (result.accel, result.encoder) == ("software", "libx264")
     skipped = dict(result.skipped)
     assert set(skipped) == {"nvenc-hwdecode", "nvenc"}
@@ -200,7 +203,7 @@ def test_a_real_nvenc_failure_mid_chain_falls_back(fixture_set: dict[str, Any],
     src = fixture_set["video-hevc8.mp4"].path
     plan = plan_transcode(read_video(src), _cfg())
     result = ffmpeg_run.transcode(plan, src, tmp_path / "o.mp4", accel="nvenc",
-                                  accel_decode=True, guarded=False)
+                                  accel_decode=True, output=UNGUARDED)
     assert result.accel == "software"
     assert all(r.startswith("ffmpeg failed:") for _, r in result.skipped), result.skipped
     assert list(tmp_path.iterdir()) == [tmp_path / "o.mp4"]
@@ -213,7 +216,7 @@ def test_nvenc_encodes_on_a_gpu(fixture_set: dict[str, Any], tmp_path: Path) -> 
     src = fixture_set["video-hevc8.mp4"].path
     plan = plan_transcode(read_video(src), _cfg())
     result = ffmpeg_run.transcode(plan, src, tmp_path / "o.mp4", accel="nvenc",
-                                  accel_decode=True, guarded=False)
+                                  accel_decode=True, output=UNGUARDED)
     assert result.encoder == "h264_nvenc"
     _check_output(tmp_path / "o.mp4", plan.duration, "h264", (320, 240), ("aac", 2), None)
 
@@ -229,7 +232,7 @@ def test_ffmpeg_failure_raises_with_details_and_leaves_nothing(
     broken.write_bytes(good.read_bytes()[:2000])
     out_dir = tmp_path / "out"
     with pytest.raises(TranscodeFailed) as err:
-        ffmpeg_run.transcode(plan, broken, out_dir / "o.mp4", guarded=False)
+        ffmpeg_run.transcode(plan, broken, out_dir / "o.mp4", output=UNGUARDED)
     assert err.value.returncode not in (0, None) and err.value.argv[0].endswith("ffmpeg")
     assert err.value.stderr_tail
     assert list(out_dir.iterdir()) == []
@@ -242,7 +245,7 @@ def test_output_in_an_offline_media_folder_is_refused(fixture_set: dict[str, Any
     plan = plan_transcode(read_video(src), _cfg())
     dst = media_root / "encoded-video" / "admin" / "x.mp4"
     with pytest.raises(StorageOffline):
-        ffmpeg_run.transcode(plan, src, dst)
+        ffmpeg_run.transcode(plan, src, dst, output=storage.atomic_output)
     assert not (media_root / "encoded-video" / "admin").exists()
 
 
@@ -258,7 +261,7 @@ def test_progress_is_reported_as_a_rising_fraction(fixture_set: dict[str, Any],
     src = fixture_set["video-hevc8.mp4"].path
     plan = plan_transcode(read_video(src), _cfg())
     seen: list[float] = []
-    ffmpeg_run.transcode(plan, src, tmp_path / "o.mp4", guarded=False, progress=seen.append)
+    ffmpeg_run.transcode(plan, src, tmp_path / "o.mp4", output=UNGUARDED, progress=seen.append)
     assert seen and seen == sorted(seen) and seen[-1] == 1.0
     assert all(0.0 <= f <= 1.0 for f in seen)
 
@@ -354,7 +357,7 @@ def test_a_full_output_disk_is_storage_offline_not_a_bad_video(tmp_path: Path) -
                            pix_fmt="yuv444p")
         plan = plan_transcode(read_video(src), Config())
         with pytest.raises(StorageOffline, match="No space left"):
-            ffmpeg_run.transcode(plan, src, folder / "out.mp4")
+            ffmpeg_run.transcode(plan, src, folder / "out.mp4", output=storage.atomic_output)
         assert sorted(p.name for p in folder.iterdir()) == [storage.MARKER]
     finally:
         subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)

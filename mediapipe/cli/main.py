@@ -12,6 +12,7 @@ Exit codes: 0 ok, 1 some files failed, 2 usage, 3 config, 4 storage offline, 5 u
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -160,6 +161,7 @@ def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json:
 def transcode(app: AppContext, file: str, out: str | None, accel: str | None, dry_run: bool,
               as_json: bool) -> None:
     """Transcode one video to a browser-friendly mp4, by the ffmpeg policy in the config."""
+    from mediapipe.library import storage
     from mediapipe.metadata.video import read_video
     from mediapipe.transcode import plan as stage
     from mediapipe.transcode import run as ffmpeg_run
@@ -191,7 +193,8 @@ def transcode(app: AppContext, file: str, out: str | None, accel: str | None, dr
             click.echo(f"\r{fraction:6.1%}", nl=False, err=True)
 
     result = ffmpeg_run.transcode(plan, src, dst, accel=accel, accel_decode=ff.accel_decode,
-                                  guarded=False, progress=show)
+                                  output=functools.partial(storage.atomic_output, guarded=False),
+                                  progress=show)
     if as_json:
         emit_json({**result.to_dict(), "reasons": list(plan.reasons)})
     else:

@@ -199,7 +199,8 @@ def step_video(source: Path, asset_id: str, root: Path, cfg: Config, info: Media
         if not force and _fresh([target], source):
             return StageOutcome(Status.SKIPPED, (str(target),),
                                 note="output is newer than the source")
-        result = ffmpeg_run.transcode(plan, source, target, accel=cfg.ffmpeg.accel,
+        result = ffmpeg_run.transcode(plan, source, target, output=storage.atomic_output,
+                                      accel=cfg.ffmpeg.accel,
                                       accel_decode=cfg.ffmpeg.accel_decode, progress=progress)
     except Exception as exc:  # edge: contain every failure in this asset
         return _failed(exc, started)

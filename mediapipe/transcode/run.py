@@ -25,16 +25,17 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from mediapipe.errors import StorageOffline, TranscodeFailed
-from mediapipe.library import storage
 from mediapipe.transcode import toolchain
 from mediapipe.transcode.plan import NVENC_ENCODERS, Accel, TranscodePlan, build_command
 
 __all__ = ["TranscodeResult", "accel_chain", "run_ffmpeg", "transcode"]
 
 Progress = Callable[[float], None]
+Output = Callable[[Path], AbstractContextManager[Path]]  # target -> the temp path to write
 STDERR_LINES = 20
 PR_SET_PDEATHSIG = 1
 OUTPUT_UNWRITABLE = ("No space left on device", "Read-only file system", "Disk quota exceeded")
@@ -147,8 +148,8 @@ def run_ffmpeg(argv: list[str], *, source: str, duration: float | None = None,
         progress(1.0)
 
 
-def transcode(plan: TranscodePlan, src: str | Path, dst: str | Path, *,
-              accel: str = "disabled", accel_decode: bool = False, guarded: bool = True,
+def transcode(plan: TranscodePlan, src: str | Path, dst: str | Path, *, output: Output,
+              accel: str = "disabled", accel_decode: bool = False,
               progress: Progress | None = None) -> TranscodeResult:
     """Carry out ``plan`` into ``dst`` down the fallback chain; the result says what ran."""
     ff = plan.ffmpeg
@@ -166,7 +167,7 @@ def transcode(plan: TranscodePlan, src: str | Path, dst: str | Path, *,
                 skipped.append((link.value, f"{encoder} does not open: {status.reason}"))
                 continue
         try:
-            with storage.atomic_output(dst, guarded=guarded) as tmp:
+            with output(Path(dst)) as tmp:
                 argv = build_command(plan, src, tmp, link)
                 run_ffmpeg(argv, source=str(src), duration=plan.duration, progress=progress,
                            timeout=ff.timeout, nice=ff.nice)
