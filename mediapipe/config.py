@@ -36,6 +36,7 @@ __all__ = [
     "StorageTemplateConfig",
     "WorkerConfig",
     "load",
+    "parse_bitrate",
     "sample_toml",
 ]
 
@@ -68,8 +69,20 @@ def _resolution(value: str) -> str | None:
     return "a positive number of pixels (the shorter side) or 'original'"
 
 
+_BITRATE = re.compile(r"(\d+(?:\.\d+)?)([kKmM]?)")
+
+
+def parse_bitrate(text: str) -> int:
+    """``'5000k'`` → 5_000_000, ``'8M'`` → 8_000_000, ``'0'`` → 0 (no limit); bits/s."""
+    m = _BITRATE.fullmatch(text.strip())
+    if not m:
+        raise ConfigError("ffmpeg.maxBitrate", f"{text!r} is not a bitrate")
+    unit = {"": 1, "k": 1000, "m": 1_000_000}[m.group(2).lower()]
+    return int(float(m.group(1)) * unit)
+
+
 def _bitrate(value: str) -> str | None:
-    if re.fullmatch(r"\d+(\.\d+)?[kKmM]?", value):
+    if _BITRATE.fullmatch(value.strip()):
         return None
     return "a number with an optional k or M suffix, e.g. '0', '5000k', '8M' (0 = no limit)"
 

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import re
 from pathlib import Path
 from typing import Literal
 
-from mediapipe.config import Config, FFmpegConfig
+from mediapipe.config import Config, FFmpegConfig, parse_bitrate
 from mediapipe.errors import ConfigError, UnsupportedMedia
 from mediapipe.metadata.model import MediaInfo, StreamInfo
 from mediapipe.transcode import toolchain
 
-__all__ = ["Accel", "TranscodePlan", "build_command", "parse_bitrate", "plan_transcode"]
+__all__ = ["Accel", "TranscodePlan", "build_command", "plan_transcode"]
 
 Decision = Literal["all", "video", "audio", "remux", "none"]
 HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
@@ -76,15 +75,6 @@ class TranscodePlan:
         data["reasons"] = list(self.reasons)
         del data["ffmpeg"]
         return data
-
-
-def parse_bitrate(text: str) -> int:
-    """``'5000k'`` → 5_000_000, ``'8M'`` → 8_000_000, ``'0'`` → 0 (no limit); bits/s."""
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmM]?)", text.strip())
-    if not m:
-        raise ConfigError("ffmpeg.maxBitrate", f"{text!r} is not a bitrate")
-    unit = {"": 1, "k": 1000, "m": 1_000_000}[m.group(2).lower()]
-    return int(float(m.group(1)) * unit)
 
 
 def _main(streams: list[StreamInfo]) -> StreamInfo | None:
