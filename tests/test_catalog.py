@@ -316,8 +316,8 @@ def test_sources_under_an_unreadable_folder_are_kept_not_taken_offline(
     try:
         out = run_unprivileged(
             "import json, sys\n"
-            "from mediapipe.catalog import Catalog\n"
-            "from mediapipe.scan import LibraryScan\n"
+            "from mediapipe.index.catalog import Catalog\n"
+            "from mediapipe.index.scan import LibraryScan\n"
             "with Catalog.open(sys.argv[1]) as cat:\n"
             "    d = cat.diff(LibraryScan(sys.argv[2], ['**/@eaDir/**']))\n"
             "    print(json.dumps({'offline': d.offline, 'kept': d.kept_unreadable,\n"

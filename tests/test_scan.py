@@ -112,7 +112,7 @@ def test_an_unreadable_folder_is_reported_and_skipped(tmp_path: Path) -> None:
     try:
         out = run_unprivileged(
             "import json, sys\n"
-            "from mediapipe.scan import LibraryScan\n"
+            "from mediapipe.index.scan import LibraryScan\n"
             "s = LibraryScan(sys.argv[1], ['**/@eaDir/**'])\n"
             "paths = [f.path for f in s]\n"
             "print(json.dumps({'paths': paths, 'problems': [[p.path, p.reason] "
@@ -173,7 +173,7 @@ def test_the_scan_is_lazy(library: Library) -> None:
 
 
 def test_importing_scan_and_catalog_stays_light() -> None:
-    code = ("import sys, mediapipe.scan, mediapipe.catalog\n"
+    code = ("import sys, mediapipe.index.scan, mediapipe.index.catalog\n"
             "heavy = {'PIL', 'av', 'numpy', 'celery', 'click', 'rich', 'redis', 'pillow_heif'}\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
