@@ -17,7 +17,7 @@ from mediapipe.config import Config
 from mediapipe.library import storage
 from mediapipe.pipeline import AssetResult, Status, process_asset
 from tests.support.services import CeleryWorker, RedisServer
-from workers.app import QUEUES, make_app
+from workers.app import make_app, queues
 from workers.dispatch import new_run
 
 
@@ -113,7 +113,8 @@ def test_a_transient_failure_is_retried_with_backoff_until_it_clears(
 
 def test_a_worker_started_without_queues_serves_all_of_them() -> None:
     """``celery -A workers worker`` with no ``-Q``: every stage's queue, not only the default."""
-    assert set(make_app(Config()).amqp.queues.consume_from) == set(QUEUES)
+    served = set(make_app(Config()).amqp.queues.consume_from)
+    assert served == set(queues()) == {"metadata", "thumbnails", "video"}
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:

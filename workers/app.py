@@ -1,8 +1,9 @@
 """The Celery application: broker, serialisation, delivery guarantees and queues.
 
-Owns: building the Celery app from a ``Config`` (``make_app``) and the module-level ``app`` that
-``celery -A workers worker`` finds, configured from ``MEDIAPIPE_*`` environment variables.
-Does not own: what tasks do (``workers.tasks`` calls ``mediapipe.pipeline``).
+Owns: building the Celery app from a ``Config`` (``make_app``: no app exists until one is made;
+``celery -A workers worker`` gets one made from ``MEDIAPIPE_*`` variables, see ``workers``),
+its queues (one per distinct queue of ``mediapipe.pipeline.steps.STEPS``) and the time limits of
+each step's task. Does not own: what tasks do (``workers.tasks``).
 
 Delivery: JSON only; ``acks_late`` with ``reject_on_worker_lost`` (tasks are idempotent, so a
 worker killed mid-task means the task runs again elsewhere); prefetch 1; a Redis visibility
@@ -12,25 +13,32 @@ timeout above the longest transcode.
 from __future__ import annotations
 
 import logging
-import os
 
 from celery import Celery, signals
 from kombu import Queue
 
 from mediapipe import allocator
-from mediapipe.config import Config, load
+from mediapipe.config import Config
+from mediapipe.pipeline import steps
+from workers import tasks
+from workers.policy import time_limit
 
-__all__ = ["QUEUES", "app", "make_app"]
+__all__ = ["make_app", "queues"]
 
-QUEUES = ("metadata", "thumbnails", "video")
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+SOFT_LIMIT_MARGIN_S = {"image": 10, "video": 30}  # time to clean up after a soft time limit
+
+
+def queues() -> tuple[str, ...]:
+    """Every queue a step is served on, in pipeline order."""
+    return tuple(dict.fromkeys(s.queue for s in steps.STEPS))
 
 
 def make_app(cfg: Config) -> Celery:
     broker = cfg.broker_url or DEFAULT_BROKER
     w = cfg.worker
     restore_every = max(1, min(60, w.visibility_timeout // 4))
-    celery = Celery("mediapipe", broker=broker, backend=broker, include=["workers.tasks"])
+    celery = Celery("mediapipe", broker=broker, backend=broker)
     celery.conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -51,28 +59,22 @@ def make_app(cfg: Config) -> Celery:
         },
         result_backend_transport_options={"visibility_timeout": w.visibility_timeout},
         broker_connection_retry_on_startup=True,
-        task_queues=[Queue(name) for name in QUEUES],  # a worker without -Q serves them all
-        task_default_queue="metadata",
+        task_queues=[Queue(name) for name in queues()],  # a worker without -Q serves them all
+        task_default_queue=steps.STEPS[0].queue,
         task_create_missing_queues=True,
-        # Celery reprs every task's return value (the state passed between stages) for its
-        # own "succeeded" log line, which is silenced below: keep that repr short.
+        # Celery reprs every task's return value for its own "succeeded" log line, which is
+        # silenced below: keep that repr short.
         resultrepr_maxsize=80,
         worker_hijack_root_logger=False,
-        task_routes={
-            "mediapipe.metadata": {"queue": "metadata"},
-            "mediapipe.dispatch_batch": {"queue": "metadata"},
-            "mediapipe.thumbnails": {"queue": "thumbnails"},
-            "mediapipe.video": {"queue": "video"},
-        },
         task_annotations={
-            "mediapipe.video": {"time_limit": w.video_time_limit,
-                                "soft_time_limit": max(1, w.video_time_limit - 30)},
-            **{name: {"time_limit": w.image_time_limit,
-                      "soft_time_limit": max(1, w.image_time_limit - 10)}
-               for name in ("mediapipe.metadata", "mediapipe.thumbnails",
-                            "mediapipe.dispatch_batch")},
-        },
+            tasks.DISPATCH: {"time_limit": w.image_time_limit,
+                             "soft_time_limit": max(1, w.image_time_limit - 10)},
+            **{tasks.task_name(s): {
+                "time_limit": time_limit(s, cfg),
+                "soft_time_limit": max(1, time_limit(s, cfg) - SOFT_LIMIT_MARGIN_S[s.budget])}
+               for s in steps.STEPS}},
     )
+    tasks.register(celery)
     return celery
 
 
@@ -89,4 +91,3 @@ def _quiet_task_trace(**_: object) -> None:
     logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
 
 
-app = make_app(load(os.environ.get("MEDIAPIPE_CONFIG") or None, os.environ))

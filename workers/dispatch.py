@@ -19,7 +19,8 @@ import redis
 from celery import Celery
 
 from mediapipe.config import Config
-from mediapipe.pipeline import AssetResult
+from mediapipe.pipeline import steps
+from mediapipe.pipeline.state import AssetResult
 
 __all__ = ["CONFIG_KEY", "RESULTS_KEY", "Run", "new_run"]
 
@@ -63,7 +64,7 @@ class Run:
     def _send(self, batch: list[tuple[str, str, str]], producer: object) -> int:
         self.app.send_task("mediapipe.dispatch_batch",
                            args=[{"common": self.common, "assets": [list(a) for a in batch]}],
-                           queue="metadata", producer=producer)
+                           queue=steps.STEPS[0].queue, producer=producer)
         return len(batch)
 
     def results(self, *, timeout: float | None = None,

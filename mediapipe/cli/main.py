@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -382,11 +381,15 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
     cfg = app.config
     root = app.media_root(media_root)
     broker_url = broker or cfg.broker_url
-    runner: coordinator.Runner
+    from mediapipe.pipeline.local import LocalRunner, Runner
+
+    runner: Runner
     if broker_url:
-        runner = coordinator.CeleryRunner(root, cfg.replace(broker_url=broker_url), force=force)
+        from workers.runner import CeleryRunner
+
+        runner = CeleryRunner(root, cfg.replace(broker_url=broker_url), force=force)
     else:
-        runner = coordinator.LocalRunner(root, cfg, workers or os.cpu_count() or 1, force=force)
+        runner = LocalRunner(root, cfg, workers or os.cpu_count() or 1, force=force)
     with Progress(enabled=not as_json and sys.stderr.isatty()) as bar:
         summary = coordinator.ingest(library, root, cfg, runner, force=force, missing=missing,
                                      dry_run=dry_run, on_start=bar.start, on_result=bar.advance)
@@ -464,38 +467,11 @@ def worker(app: AppContext, broker: str | None, queues: str, concurrency: int | 
     broker_url = broker or app.config.broker_url
     if not broker_url:
         raise click.UsageError("no broker: pass --broker or set MEDIAPIPE_BROKER_URL")
-    os.environ["MEDIAPIPE_BROKER_URL"] = broker_url  # the worker app reads its settings here
-    if app.config_path:
-        os.environ["MEDIAPIPE_CONFIG"] = str(Path(app.config_path).absolute())
     names = tuple(q.strip() for q in queues.split(",") if q.strip())
-    if metrics_port:
-        import tempfile
+    from workers.start import run_worker
 
-        # Before prometheus_client is imported: pool children share this directory.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mediapipe-metrics-")
-        from workers import metrics
-
-        metrics.serve(metrics_port, broker_url, names)
-    from workers.app import app as celery_app
-
-    logging.getLogger("mediapipe.task").setLevel(logging.INFO)  # one line per task, always
-    n = concurrency or default_concurrency(names)
-    argv = ["worker", "-Q", ",".join(names), "-c", str(n), "--pool", "prefork",
-            "-n", hostname or "mediapipe@%h", "-l", "info"]
-    celery_app.worker_main(argv)
-
-
-NVENC_SESSIONS = 3
-
-
-def default_concurrency(queues: tuple[str, ...]) -> int:
-    """CPU count for image work; for a video-only worker, NVENC sessions if NVENC opens."""
-    if set(queues) == {"video"}:
-        from mediapipe.transcode import toolchain
-
-        return NVENC_SESSIONS if toolchain.probe_encoder("h264_nvenc").available else 1
-    return os.cpu_count() or 1
-
+    run_worker(app.config.replace(broker_url=broker_url), queues=names, concurrency=concurrency,
+               metrics_port=metrics_port, hostname=hostname)
 
 
 def main(argv: list[str] | None = None) -> int:

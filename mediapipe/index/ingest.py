@@ -2,10 +2,10 @@
 
 Owns: ``ingest()``, which walks an external library (``scan``), diffs it against the catalog,
 requeues what ``--force``/``--missing`` ask for, hands the pending assets to a runner and writes
-every result into the catalog (the coordinator is its only writer); the two runners:
-``LocalRunner`` (in-process, a process pool when asked for more than one worker: the embedded
-default) and ``CeleryRunner`` (fans out to workers through the broker); ``IngestSummary``.
-Does not own: the stages (``pipeline``), talking to the user (``cli``), or the catalog's
+every result into the catalog (the coordinator is its only writer); ``IngestSummary``. The
+runner is the caller's choice: ``pipeline.local.LocalRunner`` (in-process, the embedded
+default) or ``workers.runner.CeleryRunner`` (through a broker), both a ``pipeline.local.Runner``.
+Does not own: the steps (``pipeline``), talking to the user (``cli``), or the catalog's
 schema (``catalog``). Originals are only ever read.
 
 Interrupt-safe: results are recorded as they arrive; after Ctrl-C or a crash the next run
@@ -14,90 +14,24 @@ resumes from the catalog's pending stages without redoing completed ones.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from mediapipe import allocator
 from mediapipe.config import Config
 from mediapipe.index.catalog import Catalog, CatalogEntry, Stage, State
 from mediapipe.index.scan import LibraryScan
-from mediapipe.library import storage
-from mediapipe.pipeline import AssetResult, StageOutcome, Status, process_asset, thumbnail_targets
+from mediapipe.pipeline import steps
+from mediapipe.pipeline.local import Runner
+from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
 
-__all__ = ["CeleryRunner", "IngestSummary", "LocalRunner", "Runner", "ingest"]
+__all__ = ["IngestSummary", "ingest"]
 
 log = logging.getLogger(__name__)
-
-Asset = tuple[str, str, str]  # source path, asset id, kind
-
-
-class Runner(Protocol):
-    def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]: ...
-
-
-def _process(asset: Asset, root: str, cfg: Config, force: bool) -> AssetResult:
-    source, asset_id, _kind = asset
-    return process_asset(source, asset_id, root, cfg, force=force)
-
-
-@dataclasses.dataclass
-class LocalRunner:
-    """Runs the pipeline here: sequentially for one worker, else in a process pool."""
-
-    root: Path
-    cfg: Config
-    workers: int = 1
-    force: bool = False
-
-    def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]:
-        if self.workers <= 1:
-            for asset in assets:
-                yield _process(asset, str(self.root), self.cfg, self.force)
-            return
-        # Pool processes handle image after image, as the CLI and Celery's do: same allocator.
-        with cf.ProcessPoolExecutor(self.workers, initializer=allocator.tune) as pool:
-            inflight: set[cf.Future[AssetResult]] = set()
-            try:
-                for asset in assets:
-                    inflight.add(pool.submit(_process, asset, str(self.root), self.cfg,
-                                             self.force))
-                    if len(inflight) >= 2 * self.workers:  # bounded: a million assets stream
-                        done, inflight = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
-                        yield from (f.result() for f in done)
-                for f in cf.as_completed(inflight):
-                    yield f.result()
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-
-
-@dataclasses.dataclass
-class CeleryRunner:
-    """Sends the assets to Celery workers in batches and yields their results as they come."""
-
-    root: Path
-    cfg: Config
-    force: bool = False
-    idle_timeout: float | None = None
-
-    def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]:
-        from workers.app import make_app
-        from workers.dispatch import Run
-
-        app = make_app(self.cfg)
-        if not app.control.ping(timeout=1.0):
-            log.warning("no worker answered on %s: the assets wait in the queue until one "
-                        "starts (mediapipe worker --broker ...)", self.cfg.broker_url)
-        run = Run(app, self.root, self.cfg, force=self.force)
-        run.submit(assets)
-        yield from run.results(idle_timeout=self.idle_timeout)
-
 
 @dataclasses.dataclass
 class IngestSummary:
@@ -151,13 +85,14 @@ def requeue_missing(cat: Catalog, root: Path, cfg: Config) -> int:
 
 
 def _missing_stages(entry: CatalogEntry, root: Path, cfg: Config) -> Iterator[Stage]:
-    if entry.states[Stage.THUMBNAILS] is State.DONE and not all(
-            p.exists() for p in thumbnail_targets(root, cfg.owner_id, entry.asset_id,
-                                                  cfg).values()):
-        yield Stage.THUMBNAILS
-    if entry.states[Stage.VIDEO] is State.DONE and not storage.derived_path(
-            root, cfg.owner_id, entry.asset_id, storage.Derived.ENCODED_VIDEO, "mp4").exists():
-        yield Stage.VIDEO
+    """The done steps of ``entry`` with an output that is gone."""
+    state = AssetState.start(entry.path, entry.asset_id, root)
+    done = {str(stage) for stage, s in entry.states.items() if s is State.DONE}
+    for step in steps.STEPS:
+        if step.outputs is None or step.name not in done:
+            continue
+        if not all(p.exists() for p in step.outputs(state, cfg)):
+            yield Stage(step.name)
 
 
 def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Runner, *,

@@ -16,6 +16,7 @@ the disk-full case runs only in-process with an injected ENOSPC.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import os
 import subprocess
@@ -174,7 +175,10 @@ def test_enospc_during_a_write_is_storage_offline_and_leaves_no_temp(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(storage.os, "fsync", full)
-    outcome = pipeline.step_thumbnails(src, "abcd" * 8, media_root, cfg, info)
+    state = dataclasses.replace(pipeline.AssetState.start(src, "abcd" * 8, media_root), info=info,
+                                stages={"metadata": pipeline.StageOutcome(pipeline.Status.DONE)})
+    thumbnails = pipeline.steps.by_name("thumbnails")
+    outcome = pipeline.run_step(thumbnails, state, cfg).stages["thumbnails"]
     assert outcome.status is pipeline.Status.FAILED and outcome.error
     assert outcome.error["type"] == "StorageOffline" and outcome.error["transient"] is True
     assert "No space left" in outcome.error["message"]

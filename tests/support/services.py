@@ -82,10 +82,12 @@ class RedisServer:
 
 
 class CeleryWorker:
-    """A real ``celery -A workers worker`` process on the given queues."""
+    """A real ``celery -A <app> worker`` process on the given queues (``workers`` by default)."""
 
     def __init__(self, broker_url: str, queues: str, workdir: Path, *, name: str = "w1",
-                 concurrency: int = 1, env: dict[str, str] | None = None) -> None:
+                 concurrency: int = 1, env: dict[str, str] | None = None,
+                 app: str = "workers") -> None:
+        self.app = app
         self.broker_url = broker_url
         self.queues = queues
         self.name = name
@@ -100,7 +102,7 @@ class CeleryWorker:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "workers", "worker",
+                [sys.executable, "-m", "celery", "-A", self.app, "worker",
                  "-Q", self.queues, "-c", str(self.concurrency), "-n", f"{self.name}@%h",
                  "--pool", "prefork", "--without-gossip", "--without-mingle",
                  "--without-heartbeat", "-l", "info"],

@@ -1,0 +1,64 @@
+"""The embedded runner: the pipeline in this process, or in a pool of processes on this machine.
+
+Owns: ``Runner`` (what a coordinator needs of any runner: assets in, results out as they finish)
+and ``LocalRunner``, the default of ``mediapipe ingest`` without a broker. The Celery runner,
+with the same shape, is ``workers.runner.CeleryRunner``. Does not own: the steps (``drive``) or
+the catalog (the coordinator records the results).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+from mediapipe import allocator
+from mediapipe.config import Config
+from mediapipe.pipeline.drive import process_asset
+from mediapipe.pipeline.state import AssetResult
+
+__all__ = ["Asset", "LocalRunner", "Runner"]
+
+Asset = tuple[str, str, str]  # source path, asset id, kind (as the scan saw it)
+
+
+class Runner(Protocol):
+    def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]: ...
+
+
+def _process(asset: Asset, root: str, cfg: Config, force: bool) -> AssetResult:
+    source, asset_id, _kind = asset
+    return process_asset(source, asset_id, root, cfg, force=force)
+
+
+@dataclasses.dataclass
+class LocalRunner:
+    """Runs the pipeline here: sequentially for one worker, else in a process pool."""
+
+    root: Path
+    cfg: Config
+    workers: int = 1
+    force: bool = False
+
+    def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]:
+        if self.workers <= 1:
+            for asset in assets:
+                yield _process(asset, str(self.root), self.cfg, self.force)
+            return
+        # Pool processes handle image after image, as the CLI and Celery's do: same allocator.
+        with cf.ProcessPoolExecutor(self.workers, initializer=allocator.tune) as pool:
+            inflight: set[cf.Future[AssetResult]] = set()
+            try:
+                for asset in assets:
+                    inflight.add(pool.submit(_process, asset, str(self.root), self.cfg,
+                                             self.force))
+                    if len(inflight) >= 2 * self.workers:  # bounded: a million assets stream
+                        done, inflight = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
+                        yield from (f.result() for f in done)
+                for f in cf.as_completed(inflight):
+                    yield f.result()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise

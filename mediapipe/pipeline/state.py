@@ -1,0 +1,140 @@
+"""What travels through the pipeline: one asset's state between steps, and what each step did.
+
+Owns: ``AssetState`` (the serialisable state a step reads and returns: the source, its media
+root, the metadata once read, and the outcomes so far), ``StageOutcome`` (one step's outcome),
+``AssetResult`` (the finished account the coordinator records) and ``Status``. Every value here
+round-trips through JSON (``to_dict``/``from_dict``), so the same state crosses a Celery message
+or stays in one process. Does not own: the steps (``steps``) or running them (``drive``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mediapipe.metadata.model import MediaInfo
+
+__all__ = ["AssetResult", "AssetState", "StageOutcome", "Status"]
+
+
+class Status(enum.StrEnum):
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclasses.dataclass(frozen=True)
+class StageOutcome:
+    status: Status
+    outputs: tuple[str, ...] = ()
+    error: Mapping[str, Any] | None = None  # MediaError.to_dict()
+    encoder: str | None = None
+    note: str = ""
+    details: Mapping[str, str] = dataclasses.field(default_factory=dict)  # thumbhash, …
+    duration_s: float = 0.0
+    bytes_written: int = 0
+
+    @property
+    def transient(self) -> bool:
+        """Failed for a reason a later try may not meet (``MediaError.transient``)."""
+        return self.status is Status.FAILED and bool(self.error) \
+            and bool(self.error.get("transient"))  # type: ignore[union-attr]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["status"] = str(self.status)
+        d["outputs"] = list(self.outputs)
+        d["error"] = dict(self.error) if self.error else None
+        d["details"] = dict(self.details)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> StageOutcome:
+        return cls(**{**d, "status": Status(d["status"]), "outputs": tuple(d["outputs"])})
+
+
+@dataclasses.dataclass(frozen=True)
+class AssetResult:
+    asset_id: str
+    source: str
+    kind: str | None
+    stages: Mapping[str, StageOutcome]
+    metadata: Mapping[str, Any] | None = None
+
+    @property
+    def error(self) -> Mapping[str, Any] | None:
+        """The first stage error, if any."""
+        return next((s.error for s in self.stages.values() if s.error), None)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def with_stage(self, name: str, outcome: StageOutcome, **changes: Any) -> AssetResult:
+        return dataclasses.replace(self, stages={**self.stages, name: outcome}, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"asset_id": self.asset_id, "source": self.source, "kind": self.kind,
+                "stages": {k: v.to_dict() for k, v in self.stages.items()},
+                "metadata": dict(self.metadata) if self.metadata else None,
+                "error": dict(self.error) if self.error else None}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> AssetResult:
+        return cls(d["asset_id"], d["source"], d["kind"],
+                   {k: StageOutcome.from_dict(v) for k, v in d["stages"].items()},
+                   d.get("metadata"))
+
+
+@dataclasses.dataclass(frozen=True)
+class AssetState:
+    """One asset on its way through the steps: where it is, what is known, what was done."""
+
+    source: str
+    asset_id: str
+    root: str
+    force: bool = False
+    info: MediaInfo | None = None
+    stages: Mapping[str, StageOutcome] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def start(cls, source: str | os.PathLike[str], asset_id: str, root: str | os.PathLike[str],
+              *, force: bool = False) -> AssetState:
+        return cls(os.fsdecode(source), asset_id, os.fsdecode(root), force)
+
+    @property
+    def source_path(self) -> Path:
+        return Path(self.source)
+
+    @property
+    def root_path(self) -> Path:
+        return Path(self.root)
+
+    @property
+    def kind(self) -> str | None:
+        """The kind the metadata step found (None before it ran, or when it failed)."""
+        return str(self.info.kind) if self.info else None
+
+    def with_outcome(self, name: str, outcome: StageOutcome) -> AssetState:
+        return dataclasses.replace(self, stages={**self.stages, name: outcome})
+
+    def result(self) -> AssetResult:
+        """The account the coordinator records: every outcome, and the metadata once."""
+        return AssetResult(self.asset_id, self.source, self.kind, dict(self.stages),
+                           self.info.to_dict() if self.info else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        # Source paths whose bytes are not UTF-8 travel as surrogate escapes (os.fsdecode).
+        return {"source": self.source, "asset_id": self.asset_id, "root": self.root,
+                "force": self.force, "info": self.info.to_dict() if self.info else None,
+                "stages": {k: v.to_dict() for k, v in self.stages.items()}}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> AssetState:
+        return cls(d["source"], d["asset_id"], d["root"], bool(d.get("force")),
+                   MediaInfo.from_dict(d["info"]) if d.get("info") else None,
+                   {k: StageOutcome.from_dict(v) for k, v in d.get("stages", {}).items()})

@@ -1,0 +1,30 @@
+"""How the Celery driver walks the step list: which step runs in the task at hand, which is sent on.
+
+Owns: ``time_limit`` (a step's hard limit, from its budget and the worker settings) and
+``run_here``, the one rule for taking the next step along instead of sending it to its queue:
+a step with nothing to do (``pipeline.skip_outcome``) is recorded where it is; a step with work
+runs here when this worker consumes its queue and its time limit fits in the task's. A task
+boundary (publish, ack, fetch, hand-off to the pool: ~2 ms) costs more than reading a photo's
+metadata, and a worker serving the next queue would most likely take the step next anyway;
+a transcode keeps its own task (its own, longer limit, and the GPU machines' queue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from mediapipe.config import Config
+from mediapipe.pipeline.steps import Step
+
+__all__ = ["run_here", "time_limit"]
+
+
+def time_limit(step: Step, cfg: Config) -> int:
+    """The hard time limit of ``step``'s task, by its budget (``worker.<budget>TimeLimit``)."""
+    w = cfg.worker
+    return w.video_time_limit if step.budget == "video" else w.image_time_limit
+
+
+def run_here(step: Step, task_step: Step, consumed: Collection[str], cfg: Config) -> bool:
+    """Whether ``step`` (which has work) runs inside the task that was sent for ``task_step``."""
+    return step.queue in consumed and time_limit(step, cfg) <= time_limit(task_step, cfg)

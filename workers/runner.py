@@ -1,0 +1,43 @@
+"""The Celery runner: what ``mediapipe ingest --broker`` hands its pending assets to.
+
+Owns: ``CeleryRunner``, a ``mediapipe.pipeline.local.Runner`` that sends the assets to the
+workers through the broker (``dispatch.Run``) and yields their results as they come back.
+The CLI picks it when a broker is given; the coordinator (``mediapipe.index.ingest``) only sees
+a runner.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from mediapipe.config import Config
+from mediapipe.pipeline.local import Asset
+from mediapipe.pipeline.state import AssetResult
+from workers.app import make_app
+from workers.dispatch import Run
+
+__all__ = ["CeleryRunner"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class CeleryRunner:
+    """Sends the assets to Celery workers in batches and yields their results as they come."""
+
+    root: Path
+    cfg: Config
+    force: bool = False
+    idle_timeout: float | None = None
+
+    def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]:
+        app = make_app(self.cfg)
+        if not app.control.ping(timeout=1.0):
+            log.warning("no worker answered on %s: the assets wait in the queue until one "
+                        "starts (mediapipe worker --broker ...)", self.cfg.broker_url)
+        run = Run(app, self.root, self.cfg, force=self.force)
+        run.submit(assets)
+        yield from run.results(idle_timeout=self.idle_timeout)

@@ -1,0 +1,49 @@
+"""Starting a worker: ``mediapipe worker`` builds the app from its config and runs it.
+
+Owns: ``run_worker`` (the app made from the given ``Config``, metrics served when asked, the
+Celery worker started on the given queues) and ``default_concurrency`` (the CPU count for image
+work; for a worker that serves only the video queue, the NVENC sessions when an NVENC encoder
+really opens here, else 1). The settings a task runs with travel with the run (the
+coordinator's config, by reference); the worker's own config sets the broker, the time limits
+and the worker options.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+
+from mediapipe.config import Config
+
+__all__ = ["NVENC_SESSIONS", "default_concurrency", "run_worker"]
+
+NVENC_SESSIONS = 3
+
+
+def default_concurrency(queues: Sequence[str]) -> int:
+    """CPU count for image work; for a video-only worker, NVENC sessions if NVENC opens."""
+    if set(queues) == {"video"}:
+        from mediapipe.transcode import toolchain
+
+        return NVENC_SESSIONS if toolchain.probe_encoder("h264_nvenc").available else 1
+    return os.cpu_count() or 1
+
+
+def run_worker(cfg: Config, *, queues: Sequence[str], concurrency: int | None = None,
+               metrics_port: int | None = None, hostname: str | None = None) -> None:
+    """Serve ``queues`` with a prefork Celery worker until it is stopped."""
+    if metrics_port:
+        # Before prometheus_client is imported: pool children share this directory.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mediapipe-metrics-")
+        from workers import metrics
+
+        metrics.serve(metrics_port, cfg.broker_url, tuple(queues))
+    from workers.app import make_app
+
+    app = make_app(cfg)
+    logging.getLogger("mediapipe.task").setLevel(logging.INFO)  # one line per task, always
+    n = concurrency or default_concurrency(queues)
+    app.worker_main(["worker", "-Q", ",".join(queues), "-c", str(n), "--pool", "prefork",
+                     "-n", hostname or "mediapipe@%h", "-l", "info"])
