@@ -58,8 +58,12 @@ run: install
 worker: install
 	$(BIN)/mediapipe worker
 
+# Every check runs, so one report shows all violations; any failure fails the target.
+LINTERS := "ruff check mediapipe workers fixtures tests bench" lint-imports mypy "deptry ."
 lint: install
-	$(BIN)/ruff check mediapipe workers fixtures tests bench
+	@rc=0; for check in $(LINTERS); do \
+	  echo "== $$check"; $(BIN)/$$check || rc=1; \
+	done; exit $$rc
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache fixtures/out
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache fixtures/out

@@ -67,5 +67,5 @@ def serve(port: int, broker_url: str, queues: tuple[str, ...]) -> None:
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(registry)
-    registry.register(QueueDepth(broker_url, queues))  # type: ignore[arg-type]
+    registry.register(QueueDepth(broker_url, queues))
     start_http_server(port, registry=registry)
