@@ -17,6 +17,7 @@ from pathlib import Path
 
 import redis
 from celery import Celery
+from kombu import Producer
 
 from mediapipe.config import Config
 from mediapipe.pipeline import steps
@@ -61,7 +62,7 @@ class Run:
         self.submitted += sent
         return sent
 
-    def _send(self, batch: list[tuple[str, str, str]], producer: object) -> int:
+    def _send(self, batch: list[tuple[str, str, str]], producer: Producer) -> int:
         self.app.send_task("mediapipe.dispatch_batch",
                            args=[{"common": self.common, "assets": [list(a) for a in batch]}],
                            queue=steps.STEPS[0].queue, producer=producer)

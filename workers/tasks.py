@@ -129,7 +129,7 @@ def _retry_if_transient(task: Task, step: steps.Step, state: AssetState,
         log.warning("transient failure, retrying in %ss", countdown,
                     extra={"asset_id": state.asset_id, "stage": step.name,
                            "error": (outcome.error or {}).get("message")})
-        raise task.retry(args=[message], countdown=countdown)
+        raise task.retry(args=(message,), countdown=countdown)
 
 
 def _account(step: steps.Step, outcome: StageOutcome, state: AssetState, cfg: Config) -> None:
