@@ -26,8 +26,7 @@ Progress = Callable[[float], None]
 StepFunction = Callable[[AssetState, Config, "Progress | None"], tuple[StageOutcome, AssetState]]
 
 
-def _always(_: AssetState) -> bool:
-    return True
+ALL_KINDS = frozenset({"image", "video"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,10 +37,23 @@ class Step:
     run: StepFunction
     queue: str
     budget: str = "image"  # which worker time limit it runs under: "image" or "video"
-    applies: Callable[[AssetState], bool] = _always
-    not_applicable: str = ""  # the note when ``applies`` says no
+    kinds: frozenset[str] = ALL_KINDS  # the kinds of asset it applies to (the catalog knows)
     needs: tuple[str, ...] = ("metadata",)  # a failure of one of these skips this step
     outputs: Callable[[AssetState, Config], Sequence[Path]] | None = None  # skip when fresh
+    reads_sidecar: bool = False  # an XMP sidecar appearing or changing makes it due again
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():  # it names a catalog column and a task
+            raise ValueError(f"step name {self.name!r} is not an identifier")
+
+    def applies(self, state: AssetState) -> bool:
+        """False when the asset's kind is known and not one of ``kinds``."""
+        return state.kind is None or state.kind in self.kinds
+
+    @property
+    def not_applicable(self) -> str:
+        return "not " + " or ".join(f"a {k}" if k[0] not in "aeiou" else f"an {k}"
+                                    for k in sorted(self.kinds))
 
 
 def _elapsed(started: float) -> float:
@@ -117,16 +129,12 @@ def transcode(state: AssetState, cfg: Config,
                         duration_s=_elapsed(started), bytes_written=result.size), state
 
 
-def _is_video(state: AssetState) -> bool:
-    return state.kind == "video"
-
-
 STEPS: tuple[Step, ...] = (
-    Step("metadata", read, queue="metadata", needs=()),
+    Step("metadata", read, queue="metadata", needs=(), reads_sidecar=True),
     Step("thumbnails", thumbnails, queue="thumbnails",
          outputs=lambda state, cfg: list(thumbnail_targets(state, cfg).values())),
-    Step("video", transcode, queue="video", budget="video", applies=_is_video,
-         not_applicable="not a video", outputs=encoded_video),
+    Step("video", transcode, queue="video", budget="video", kinds=frozenset({"video"}),
+         outputs=encoded_video),
 )
 """Every step, in order. Read it as ``steps.STEPS`` at call time (a test may add one)."""
 
