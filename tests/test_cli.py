@@ -71,3 +71,43 @@ def test_config_sample_is_valid_toml() -> None:
     result = mediapipe("config", "sample")
     assert result.returncode == 0
     assert tomllib.loads(result.stdout)["ffmpeg"]["crf"] == 23
+
+
+def test_help_lists_every_command_without_loading_media_libraries() -> None:
+    code = ("import sys; from mediapipe.cli.main import main; main(['--help']); "
+            "print(sorted(m for m in ('PIL', 'av', 'celery', 'workers', 'rich') "
+            "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    for command in ("config", "doctor", "import", "info", "ingest", "init", "migrate",
+                    "thumbnail", "transcode", "verify", "worker"):
+        assert f"  {command} " in result.stdout
+
+
+def test_worker_without_a_broker_is_a_usage_error() -> None:
+    result = mediapipe("worker", env={"MEDIAPIPE_BROKER_URL": ""})
+    assert result.returncode == 2
+    assert "no broker" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_transcode_refuses_to_write_over_its_input(tmp_path: Path) -> None:
+    from fixtures import videos
+
+    src = videos.video(tmp_path / "clip.avi", codec="mpeg4", duration=1.0)
+    before = src.read_bytes()
+    result = mediapipe("transcode", str(src), "--out", str(src))
+    assert result.returncode == 2 and "would replace the input" in result.stderr
+    assert src.read_bytes() == before
+
+
+def test_transcode_of_a_video_that_plays_does_nothing_even_in_its_own_folder(
+        tmp_path: Path) -> None:
+    from fixtures import videos
+
+    src = videos.video(tmp_path / "plays.mp4", duration=1.0)
+    result = subprocess.run([sys.executable, "-m", "mediapipe", "transcode", src.name],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("nothing to do: ")

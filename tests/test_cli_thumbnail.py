@@ -49,3 +49,13 @@ def test_text_output_names_sizes_and_errors_on_one_line(tmp_path: Path) -> None:
     assert "preview 640x480" in result.stdout and "thumbnail 333x250" in result.stdout
     assert result.stderr.strip().startswith("mediapipe: error:")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unwritable_out_folder_stops_the_batch_with_exit_code_4(tmp_path: Path) -> None:
+    good = images.jpeg(tmp_path / "good.jpg")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"a file where a folder should be")
+    result = mediapipe("thumbnail", str(good), str(good), "--out", str(blocker / "out"))
+    assert result.returncode == 4
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("mediapipe: error:") and "Traceback" not in result.stderr

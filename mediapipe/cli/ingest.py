@@ -1,0 +1,112 @@
+"""``mediapipe ingest``: index an external library in place, with a progress bar.
+
+Owns: the command's options, picking the runner (``workers.runner.CeleryRunner`` when a broker
+is given or configured, else ``pipeline.local.LocalRunner`` with ``--workers`` processes), the
+rich progress bar on stderr and the summary (exit 1 when any asset failed). Does not own: the
+scan, the catalog or the results' bookkeeping (``index.ingest``), or the work on each asset
+(the runners). Both runners are imported only when chosen: an unchanged library starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from mediapipe.cli.context import AppContext, emit_json, json_option, media_root_option, pass_app
+
+__all__ = ["Progress", "ingest"]
+
+
+@click.command()
+@click.argument("library", type=click.Path(file_okay=False))
+@media_root_option
+@click.option("--broker", default=None,
+              help="Fan out to Celery workers through this broker (default: "
+                   "MEDIAPIPE_BROKER_URL; none: run in-process).")
+@click.option("--workers", type=int, default=None,
+              help="In-process worker processes (default: CPU count).")
+@click.option("--force", is_flag=True, help="Redo every stage of every source.")
+@click.option("--missing", is_flag=True, help="Also regenerate derived files that are gone.")
+@click.option("--dry-run", is_flag=True, help="Scan and count; change nothing.")
+@json_option
+@pass_app
+def ingest(app: AppContext, library: str, media_root: str | None, broker: str | None,
+           workers: int | None, force: bool, missing: bool, dry_run: bool,
+           as_json: bool) -> None:
+    """Index an external library in place and make its thumbnails and encoded videos."""
+    from mediapipe.index import ingest as coordinator
+
+    cfg = app.config
+    root = app.media_root(media_root)
+    broker_url = broker or cfg.broker_url
+    runner: coordinator.Runner
+    if broker_url:
+        from workers.runner import CeleryRunner
+
+        runner = CeleryRunner(root, cfg.replace(broker_url=broker_url), force=force)
+    else:
+        from mediapipe.pipeline.local import LocalRunner
+
+        runner = LocalRunner(root, cfg, workers or os.cpu_count() or 1, force=force)
+    with Progress(enabled=not as_json and sys.stderr.isatty()) as bar:
+        summary = coordinator.ingest(library, root, cfg, runner, force=force, missing=missing,
+                                     dry_run=dry_run, on_start=bar.start, on_result=bar.advance)
+    if as_json:
+        emit_json(summary.to_dict())
+    else:
+        click.echo(f"{summary.library}: {summary.new} new, {summary.changed} changed, "
+                   f"{summary.unchanged} unchanged, {summary.offline} offline, "
+                   f"{summary.back_online} back online; {summary.processed} processed, "
+                   f"{summary.failed} failed in {summary.duration_s:.1f}s")
+        for f in summary.failures[:20]:
+            click.echo(f"  FAILED {f['path']}: {f['error']}", err=True)
+        for p in summary.problems[:20]:
+            click.echo(f"  skipped {p['path']}: {p['error']}", err=True)
+    if summary.failed:
+        raise click.exceptions.Exit(1)
+
+
+class Progress:
+    """A rich progress bar on stderr with ok/failed counts, rate and ETA; silent if disabled."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.counts = {"ok": 0, "failed": 0}
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TaskProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TaskProgressColumn(show_speed=True), TimeRemainingColumn(),
+                            console=Console(stderr=True))
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def start(self, total: int) -> None:
+        if self._bar is not None:
+            self._task = self._bar.add_task("ingest", total=total)
+
+    def advance(self, result: Any) -> None:
+        self.counts["ok" if result.ok else "failed"] += 1
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, advance=1,
+                             description=f"ingest ok={self.counts['ok']} "
+                                         f"failed={self.counts['failed']}")

@@ -1,0 +1,125 @@
+"""``mediapipe init | verify | import | migrate``: the media root and the originals in it.
+
+Owns: these commands' options, the folder report (``init``, ``verify``: exit 4 naming any folder
+that is offline) and the placement report (``import``, ``migrate``: exit 1 when any file
+failed). Does not own: markers, temp sweeping or verified moves (``library.storage``), where a
+file goes (``library.imports`` and the storage template).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mediapipe.cli.context import (
+    AppContext,
+    emit_json,
+    fail,
+    json_option,
+    media_root_option,
+    pass_app,
+)
+
+__all__ = ["import_command", "init", "migrate", "verify"]
+
+
+@click.command()
+@click.argument("root", required=False, type=click.Path(file_okay=False))
+@json_option
+@pass_app
+def init(app: AppContext, root: str | None, as_json: bool) -> None:
+    """Create a media root: library/ thumbs/ encoded-video/ profile/, each with its marker."""
+    from mediapipe.library import storage
+
+    statuses = storage.init_root(app.media_root(root))
+    _report_folders(statuses, as_json)
+
+
+@click.command()
+@click.argument("root", required=False, type=click.Path(file_okay=False))
+@json_option
+@pass_app
+def verify(app: AppContext, root: str | None, as_json: bool) -> None:
+    """Read and rewrite every folder's .immich marker; fail naming any folder that is offline."""
+    from mediapipe.library import storage
+
+    path = app.media_root(root)
+    statuses = storage.verify_root(path)
+    swept = sum(storage.sweep_temp(path / f, recursive=True) for f in storage.FOLDERS
+                if (path / f / storage.MARKER).is_file())
+    _report_folders(statuses, as_json, swept=swept)
+
+
+def _report_folders(statuses: list[Any], as_json: bool, swept: int | None = None) -> None:
+    bad = [s for s in statuses if not s.ok]
+    if as_json:
+        data: dict[str, Any] = {"ok": not bad, "folders": [
+            {"folder": s.folder, "path": str(s.path), "ok": s.ok, "problem": s.problem}
+            for s in statuses]}
+        if swept is not None:
+            data["stale_temp_files_removed"] = swept
+        emit_json(data)
+    else:
+        for s in statuses:
+            click.echo(f"{'ok ' if s.ok else 'BAD'} {s.folder:<14} {s.path}"
+                       + (f"  {s.problem}" if s.problem else ""))
+    if bad:
+        names = ", ".join(s.folder for s in bad)
+        raise click.exceptions.Exit(fail(f"media root not ready: {names} "
+                                         f"({bad[0].problem})", 4))
+
+
+@click.command("import")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@media_root_option
+@click.option("--move", is_flag=True, help="Remove each source once its copy is verified.")
+@click.option("--dry-run", is_flag=True, help="Show where each file would go; change nothing.")
+@json_option
+@pass_app
+def import_command(app: AppContext, sources: tuple[str, ...], media_root: str | None,
+                   move: bool, dry_run: bool, as_json: bool) -> None:
+    """Place originals (and their XMP sidecars) in library/<owner>/ by the storage template."""
+    cfg, root = app.config, app.media_root(media_root)  # a bad template fails first
+    from mediapipe.library import imports as importer
+    from mediapipe.metadata.read import read_metadata
+
+    report = importer.import_files([Path(s) for s in sources], root, cfg, move=move,
+                                   dry_run=dry_run, reader=read_metadata)
+    _report_placements(report, as_json)
+
+
+@click.command()
+@media_root_option
+@click.option("--dry-run", is_flag=True, help="Show what would move; change nothing.")
+@json_option
+@pass_app
+def migrate(app: AppContext, media_root: str | None, dry_run: bool, as_json: bool) -> None:
+    """Move every file in library/<owner>/ to its place under the current storage template."""
+    cfg, root = app.config, app.media_root(media_root)
+    from mediapipe.library import imports as importer
+    from mediapipe.metadata.read import read_metadata
+
+    report = importer.migrate(root, cfg, dry_run=dry_run, reader=read_metadata)
+    _report_placements(report, as_json, only_changes=True)
+
+
+def _report_placements(report: Any, as_json: bool, only_changes: bool = False) -> None:
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for p in report.placements:
+            if only_changes and p.action.value == "already-placed":
+                continue
+            verb = f"would be {p.action.value}" if report.dry_run else p.action.value
+            click.echo(f"{verb:<20} {p.source} -> {p.target}")
+        for f in report.removed_folders:
+            click.echo(f"{'removed empty folder':<20} {f}")
+        counts = report.to_dict()["counts"]
+        click.echo(", ".join(f"{n} {k}" for k, n in counts.items())
+                   + (" (dry run: nothing changed)" if report.dry_run else ""))
+    for e in report.failed:
+        fail(str(e), 1)
+    if report.failed:
+        raise click.exceptions.Exit(1)

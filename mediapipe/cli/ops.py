@@ -1,0 +1,82 @@
+"""``mediapipe doctor | worker | config show | config sample``: running mediapipe itself.
+
+Owns: these commands' options and output. ``doctor`` prints the report ``cli.doctor`` gathers
+(exit 1 when it is not ok); ``worker`` checks and collects its options and hands them, with the
+config (``--broker`` in place of ``brokerUrl`` when given), to ``workers.start.run_worker``;
+``config`` prints the effective settings or a commented sample. Does not own: how a worker
+starts (its environment, metrics, default concurrency, NVENC sessions: ``workers.start``) or
+the settings' names and defaults (``config``).
+"""
+
+from __future__ import annotations
+
+import click
+
+from mediapipe.cli.context import AppContext, emit_json, json_option, media_root_option, pass_app
+
+__all__ = ["config_group", "doctor", "worker"]
+
+
+@click.command()
+@media_root_option
+@click.option("--broker", default=None, help="Broker URL to check (default: the config's).")
+@json_option
+@pass_app
+def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json: bool) -> None:
+    """Report tools, versions, which encoders really work, the broker and the media root."""
+    from mediapipe.cli import doctor as checks
+
+    report = checks.report(broker or app.config.broker_url, media_root or app.config.media_root)
+    if as_json:
+        emit_json(report)
+    else:
+        for line in checks.render(report):
+            click.echo(line)
+    if not report["ok"]:
+        raise click.exceptions.Exit(1)
+
+
+@click.command()
+@click.option("--broker", default=None, help="Broker URL (default: MEDIAPIPE_BROKER_URL).")
+@click.option("-Q", "--queues", default="metadata,thumbnails,video", show_default=True,
+              help="Comma-separated queues to serve; a GPU machine serves 'video'.")
+@click.option("-c", "--concurrency", type=int, default=None,
+              help="Worker processes (default: CPU count; for video alone, the NVENC sessions "
+                   "when NVENC works, else 1).")
+@click.option("--metrics-port", type=int, default=None, help="Serve Prometheus metrics here.")
+@click.option("-n", "--hostname", default=None, help="Worker name (default: mediapipe@host).")
+@pass_app
+def worker(app: AppContext, broker: str | None, queues: str, concurrency: int | None,
+           metrics_port: int | None, hostname: str | None) -> None:
+    """Run a Celery worker that serves tasks from the broker."""
+    cfg = app.config.replace(broker_url=broker) if broker else app.config
+    if not cfg.broker_url:
+        raise click.UsageError("no broker: pass --broker or set MEDIAPIPE_BROKER_URL")
+    names = tuple(q.strip() for q in queues.split(",") if q.strip())
+    if not names:
+        raise click.UsageError("no queues: pass -Q metadata,thumbnails,video or a part of it")
+    from workers.start import run_worker
+
+    run_worker(cfg, queues=names, concurrency=concurrency, metrics_port=metrics_port,
+               hostname=hostname)
+
+
+@click.group("config")
+def config_group() -> None:
+    """Show the effective settings or write a commented sample file."""
+
+
+@config_group.command("show")
+@pass_app
+def config_show(app: AppContext) -> None:
+    """The effective settings (defaults, file, environment) as JSON."""
+    emit_json(app.config.to_dict())
+
+
+@config_group.command("sample")
+def config_sample() -> None:
+    """A commented TOML file with every setting and its default."""
+    from mediapipe import config
+
+    click.echo(config.sample_toml(), nl=False)
+

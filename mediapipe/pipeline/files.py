@@ -1,0 +1,145 @@
+"""One file outside a media root: the stages composed for ``mediapipe thumbnail`` and ``transcode``.
+
+Owns: ``thumbnail_file`` (metadata → thumbnails → the preview and thumbnail written next to each
+other in a folder the user named, as ``<stem>_preview.<fmt>`` and ``<stem>_thumbnail.<fmt>``);
+``plan_file`` (metadata → transcode decision, reasons and the argv of the first link of the
+accelerator chain: the dry run) and ``transcode_file`` (carry such a plan out into the output
+the user named). Writes go through ``storage`` unguarded: these outputs are the user's files, not
+a media root's, so no ``.immich`` marker is asked for. Does not own: asset ids, Immich's layout,
+idempotency or the catalog (``process_asset`` does, for assets in a media root), or talking to
+the user (``cli``). Failures raise ``MediaError``s; nothing here prints or reads the environment.
+
+Entry points: ``thumbnail_file``, ``plan_file``, ``transcode_file``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mediapipe.config import Config
+from mediapipe.library import storage
+from mediapipe.metadata.read import read_metadata
+from mediapipe.thumbnails.make import Encoded, make_thumbnails
+from mediapipe.transcode import plan as stage
+from mediapipe.transcode import run as ffmpeg_run
+
+__all__ = ["FilePlan", "ThumbnailFiles", "WrittenImage", "plan_file", "thumbnail_file",
+           "transcode_file"]
+
+_UNGUARDED = functools.partial(storage.atomic_output, guarded=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class WrittenImage:
+    """One image written to disk: where, its pixel size and its size in bytes."""
+
+    path: Path
+    width: int
+    height: int
+    nbytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "width": self.width, "height": self.height,
+                "bytes": self.nbytes}
+
+
+@dataclasses.dataclass(frozen=True)
+class ThumbnailFiles:
+    """What ``thumbnail_file`` wrote for one source."""
+
+    source: Path
+    preview: WrittenImage
+    thumbnail: WrittenImage
+    thumbhash: str
+    colorspace: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.source), "preview": self.preview.to_dict(),
+                "thumbnail": self.thumbnail.to_dict(), "thumbhash": self.thumbhash,
+                "colorspace": self.colorspace}
+
+
+def _write(source: Path, out_dir: Path, label: str, item: Encoded) -> WrittenImage:
+    target = out_dir / f"{source.stem}_{label}.{item.format}"
+    storage.atomic_write(target, item.data, guarded=False)
+    return WrittenImage(target, item.width, item.height, len(item.data))
+
+
+def thumbnail_file(path: str | Path, out_dir: str | Path, cfg: Config) -> ThumbnailFiles:
+    """Read ``path``, make its preview and thumbnail by ``cfg.image`` and write them to ``out_dir``.
+
+    Raises the source's ``MediaError`` (unsupported, corrupt, too large) before anything is
+    written, and ``StorageOffline`` when ``out_dir`` cannot be written.
+    """
+    source, out = Path(path), Path(out_dir)
+    thumbs = make_thumbnails(source, read_metadata(source), cfg)
+    return ThumbnailFiles(source, _write(source, out, "preview", thumbs.preview),
+                          _write(source, out, "thumbnail", thumbs.thumbnail),
+                          thumbs.thumbhash, thumbs.colorspace)
+
+
+@dataclasses.dataclass(frozen=True)
+class FilePlan:
+    """The decision for one video and the ffmpeg argv the first accelerator would run."""
+
+    source: Path
+    output: Path
+    plan: stage.TranscodePlan
+    accel: str
+    accel_decode: bool
+    command: tuple[str, ...]  # empty when the decision is "none"
+
+    @property
+    def decision(self) -> str:
+        return self.plan.decision
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return self.plan.reasons
+
+    @property
+    def replaces_source(self) -> bool:
+        """Carrying it out would write over the original."""
+        return self.output == self.source
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"decision": self.decision, "reasons": list(self.reasons),
+                "command": list(self.command)}
+
+
+def plan_file(path: str | Path, out: str | Path, cfg: Config,
+              accel: str | None = None) -> FilePlan:
+    """Decide what the video at ``path`` needs by ``cfg.ffmpeg``; runs nothing (a dry run).
+
+    ``accel`` overrides ``ffmpeg.accel``; the argv is that of the chain's first link, the one
+    ``transcode_file`` tries first. ``UnsupportedMedia`` for a file with no video stream.
+    """
+    source, output = Path(path).absolute(), Path(out).absolute()
+    ff = cfg.ffmpeg
+    accel = accel or ff.accel
+    plan = stage.plan_transcode(read_metadata(source), cfg)
+    command: list[str] = []
+    if plan.decision != "none":
+        chain, _ = ffmpeg_run.accel_chain(accel, ff.accel_decode)
+        command = stage.build_command(plan, source, output, chain[0])
+    return FilePlan(source, output, plan, accel, ff.accel_decode, tuple(command))
+
+
+def transcode_file(planned: FilePlan,
+                   progress: Callable[[float], None] | None = None) -> ffmpeg_run.TranscodeResult:
+    """Carry out ``planned`` down the accelerator chain into its output, written atomically.
+
+    ``ValueError`` for a plan with nothing to do or one that would write over its source;
+    ``TranscodeFailed`` when even the software encoder fails.
+    """
+    if planned.decision == "none":
+        raise ValueError(f"{planned.source}: nothing to transcode")
+    if planned.replaces_source:
+        raise ValueError(f"{planned.source}: the output would replace the input")
+    return ffmpeg_run.transcode(planned.plan, planned.source, planned.output, output=_UNGUARDED,
+                                accel=planned.accel, accel_decode=planned.accel_decode,
+                                progress=progress)
