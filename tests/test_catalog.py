@@ -16,7 +16,7 @@ from fixtures.library import Library, build_library
 from mediapipe.config import Config
 from mediapipe.errors import CorruptMedia, StorageOffline
 from mediapipe.identity import ASSET_NAMESPACE, asset_id_for_path
-from mediapipe.index.catalog import CATALOG_NAME, Catalog, CatalogEntry, ScanDiff, Stage, State
+from mediapipe.index.catalog import CATALOG_NAME, Catalog, CatalogEntry, ScanDiff, State
 from mediapipe.index.scan import LibraryScan
 from tests.support.unprivileged import run_unprivileged
 
@@ -78,9 +78,9 @@ def test_first_scan_makes_every_source_new_and_pending(catalog: Catalog,
     entries = by_rel(catalog, library)
     assert sorted(entries) == list(library.sources)
     clip, photo = entries["2020/01/clip.MP4"], entries["top.png"]
-    assert clip.todo == (Stage.METADATA, Stage.THUMBNAILS, Stage.VIDEO)
-    assert photo.todo == (Stage.METADATA, Stage.THUMBNAILS)
-    assert photo.states[Stage.VIDEO] is State.SKIPPED
+    assert clip.todo == ("metadata", "thumbnails", "video")
+    assert photo.todo == ("metadata", "thumbnails")
+    assert photo.states["video"] is State.SKIPPED
 
 
 def test_asset_ids_are_uuid5_of_the_absolute_path(catalog: Catalog, library: Library) -> None:
@@ -222,16 +222,16 @@ def test_a_sidecar_appearing_reruns_metadata_only(catalog: Catalog, library: Lib
     assert d.changed == 1
     (entry,) = catalog.pending()
     assert entry.sidecar == str(library.root / "top.png.xmp")
-    assert entry.todo == (Stage.METADATA,)
+    assert entry.todo == ("metadata",)
 
 
 def test_failures_are_recorded_reported_and_cleared_by_a_later_success(
         catalog: Catalog, library: Library) -> None:
     rescan(catalog, library)
     entry = next(catalog.pending())
-    catalog.record_result(entry.asset_id, Stage.METADATA, State.FAILED,
+    catalog.record_result(entry.asset_id, "metadata", State.FAILED,
                           error=CorruptMedia(entry.path, "truncated JPEG"))
-    catalog.record_result(entry.asset_id, Stage.THUMBNAILS, State.SKIPPED)
+    catalog.record_result(entry.asset_id, "thumbnails", State.SKIPPED)
     assert list(catalog.failures()) == [
         {"path": entry.path, "stage": "metadata", "error": "CorruptMedia: truncated JPEG"}]
     stats = catalog.stats()
@@ -241,9 +241,9 @@ def test_failures_are_recorded_reported_and_cleared_by_a_later_success(
 
     assert catalog.requeue(failed_only=True) == 1
     again = catalog.get(entry.asset_id)
-    assert again is not None and again.todo == (Stage.METADATA,)
+    assert again is not None and again.todo == ("metadata",)
     assert again.error_type is None
-    catalog.record_result(entry.asset_id, Stage.METADATA, State.DONE,
+    catalog.record_result(entry.asset_id, "metadata", State.DONE,
                           metadata={"width": 4032, "make": "Apple"})
     assert list(catalog.failures()) == []
     assert catalog.metadata(entry.asset_id) == {"width": 4032, "make": "Apple"}
@@ -255,27 +255,27 @@ def test_requeue_redoes_every_stage_but_an_images_video(catalog: Catalog,
     finish_all(catalog)
     assert catalog.requeue() == len(library.sources)
     todo = {os.path.relpath(e.path, library.root): e.todo for e in catalog.pending()}
-    assert todo["top.png"] == (Stage.METADATA, Stage.THUMBNAILS)
-    assert todo["2020/01/clip.MP4"] == tuple(Stage)
-    assert catalog.requeue([Stage.VIDEO]) == 0  # already pending everywhere it applies
+    assert todo["top.png"] == ("metadata", "thumbnails")
+    assert todo["2020/01/clip.MP4"] == ("metadata", "thumbnails", "video")
+    assert catalog.requeue(["video"]) == 0  # already pending everywhere it applies
 
 
 def test_a_result_for_an_unknown_asset_is_an_error_not_a_silent_no_op(catalog: Catalog) -> None:
-    catalog.record_result(str(uuid.uuid4()), Stage.METADATA, State.DONE)
+    catalog.record_result(str(uuid.uuid4()), "metadata", State.DONE)
     with pytest.raises(LookupError):
         catalog.flush()
 
 
 _CRASH = """
 import os, sys
-from mediapipe.index.catalog import Catalog, Stage, State
+from mediapipe.index.catalog import Catalog, State
 cat = Catalog.open(sys.argv[1])
 todo = list(cat.pending())
 for e in todo[:3]:
-    cat.record_result(e.asset_id, Stage.METADATA, State.DONE)
+    cat.record_result(e.asset_id, "metadata", State.DONE)
 cat.flush()
 for e in todo[3:5]:
-    cat.record_result(e.asset_id, Stage.METADATA, State.DONE)
+    cat.record_result(e.asset_id, "metadata", State.DONE)
 os._exit(9)  # killed before the buffer was committed
 """
 
@@ -291,8 +291,8 @@ def test_a_crashed_run_resumes_without_redoing_committed_work(media_root: Path,
         d = rescan(cat, library)
         assert (d.new, d.changed, d.pending) == (0, 0, len(order))
         todo = {e.asset_id: e.todo for e in cat.pending()}
-    assert [todo[a] for a in order[:3]] == [(Stage.THUMBNAILS,)] * 3
-    assert all(Stage.METADATA in todo[a] for a in order[3:])
+    assert [todo[a] for a in order[:3]] == [("thumbnails",)] * 3
+    assert all("metadata" in todo[a] for a in order[3:])
 
 
 def test_results_recorded_while_iterating_pending_are_not_yielded_again(
@@ -333,11 +333,11 @@ def test_a_failed_file_that_changes_is_retried_with_its_error_cleared(
     rescan(catalog, library)
     finish_all(catalog)
     (entry,) = [e for e in catalog.entries() if e.path.endswith("movie.mov")]
-    catalog.record_result(entry.asset_id, Stage.VIDEO, State.FAILED,
+    catalog.record_result(entry.asset_id, "video", State.FAILED,
                           error={"type": "TranscodeFailed", "message": "ffmpeg exited 1"})
     catalog.flush()
     assert list(catalog.pending()) == []  # failures are not retried by themselves
     _grow(Path(entry.path))
     assert rescan(catalog, library).changed == 1
     (again,) = catalog.pending()
-    assert (again.todo, again.error_type) == (tuple(Stage), None)
+    assert (again.todo, again.error_type) == (("metadata", "thumbnails", "video"), None)

@@ -11,7 +11,11 @@ import pytest
 
 from fixtures import images
 from mediapipe.config import Config
-from mediapipe.pipeline import Status, process_asset, steps
+from mediapipe.index import ingest as coordinator
+from mediapipe.index.catalog import Catalog, State
+from mediapipe.index.ingest import IngestSummary
+from mediapipe.pipeline import AssetResult, Status, process_asset, steps
+from mediapipe.pipeline.local import LocalRunner
 from tests.support.checksum_step import CHECKSUM
 from tests.support.services import CeleryWorker, RedisServer
 from workers.dispatch import new_run
@@ -62,3 +66,29 @@ def test_a_declared_step_runs_on_celery_workers_on_its_own_queue(
     assert result.stages["checksum"].details["sha1"] == hashlib.sha1(photo.read_bytes()).hexdigest()
     assert images_worker.received("mediapipe.checksum") == 0
     assert sums_worker.received("mediapipe.checksum") == 1
+
+
+def test_a_step_added_to_an_existing_library_runs_once_for_every_asset(
+        tmp_path: Path, media_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalog grows a state column for the new step: pending for every source it
+    applies to, so the next ingest runs that step alone, and the one after it nothing."""
+    library = tmp_path / "library"
+    library.mkdir()
+    for i in range(3):
+        images.jpeg(library / f"{i}.jpg", (320, 240))
+    cfg = Config()
+
+    def ingest() -> IngestSummary:
+        return coordinator.ingest(library, media_root, cfg, LocalRunner(media_root, cfg))
+
+    assert ingest().processed == 3
+    monkeypatch.setattr(steps, "STEPS", (*steps.STEPS, CHECKSUM))
+    seen: list[AssetResult] = []
+    summary = coordinator.ingest(library, media_root, cfg, LocalRunner(media_root, cfg),
+                                 on_result=seen.append)
+    assert (summary.processed, summary.failed) == (3, 0)
+    assert all(r.stages["checksum"].status is Status.DONE for r in seen)
+    assert all(r.stages["thumbnails"].status is Status.SKIPPED for r in seen)  # fresh
+    assert ingest().processed == 0
+    with Catalog.open(media_root) as cat:
+        assert {e.states["checksum"] for e in cat.entries()} == {State.DONE}

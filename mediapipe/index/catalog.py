@@ -12,7 +12,7 @@ Usage, as ``mediapipe ingest`` drives it::
         d = cat.diff(LibraryScan(src, cfg.library.exclusion_patterns))
         for entry in cat.pending():                      # new, changed, and interrupted work
             ...                                          # run the stages in entry.todo
-            cat.record_result(entry.asset_id, Stage.THUMBNAILS, State.DONE)
+            cat.record_result(entry.asset_id, "thumbnails", State.DONE)
         cat.stats(); list(cat.failures())
 
 Diff rules (``ScanDiff``): a path not in the catalog is *new* (all stages pending; ``video`` is
@@ -32,7 +32,7 @@ or ``requeue`` says so.
 
 Paths are stored as the bytes ``os.fsencode`` gives (lossless for names that are not UTF-8) and
 come back as ``str`` via ``os.fsdecode``. Asset ids come from ``mediapipe.identity``. Entry
-points: ``Catalog``, ``Stage``, ``State``.
+points: ``Catalog``, ``State``.
 """
 
 from __future__ import annotations
@@ -51,23 +51,17 @@ from typing import Any
 from mediapipe.errors import StorageOffline
 from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
-from mediapipe.index.diff import PENDING_SQL, ScanDiff, apply_scan
+from mediapipe.index.diff import ScanDiff, apply_scan
 from mediapipe.index.scan import SourceFile
+from mediapipe.index.schema import Schema
 from mediapipe.library import storage
 
-__all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "CatalogStats", "ScanDiff", "Stage",
-           "State"]
+__all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "CatalogStats", "ScanDiff", "State"]
 
 CATALOG_NAME = "catalog.db"
 SCHEMA_VERSION = 1
 FLUSH_EVERY = 500
 FLUSH_AFTER_S = 1.0
-
-
-class Stage(enum.StrEnum):
-    METADATA = "metadata"
-    THUMBNAILS = "thumbnails"
-    VIDEO = "video"
 
 
 class State(enum.StrEnum):
@@ -88,15 +82,15 @@ class CatalogEntry:
     mtime_ns: int
     sidecar: str | None
     online: bool
-    states: Mapping[Stage, State]
-    error_stage: Stage | None = None
+    states: Mapping[str, State]  # step name -> state, in pipeline order
+    error_stage: str | None = None
     error_type: str | None = None
     error_message: str | None = None
 
     @property
-    def todo(self) -> tuple[Stage, ...]:
-        """The stages still pending, in pipeline order."""
-        return tuple(s for s in Stage if self.states[s] is State.PENDING)
+    def todo(self) -> tuple[str, ...]:
+        """The steps still pending, in pipeline order."""
+        return tuple(name for name, state in self.states.items() if state is State.PENDING)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,50 +101,6 @@ class CatalogStats:
     by_kind: Mapping[str, int]
     by_stage: Mapping[str, Mapping[str, int]]  # stage -> state -> count (online sources)
     failed: int  # online sources with at least one failed stage
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sources (
-    id INTEGER PRIMARY KEY,
-    path BLOB NOT NULL UNIQUE,
-    asset_id TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    sidecar BLOB,
-    online INTEGER NOT NULL DEFAULT 1,
-    metadata_state TEXT NOT NULL DEFAULT 'pending',
-    thumbnails_state TEXT NOT NULL DEFAULT 'pending',
-    video_state TEXT NOT NULL DEFAULT 'pending',
-    error_stage TEXT,
-    error_type TEXT,
-    error_message TEXT,
-    metadata TEXT,
-    first_seen_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sources_pending ON sources(id) WHERE online = 1 AND (
-    metadata_state = 'pending' OR thumbnails_state = 'pending' OR video_state = 'pending');
-"""
-_WITH_FAILED = ("online = 1 AND ('pending' IN (metadata_state, thumbnails_state, video_state) "
-                "OR 'failed' IN (metadata_state, thumbnails_state, video_state))")
-_COLUMNS = ("asset_id, path, kind, size, mtime_ns, sidecar, online, metadata_state, "
-            "thumbnails_state, video_state, error_stage, error_type, error_message")
-_RECORD = """
-UPDATE sources SET
-    metadata_state = CASE WHEN :stage = 'metadata' THEN :state ELSE metadata_state END,
-    thumbnails_state = CASE WHEN :stage = 'thumbnails' THEN :state ELSE thumbnails_state END,
-    video_state = CASE WHEN :stage = 'video' THEN :state ELSE video_state END,
-    error_stage = CASE WHEN :state = 'failed' THEN :stage
-        WHEN error_stage = :stage THEN NULL ELSE error_stage END,
-    error_type = CASE WHEN :state = 'failed' THEN :etype
-        WHEN error_stage = :stage THEN NULL ELSE error_type END,
-    error_message = CASE WHEN :state = 'failed' THEN :emsg
-        WHEN error_stage = :stage THEN NULL ELSE error_message END,
-    metadata = COALESCE(:metadata, metadata),
-    updated_at = :now
-WHERE asset_id = :asset_id
-"""
 
 
 class Catalog:
@@ -169,7 +119,11 @@ class Catalog:
             self._db.close()
             raise StorageOffline(self.path, f"catalog schema {version} is newer than this "
                                             f"mediapipe knows ({SCHEMA_VERSION})")
-        self._db.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+        self.schema = Schema.current()
+        self.schema.apply(self._db)
+        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._columns = ("asset_id, path, kind, size, mtime_ns, sidecar, online, "
+                         f"{self.schema.columns}, error_stage, error_type, error_message")
         self._buffer: list[dict[str, Any]] = []
         self._last_flush = time.monotonic()
 
@@ -215,7 +169,7 @@ class Catalog:
         if root is None:
             raise TypeError("diff() needs root= when files is not a LibraryScan")
         self.flush()
-        return apply_scan(self._db, files, os.path.abspath(root), dry_run=dry_run)
+        return apply_scan(self._db, self.schema, files, os.path.abspath(root), dry_run=dry_run)
 
     # -- work --------------------------------------------------------------------------------
 
@@ -226,7 +180,9 @@ class Catalog:
         Read in pages, so ``record_result`` may be called while iterating; a source recorded as
         done before its page is read is not yielded.
         """
-        yield from self._select(_WITH_FAILED if include_failed else PENDING_SQL, batch)
+        failed = f"online = 1 AND ({self.schema.any_state('pending')} OR " \
+                 f"{self.schema.any_state('failed')})"
+        yield from self._select(failed if include_failed else self.schema.pending, batch)
 
     def entries(self, *, online_only: bool = True, batch: int = 1000) -> Iterator[CatalogEntry]:
         """Every (online) source, in pages: for checks such as regenerating missing outputs."""
@@ -236,20 +192,20 @@ class Catalog:
         last = 0
         while True:
             self.flush()
-            rows = self._db.execute(f"SELECT id, {_COLUMNS} FROM sources "
+            rows = self._db.execute(f"SELECT id, {self._columns} FROM sources "
                                     f"WHERE id > ? AND {where} ORDER BY id LIMIT ?",
                                     (last, batch)).fetchall()
             if not rows:
                 return
             last = rows[-1][0]
             for row in rows:
-                yield _entry(row[1:])
+                yield self._entry(row[1:])
 
     def get(self, asset_id: str) -> CatalogEntry | None:
         self.flush()
-        row = self._db.execute(f"SELECT {_COLUMNS} FROM sources WHERE asset_id = ?",
+        row = self._db.execute(f"SELECT {self._columns} FROM sources WHERE asset_id = ?",
                                (asset_id,)).fetchone()
-        return _entry(row) if row else None
+        return self._entry(row) if row else None
 
     def metadata(self, asset_id: str) -> dict[str, Any] | None:
         """The metadata JSON last recorded for the asset, parsed."""
@@ -258,7 +214,7 @@ class Catalog:
                                (asset_id,)).fetchone()
         return json.loads(row[0]) if row and row[0] else None
 
-    def record_result(self, asset_id: str, stage: Stage | str, state: State | str, *,
+    def record_result(self, asset_id: str, stage: str, state: State | str, *,
                       error: BaseException | Mapping[str, Any] | None = None,
                       metadata: Mapping[str, Any] | None = None) -> None:
         """Record a stage's outcome (buffered; see the module docstring for when it commits).
@@ -266,14 +222,16 @@ class Catalog:
         ``error`` (a ``MediaError``, any exception, or its ``to_dict()``) is kept for a failed
         stage; a later success of the same stage clears it. ``metadata`` replaces the stored JSON.
         """
-        stage, state = Stage(stage), State(state)
+        state = State(state)
+        if stage not in self.schema.names:
+            raise ValueError(f"no step named {stage!r} in this catalog")
         etype = emsg = None
         if isinstance(error, BaseException):
             etype, emsg = type(error).__name__, getattr(error, "reason", None) or str(error)
         elif error is not None:
             etype, emsg = str(error.get("type", "MediaError")), str(error.get("message", ""))
         self._buffer.append({
-            "asset_id": asset_id, "stage": stage.value, "state": state.value, "etype": etype,
+            "asset_id": asset_id, "stage": stage, "state": state.value, "etype": etype,
             "emsg": emsg, "now": time.time(),
             "metadata": None if metadata is None else json.dumps(metadata, default=str)})
         if (len(self._buffer) >= FLUSH_EVERY
@@ -287,31 +245,31 @@ class Catalog:
             return
         batch, self._buffer = self._buffer, []
         with self._transaction():
-            updated = self._db.executemany(_RECORD, batch).rowcount
+            updated = self._db.executemany(self.schema.record, batch).rowcount
         if updated != len(batch):
             raise LookupError(f"{len(batch) - updated} result(s) for asset ids not in the "
                               "catalog")
 
-    def requeue(self, stages: Iterable[Stage] | None = None, *, failed_only: bool = False) -> int:
-        """Set stages of online sources back to pending (``--force``, retrying failures).
+    def requeue(self, stages: Iterable[str] | None = None, *, failed_only: bool = False) -> int:
+        """Set steps of online sources back to pending (``--force``, retrying failures).
 
-        An image's video stage stays skipped. Returns the number of sources touched.
+        A step stays skipped for the kinds it does not apply to (an image's video). Returns the
+        number of sources touched.
         """
         self.flush()
-        chosen = [Stage(s) for s in (stages or Stage)]
+        chosen = [s for s in self.schema.steps if stages is None or s.name in set(stages)]
         sets, conds = [], []
-        for s in chosen:
-            col = f"{s.value}_state"
+        for step in chosen:
+            col = f"{step.name}_state"
             if failed_only:
                 cond = f"{col} = 'failed'"
-            elif s is Stage.VIDEO:
-                cond = f"(kind = 'video' AND {col} != 'pending')"
             else:
-                cond = f"{col} != 'pending'"
+                cond = f"({col} != 'pending' AND {self.schema.start_state(step, 'kind')} " \
+                       "= 'pending')"
             sets.append(f"{col} = CASE WHEN {cond} THEN 'pending' ELSE {col} END")
             conds.append(cond)
-        stages_sql = ", ".join(f"'{s.value}'" for s in chosen)
-        clear = [f"{c} = CASE WHEN error_stage IN ({stages_sql}) THEN NULL ELSE {c} END"
+        names = ", ".join(f"'{s.name}'" for s in chosen)
+        clear = [f"{c} = CASE WHEN error_stage IN ({names}) THEN NULL ELSE {c} END"
                  for c in ("error_type", "error_message", "error_stage")]
         with self._transaction():
             return self._db.execute(
@@ -325,7 +283,7 @@ class Catalog:
         self.flush()
         rows = self._db.execute(
             "SELECT path, error_stage, error_type, error_message FROM sources WHERE online = 1 "
-            "AND 'failed' IN (metadata_state, thumbnails_state, video_state) ORDER BY id")
+            f"AND {self.schema.any_state('failed')} ORDER BY id")
         for path, stage, etype, msg in rows:
             yield {"path": os.fsdecode(path), "stage": stage or "",
                    "error": f"{etype}: {msg}" if etype else "failed"}
@@ -337,13 +295,25 @@ class Catalog:
                                    "FROM sources").fetchone()
         by_kind = dict(db.execute("SELECT kind, count(*) FROM sources GROUP BY kind").fetchall())
         by_stage: dict[str, dict[str, int]] = {}
-        for s in Stage:
-            col = f"{s.value}_state"
-            by_stage[s.value] = dict(db.execute(
+        for name in self.schema.names:
+            col = f"{name}_state"
+            by_stage[name] = dict(db.execute(
                 f"SELECT {col}, count(*) FROM sources WHERE online = 1 GROUP BY {col}"))
-        failed = db.execute("SELECT count(*) FROM sources WHERE online = 1 AND 'failed' IN "
-                            "(metadata_state, thumbnails_state, video_state)").fetchone()[0]
+        failed = db.execute("SELECT count(*) FROM sources WHERE online = 1 AND "
+                            f"{self.schema.any_state('failed')}").fetchone()[0]
         return CatalogStats(total, online, total - online, by_kind, by_stage, failed)
+
+    def _entry(self, row: tuple[Any, ...]) -> CatalogEntry:
+        asset_id, path, kind, size, mtime_ns, sidecar, online = row[:7]
+        n = len(self.schema.names)
+        estage, etype, emsg = row[7 + n:]
+        return CatalogEntry(
+            asset_id=asset_id, path=os.fsdecode(path), kind=Kind(kind), size=size,
+            mtime_ns=mtime_ns, sidecar=None if sidecar is None else os.fsdecode(sidecar),
+            online=bool(online),
+            states={name: State(v) for name, v in zip(self.schema.names, row[7:7 + n],
+                                                        strict=True)},
+            error_stage=estage, error_type=etype, error_message=emsg)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -355,13 +325,3 @@ class Catalog:
             raise
         self._db.execute("COMMIT")
 
-
-def _entry(row: tuple[Any, ...]) -> CatalogEntry:
-    (asset_id, path, kind, size, mtime_ns, sidecar, online, m, t, v, estage, etype,
-     emsg) = row
-    return CatalogEntry(
-        asset_id=asset_id, path=os.fsdecode(path), kind=Kind(kind), size=size,
-        mtime_ns=mtime_ns, sidecar=None if sidecar is None else os.fsdecode(sidecar),
-        online=bool(online),
-        states={Stage.METADATA: State(m), Stage.THUMBNAILS: State(t), Stage.VIDEO: State(v)},
-        error_stage=Stage(estage) if estage else None, error_type=etype, error_message=emsg)

@@ -16,15 +16,11 @@ import time
 from collections.abc import Iterable
 
 from mediapipe.index.scan import ScanProblem, SourceFile
+from mediapipe.index.schema import Schema, column
 
-__all__ = ["PENDING_SQL", "VIDEO_START_SQL", "ScanDiff", "apply_scan"]
+__all__ = ["ScanDiff", "apply_scan"]
 
 _FS_ENC, _FS_ERR = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # os.fsencode
-
-# Online sources with work left (the text matches the partial index ``sources_pending``).
-PENDING_SQL = ("online = 1 AND (metadata_state = 'pending' OR thumbnails_state = 'pending' "
-               "OR video_state = 'pending')")
-VIDEO_START_SQL = "CASE {kind} WHEN 'video' THEN 'pending' ELSE 'skipped' END"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,8 +50,8 @@ def _blob(path: str | None) -> bytes | None:
     return None if path is None else os.fsencode(path)
 
 
-def apply_scan(db: sqlite3.Connection, files: Iterable[SourceFile], root: str, *,
-               dry_run: bool = False) -> ScanDiff:
+def apply_scan(db: sqlite3.Connection, schema: Schema, files: Iterable[SourceFile], root: str,
+               *, dry_run: bool = False) -> ScanDiff:
     """Diff ``files`` (a scan of ``root``) into ``sources`` in one transaction; count."""
     now = time.time()
     db.execute("CREATE TEMP TABLE IF NOT EXISTS scan (path BLOB PRIMARY KEY, kind TEXT, "
@@ -71,8 +67,8 @@ def apply_scan(db: sqlite3.Connection, files: Iterable[SourceFile], root: str, *
         problems = tuple(getattr(files, "problems", ()))
         db.executemany("INSERT INTO temp.unreadable VALUES (?, ?)",
                        (_range(p.path) for p in problems))
-        counts = _apply(db, now, *_range(root), bool(problems))
-        pending = db.execute(f"SELECT count(*) FROM sources WHERE {PENDING_SQL}").fetchone()[0]
+        counts = _apply(db, schema, now, *_range(root), bool(problems))
+        pending = db.execute(f"SELECT count(*) FROM sources WHERE {schema.pending}").fetchone()[0]
         db.execute("ROLLBACK" if dry_run else "COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -83,21 +79,25 @@ def apply_scan(db: sqlite3.Connection, files: Iterable[SourceFile], root: str, *
                     **counts)
 
 
-def _apply(db: sqlite3.Connection, now: float, lo: bytes, hi: bytes,
+def _apply(db: sqlite3.Connection, schema: Schema, now: float, lo: bytes, hi: bytes,
            has_unreadable: bool) -> dict[str, int]:
     scanned = db.execute("SELECT count(*) FROM temp.scan").fetchone()[0]
     back = db.execute("""
         UPDATE sources SET online = 1, updated_at = ? FROM temp.scan AS s
         WHERE sources.path = s.path AND sources.online = 0""", (now,)).rowcount
-    # One pass: size/mtime changed -> every stage again; only the sidecar -> metadata again.
+    # One pass: size/mtime changed -> every step again; only the sidecar -> the steps that
+    # read it (metadata) again.
     moved = "(sources.size != s.size OR sources.mtime_ns != s.mtime_ns)"
-    video = VIDEO_START_SQL.format(kind="sources.kind")
-    clear = f"CASE WHEN {moved} OR error_stage = 'metadata' THEN NULL ELSE {{0}} END"
+    states = ",\n            ".join(
+        f"{column(step.name)} = {schema.start_state(step, 'sources.kind')}" if step.reads_sidecar
+        else f"{column(step.name)} = CASE WHEN {moved} THEN "
+             f"{schema.start_state(step, 'sources.kind')} ELSE {column(step.name)} END"
+        for step in schema.steps)
+    readers = ", ".join(f"'{s.name}'" for s in schema.steps if s.reads_sidecar) or "NULL"
+    clear = f"CASE WHEN {moved} OR error_stage IN ({readers}) THEN NULL ELSE {{0}} END"
     changed = db.execute(f"""
         UPDATE sources SET size = s.size, mtime_ns = s.mtime_ns, sidecar = s.sidecar,
-            metadata_state = 'pending',
-            thumbnails_state = CASE WHEN {moved} THEN 'pending' ELSE thumbnails_state END,
-            video_state = CASE WHEN {moved} THEN {video} ELSE video_state END,
+            {states},
             error_stage = {clear.format("error_stage")},
             error_type = {clear.format("error_type")},
             error_message = {clear.format("error_message")}, updated_at = ?
@@ -105,10 +105,10 @@ def _apply(db: sqlite3.Connection, now: float, lo: bytes, hi: bytes,
         WHERE sources.path = s.path AND ({moved} OR sources.sidecar IS NOT s.sidecar)""",
                          (now,)).rowcount
     new = db.execute(f"""
-        INSERT INTO sources (path, asset_id, kind, size, mtime_ns, sidecar, video_state,
+        INSERT INTO sources (path, asset_id, kind, size, mtime_ns, sidecar, {schema.columns},
                              first_seen_at, updated_at)
         SELECT s.path, mp_asset_id(s.path), s.kind, s.size, s.mtime_ns, s.sidecar,
-               {VIDEO_START_SQL.format(kind='s.kind')}, ?, ?
+               {", ".join(schema.start_state(step, "s.kind") for step in schema.steps)}, ?, ?
         FROM temp.scan AS s
         WHERE NOT EXISTS (SELECT 1 FROM sources AS c WHERE c.path = s.path)""",
                      (now, now)).rowcount

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mediapipe.config import Config
-from mediapipe.index.catalog import Catalog, CatalogEntry, Stage, State
+from mediapipe.index.catalog import Catalog, CatalogEntry, State
 from mediapipe.index.scan import LibraryScan
 from mediapipe.pipeline import steps
 from mediapipe.pipeline.local import Runner
@@ -66,7 +66,7 @@ def _state(outcome: StageOutcome) -> State:
 def record(cat: Catalog, result: AssetResult) -> None:
     """Write one asset's stage outcomes (and its metadata) into the catalog."""
     for name, outcome in result.stages.items():
-        cat.record_result(result.asset_id, Stage(name), _state(outcome),
+        cat.record_result(result.asset_id, name, _state(outcome),
                           error=outcome.error,
                           metadata=result.metadata if name == "metadata" else None)
 
@@ -84,15 +84,15 @@ def requeue_missing(cat: Catalog, root: Path, cfg: Config) -> int:
     return count
 
 
-def _missing_stages(entry: CatalogEntry, root: Path, cfg: Config) -> Iterator[Stage]:
+def _missing_stages(entry: CatalogEntry, root: Path, cfg: Config) -> Iterator[str]:
     """The done steps of ``entry`` with an output that is gone."""
     state = AssetState.start(entry.path, entry.asset_id, root)
-    done = {str(stage) for stage, s in entry.states.items() if s is State.DONE}
+    done = {name for name, s in entry.states.items() if s is State.DONE}
     for step in steps.STEPS:
         if step.outputs is None or step.name not in done:
             continue
         if not all(p.exists() for p in step.outputs(state, cfg)):
-            yield Stage(step.name)
+            yield step.name
 
 
 def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Runner, *,

@@ -1,0 +1,118 @@
+"""The catalog's SQL, made from the pipeline's steps: one state column per step.
+
+Owns: the ``sources`` table (its fixed columns and a ``<step>_state`` column for every step of
+``pipeline.steps.STEPS``), bringing an older catalog up to the current steps (a step added
+since gets its column, ``pending`` for every source that it applies to, and the partial index
+of pending work is remade), and the SQL fragments the catalog and the diff share: where work is
+pending, a step's first state for a kind of source, the statement that records one outcome.
+Does not own: running the statements (``catalog``, ``diff``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+
+from mediapipe.pipeline import steps
+from mediapipe.pipeline.steps import Step
+
+__all__ = ["Schema"]
+
+_TABLE = """
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY,
+    path BLOB NOT NULL UNIQUE,
+    asset_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sidecar BLOB,
+    online INTEGER NOT NULL DEFAULT 1,
+    {states},
+    error_stage TEXT,
+    error_type TEXT,
+    error_message TEXT,
+    metadata TEXT,
+    first_seen_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+)"""
+
+
+def column(step: str) -> str:
+    return f"{step}_state"
+
+
+@dataclasses.dataclass(frozen=True)
+class Schema:
+    """The SQL for one list of steps (the pipeline's, read when a catalog opens)."""
+
+    steps: tuple[Step, ...]
+
+    @classmethod
+    def current(cls) -> Schema:
+        return cls(tuple(steps.STEPS))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.steps)
+
+    @property
+    def columns(self) -> str:
+        """``metadata_state, thumbnails_state, …`` in pipeline order."""
+        return ", ".join(column(n) for n in self.names)
+
+    def any_state(self, state: str) -> str:
+        """True for a source with at least one step in ``state``."""
+        return f"'{state}' IN ({self.columns})" if len(self.names) > 1 else \
+            f"{column(self.names[0])} = '{state}'"
+
+    @property
+    def pending(self) -> str:
+        """Online sources with work left (the text of the partial index ``sources_pending``)."""
+        return "online = 1 AND (" + " OR ".join(f"{column(n)} = 'pending'"
+                                                for n in self.names) + ")"
+
+    def start_state(self, step: Step, kind: str) -> str:
+        """A step's first state for a source of kind ``kind`` (an SQL expression)."""
+        if step.kinds >= {"image", "video"}:
+            return "'pending'"
+        kinds = ", ".join(f"'{k}'" for k in sorted(step.kinds))
+        return f"CASE WHEN {kind} IN ({kinds}) THEN 'pending' ELSE 'skipped' END"
+
+    @property
+    def record(self) -> str:
+        """Record one step's outcome (``:stage``, ``:state``, the error, the metadata)."""
+        states = ",\n    ".join(
+            f"{column(n)} = CASE WHEN :stage = '{n}' THEN :state ELSE {column(n)} END"
+            for n in self.names)
+        return f"""
+UPDATE sources SET
+    {states},
+    error_stage = CASE WHEN :state = 'failed' THEN :stage
+        WHEN error_stage = :stage THEN NULL ELSE error_stage END,
+    error_type = CASE WHEN :state = 'failed' THEN :etype
+        WHEN error_stage = :stage THEN NULL ELSE error_type END,
+    error_message = CASE WHEN :state = 'failed' THEN :emsg
+        WHEN error_stage = :stage THEN NULL ELSE error_message END,
+    metadata = COALESCE(:metadata, metadata),
+    updated_at = :now
+WHERE asset_id = :asset_id
+"""
+
+    def apply(self, db: sqlite3.Connection) -> None:
+        """Create the table, or add the columns of steps it lacks; (re)make the pending index."""
+        states = ",\n    ".join(f"{column(n)} TEXT NOT NULL DEFAULT 'pending'"
+                                 for n in self.names)
+        db.execute(_TABLE.format(states=states))
+        have = {row[1] for row in db.execute("PRAGMA table_info(sources)")}
+        for step in self.steps:
+            if column(step.name) not in have:
+                db.execute(f"ALTER TABLE sources ADD COLUMN {column(step.name)} TEXT NOT NULL "
+                           "DEFAULT 'pending'")
+                db.execute(f"UPDATE sources SET {column(step.name)} = "
+                           f"{self.start_state(step, 'kind')}")
+        index = f"CREATE INDEX sources_pending ON sources(id) WHERE {self.pending}"
+        row = db.execute("SELECT sql FROM sqlite_master WHERE name = 'sources_pending'").fetchone()
+        if row is None or row[0] != index:
+            db.execute("DROP INDEX IF EXISTS sources_pending")
+            db.execute(index)
