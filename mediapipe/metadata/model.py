@@ -1,6 +1,7 @@
 """What the metadata stage knows about a file, as one typed value every later stage reads.
 
-Owns: ``MediaInfo`` and ``StreamInfo`` (frozen dataclasses) and their JSON form. Does not own:
+Owns: ``MediaInfo`` and ``StreamInfo`` (frozen dataclasses) and their JSON form, and
+``HDR_TRANSFERS``, the colour transfers that make a video HDR. Does not own:
 reading them (``metadata.read_metadata``).
 
 Conventions: ``width``/``height`` are as displayed (swapped for EXIF orientations 5-8 and for
@@ -14,7 +15,11 @@ import dataclasses
 from datetime import datetime
 from typing import Any, Literal
 
-__all__ = ["MediaInfo", "StreamInfo"]
+__all__ = ["HDR_TRANSFERS", "MediaInfo", "StreamInfo"]
+
+# ``color_transfer`` values (FFmpeg's names) of HDR video: PQ (SMPTE ST 2084) and HLG (ARIB
+# STD-B67). Thumbnails tone-map such frames; transcodes tone-map such streams.
+HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
 
 
 @dataclasses.dataclass(frozen=True)

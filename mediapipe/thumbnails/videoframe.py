@@ -17,13 +17,13 @@ import numpy as np
 import numpy.typing as npt
 
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
+from mediapipe.metadata.model import HDR_TRANSFERS
 from mediapipe.thumbnails.geometry import fit_shorter
 
-__all__ = ["HDR_TRANSFERS", "is_blank", "representative_frame", "tonemap"]
+__all__ = ["is_blank", "representative_frame", "tonemap"]
 
 MAX_KEYFRAMES = 12      # keyframes examined before settling for the best one seen
 MAX_PACKETS = 6000      # packets demuxed at most (bounds work on long GOPs and broken files)
-HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
 SDR_WHITE_NITS = 203.0  # BT.2408 reference white: HDR code for "paper white" maps to SDR 1.0
 PEAK_NITS = 1000.0      # assumed mastering peak (most phone and consumer HDR)
 KNEE = 0.75             # linear SDR level above which highlights are compressed

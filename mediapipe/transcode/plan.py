@@ -20,13 +20,12 @@ from typing import Literal
 
 from mediapipe.config import Config, FFmpegConfig, parse_bitrate
 from mediapipe.errors import ConfigError, UnsupportedMedia
-from mediapipe.metadata.model import MediaInfo, StreamInfo
+from mediapipe.metadata.model import HDR_TRANSFERS, MediaInfo, StreamInfo
 from mediapipe.transcode import toolchain
 
 __all__ = ["Accel", "TranscodePlan", "build_command", "plan_transcode"]
 
 Decision = Literal["all", "video", "audio", "remux", "none"]
-HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
 # Formats whose stream can go into mp4 unchanged (FFmpeg's demuxer names, normalised).
 MP4_CONTAINERS = frozenset({"mp4", "mov"})
 SOFTWARE_ENCODERS = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9",
