@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mediapipe import formats
+from mediapipe.colour import profile_description
 from mediapipe.errors import CorruptMedia, UnsupportedMedia
-from mediapipe.icc import profile_description
 from mediapipe.metadata.blocks import ImageBlocks, read_blocks
 from mediapipe.metadata.dates import taken_at
 from mediapipe.metadata.exif import read_exif
