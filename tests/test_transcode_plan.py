@@ -10,7 +10,8 @@ import pytest
 from mediapipe.config import Config, FFmpegConfig, parse_bitrate
 from mediapipe.errors import ConfigError, UnsupportedMedia
 from mediapipe.metadata.model import MediaInfo, StreamInfo
-from mediapipe.transcode.plan import Accel, build_command, plan_transcode
+from mediapipe.transcode.argv import build_command
+from mediapipe.transcode.plan import Accel, plan_transcode
 
 
 def _info(codec: str = "h264", pix: str = "yuv420p", size: tuple[int, int] = (1920, 1080),

@@ -165,6 +165,7 @@ def transcode(app: AppContext, file: str, out: str | None, accel: str | None, dr
     from mediapipe.metadata.video import read_video
     from mediapipe.transcode import plan as stage
     from mediapipe.transcode import run as ffmpeg_run
+    from mediapipe.transcode.argv import build_command
 
     ff = app.config.ffmpeg
     accel = accel or ff.accel
@@ -173,7 +174,7 @@ def transcode(app: AppContext, file: str, out: str | None, accel: str | None, dr
     plan = stage.plan_transcode(read_video(src), app.config)
     if dry_run:
         chain, _ = ffmpeg_run.accel_chain(accel, ff.accel_decode)
-        command = [] if plan.decision == "none" else stage.build_command(plan, src, dst, chain[0])
+        command = [] if plan.decision == "none" else build_command(plan, src, dst, chain[0])
         data = {"decision": plan.decision, "reasons": list(plan.reasons), "command": command}
         if as_json:
             emit_json(data)
