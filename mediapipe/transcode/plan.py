@@ -17,7 +17,7 @@ from typing import Literal
 
 from mediapipe.config import Config, FFmpegConfig, parse_bitrate
 from mediapipe.errors import UnsupportedMedia
-from mediapipe.metadata.model import HDR_TRANSFERS, MediaInfo, StreamInfo
+from mediapipe.metadata.model import HDR_TRANSFERS, MediaInfo, main_stream
 
 __all__ = ["Accel", "TranscodePlan", "plan_transcode"]
 
@@ -63,16 +63,6 @@ class TranscodePlan:
         return data
 
 
-def _main_stream(streams: list[StreamInfo]) -> StreamInfo | None:
-    """The default-disposition stream, else the one with the highest bitrate."""
-    if not streams:
-        return None
-    for s in streams:
-        if s.default:
-            return s
-    return max(streams, key=lambda s: s.bit_rate or 0)
-
-
 def _even(n: float) -> int:
     return max(2, round(n / 2) * 2)
 
@@ -90,10 +80,10 @@ def _output_size(w: int, h: int, target: str) -> tuple[tuple[int, int], bool]:
 def plan_transcode(info: MediaInfo, cfg: Config) -> TranscodePlan:
     """Decide, by ``cfg.ffmpeg`` (Immich's policy), what a video needs to play in a browser."""
     ff = cfg.ffmpeg
-    video = _main_stream([s for s in info.streams if s.type == "video" and not s.attached_pic])
+    video = main_stream(info.streams, "video")
     if video is None or not info.width or not info.height:
         raise UnsupportedMedia(info.path, "no video stream to transcode")
-    audio = _main_stream([s for s in info.streams if s.type == "audio"])
+    audio = main_stream(info.streams, "audio")
     reasons: list[str] = []
     pix = video.pix_fmt or info.pix_fmt or ""
     codec_ok = video.codec in ff.accepted_video_codecs
