@@ -1,12 +1,12 @@
 """The metadata stage: one file in, one ``MediaInfo`` out, as right as exiftool and much faster.
 
-Owns: dispatching by kind (videos go to ``videoinfo.read_video``), merging an image's tag
+Owns: dispatching by kind (videos go to ``video.read_video``), merging an image's tag
 sources (EXIF first, embedded XMP fills gaps, the XMP sidecar ``formats.find_sidecar`` picks wins
 for date, GPS, description, rating and keywords), and Immich's rules for every field: date
 (``dates``) with the file mtime as the last resort, GPS (null when absent or 0,0), orientation
 and the displayed size, camera and lens, exposure, keywords as lists, colour, live photo and
-motion photo markers. Does not own: finding blocks in files (``imagefile``), decoding them
-(``exif``, ``xmp``, ``icc``), or any write.
+motion photo markers. Does not own: finding blocks in files (``blocks``), decoding them
+(``exif``, ``xmp``, ``colour.profile_description``), or any write.
 
 Entry point: ``read_metadata(path, *, sidecar=True) -> MediaInfo``; raises only ``CorruptMedia``,
 ``UnsupportedMedia`` or ``TooLarge``; whatever could not be read is listed in ``warnings``.

@@ -3,7 +3,7 @@
 Owns: ``read_video(path) -> MediaInfo`` for video files: displayed size, rotation (clockwise, as
 exiftool), duration, frame rate, codecs, pixel format, HDR transfer, per-stream facts for the
 transcode stage, QuickTime/Matroska/AVI dates, ISO 6709 location, QuickTime make/model. Does not
-own: images (``metadata``), deciding what to transcode (``transcode``).
+own: images (``read``), deciding what to transcode (``transcode.plan``).
 
 Rotation: FFmpeg 8 keeps the display matrix in codec parameters that PyAV does not expose, so for
 ISO-BMFF files (mp4/mov/3gp) it is read from the video track's ``tkhd`` matrix, as exiftool does.

@@ -58,7 +58,7 @@ class Header:
 
 
 class ImageEngine(Protocol):
-    """Primitives over an engine-specific image type; ``thumbnails`` decides sizes and order."""
+    """Primitives over an engine-specific image type; ``make`` decides sizes and order."""
 
     name: str
 
