@@ -22,7 +22,8 @@ from fixtures import videos
 from mediapipe.config import Config, FFmpegConfig
 from mediapipe.metadata.video import read_video
 from mediapipe.transcode import run as ffmpeg_run
-from mediapipe.transcode.plan import build_command, plan_transcode
+from mediapipe.transcode.argv import build_command
+from mediapipe.transcode.plan import plan_transcode
 
 RUNS = 5
 DURATION = 10.0

@@ -1,16 +1,20 @@
 """Which files mediapipe handles, and as what.
 
 Owns: the supported extensions (Immich's list), their kind (image, video, sidecar, raw) and MIME
-type, and the canonical spelling of an extension. Does not own: sniffing content (the metadata
-stage decides whether the bytes match the name).
+type, the canonical spelling of an extension, and the one rule for which XMP sidecar belongs to a
+media file (``sidecar_names``; ``find_sidecar`` on disk, ``sidecar_among`` in a listing). Does not
+own: sniffing content (the metadata stage decides whether the bytes match the name).
 """
 
 from __future__ import annotations
 
 import enum
-from pathlib import PurePath
+import os
+from collections.abc import Container
+from pathlib import Path, PurePath
 
-__all__ = ["Kind", "canonical_extension", "is_raw", "kind_of", "mime_type", "supported"]
+__all__ = ["Kind", "canonical_extension", "find_sidecar", "is_raw", "kind_of", "mime_type",
+           "sidecar_among", "sidecar_names", "supported"]
 
 
 class Kind(enum.StrEnum):
@@ -94,3 +98,40 @@ def canonical_extension(path: str | PurePath) -> str:
     """The lower-cased extension without its dot, normalised (``JPEG`` → ``jpg``)."""
     ext = _ext(path)
     return _CANONICAL.get(ext, ext).lstrip(".")
+
+
+# The spellings of a sidecar's extension that are looked for, in this order.
+SIDECAR_SUFFIXES = (".xmp", ".XMP")
+
+
+def sidecar_names(media_name: str) -> tuple[str, ...]:
+    """The names an XMP sidecar of ``media_name`` may have, the one to use first.
+
+    Immich's order: ``IMG.jpg.xmp`` before ``IMG.xmp``; the extension written ``.xmp`` or
+    ``.XMP``; the media name itself matched exactly (on a case-sensitive disk ``img.JPG.xmp``
+    belongs to ``img.JPG`` only). A name without an extension has just ``IMG.xmp``.
+    """
+    dot = media_name.rfind(".")
+    bases = (media_name, media_name[:dot]) if dot > 0 else (media_name,)
+    names = (base + suffix for base in bases for suffix in SIDECAR_SUFFIXES)
+    return tuple(n for n in dict.fromkeys(names) if n != media_name)
+
+
+def find_sidecar(media: Path) -> Path | None:
+    """The XMP sidecar beside ``media`` by ``sidecar_names``: the first that is a regular file.
+
+    ``os.path.isfile`` (which follows a link to its target), not ``Path.is_file``: beside a
+    255-byte name ``IMG.jpg.xmp`` is too long to exist, and ``Path.is_file`` raises
+    ENAMETOOLONG where this answers False.
+    """
+    for name in sidecar_names(media.name):
+        candidate = media.with_name(name)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def sidecar_among(media_name: str, names: Container[str]) -> str | None:
+    """The first of ``sidecar_names(media_name)`` in ``names`` (the sidecars of a folder listing
+    already known to be regular files), or None."""
+    return next((n for n in sidecar_names(media_name) if n in names), None)

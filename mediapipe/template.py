@@ -1,11 +1,10 @@
 """Immich storage templates: compile once, render one asset's path inside ``library/<owner>/``.
 
-Owns: parsing Immich's template syntax (``{{var}}`` HTML-escaped as Handlebars does,
-``{{{var}}}`` raw, ``{{#if var}}…{{else}}…{{/if}}``), every Immich variable and date token
-(rendered in the asset's local time), sanitising each value, legalising each path component
-(illegal and control characters, trailing dots and spaces, Windows reserved names, 255 bytes cut
-on a UTF-8 boundary) and refusing any path that would leave the owner's folder. Does not own:
-reading metadata (``metadata``) or putting files there (``placement``, ``importer``).
+Owns: every Immich variable and date token (rendered in the asset's local time), sanitising
+each value, legalising each path component (illegal and control characters, trailing dots and
+spaces, Windows reserved names, 255 bytes cut on a UTF-8 boundary) and refusing any path that
+would leave the owner's folder. Does not own: the ``{{…}}`` syntax (``template_syntax``), reading
+metadata (``metadata``) or putting files there (``library.placement``, ``library.imports``).
 
 Entry points: ``render_path(template, ctx)``, ``compile_template(template)`` (cached; what the
 config check calls), ``TemplateContext``, ``TemplateError``, ``numbered(path, n)`` (``+N``).
@@ -24,8 +23,8 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Literal
 
-from mediapipe.errors import ConfigError
 from mediapipe.formats import canonical_extension
+from mediapipe.template_syntax import Nodes, TemplateError, fill, parse
 
 __all__ = [
     "DATE_TOKENS",
@@ -40,7 +39,6 @@ __all__ = [
 ]
 
 MAX_COMPONENT_BYTES = 255
-TEMPLATE_KEY = "storageTemplate.template"
 
 DATE_TOKENS = ("y", "yy", "M", "MM", "MMM", "MMMM", "W", "WW", "d", "dd", "h", "hh", "H", "HH",
                "m", "mm", "s", "ss", "SSS")
@@ -57,19 +55,6 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 # be written as UTF-8, so they go like any other illegal character.
 _ILLEGAL = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f-\x9f\ud800-\udfff]')
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "`": "&#x60;",
-         "=": "&#x3D;"}
-_MUSTACHE = re.compile(r"\{\{\{(.*?)\}\}\}|\{\{(.*?)\}\}", re.DOTALL)
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
-
-
-class TemplateError(ConfigError):
-    """A template that cannot be compiled or would leave the owner's folder; names the token."""
-
-    def __init__(self, token: str, message: str) -> None:
-        self.token = token
-        self.detail = f"{token}: {message}"
-        super().__init__(TEMPLATE_KEY, self.detail)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,28 +77,7 @@ class TemplateContext:
     lens_model: str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
-class _Text:
-    text: str
-
-
-@dataclasses.dataclass(frozen=True)
-class _Var:
-    name: str
-    escape: bool
-
-
-@dataclasses.dataclass(frozen=True)
-class _If:
-    name: str
-    then: tuple[_Node, ...]
-    otherwise: tuple[_Node, ...]
-
-
-_Node = _Text | _Var | _If
-
-
-def _date(token: str, dt: datetime) -> str:
+def _date_token(token: str, dt: datetime) -> str:
     """One Luxon format token, as Immich renders it (English month names)."""
     h12 = dt.hour % 12 or 12
     table: dict[str, Callable[[], str]] = {
@@ -140,14 +104,15 @@ def split_name(filename: str) -> tuple[str, str]:
     return name[:dot], canonical_extension(PurePosixPath("f" + name[dot:]))
 
 
-def _cut(text: str, max_bytes: int) -> str:
+def _cut_utf8(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` of UTF-8, never inside a character."""
     return text.encode("utf-8")[:max(max_bytes, 0)].decode("utf-8", "ignore")
 
 
 def _sanitise(value: str | None) -> str:
     """A value made safe to sit inside one component: no separators, controls or dot names."""
     text = _ILLEGAL.sub("", value or "").strip(" ").rstrip(". ")
-    return "" if set(text) <= {"."} else _cut(text, MAX_COMPONENT_BYTES)
+    return "" if set(text) <= {"."} else _cut_utf8(text, MAX_COMPONENT_BYTES)
 
 
 def legal_component(text: str, max_bytes: int = MAX_COMPONENT_BYTES) -> str:
@@ -159,21 +124,21 @@ def legal_component(text: str, max_bytes: int = MAX_COMPONENT_BYTES) -> str:
     text = _ILLEGAL.sub("", text).strip(" ").lstrip(".").rstrip(". ")
     if _RESERVED.match(text):
         text = "_" + text
-    return _cut(text, max_bytes).rstrip(". ")
+    return _cut_utf8(text, max_bytes).rstrip(". ")
 
 
-def _values(ctx: TemplateContext, stem: str, ext: str) -> Callable[[str], str]:
+def _lookup(ctx: TemplateContext, stem: str, ext: str) -> Callable[[str], str]:
     """A lookup from variable name to its sanitised (not yet escaped) value."""
     local = ctx.taken_at
 
     def value(name: str) -> str:
         if name in DATE_TOKENS:
-            return _date(name, local)
+            return _date_token(name, local)
         if name.startswith("album-"):
             when = ctx.album_start if name.startswith("album-startDate-") else ctx.album_end
             if not ctx.album or when is None:
                 return ""
-            return _date(name.rsplit("-", 1)[1], when)
+            return _date_token(name.rsplit("-", 1)[1], when)
         plain = {
             "filename": stem, "ext": ext,
             "filetype": "IMG" if ctx.kind == "image" else "VID",
@@ -192,26 +157,13 @@ class CompiledTemplate:
     """A parsed template; ``render(ctx)`` gives the path relative to ``library/<owner>/``."""
 
     source: str
-    nodes: tuple[_Node, ...]
+    nodes: Nodes
 
     def render(self, ctx: TemplateContext) -> PurePosixPath:
         stem, ext = split_name(ctx.filename)
-        lookup = _values(ctx, _sanitise(stem), ext)
-        text = "".join(_emit(self.nodes, functools.cache(lookup)))
+        lookup = _lookup(ctx, _sanitise(stem), ext)
+        text = fill(self.nodes, functools.cache(lookup))
         return _legalise(text, ext, ctx.asset_id)
-
-
-def _emit(nodes: tuple[_Node, ...], value: Callable[[str], str]) -> list[str]:
-    out: list[str] = []
-    for node in nodes:
-        if isinstance(node, _Text):
-            out.append(node.text)
-        elif isinstance(node, _Var):
-            v = value(node.name)
-            out.append("".join(_HTML.get(c, c) for c in v) if node.escape else v)
-        else:
-            out.extend(_emit(node.then if value(node.name) else node.otherwise, value))
-    return out
 
 
 def _legalise(text: str, ext: str, asset_id: str) -> PurePosixPath:
@@ -239,63 +191,11 @@ def numbered(path: PurePosixPath, n: int) -> PurePosixPath:
     dot = name.rfind(".")
     stem, suffix = (name[:dot], name[dot:]) if dot > 0 else (name, "")
     tag = f"+{n}"
-    stem = _cut(stem, MAX_COMPONENT_BYTES - len((tag + suffix).encode()))
+    stem = _cut_utf8(stem, MAX_COMPONENT_BYTES - len((tag + suffix).encode()))
     return path.with_name(stem + tag + suffix)
 
 
-def _parse(source: str) -> tuple[_Node, ...]:
-    stack: list[tuple[str, list[_Node], list[_Node] | None, str]] = []
-    current: list[_Node] = []
-    pos = 0
-    for match in _MUSTACHE.finditer(source):
-        _text(source[pos:match.start()], current)
-        pos = match.end()
-        token = match.group(0)
-        raw = match.group(1) is not None
-        inner = (match.group(1) if raw else match.group(2)).strip()
-        if not raw and inner.startswith("#if "):
-            name = _variable(inner[4:].strip(), token)
-            stack.append((name, current, None, token))
-            current = []
-        elif not raw and inner == "else":
-            if not stack or stack[-1][2] is not None:
-                raise TemplateError(token, "{{else}} outside an {{#if}} block")
-            name, parent, _, opener = stack.pop()
-            stack.append((name, parent, current, opener))
-            current = []
-        elif not raw and inner == "/if":
-            if not stack:
-                raise TemplateError(token, "{{/if}} without an {{#if}}")
-            name, parent, then, _ = stack.pop()
-            node = _If(name, tuple(then if then is not None else current),
-                       tuple(current) if then is not None else ())
-            parent.append(node)
-            current = parent
-        else:
-            current.append(_Var(_variable(inner, token), escape=not raw))
-    _text(source[pos:], current)
-    if stack:
-        raise TemplateError(stack[-1][3], "this {{#if}} is never closed with {{/if}}")
-    return tuple(current)
-
-
-def _text(text: str, into: list[_Node]) -> None:
-    if "{{" in text:
-        start = text.index("{{")
-        raise TemplateError(text[start:start + 20], "an opening {{ without its closing }}")
-    if text:
-        into.append(_Text(text))
-
-
-def _variable(name: str, token: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise TemplateError(token, "not a variable or a supported block (only {{#if}} is)")
-    if name not in VARIABLES:
-        raise TemplateError(token, f"unknown variable {name!r}")
-    return name
-
-
-_PROBE = datetime(2024, 3, 9, 7, 5, 3)
+_PROBE_DATE = datetime(2024, 3, 9, 7, 5, 3)
 
 
 @functools.lru_cache(maxsize=64)
@@ -305,12 +205,12 @@ def compile_template(template: str) -> CompiledTemplate:
         raise TemplateError(template, "the template is empty")
     if template.lstrip().startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", template):
         raise TemplateError(template[:20], "must be relative to the owner's folder, not absolute")
-    compiled = CompiledTemplate(template, _parse(template))
+    compiled = CompiledTemplate(template, parse(template, VARIABLES))
     for filled in (True, False):  # both sides of every {{#if}}: catches a literal '..' early
         v = "x" if filled else None
         compiled.render(TemplateContext(
-            "x.jpg", _PROBE, "00000000-0000-0000-0000-000000000000", "image", album=v,
-            album_start=_PROBE if filled else None, album_end=_PROBE if filled else None,
+            "x.jpg", _PROBE_DATE, "00000000-0000-0000-0000-000000000000", "image", album=v,
+            album_start=_PROBE_DATE if filled else None, album_end=_PROBE_DATE if filled else None,
             make=v, model=v, lens_model=v))
     return compiled
 

@@ -1,4 +1,4 @@
-"""Built ICC profiles and the classification of embedded ones."""
+"""Built ICC profiles; the description, colour space and gamut of embedded ones."""
 
 from __future__ import annotations
 
@@ -42,12 +42,32 @@ def test_built_p3_profile_is_a_valid_v4_display_p3() -> None:
     pytest.param("lab", colour.Gamut.OTHER, id="lab"),
 ])
 def test_profiles_are_classified_by_gamut(icc: object, gamut: colour.Gamut) -> None:
-    built = {"lcms-srgb": ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(),
-             "p3": colour.display_p3_icc(),
-             "adobe": colour.build_icc("Adobe RGB (1998)",
-                                       ((0.64, 0.33), (0.21, 0.71), (0.15, 0.06))),
-             "lab": ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()}
-    assert colour.classify(built.get(icc, icc) if isinstance(icc, str) else icc) is gamut
+    assert colour.classify(_profile(icc) if isinstance(icc, str) else icc) is gamut
+
+
+def _profile(name: str) -> bytes:
+    """A profile by what it is: built here, made by LittleCMS, or damaged."""
+    if name in ("lcms-srgb", "lab"):
+        lcms_name = "sRGB" if name == "lcms-srgb" else "LAB"
+        return ImageCms.ImageCmsProfile(ImageCms.createProfile(lcms_name)).tobytes()
+    return {"p3": colour.display_p3_icc(),
+            "adobe": colour.build_icc("Adobe RGB (1998)",
+                                      ((0.64, 0.33), (0.21, 0.71), (0.15, 0.06))),
+            "truncated-in-tags": colour.display_p3_icc()[:200],
+            "garbage": b"garbage" * 40}[name]
+
+
+@pytest.mark.parametrize(("icc", "description", "space"), [
+    pytest.param("p3", "Display P3", "RGB", id="v4-mluc"),
+    pytest.param("lcms-srgb", "sRGB built-in", "RGB", id="lcms-v4"),
+    pytest.param("lab", "Lab identity built-in", "Lab", id="v2-desc"),
+    pytest.param("truncated-in-tags", None, None, id="truncated"),
+    pytest.param("garbage", None, None, id="garbage"),
+])
+def test_profile_description_and_space_are_read_or_none(icc: str, description: str | None,
+                                                        space: str | None) -> None:
+    assert colour.profile_description(_profile(icc)) == description
+    assert colour.profile_space(_profile(icc)) == space
 
 
 @pytest.mark.parametrize(("setting", "space"), [("p3", colour.Space.P3),

@@ -23,7 +23,8 @@ from mediapipe.library import storage
 from mediapipe.metadata.video import read_video
 from mediapipe.transcode import run as ffmpeg_run
 from mediapipe.transcode import toolchain
-from mediapipe.transcode.plan import Accel, build_command, plan_transcode
+from mediapipe.transcode.argv import build_command
+from mediapipe.transcode.plan import Accel, plan_transcode
 
 UNGUARDED = functools.partial(storage.atomic_output, guarded=False)  # a CLI --out
 

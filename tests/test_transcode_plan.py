@@ -9,8 +9,9 @@ import pytest
 
 from mediapipe.config import Config, FFmpegConfig, parse_bitrate
 from mediapipe.errors import ConfigError, UnsupportedMedia
-from mediapipe.metadata.model import MediaInfo, StreamInfo
-from mediapipe.transcode.plan import Accel, build_command, plan_transcode
+from mediapipe.metadata.model import MediaInfo, StreamInfo, main_stream
+from mediapipe.transcode.argv import build_command
+from mediapipe.transcode.plan import Accel, plan_transcode
 
 
 def _info(codec: str = "h264", pix: str = "yuv420p", size: tuple[int, int] = (1920, 1080),
@@ -29,6 +30,33 @@ def _info(codec: str = "h264", pix: str = "yuv420p", size: tuple[int, int] = (19
 
 def _cfg(**ff: Any) -> Config:
     return Config(ffmpeg=dataclasses.replace(FFmpegConfig(), **ff))
+
+
+_V, _A = "video", "audio"
+MAIN_STREAM = [
+    # id, streams as (type, codec, default, bit rate, cover art), kind, index of the main one
+    ("default-wins", [(_V, "h264", False, 9, False), (_V, "h264", True, 1, False)], _V, 1),
+    ("else-highest-bitrate", [(_V, "h264", False, 1, False), (_V, "hevc", False, 9, False)],
+     _V, 1),
+    ("first-of-equals", [(_A, "aac", False, None, False), (_A, "opus", False, None, False)],
+     _A, 0),
+    ("cover-art-is-no-video", [(_V, "mjpeg", True, 9, True), (_V, "h264", False, 1, False)],
+     _V, 1),
+    ("unknown-codec-is-no-audio", [(_A, "none", True, 9, False), (_A, "aac", False, 1, False)],
+     _A, 1),
+    ("none-of-the-kind", [(_V, "h264", True, 1, False)], _A, None),
+]
+
+
+@pytest.mark.parametrize(("streams", "kind", "expected"), [c[1:] for c in MAIN_STREAM],
+                         ids=[c[0] for c in MAIN_STREAM])
+def test_the_main_stream_is_the_one_a_player_picks(
+        streams: list[tuple[Any, str, bool, int | None, bool]], kind: Any,
+        expected: int | None) -> None:
+    infos = [StreamInfo(i, t, codec, default, rate, attached_pic=pic)
+             for i, (t, codec, default, rate, pic) in enumerate(streams)]
+    found = main_stream(infos, kind)
+    assert (found.index if found else None) == expected
 
 
 DECISIONS = [

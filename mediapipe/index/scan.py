@@ -4,8 +4,9 @@ Owns: the walk of a library root with ``os.scandir`` (a generator: memory grows 
 folder and the number of folders, never with the number of files), the filters Immich applies to
 external libraries (supported extensions, case-insensitive, from ``mediapipe.formats``; exclusion
 globs such as ``**/@eaDir/**`` matched on the path relative to the root; hidden files and folders
-skipped), the symlink policy, XMP sidecar detection, and reporting folders it could not read. Does
-not own: what changed since the last scan (``catalog.diff``), reading the files (the stages).
+skipped), the symlink policy, XMP sidecar detection (the rule is ``formats.sidecar_among``'s), and
+reporting folders it could not read. Does not own: what changed since the last scan
+(``catalog.diff``), reading the files (the stages).
 
 Symlinks are followed only when their target (resolved) stays inside the root. Symlinked folders
 are walked after the whole real tree, and a folder already walked (same device and inode) is never
@@ -20,6 +21,7 @@ Entry points: ``LibraryScan`` (iterate it for ``SourceFile``s; read ``problems``
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -205,7 +207,9 @@ class LibraryScan:
             if is_link and not _inside(os.path.realpath(entry.path), real_root):
                 continue
             if kind is formats.Kind.SIDECAR:
-                sidecars[name.lower()] = entry.path
+                with contextlib.suppress(OSError):
+                    if entry.is_file():  # a regular file (or a link to one), as on disk
+                        sidecars[name] = entry.path
             else:
                 media.append((entry, kind))
         for entry, kind in media:
@@ -218,13 +222,10 @@ class LibraryScan:
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue
-            sidecar = None
-            if sidecars:
-                lower = entry.name.lower()
-                sidecar = sidecars.get(lower + ".xmp") or sidecars.get(
-                    lower.rsplit(".", 1)[0] + ".xmp")
+            side = formats.sidecar_among(entry.name, sidecars) if sidecars else None
             self.files += 1
-            yield SourceFile(entry.path, st.st_size, st.st_mtime_ns, kind, sidecar)
+            yield SourceFile(entry.path, st.st_size, st.st_mtime_ns, kind,
+                             sidecars[side] if side else None)
 
 
 def _inside(real: str, real_root: str) -> bool:

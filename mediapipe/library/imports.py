@@ -24,7 +24,7 @@ from typing import Any
 
 from mediapipe.config import Config
 from mediapipe.errors import MediaError, StorageOffline, UnsupportedMedia
-from mediapipe.formats import Kind, kind_of, supported
+from mediapipe.formats import Kind, find_sidecar, kind_of, supported
 from mediapipe.identity import asset_id_for_content
 from mediapipe.library import placement, storage
 from mediapipe.library.placement import PlaceAction, Placement
@@ -64,16 +64,6 @@ def _owner_folder(root: Path, cfg: Config) -> Path:
     folder = Path(root).absolute() / "library" / cfg.owner_id
     storage.require_marker(folder / "probe")  # refuse before any read or write
     return folder
-
-
-def _sidecar_of(media: Path) -> Path | None:
-    """``IMG_1.jpg.xmp`` or else ``IMG_1.xmp`` (either case), as Immich looks for them."""
-    for name in (media.name + ".xmp", media.name + ".XMP", media.stem + ".xmp",
-                 media.stem + ".XMP"):
-        side = media.with_name(name)
-        if os.path.isfile(side):  # never raises: a name too long to exist is simply absent
-            return side
-    return None
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -127,7 +117,7 @@ class _Run:
             storage.sweep_temp(target.parent)  # what a killed run left behind
             self.swept.add(target.parent)
         placed = placement.place_file(
-            path, target, inside=self.owner, move=move, sha1=sha1, sidecar=_sidecar_of(path),
+            path, target, inside=self.owner, move=move, sha1=sha1, sidecar=find_sidecar(path),
             verify=self.verify, dry_run=self.dry_run, reserved=self.planned)
         if self.dry_run:
             self.planned.add(placed.target)

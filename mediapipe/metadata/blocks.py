@@ -5,7 +5,7 @@ out its EXIF block, XMP packets, ICC profile, pixel size and bit depth: JPEG by 
 markers up to the scan (the fast path: a few reads of the header only), HEIF/AVIF with
 pillow-heif (which reports the size as displayed: it applies ``irot``/``imir``), everything else
 with Pillow's lazy ``Image.open``. Does not own: interpreting the blocks (``exif``, ``xmp``,
-``metadata``).
+``read``).
 
 Entry point: ``read_blocks(path) -> ImageBlocks``; raises ``CorruptMedia`` (empty, truncated,
 undecodable) or ``UnsupportedMedia`` (not an image format it knows), nothing else.

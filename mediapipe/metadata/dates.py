@@ -3,7 +3,7 @@
 Owns: parsing exif/XMP/QuickTime date strings, building exiftool's SubSec composites, the tag
 priority, and finding the offset (in the string, from OffsetTimeOriginal/OffsetTime, else from
 a UTC GPS timestamp). Does not own: reading tags (``exif``, ``xmp``) or the file-mtime fallback
-(``metadata``, which has the file).
+(``read``, which has the file).
 
 Entry point: ``taken_at(tags) -> Taken | None``.
 """

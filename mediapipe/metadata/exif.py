@@ -4,7 +4,7 @@ Owns: walking IFD0, the Exif and GPS sub-IFDs and Apple's maker note inside one 
 with bounds checks (an entry that points outside the block is dropped with a warning, an IFD is
 never visited twice, entry counts are capped), and decoding the tags the metadata rules use into
 plain values (``"DateTimeOriginal": "2023:06:01 14:30:15"``, ``"GPSLatitude": -33.85``).
-Does not own: finding the block in a file (``imagefile``), or deciding which tag wins
+Does not own: finding the block in a file (``blocks``), or deciding which tag wins
 (``metadata``). Malformed input never raises: what cannot be read becomes a warning.
 
 Entry point: ``read_exif(data) -> tuple[dict[str, object], list[str]]``.

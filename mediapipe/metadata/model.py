@@ -1,7 +1,9 @@
 """What the metadata stage knows about a file, as one typed value every later stage reads.
 
-Owns: ``MediaInfo`` and ``StreamInfo`` (frozen dataclasses) and their JSON form. Does not own:
-reading them (``metadata.read_metadata``).
+Owns: ``MediaInfo`` and ``StreamInfo`` (frozen dataclasses) and their JSON form, which stream
+of a kind is the main one (``main_stream``, the rule the metadata and the transcode plan share),
+and ``HDR_TRANSFERS``, the colour transfers that make a video HDR. Does not own: reading them
+(``metadata.read_metadata``).
 
 Conventions: ``width``/``height`` are as displayed (swapped for EXIF orientations 5-8 and for
 video rotated by 90/270); ``rotation`` is clockwise degrees, as exiftool reports it;
@@ -11,10 +13,15 @@ video rotated by 90/270); ``rotation`` is clockwise degrees, as exiftool reports
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
-__all__ = ["MediaInfo", "StreamInfo"]
+__all__ = ["HDR_TRANSFERS", "MediaInfo", "StreamInfo", "main_stream"]
+
+# ``color_transfer`` values (FFmpeg's names) of HDR video: PQ (SMPTE ST 2084) and HLG (ARIB
+# STD-B67). Thumbnails tone-map such frames; transcodes tone-map such streams.
+HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +39,21 @@ class StreamInfo:
     color_transfer: str | None = None
     color_primaries: str | None = None
     profile: str | None = None
+
+
+def main_stream(streams: Iterable[StreamInfo],
+                kind: Literal["video", "audio"]) -> StreamInfo | None:
+    """The ``kind`` stream a player would pick: the first marked default, else the one with the
+    highest bitrate (the first of equals); None when there is none. Cover art is no video
+    stream, and an audio stream whose codec is unknown (``"none"``) is no audio stream."""
+    if kind == "video":
+        found = [s for s in streams if s.type == "video" and not s.attached_pic]
+    else:
+        found = [s for s in streams if s.type == "audio" and s.codec != "none"]
+    if not found:
+        return None
+    default = next((s for s in found if s.default), None)
+    return default or max(found, key=lambda s: s.bit_rate or 0)
 
 
 @dataclasses.dataclass(frozen=True)

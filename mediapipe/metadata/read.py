@@ -1,12 +1,12 @@
 """The metadata stage: one file in, one ``MediaInfo`` out, as right as exiftool and much faster.
 
-Owns: dispatching by kind (videos go to ``videoinfo.read_video``), merging an image's tag
-sources (EXIF first, embedded XMP fills gaps, an XMP sidecar ``IMG.jpg.xmp`` / ``IMG.xmp`` wins
+Owns: dispatching by kind (videos go to ``video.read_video``), merging an image's tag
+sources (EXIF first, embedded XMP fills gaps, the XMP sidecar ``formats.find_sidecar`` picks wins
 for date, GPS, description, rating and keywords), and Immich's rules for every field: date
 (``dates``) with the file mtime as the last resort, GPS (null when absent or 0,0), orientation
 and the displayed size, camera and lens, exposure, keywords as lists, colour, live photo and
-motion photo markers. Does not own: finding blocks in files (``imagefile``), decoding them
-(``exif``, ``xmp``, ``icc``), or any write.
+motion photo markers. Does not own: finding blocks in files (``blocks``), decoding them
+(``exif``, ``xmp``, ``colour.profile_description``), or any write.
 
 Entry point: ``read_metadata(path, *, sidecar=True) -> MediaInfo``; raises only ``CorruptMedia``,
 ``UnsupportedMedia`` or ``TooLarge``; whatever could not be read is listed in ``warnings``.
@@ -20,15 +20,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mediapipe import formats
+from mediapipe.colour import profile_description
 from mediapipe.errors import CorruptMedia, UnsupportedMedia
-from mediapipe.icc import profile_description
 from mediapipe.metadata.blocks import ImageBlocks, read_blocks
 from mediapipe.metadata.dates import taken_at
 from mediapipe.metadata.exif import read_exif
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.metadata.xmp import read_xmp
 
-__all__ = ["find_sidecar", "read_metadata"]
+__all__ = ["read_metadata"]
 
 Tags = dict[str, object]
 
@@ -41,17 +41,6 @@ _SIDECAR_WINS = frozenset({"Description", "Rating", "Subject", "HierarchicalSubj
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
          "TIFF": "image/tiff", "BMP": "image/bmp"}
 _COLOR_SPACES = {1: "sRGB", 2: "Adobe RGB", 0xFFFF: "Uncalibrated"}
-
-
-def find_sidecar(path: Path) -> Path | None:
-    """``IMG.jpg.xmp`` if it exists, else ``IMG.xmp``, else None (Immich's order).
-
-    ``os.path.isfile``, not ``Path.is_file``: beside a 255-byte name, ``IMG.jpg.xmp`` is too
-    long to exist, and ``Path.is_file`` raises ENAMETOOLONG instead of answering False."""
-    for candidate in (path.with_name(path.name + ".xmp"), path.with_suffix(".xmp")):
-        if candidate != path and os.path.isfile(candidate):
-            return candidate
-    return None
 
 
 def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> MediaInfo:
@@ -71,7 +60,7 @@ def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> Medi
     blocks = read_blocks(p)
     warnings = list(blocks.warnings)
     tags = _embedded_tags(blocks, warnings)
-    side = find_sidecar(p) if sidecar else None
+    side = formats.find_sidecar(p) if sidecar else None
     if side is not None:
         tags = _apply_sidecar(tags, side, warnings)
     mime = _MIME.get(blocks.format) or formats.mime_type(p)

@@ -3,7 +3,7 @@
 Owns: ``read_video(path) -> MediaInfo`` for video files: displayed size, rotation (clockwise, as
 exiftool), duration, frame rate, codecs, pixel format, HDR transfer, per-stream facts for the
 transcode stage, QuickTime/Matroska/AVI dates, ISO 6709 location, QuickTime make/model. Does not
-own: images (``metadata``), deciding what to transcode (``transcode``).
+own: images (``read``), deciding what to transcode (``transcode.plan``).
 
 Rotation: FFmpeg 8 keeps the display matrix in codec parameters that PyAV does not expose, so for
 ISO-BMFF files (mp4/mov/3gp) it is read from the video track's ``tkhd`` matrix, as exiftool does.
@@ -23,14 +23,17 @@ from typing import Any, Literal
 
 from mediapipe import formats
 from mediapipe.errors import CorruptMedia, UnsupportedMedia
-from mediapipe.metadata.model import MediaInfo, StreamInfo
+from mediapipe.metadata.dates import format_offset
+from mediapipe.metadata.model import MediaInfo, StreamInfo, main_stream
 
-__all__ = ["read_video"]
+__all__ = ["TRANSFER_NAMES", "read_video"]
 
-# AVColorTransferCharacteristic / AVColorPrimaries values to FFmpeg's names.
-_TRC = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear",
-        11: "iec61966-2-4", 13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12",
-        16: "smpte2084", 17: "smpte428", 18: "arib-std-b67"}
+# AVColorTransferCharacteristic / AVColorPrimaries values to FFmpeg's names (the transfer
+# names are also what ``thumbnails.videoframe`` reads off a decoded frame).
+TRANSFER_NAMES = {
+    1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear",
+    11: "iec61966-2-4", 13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12",
+    16: "smpte2084", 17: "smpte428", 18: "arib-std-b67"}
 _PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "film",
               9: "bt2020", 10: "smpte428", 11: "smpte431", 12: "smpte432", 22: "ebu3213"}
 # Demuxer short names (FFmpeg's first alias is not the file's real format) to one name.
@@ -69,11 +72,10 @@ def read_video(path: str | Path) -> MediaInfo:
 
 def _info(p: Path, size: int, container: Any) -> MediaInfo:
     streams = tuple(_stream(s) for s in container.streams)
-    videos = [s for s in container.streams.video
-              if not s.disposition & s.disposition.attached_pic]
-    if not videos:
+    main = main_stream(streams, "video")
+    if main is None:
         raise UnsupportedMedia(p, "no video stream")
-    video = _main_stream(videos)
+    video = container.streams[main.index]
     cc = video.codec_context
     if cc is None:
         raise CorruptMedia(p, "video stream has an unknown codec (damaged stream headers)")
@@ -82,8 +84,7 @@ def _info(p: Path, size: int, container: Any) -> MediaInfo:
     fmt = container.format.name
     rotation = _mp4_rotation(p, video.index) if fmt.startswith("mov,") else 0
     width, height = (cc.height, cc.width) if rotation in (90, 270) else (cc.width, cc.height)
-    # an audio stream whose codec a damaged header hides has no codec context: not usable
-    audios = [a for a in container.streams.audio if a.codec_context is not None]
+    audio = main_stream(streams, "audio")  # a codec a damaged header hides is "none"
     tags = {k.lower(): v for k, v in (container.metadata or {}).items()}
     taken_at, source = _taken_at(tags)
     if taken_at is None:
@@ -102,19 +103,12 @@ def _info(p: Path, size: int, container: Any) -> MediaInfo:
         fps=round(float(rate), 3) if rate else None,
         video_codec=_codec_name(video), pix_fmt=cc.pix_fmt,
         bit_rate=container.bit_rate or None,
-        color_transfer=_TRC.get(cc.color_trc), color_primaries=_PRIMARIES.get(cc.color_primaries),
+        color_transfer=TRANSFER_NAMES.get(cc.color_trc),
+        color_primaries=_PRIMARIES.get(cc.color_primaries),
         rotation=rotation,
-        audio_codec=_codec_name(_main_stream(audios)) if audios else None,
+        audio_codec=audio.codec if audio else None,
         container=_container(fmt, p), streams=streams,
     )
-
-
-def _main_stream(streams: list[Any]) -> Any:
-    """The default-disposition stream, else the one with the highest bitrate, else the first."""
-    for s in streams:
-        if s.disposition & s.disposition.default:
-            return s
-    return max(streams, key=lambda s: _bit_rate(s) or 0)
 
 
 def _bit_rate(stream: Any) -> int | None:
@@ -142,7 +136,7 @@ def _stream(s: Any) -> StreamInfo:
         width=cc.width if video else None, height=cc.height if video else None,
         pix_fmt=cc.pix_fmt if video else None,
         channels=cc.channels if kind == "audio" and cc is not None else None,
-        color_transfer=_TRC.get(cc.color_trc) if video else None,
+        color_transfer=TRANSFER_NAMES.get(cc.color_trc) if video else None,
         color_primaries=_PRIMARIES.get(cc.color_primaries) if video else None,
         profile=s.profile if kind in ("video", "audio") else None,
     )
@@ -201,13 +195,8 @@ def _taken_at(tags: dict[str, str]) -> tuple[datetime | None, str]:
 
 
 def _offset(taken_at: datetime | None) -> str | None:
-    if taken_at is None or taken_at.utcoffset() is None:
-        return None
-    off = taken_at.utcoffset()
-    assert off is not None
-    minutes = int(off.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    off = taken_at.utcoffset() if taken_at is not None else None
+    return format_offset(off) if off is not None else None
 
 
 def _location(tags: dict[str, str]) -> tuple[float | None, float | None, float | None]:

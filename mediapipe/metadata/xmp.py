@@ -4,7 +4,7 @@ Owns: parsing one XMP packet (RDF/XML; properties as attributes or elements, Bag
 lists) and naming the properties the metadata rules use: dates, GPS (``"48,51.5N"`` forms to
 signed degrees), description, rating, keywords (``dc:subject``, ``lr:hierarchicalSubject``),
 lens, Google motion-photo markers (MicroVideo, MotionPhoto and its Container directory) and
-Apple's ContentIdentifier. Does not own: finding packets in files (``imagefile``) or precedence
+Apple's ContentIdentifier. Does not own: finding packets in files (``blocks``) or precedence
 (``metadata``). Malformed XML never raises: it becomes a warning.
 
 Entry point: ``read_xmp(data) -> tuple[dict[str, object], list[str]]``.

@@ -26,6 +26,7 @@ from mediapipe.metadata.read import read_metadata
 from mediapipe.thumbnails.make import Encoded, make_thumbnails
 from mediapipe.transcode import plan as stage
 from mediapipe.transcode import run as ffmpeg_run
+from mediapipe.transcode.argv import build_command
 
 __all__ = ["FilePlan", "ThumbnailFiles", "WrittenImage", "plan_file", "thumbnail_file",
            "transcode_file"]
@@ -125,7 +126,7 @@ def plan_file(path: str | Path, out: str | Path, cfg: Config,
     command: list[str] = []
     if plan.decision != "none":
         chain, _ = ffmpeg_run.accel_chain(accel, ff.accel_decode)
-        command = stage.build_command(plan, source, output, chain[0])
+        command = build_command(plan, source, output, chain[0])
     return FilePlan(source, output, plan, accel, ff.accel_decode, tuple(command))
 
 

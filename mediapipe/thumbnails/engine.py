@@ -4,7 +4,8 @@ Owns: the ``ImageEngine`` Protocol (open a header, reduced decode, resize, colou
 orient, encode, pixels out) and ``PillowEngine`` (Pillow + pillow-heif + ImageCms): JPEG DCT
 scaling via ``draft()``, mode normalisation (palette, 16-bit, CMYK, grey), first non-blank frame
 of animations, ICC conversion to sRGB or Display P3. Does not own: sizes, limits or the order of
-the steps (``thumbnails``); which output space to use (``colour``); video (``videoframe``).
+the steps (``make``); reading profiles or choosing the output space (``colour``); video
+(``videoframe``).
 
 Entry points: ``ImageEngine``, ``PillowEngine``, ``Header``.
 """
@@ -57,7 +58,7 @@ class Header:
 
 
 class ImageEngine(Protocol):
-    """Primitives over an engine-specific image type; ``thumbnails`` decides sizes and order."""
+    """Primitives over an engine-specific image type; ``make`` decides sizes and order."""
 
     name: str
 
@@ -184,12 +185,12 @@ class PillowEngine:
         if image.mode in ("L", "LA"):
             return image.convert("RGBA" if image.mode == "LA" else "RGB")
         if image.mode == "CMYK":
-            if icc and gamut is colour.Gamut.OTHER and _profile_space(icc) == "CMYK":
+            if icc and gamut is colour.Gamut.OTHER and colour.profile_space(icc) == "CMYK":
                 return ImageCms.applyTransform(image, _transform(icc, "CMYK", colour.Space.SRGB))
             return image.convert("RGB")
         if gamut in (colour.Gamut.NONE, colour.Gamut.SRGB) or icc is None:
             return image
-        if _profile_space(icc) != "RGB":
+        if colour.profile_space(icc) != "RGB":
             return image  # a grey or CMYK profile on RGB pixels: mislabelled, leave the pixels
         return ImageCms.applyTransform(image, _transform(icc, image.mode, space))
 
@@ -214,10 +215,3 @@ class PillowEngine:
     def rgba(self, image: Image.Image) -> npt.NDArray[np.uint8]:
         return np.asarray(image.convert("RGBA"))
 
-
-@functools.lru_cache(maxsize=64)
-def _profile_space(icc: bytes) -> str:
-    try:
-        return str(ImageCms.ImageCmsProfile(io.BytesIO(icc)).profile.xcolor_space).strip()
-    except (OSError, ValueError, TypeError):
-        return ""

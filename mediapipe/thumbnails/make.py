@@ -5,9 +5,9 @@ Owns: the order of the work and every size decision: refuse oversized images bef
 scaling), preview (shorter side ``image.preview.size``), thumbnail and thumbhash made from the
 preview, never upscaled; the output colour space (``colour``); the optional full-size JPEG for
 formats browsers cannot show; RAW via its largest embedded JPEG; videos via ``videoframe``.
-Does not own: pixels operations (an ``ImageEngine``), writing files (``storage``/``pipeline``),
-reading metadata (``metadata``: the caller passes ``MediaInfo``; for images the orientation is
-read from the image's own header as it is decoded).
+Does not own: pixel operations (an ``ImageEngine``), writing files (``library.storage``,
+``pipeline``), reading metadata (``metadata``: the caller passes ``MediaInfo``; for images the
+orientation is read from the image's own header as it is decoded).
 
 Entry point: ``make_thumbnails(path, info, cfg) -> Thumbnails``.
 """

@@ -3,7 +3,7 @@
 Owns: the ThumbHash encoding (Evan Wallace's published format, written here from its description:
 the image in an L/P/Q/A colour space, a few low DCT coefficients per channel, quantised to 4 bits)
 and the two decoders tests and clients need (average colour, a small RGBA image). Does not own:
-resizing the source to fit 100×100 (the caller does, ``thumbnails``).
+resizing the source to fit 100×100 (the caller does, ``make``).
 
 Entry points: ``encode(rgba) -> bytes``, ``to_base64``, ``average_rgba(hash)``, ``decode(hash)``.
 """

@@ -4,7 +4,7 @@ Owns: picking the frame (keyframes only, skipping black or uniform leading frame
 scaling it while decoding (swscale), applying the display rotation, and tone-mapping PQ and HLG
 (BT.2020) frames to SDR BT.709/sRGB so that thumbnails of HDR video are not washed out; also
 ``is_blank``, which animated images use too. Does not own: sizes (``geometry``), encoding
-(``imageengine``), reading the rotation or transfer (``metadata``; passed in).
+(``engine``), reading the rotation or transfer (``metadata``; passed in).
 
 Entry point: ``representative_frame(path, rotation=, transfer=, shorter=, max_pixels=)``.
 """
@@ -17,13 +17,14 @@ import numpy as np
 import numpy.typing as npt
 
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
+from mediapipe.metadata.model import HDR_TRANSFERS
+from mediapipe.metadata.video import TRANSFER_NAMES
 from mediapipe.thumbnails.geometry import fit_shorter
 
-__all__ = ["HDR_TRANSFERS", "is_blank", "representative_frame", "tonemap"]
+__all__ = ["is_blank", "representative_frame", "tonemap"]
 
 MAX_KEYFRAMES = 12      # keyframes examined before settling for the best one seen
 MAX_PACKETS = 6000      # packets demuxed at most (bounds work on long GOPs and broken files)
-HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
 SDR_WHITE_NITS = 203.0  # BT.2408 reference white: HDR code for "paper white" maps to SDR 1.0
 PEAK_NITS = 1000.0      # assumed mastering peak (most phone and consumer HDR)
 KNEE = 0.75             # linear SDR level above which highlights are compressed
@@ -31,7 +32,6 @@ KNEE = 0.75             # linear SDR level above which highlights are compressed
 _BT2020_TO_709 = np.array([[1.6605, -0.5876, -0.0728],
                            [-0.1246, 1.1329, -0.0083],
                            [-0.0182, -0.1006, 1.1187]], dtype=np.float32)
-_AVCOL_TRC = {16: "smpte2084", 18: "arib-std-b67"}  # FFmpeg's AVColorTransferCharacteristic
 _LUMA_2020 = np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
 
 
@@ -107,7 +107,7 @@ def representative_frame(path: Path, *, rotation: int = 0, transfer: str | None 
             raise TooLarge(path, f"{w}x{h} video exceeds the {max_pixels} pixel limit")
         stream.codec_context.skip_frame = "NONKEY"
         chosen = _pick(container, stream, path)
-    trc = transfer or _AVCOL_TRC.get(int(chosen.color_trc))
+    trc = transfer or TRANSFER_NAMES.get(int(chosen.color_trc))
     tw, th = fit_shorter((chosen.width, chosen.height), shorter)
     if trc in HDR_TRANSFERS:
         from av.video.reformatter import Colorspace

@@ -30,7 +30,8 @@ from pathlib import Path
 
 from mediapipe.errors import StorageOffline, TranscodeFailed
 from mediapipe.transcode import toolchain
-from mediapipe.transcode.plan import NVENC_ENCODERS, Accel, TranscodePlan, build_command
+from mediapipe.transcode.argv import NVENC_ENCODERS, build_command
+from mediapipe.transcode.plan import Accel, TranscodePlan
 
 __all__ = ["TranscodeResult", "accel_chain", "run_ffmpeg", "transcode"]
 
