@@ -48,7 +48,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mediapipe.errors import StorageOffline
+from mediapipe.errors import CatalogError, StorageOffline
 from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
 from mediapipe.index.diff import PENDING_SQL, ScanDiff, apply_scan
@@ -167,8 +167,8 @@ class Catalog:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             self._db.close()
-            raise StorageOffline(self.path, f"catalog schema {version} is newer than this "
-                                            f"mediapipe knows ({SCHEMA_VERSION})")
+            raise CatalogError(self.path, f"catalog schema {version} is newer than this "
+                                          f"mediapipe knows ({SCHEMA_VERSION}); upgrade mediapipe")
         self._db.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
         self._buffer: list[dict[str, Any]] = []
         self._last_flush = time.monotonic()
