@@ -427,6 +427,13 @@ def test_cli_import_refuses_a_bad_template_naming_the_token(media_root: Path,
     assert "{{nope}}" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_cli_migrate_with_the_template_off_is_a_config_error(media_root: Path) -> None:
+    r = mediapipe("migrate", "--media-root", str(media_root),
+                  env={"MEDIAPIPE_STORAGE_TEMPLATE_ENABLED": "false"})
+    assert r.returncode == 3
+    assert "storageTemplate.enabled" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
 @needs_metadata
 def test_cli_import_then_migrate_real_jpegs(media_root: Path, tmp_path: Path) -> None:
     from datetime import datetime
