@@ -13,7 +13,7 @@ metadata (the ``reader`` passed in; the CLI passes ``metadata.read_metadata``), 
 Crash safety comes from ``place_file``: every step is repeatable, so a re-run after a kill
 finds each half-done file (its copy already in place, same sha1) and finishes it.
 
-Entry points: ``import_files``, ``migrate``, ``ImportReport``.
+Entry points: ``import_files``, ``migrate``, ``ImportReport``, ``upload_layout``.
 """
 
 from __future__ import annotations
