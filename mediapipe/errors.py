@@ -5,7 +5,13 @@ each maps to. Does not own: catching them (the edges do: ``cli.py``, ``pipeline.
 ``workers/tasks.py``).
 
 Every error about a file carries the path and a reason, and is raised ``from`` its cause.
-``MediaError.transient`` tells the workers whether a retry can help.
+``MediaError.transient`` tells the workers whether a retry can help: only ``StorageOffline`` and an
+ffmpeg killed by a signal are; a wrong path, a copy that does not match its source or a catalog
+from a newer mediapipe fail the same way every time, so they fail once, clearly.
+
+Exit codes (the CLI's, one per type): 1 ``MediaError`` (some files failed), 3 ``ConfigError``,
+4 ``StorageOffline``, 5 ``UnsupportedMedia``, 6 ``CorruptMedia``, 7 ``TooLarge``,
+8 ``TranscodeFailed``, 9 ``PathEscape``, 10 ``IntegrityError``, 11 ``CatalogError``.
 """
 
 from __future__ import annotations
@@ -13,9 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CatalogError",
     "ConfigError",
     "CorruptMedia",
+    "IntegrityError",
     "MediaError",
+    "PathEscape",
     "StorageOffline",
     "TooLarge",
     "TranscodeFailed",
@@ -97,6 +106,29 @@ class TranscodeFailed(MediaError):
         return self.returncode is not None and self.returncode < 0
 
 
+class PathEscape(MediaError):
+    """A place resolves outside the folder it must stay in (a symlink pointing out of the media
+    root, say). Refused before anything is written there. Not transient: it resolves the same way
+    until someone changes the folders."""
+
+    exit_code = 9
+
+
+class IntegrityError(MediaError):
+    """A copy differs from its source (size or sha1): the copy is removed, nothing is placed and
+    the source is kept. Not transient: retrying on the same hardware is not expected to help; a
+    re-run once the cause (memory, disk, network share) is fixed repeats the copy safely."""
+
+    exit_code = 10
+
+
+class CatalogError(MediaError):
+    """The catalog cannot be used by this mediapipe (its schema is newer than the code knows).
+    Nothing is written to it. Not transient: upgrade mediapipe, or point it at another catalog."""
+
+    exit_code = 11
+
+
 class ConfigError(ValueError):
     """An invalid setting: names the key, the value given and what is allowed."""
 
@@ -110,7 +142,7 @@ class ConfigError(ValueError):
 _BY_NAME: dict[str, type[MediaError]] = {
     cls.__name__: cls
     for cls in (MediaError, UnsupportedMedia, CorruptMedia, TooLarge, StorageOffline,
-                TranscodeFailed)
+                TranscodeFailed, PathEscape, IntegrityError, CatalogError)
 }
 
 

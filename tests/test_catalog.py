@@ -14,9 +14,16 @@ import pytest
 
 from fixtures.library import Library, build_library
 from mediapipe.config import Config
-from mediapipe.errors import CorruptMedia, StorageOffline
+from mediapipe.errors import CatalogError, CorruptMedia, StorageOffline
 from mediapipe.identity import ASSET_NAMESPACE, asset_id_for_path
-from mediapipe.index.catalog import CATALOG_NAME, Catalog, CatalogEntry, ScanDiff, State
+from mediapipe.index.catalog import (
+    CATALOG_NAME,
+    SCHEMA_VERSION,
+    Catalog,
+    CatalogEntry,
+    ScanDiff,
+    State,
+)
 from mediapipe.index.scan import LibraryScan
 from tests.support.unprivileged import run_unprivileged
 
@@ -60,6 +67,19 @@ def test_open_refuses_a_media_root_without_markers_and_writes_nothing(tmp_path: 
     with pytest.raises(StorageOffline, match="marker"):
         Catalog.open(tmp_path / "media")
     assert not (tmp_path / "media" / CATALOG_NAME).exists()
+
+
+def test_a_catalog_from_a_newer_mediapipe_is_a_catalog_error_not_a_retry(
+        media_root: Path) -> None:
+    with sqlite3.connect(media_root / CATALOG_NAME) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(CatalogError, match="newer") as err:
+        Catalog.open(media_root)
+    assert not err.value.transient and err.value.exit_code == 11
+    with sqlite3.connect(media_root / CATALOG_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+        assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0, \
+            "no table of this version's schema was added"
 
 
 def test_the_catalog_lives_in_the_media_root_in_wal_mode(media_root: Path,

@@ -19,19 +19,20 @@ import pytest
 
 from fixtures.imports import known_reader, sha1_tree, small_files
 from mediapipe.config import Config, StorageTemplateConfig
-from mediapipe.errors import StorageOffline
+from mediapipe.errors import ConfigError, IntegrityError, PathEscape, StorageOffline
+from mediapipe.identity import asset_id_for_content
 from mediapipe.library import imports as importer
 from mediapipe.library import placement, storage
 from mediapipe.library.placement import PlaceAction
 from mediapipe.template import TemplateContext, render_path
 
 PROJECT = Path(__file__).resolve().parents[1]
-CFG = Config(owner_id="user-id1")
+CFG = Config(owner_id="user-id1", storage_template=StorageTemplateConfig(enabled=True))
 NEW_TEMPLATE = "{{filetypefull}}/{{y}}/{{MMMM}}/{{filename}}"
 
 
 def with_template(template: str) -> Config:
-    return CFG.replace(storage_template=StorageTemplateConfig(template=template))
+    return CFG.replace(storage_template=StorageTemplateConfig(enabled=True, template=template))
 
 
 def owner(root: Path) -> Path:
@@ -122,6 +123,19 @@ def test_copy_across_filesystems_keeps_mtime(media_root: Path, other_fs: Path) -
     assert p.target.stat().st_mtime == 1_234_567_890
 
 
+def test_a_copy_that_differs_from_its_source_is_an_integrity_error_and_places_nothing(
+        media_root: Path, other_fs: Path) -> None:
+    src = other_fs / "a.jpg"
+    src.write_bytes(A)
+    target = owner(media_root) / "a.jpg"
+    with pytest.raises(IntegrityError, match="sha1") as err:
+        placement.place_file(src, target, inside=owner(media_root), move=False,
+                             sha1="0" * 40)  # what the source was read as: not what was copied
+    assert not err.value.transient, "the same copy would be checked the same way"
+    assert src.read_bytes() == A, "the source stays"
+    assert os.listdir(target.parent) == [], "neither the copy nor its temp file is left"
+
+
 def test_a_target_resolving_outside_the_owner_folder_is_refused(media_root: Path,
                                                                 tmp_path: Path) -> None:
     outside = tmp_path / "outside"
@@ -130,10 +144,26 @@ def test_a_target_resolving_outside_the_owner_folder_is_refused(media_root: Path
     (owner(media_root) / "evil").symlink_to(outside)
     src = tmp_path / "a.jpg"
     src.write_bytes(A)
-    with pytest.raises(StorageOffline, match="outside"):
+    with pytest.raises(PathEscape, match="outside") as err:
         placement.place_file(src, owner(media_root) / "evil" / "a.jpg", inside=owner(media_root),
                            move=True)
+    assert not err.value.transient, "a retry would resolve to the same place"
     assert src.exists() and not list(outside.iterdir())
+
+
+def test_an_import_reports_an_escaping_place_and_imports_the_rest(media_root: Path,
+                                                                  tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    owner(media_root).mkdir(parents=True)
+    (owner(media_root) / "evil").symlink_to(outside)
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / "in" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "in" / name).write_bytes(name.encode())
+    cfg = with_template("evil/{{filename}}")
+    report = importer.import_files([tmp_path / "in"], media_root, cfg, reader=known_reader)
+    assert [type(e).__name__ for e in report.failed] == ["PathEscape", "PathEscape"]
+    assert not list(outside.iterdir())
 
 
 # --- import and its half-done states ---------------------------------------------------------
@@ -257,10 +287,11 @@ KILLED_IMPORT = """
 import sys
 from pathlib import Path
 from fixtures.imports import known_reader
+from mediapipe.identity import asset_id_for_content
 from mediapipe.library import imports as importer
 from mediapipe.config import Config
-importer.import_files([Path(sys.argv[1])], Path(sys.argv[2]), Config(owner_id="user-id1"),
-                      move=True, reader=known_reader)
+cfg = Config.from_dict({"ownerId": "user-id1", "storageTemplate": {"enabled": True}})
+importer.import_files([Path(sys.argv[1])], Path(sys.argv[2]), cfg, move=True, reader=known_reader)
 """
 
 
@@ -287,6 +318,51 @@ def test_sigkill_mid_import_then_rerun_loses_and_duplicates_nothing(
     assert all(len(paths) == 1 for paths in placed.values()), "nothing duplicated"
     assert media_names(other_fs / "in") == [], "every source moved"
     assert not [p for p in owner(media_root).rglob("*") if p.name.endswith(".mptmp")]
+
+
+# --- storageTemplate.enabled = false: Immich's upload layout --------------------------------------
+
+TEMPLATE_OFF = Config(owner_id="user-id1",  # as an Immich export with the template off says
+                      storage_template=StorageTemplateConfig(enabled=False))
+
+
+def test_with_the_template_off_an_import_keeps_immichs_upload_layout(media_root: Path,
+                                                                      tmp_path: Path) -> None:
+    files = small_files(tmp_path / "in", 12)
+    report = importer.import_files([tmp_path / "in"], media_root, TEMPLATE_OFF,
+                                   reader=known_reader)
+    assert report.count(PlaceAction.COPIED) == 12 and not report.failed
+    for p in report.placements:
+        asset_id = asset_id_for_content(files[p.source])
+        ext = ".mp4" if p.source.suffix == ".mp4" else ".jpg"
+        assert p.target == owner(media_root) / asset_id[0:2] / asset_id[2:4] / (asset_id + ext)
+        if p.sidecar_target:
+            assert p.sidecar_target == placement.sidecar_target(p.target)
+    again = importer.import_files([tmp_path / "in"], media_root, TEMPLATE_OFF,
+                                  reader=known_reader)
+    assert again.count(PlaceAction.ALREADY_PLACED) == 12
+
+
+def test_with_the_template_off_migrate_refuses_and_moves_nothing(media_root: Path,
+                                                                 tmp_path: Path) -> None:
+    small_files(tmp_path / "in", 3)
+    importer.import_files([tmp_path / "in"], media_root, CFG, move=True, reader=known_reader)
+    before = sha1_tree(owner(media_root))
+    with pytest.raises(ConfigError) as err:
+        importer.migrate(media_root, TEMPLATE_OFF, reader=known_reader)
+    assert err.value.key == "storageTemplate.enabled"
+    assert sha1_tree(owner(media_root)) == before
+
+
+def test_turning_the_template_on_then_migrating_leaves_the_upload_layout(
+        media_root: Path, tmp_path: Path) -> None:
+    files = small_files(tmp_path / "in", 10)
+    importer.import_files([tmp_path / "in"], media_root, TEMPLATE_OFF, move=True,
+                          reader=known_reader)
+    report = importer.migrate(media_root, CFG, reader=known_reader)
+    assert report.count(PlaceAction.MOVED) == 10 and not report.failed
+    assert sorted(sha1_tree(owner(media_root))) == sorted(set(files.values()))
+    assert {p.name for p in owner(media_root).iterdir()} == {"2021", "2022"}
 
 
 # --- migrate -----------------------------------------------------------------------------------
@@ -352,6 +428,13 @@ def test_cli_import_refuses_a_bad_template_naming_the_token(media_root: Path,
     assert "{{nope}}" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_cli_migrate_with_the_template_off_is_a_config_error(media_root: Path) -> None:
+    r = mediapipe("migrate", "--media-root", str(media_root),
+                  env={"MEDIAPIPE_STORAGE_TEMPLATE_ENABLED": "false"})
+    assert r.returncode == 3
+    assert "storageTemplate.enabled" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
 @needs_metadata
 def test_cli_import_then_migrate_real_jpegs(media_root: Path, tmp_path: Path) -> None:
     from datetime import datetime
@@ -364,7 +447,7 @@ def test_cli_import_then_migrate_real_jpegs(media_root: Path, tmp_path: Path) ->
         images.jpeg(src / f"IMG_{i}.JPG", (64, 48), taken=datetime(2023, 6, day, 12, 0),
                     offset="+02:00", make="Canon", model="EOS R5")
     (src / "IMG_0.JPG.xmp").write_text("<x:xmpmeta/>")
-    env = {"MEDIAPIPE_OWNER_ID": "user-id1"}
+    env = {"MEDIAPIPE_OWNER_ID": "user-id1", "MEDIAPIPE_STORAGE_TEMPLATE_ENABLED": "true"}
     r = mediapipe("import", str(src), "--media-root", str(media_root), "--move", "--json",
                   env=env)
     assert r.returncode == 0, r.stderr

@@ -362,3 +362,36 @@ def test_a_full_output_disk_is_storage_offline_not_a_bad_video(tmp_path: Path) -
         assert sorted(p.name for p in folder.iterdir()) == [storage.MARKER]
     finally:
         subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
+
+
+def test_a_read_only_output_disk_is_storage_offline_not_a_bad_video(
+        fixture_set: dict[str, Any], tmp_path: Path) -> None:
+    """Told apart by the filesystem's read-only flag, whatever ffmpeg's message says."""
+    root = tmp_path / "media"
+    storage.init_root(root)
+    folder = root / "encoded-video"
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                      capture_output=True, check=False).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (not root?)")
+    try:
+        (folder / storage.MARKER).write_text("0")
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        src = fixture_set["video-hevc8.mp4"].path
+        plan = plan_transcode(read_video(src), _cfg())
+        with pytest.raises(StorageOffline, match="read-only") as err:
+            ffmpeg_run.transcode(plan, src, folder / "out.mp4", output=storage.atomic_output)
+        assert err.value.transient
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
+
+
+def test_a_broken_video_named_like_a_disk_error_is_a_bad_video(
+        fixture_set: dict[str, Any], tmp_path: Path) -> None:
+    """ffmpeg's stderr quotes the input's name; a healthy output disk makes it the video's fault."""
+    good = fixture_set["video-hevc8.mp4"].path
+    plan = plan_transcode(read_video(good), _cfg())
+    broken = tmp_path / "No space left on device.mp4"
+    broken.write_bytes(good.read_bytes()[:2000])
+    with pytest.raises(TranscodeFailed) as err:
+        ffmpeg_run.transcode(plan, broken, tmp_path / "out" / "o.mp4", output=UNGUARDED)
+    assert not err.value.transient

@@ -48,7 +48,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mediapipe.errors import StorageOffline
+from mediapipe.errors import CatalogError, StorageOffline
 from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
 from mediapipe.index.diff import ScanDiff, apply_scan
@@ -117,8 +117,8 @@ class Catalog:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             self._db.close()
-            raise StorageOffline(self.path, f"catalog schema {version} is newer than this "
-                                            f"mediapipe knows ({SCHEMA_VERSION})")
+            raise CatalogError(self.path, f"catalog schema {version} is newer than this "
+                                          f"mediapipe knows ({SCHEMA_VERSION}); upgrade mediapipe")
         self.schema = Schema.current()
         self.schema.apply(self._db)
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

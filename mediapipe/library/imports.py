@@ -3,14 +3,17 @@
 Owns: finding the media files (and their XMP sidecars) among the sources, giving each import its
 asset id (UUIDv5 of the content's sha1), building the ``TemplateContext`` from its ``MediaInfo``,
 and driving ``placement.place_file`` file by file; ``migrate`` re-renders every file already in the
-owner's folder after a template change and removes the folders it emptied. Does not own: reading
+owner's folder after a template change and removes the folders it emptied. With
+``storageTemplate.enabled`` off (Immich's default) an import keeps Immich's upload layout,
+``<id[0:2]>/<id[2:4]>/<id>.<ext>``, and ``migrate`` refuses (``ConfigError``), as Immich skips its
+template migration while the template is disabled. Does not own: reading
 metadata (the ``reader`` passed in; the CLI passes ``metadata.read_metadata``), rendering
 (``template``) or the bytes on disk (``storage``).
 
 Crash safety comes from ``place_file``: every step is repeatable, so a re-run after a kill
 finds each half-done file (its copy already in place, same sha1) and finishes it.
 
-Entry points: ``import_files``, ``migrate``, ``ImportReport``.
+Entry points: ``import_files``, ``migrate``, ``ImportReport``, ``upload_layout``.
 """
 
 from __future__ import annotations
@@ -19,21 +22,23 @@ import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mediapipe.config import Config
-from mediapipe.errors import MediaError, StorageOffline, UnsupportedMedia
+from mediapipe.errors import ConfigError, MediaError, StorageOffline, UnsupportedMedia
 from mediapipe.formats import Kind, find_sidecar, kind_of, supported
 from mediapipe.identity import asset_id_for_content
 from mediapipe.library import placement, storage
 from mediapipe.library.placement import PlaceAction, Placement
 from mediapipe.metadata.model import MediaInfo
-from mediapipe.template import CompiledTemplate, TemplateContext, compile_template
+from mediapipe.template import TemplateContext, compile_template
 
-__all__ = ["ImportReport", "import_files", "migrate"]
+__all__ = ["ImportReport", "import_files", "migrate", "upload_layout"]
 
 Reader = Callable[[Path], MediaInfo]
+Layout = Callable[[TemplateContext], PurePosixPath]  # an asset's path inside library/<owner>/
+_ASSET_ID_NAME = compile_template("{{assetId}}")  # <id>.<ext>, extension as templates write it
 
 @dataclasses.dataclass(frozen=True)
 class ImportReport:
@@ -85,6 +90,17 @@ def _media_files(sources: Iterable[Path]) -> Iterator[Path | MediaError]:
             yield UnsupportedMedia(source, "not an image or video mediapipe imports")
 
 
+def upload_layout(ctx: TemplateContext) -> PurePosixPath:
+    """Immich's layout for originals when the storage template is off: ``ab/cd/abcd….jpg``."""
+    return PurePosixPath(ctx.asset_id[0:2], ctx.asset_id[2:4]) / _ASSET_ID_NAME.render(ctx)
+
+
+def _layout(cfg: Config) -> Layout:
+    if cfg.storage_template.enabled:
+        return compile_template(cfg.storage_template.template).render
+    return upload_layout
+
+
 def _context(path: Path, info: MediaInfo, asset_id: str, mtime: float) -> TemplateContext:
     taken = info.taken_at or datetime.fromtimestamp(mtime).astimezone()
     return TemplateContext(filename=path.name, taken_at=taken, asset_id=asset_id,
@@ -97,7 +113,7 @@ class _Run:
     """The state of one import or migrate run (folders swept, places planned)."""
 
     owner: Path
-    template: CompiledTemplate
+    layout: Layout
     reader: Reader
     verify: bool
     dry_run: bool
@@ -111,7 +127,7 @@ class _Run:
         except OSError as exc:
             raise MediaError(path, f"cannot read: {exc.strerror}") from exc
         info = self.reader(path)
-        rel = self.template.render(_context(path, info, asset_id_for_content(sha1), mtime))
+        rel = self.layout(_context(path, info, asset_id_for_content(sha1), mtime))
         target = self.owner / rel
         if not self.dry_run and target.parent not in self.swept and target.parent.is_dir():
             storage.sweep_temp(target.parent)  # what a killed run left behind
@@ -125,15 +141,16 @@ class _Run:
 
 
 def _start(root: Path, cfg: Config, reader: Reader, dry_run: bool) -> _Run:
-    return _Run(_owner_folder(root, cfg), compile_template(cfg.storage_template.template),
-                reader, cfg.storage_template.hash_verification_enabled, dry_run)
+    return _Run(_owner_folder(root, cfg), _layout(cfg), reader,
+                cfg.storage_template.hash_verification_enabled, dry_run)
 
 
 def import_files(sources: Iterable[Path], root: Path, cfg: Config, *, move: bool = False,
                  dry_run: bool = False, reader: Reader) -> ImportReport:
     """Place every image and video found in ``sources`` (files or folders) in the library.
 
-    Each goes to ``library/<owner>/<rendered template>`` with its XMP sidecar; copies unless
+    Each goes to ``library/<owner>/<rendered template>`` (with the template disabled, to
+    ``library/<owner>/<upload layout>``) with its XMP sidecar; copies unless
     ``move``. A file whose place already holds the same bytes counts as placed (and, with
     ``move``, its source is removed), so re-running after a crash finishes the job. Per-file
     problems are reported and the rest carry on; ``StorageOffline`` stops the run.
@@ -158,7 +175,11 @@ def migrate(root: Path, cfg: Config, *, dry_run: bool = False, reader: Reader) -
     """Move every file in ``library/<owner>/`` to its place under the current template.
 
     Files already at their place (or one of its ``+N``) stay; folders left empty are removed.
+    ``ConfigError`` while ``storageTemplate.enabled`` is off: there is no template to apply.
     """
+    if not cfg.storage_template.enabled:
+        raise ConfigError("storageTemplate.enabled", "is false, so there is no template to "
+                          "migrate to (Immich skips its migration too); set it to true first")
     run = _start(root, cfg, reader, dry_run)
     placements: list[Placement] = []
     failed: list[MediaError] = []

@@ -21,7 +21,7 @@ import re
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
-from mediapipe.errors import MediaError, StorageOffline
+from mediapipe.errors import IntegrityError, MediaError, PathEscape, StorageOffline
 from mediapipe.library import storage
 
 __all__ = ["PlaceAction", "Placement", "file_sha1", "place_file", "sidecar_target"]
@@ -132,10 +132,10 @@ def _copy_verified(source: Path, final: Path, sha1: str | None, verify: bool) ->
             dst.flush()
             os.fsync(dst.fileno())
         if tmp.stat().st_size != st.st_size:
-            raise StorageOffline(final, f"copy of {source} has {tmp.stat().st_size} bytes, "
+            raise IntegrityError(final, f"copy of {source} has {tmp.stat().st_size} bytes, "
                                         f"the source {st.st_size}; nothing placed")
         if verify and file_sha1(tmp) != (sha1 or file_sha1(source)):
-            raise StorageOffline(final, f"copy of {source} differs from it (sha1); nothing placed")
+            raise IntegrityError(final, f"copy of {source} differs from it (sha1); nothing placed")
         os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
         storage.require_marker(final)
         _link_into(tmp, final)
@@ -170,15 +170,16 @@ def place_file(source: str | Path, target: str | Path, *, inside: str | Path, mo
     target, fsynced, checked (size, and sha1 when ``verify``), given the source's mtime and
     linked in. The sidecar is placed first (as ``<target>.xmp``) and removed last, so a crash
     never separates them. ``reserved`` places count as taken (a dry run's earlier plans).
-    ``StorageOffline`` (nothing written) when the marker is missing or ``target`` resolves
-    outside ``inside``.
+    Nothing is written when it raises ``StorageOffline`` (the marker is missing, the disk
+    fails), ``PathEscape`` (``target`` resolves outside ``inside``) or ``IntegrityError`` (the
+    copy differs from the source).
     """
     source, target, inside = Path(source), Path(target).absolute(), Path(inside).absolute()
     side_src = Path(sidecar) if sidecar else None
     storage.require_marker(target)
     real_inside = os.path.realpath(inside)
     if not Path(os.path.realpath(target)).is_relative_to(real_inside):
-        raise StorageOffline(target, f"resolves outside {inside}; refused")
+        raise PathEscape(target, f"resolves outside {inside}; refused")
     try:
         while True:
             final, already = _choose_slot(source, target, sha1, side_src, reserved)
@@ -189,7 +190,7 @@ def place_file(source: str | Path, target: str | Path, *, inside: str | Path, mo
                 return Placement(source, final, action, side_src, side_dst)
             final.parent.mkdir(parents=True, exist_ok=True)
             if not Path(os.path.realpath(final.parent)).is_relative_to(real_inside):
-                raise StorageOffline(final, f"resolves outside {inside}; refused")
+                raise PathEscape(final, f"resolves outside {inside}; refused")
             try:
                 if side_src and side_dst and not side_dst.exists():
                     _put(side_src, side_dst, move=False, sha1=None, verify=verify)

@@ -204,7 +204,9 @@ def atomic_output(target: str | Path, *, guarded: bool = True) -> Iterator[Path]
         except OSError as exc:
             raise _unwritable(target, exc) from exc
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        # A temp that cannot be removed (a read-only disk) must not hide why the write failed;
+        # sweep_temp removes it once its writer is gone.
+        with contextlib.suppress(OSError):
             tmp.unlink()
 
 

@@ -39,7 +39,7 @@ Progress = Callable[[float], None]
 Output = Callable[[Path], AbstractContextManager[Path]]  # target -> the temp path to write
 STDERR_LINES = 20
 PR_SET_PDEATHSIG = 1
-OUTPUT_UNWRITABLE = ("No space left on device", "Read-only file system", "Disk quota exceeded")
+FULL_BELOW_BYTES = 1 << 20  # an output filesystem with less room than this after a failure is full
 
 
 @functools.cache
@@ -82,6 +82,27 @@ def accel_chain(accel: str, accel_decode: bool) -> tuple[list[Accel], list[tuple
     if accel_decode:
         return [Accel.NVENC_HWDECODE, Accel.NVENC, Accel.SOFTWARE], []
     return [Accel.NVENC, Accel.SOFTWARE], [(Accel.NVENC_HWDECODE.value, "accelDecode is off")]
+
+
+def _output_unwritable(output: str) -> str | None:
+    """Why the folder of ``output`` cannot take a file (gone, read-only, full); None if it can.
+
+    Asked after ffmpeg failed, before its partial output is removed: the filesystem's state, not
+    ffmpeg's wording, says whether the disk was to blame. (A user quota does not show here.)
+    """
+    path = output.removeprefix("file:")  # build_command names outputs as file: URLs
+    if path == "-" or ":" in path.split("/", 1)[0]:
+        return None  # stdout or another protocol: no folder of ours
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fs = os.statvfs(folder)
+    except OSError as exc:
+        return f"its folder {folder} cannot be reached ({exc.strerror})"
+    if fs.f_flag & os.ST_RDONLY:
+        return f"{folder} is on a read-only filesystem"
+    if fs.f_bavail * fs.f_frsize < FULL_BELOW_BYTES:
+        return f"the filesystem of {folder} is full"
+    return None
 
 
 def _encoder_of(argv: list[str]) -> str:
@@ -140,9 +161,10 @@ def run_ffmpeg(argv: list[str], *, source: str, duration: float | None = None,
                               returncode=returncode, argv=argv, stderr_tail=stderr_tail)
     if returncode != 0:
         last = toolchain.last_error_lines(stderr_tail) or f"exit status {returncode}"
-        if any(why in stderr_tail for why in OUTPUT_UNWRITABLE):
+        if unwritable := _output_unwritable(argv[-1]):
             # The output disk, not the video: retryable, like any other failed write.
-            raise StorageOffline(argv[-1], f"ffmpeg could not write its output: {last}")
+            raise StorageOffline(argv[-1], f"ffmpeg could not write its output, {unwritable}: "
+                                           f"{last}")
         raise TranscodeFailed(source, f"ffmpeg failed: {last}", returncode=returncode,
                               argv=argv, stderr_tail=stderr_tail)
     if progress:

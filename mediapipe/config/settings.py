@@ -1,0 +1,242 @@
+"""The settings' declarations: every knob mediapipe has, once, with its default, doc and checks.
+
+Owns: the typed, frozen settings (Immich's section and key names and defaults: ``image``,
+``ffmpeg``, ``storageTemplate``, ``library``, plus mediapipe's own top-level keys and ``worker``),
+``setting(...)`` (a field with its doc and checks), the value checks, and ``parse_bitrate``. Does
+not own: reading files or the environment (``loading``), turning raw values into typed ones
+(``coerce``) or the sample file (``sample``).
+
+Entry points: ``Config`` (the defaults; ``Config.from_dict`` / ``to_dict`` for file shape),
+``parse_bitrate``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mediapipe.config import coerce
+from mediapipe.errors import ConfigError
+from mediapipe.template import TemplateError, compile_template
+
+__all__ = [
+    "Config",
+    "FFmpegConfig",
+    "FullsizeOutput",
+    "ImageConfig",
+    "ImageOutput",
+    "LibraryConfig",
+    "StorageTemplateConfig",
+    "WorkerConfig",
+    "parse_bitrate",
+    "setting",
+]
+
+def setting(
+    default: Any,
+    doc: str,
+    *,
+    key: str | None = None,
+    choices: tuple[Any, ...] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    check: Callable[[Any], str | None] | None = None,
+    no_effect: str | None = None,
+) -> Any:
+    """Declare one setting. ``key`` is its name in files when not the camelCase of the field.
+
+    ``no_effect`` marks a setting accepted only so that Immich exports load: it says why the
+    value changes nothing here, and loading warns when a file or the environment sets it to
+    anything but its default.
+    """
+    meta = {"doc": doc, "key": key, "choices": choices, "min": minimum, "max": maximum,
+            "check": check, "no_effect": no_effect}
+    if isinstance(default, list | dict | set):
+        raise TypeError("use a tuple or a section dataclass for mutable defaults")
+    if dataclasses.is_dataclass(default):
+        return dataclasses.field(default_factory=lambda: default, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _resolution(value: str) -> str | None:
+    if value == "original" or (value.isdigit() and int(value) > 0):
+        return None
+    return "a positive number of pixels (the shorter side) or 'original'"
+
+
+_BITRATE = re.compile(r"(\d+(?:\.\d+)?)([kKmM]?)")
+
+
+def parse_bitrate(text: str) -> int:
+    """``'5000k'`` → 5_000_000, ``'8M'`` → 8_000_000, ``'0'`` → 0 (no limit); bits/s."""
+    m = _BITRATE.fullmatch(text.strip())
+    if not m:
+        raise ConfigError("ffmpeg.maxBitrate", f"{text!r} is not a bitrate")
+    unit = {"": 1, "k": 1000, "m": 1_000_000}[m.group(2).lower()]
+    return int(float(m.group(1)) * unit)
+
+
+def _bitrate(value: str) -> str | None:
+    if _BITRATE.fullmatch(value.strip()):
+        return None
+    return "a number with an optional k or M suffix, e.g. '0', '5000k', '8M' (0 = no limit)"
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageOutput:
+    format: str = setting("jpeg", "Encoding of this output.", choices=("jpeg", "webp"))
+    size: int = setting(1440, "Target length of the shorter side, in pixels; never upscaled.",
+                        minimum=16, maximum=16384)
+    quality: int = setting(80, "Encoder quality, 1-100.", minimum=1, maximum=100)
+
+
+@dataclasses.dataclass(frozen=True)
+class FullsizeOutput:
+    enabled: bool = setting(False, "Also write a full-size JPEG for formats browsers can't show "
+                                   "(HEIC, TIFF, RAW).")
+    format: str = setting("jpeg", "Encoding of the full-size image.", choices=("jpeg", "webp"))
+    quality: int = setting(80, "Encoder quality, 1-100.", minimum=1, maximum=100)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageConfig:
+    thumbnail: ImageOutput = setting(ImageOutput("webp", 250, 80),
+                                     "The small image shown in the timeline grid.")
+    preview: ImageOutput = setting(ImageOutput("jpeg", 1440, 80),
+                                   "The large image shown when an asset is opened.")
+    fullsize: FullsizeOutput = setting(FullsizeOutput(), "Optional browser-friendly full size.")
+    colorspace: str = setting("p3", "Wide-gamut sources keep P3 ('p3') or go to sRGB ('srgb'); "
+                                    "sRGB sources always stay sRGB.", choices=("p3", "srgb"))
+    extract_embedded: bool = setting(False, "For RAW files, use the largest embedded JPEG "
+                                            "preview when it is at least the preview size.")
+    max_pixels: int = setting(200_000_000, "Refuse (TooLarge) images with more pixels than "
+                                           "this, before decoding them.", minimum=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class FFmpegConfig:
+    crf: int = setting(23, "Constant rate factor (quality) for the video encoder; lower is "
+                           "better and bigger.", minimum=0, maximum=51)
+    threads: int = setting(0, "Encoder threads; 0 lets ffmpeg decide.", minimum=0)
+    preset: str = setting("ultrafast", "x264/x265 preset (mapped to p1-p7 on NVENC).",
+                          choices=("ultrafast", "superfast", "veryfast", "faster", "fast",
+                                   "medium", "slow", "slower", "veryslow"))
+    target_video_codec: str = setting("h264", "Codec of transcoded video.",
+                                      choices=("h264", "hevc", "vp9", "av1"))
+    accepted_video_codecs: tuple[str, ...] = setting(
+        ("h264",), "Video codecs played as they are.", choices=("h264", "hevc", "vp9", "av1"))
+    target_audio_codec: str = setting("aac", "Codec of re-encoded audio.",
+                                      choices=("aac", "mp3", "libopus", "pcm_s16le"))
+    accepted_audio_codecs: tuple[str, ...] = setting(
+        ("aac", "mp3", "libopus"), "Audio codecs kept as they are.",
+        choices=("aac", "mp3", "libopus", "pcm_s16le"))
+    accepted_containers: tuple[str, ...] = setting(
+        ("mov", "ogg", "webm"), "Containers that need no remux (mp4 is always accepted).",
+        choices=("mov", "mp4", "ogg", "webm"))
+    target_resolution: str = setting("720", "Shorter side of transcoded video, or 'original'.",
+                                     check=_resolution)
+    max_bitrate: str = setting("0", "Cap on the video bitrate ('0' = none), e.g. '5000k'.",
+                               check=_bitrate)
+    bframes: int = setting(-1, "B-frames; -1 lets the encoder decide.", minimum=-1, maximum=16)
+    refs: int = setting(0, "Reference frames; 0 lets the encoder decide.", minimum=0, maximum=16)
+    gop_size: int = setting(0, "Keyframe interval in frames; 0 lets the encoder decide.",
+                            minimum=0)
+    temporal_aq: bool = setting(False, "NVENC temporal adaptive quantisation.", key="temporalAQ")
+    cq_mode: str = setting(
+        "auto", "Immich's rate control for QSV and VAAPI. Accepted for Immich exports; no effect "
+        "here (mediapipe encodes with NVENC or software, which use crf).",
+        choices=("auto", "cqp", "icq"),
+        no_effect="it applies to QSV/VAAPI encoders only; mediapipe encodes with NVENC or software")
+    two_pass: bool = setting(False, "Two-pass encoding (with maxBitrate).")
+    preferred_hw_device: str = setting(
+        "auto", "Immich's /dev/dri render node for QSV and VAAPI. Accepted for Immich exports; "
+        "no effect here (NVENC uses the GPU CUDA gives it; pick one with CUDA_VISIBLE_DEVICES).",
+        no_effect="it picks a /dev/dri render node for QSV/VAAPI; NVENC uses the GPU CUDA "
+                  "exposes (CUDA_VISIBLE_DEVICES)")
+    transcode: str = setting("required", "When to transcode.",
+                             choices=("all", "optimal", "required", "bitrate", "disabled"))
+    tonemap: str = setting("hable", "HDR to SDR tone-mapping curve ('disabled' keeps HDR).",
+                           choices=("hable", "mobius", "reinhard", "disabled"))
+    accel: str = setting("disabled", "Hardware encoder ('nvenc'); falls back to software.",
+                         choices=("disabled", "nvenc"))
+    accel_decode: bool = setting(False, "Also decode (and scale) on the GPU.")
+    timeout: int = setting(14400, "Seconds one transcode may take before it is killed "
+                                  "(0 = no limit).", minimum=0)
+    nice: int = setting(10, "Niceness of the ffmpeg process (0-19).", minimum=0, maximum=19)
+
+
+def _storage_template(value: str) -> str | None:
+    try:
+        compile_template(value)
+    except TemplateError as exc:
+        return f"an Immich storage template ({exc.detail})"
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class StorageTemplateConfig:
+    enabled: bool = setting(
+        True, "Place imported originals by the template (on here: placing by the template is "
+              "what `mediapipe import` is for; Immich's default is off). Off, as an Immich "
+              "export may say, an import keeps Immich's upload layout, "
+              "<id[0:2]>/<id[2:4]>/<id>.<ext> under library/<owner>/, and migrate refuses to "
+              "run (Immich skips its migration job).")
+    hash_verification_enabled: bool = setting(True, "Verify sha1 after a copy across "
+                                                    "filesystems.")
+    template: str = setting("{{y}}/{{y}}-{{MM}}-{{dd}}/{{filename}}",
+                            "Immich storage template, relative to library/<owner>/.",
+                            check=_storage_template)
+
+
+@dataclasses.dataclass(frozen=True)
+class LibraryConfig:
+    exclusion_patterns: tuple[str, ...] = setting(
+        ("**/@eaDir/**", "**/._*", "**/#recycle/**", "**/#snapshot/**", "**/.stversions/**",
+         "**/.stfolder/**"),
+        "Glob patterns (relative to the library root) that scans skip.")
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerConfig:
+    visibility_timeout: int = setting(21600, "Seconds Redis waits before redelivering an "
+                                             "unacknowledged task; above the longest transcode.",
+                                      minimum=5)
+    max_tasks_per_child: int = setting(2000, "Recycle a worker process after this many tasks "
+                                             "(contains native-library leaks; each recycle "
+                                             "pauses the pool, up to seconds).", minimum=1)
+    max_memory_per_child: int = setting(1024, "Recycle a worker process whose resident memory "
+                                              "passes this many MiB after a task.", minimum=64)
+    result_expires: int = setting(86400, "Seconds task results stay in Redis.", minimum=60)
+    image_time_limit: int = setting(300, "Hard time limit (s) of metadata and thumbnail "
+                                         "tasks.", minimum=1)
+    video_time_limit: int = setting(14400, "Hard time limit (s) of transcode tasks.", minimum=1)
+    max_retries: int = setting(5, "Retries of a task that failed transiently.", minimum=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    media_root: str = setting("", "The media root (library/ thumbs/ encoded-video/ profile/).")
+    owner_id: str = setting("admin", "Owner folder name under library/, thumbs/ and "
+                                     "encoded-video/.")
+    broker_url: str = setting("", "Celery broker (redis://host:port/db); empty runs "
+                                  "in-process.")
+    image: ImageConfig = setting(ImageConfig(), "Previews, thumbnails, full-size images.")
+    ffmpeg: FFmpegConfig = setting(FFmpegConfig(), "Video transcoding.")
+    storage_template: StorageTemplateConfig = setting(StorageTemplateConfig(),
+                                                      "Where imported originals go.")
+    library: LibraryConfig = setting(LibraryConfig(), "External library scans.")
+    worker: WorkerConfig = setting(WorkerConfig(), "Celery workers.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings in file shape (camelCase keys); ``from_dict`` reads it back."""
+        return coerce.to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Config:
+        """Defaults overlaid with ``data`` (file shape; camelCase or snake_case keys)."""
+        return coerce.build(cls, data)
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
