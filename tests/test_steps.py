@@ -18,7 +18,7 @@ from mediapipe.pipeline import AssetResult, Status, process_asset, steps
 from mediapipe.pipeline.local import LocalRunner
 from tests.support.checksum_step import CHECKSUM
 from tests.support.services import CeleryWorker, RedisServer
-from workers.dispatch import new_run
+from workers.runner import new_run
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
 from mediapipe.library import storage
 from tests.support.services import RedisServer, free_port
-from workers.dispatch import new_run
+from workers.runner import new_run
 
 
 def _scrape(port: int) -> str:

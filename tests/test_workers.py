@@ -18,7 +18,7 @@ from mediapipe.library import storage
 from mediapipe.pipeline import AssetResult, Status, process_asset
 from tests.support.services import CeleryWorker, RedisServer
 from workers.app import make_app, queues
-from workers.dispatch import new_run
+from workers.runner import new_run
 
 
 def _asset_id(path: Path) -> str:

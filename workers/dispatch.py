@@ -23,7 +23,7 @@ from mediapipe.config import Config
 from mediapipe.pipeline import steps
 from mediapipe.pipeline.state import AssetResult
 
-__all__ = ["CONFIG_KEY", "RESULTS_KEY", "Run", "new_run"]
+__all__ = ["CONFIG_KEY", "RESULTS_KEY", "Run"]
 
 BATCH_SIZE = 200
 RESULTS_KEY = "mediapipe:results:{run_id}"  # a list of AssetResult JSON, one per asset
@@ -99,8 +99,3 @@ class Run:
             seen.add(result.asset_id)
             yield result
 
-
-def new_run(root: Path, cfg: Config, *, force: bool = False) -> Run:
-    from workers.app import make_app
-
-    return Run(make_app(cfg), root, cfg, force=force)

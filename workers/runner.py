@@ -19,9 +19,14 @@ from mediapipe.pipeline.state import AssetResult
 from workers.app import make_app
 from workers.dispatch import Run
 
-__all__ = ["CeleryRunner"]
+__all__ = ["CeleryRunner", "new_run"]
 
 log = logging.getLogger(__name__)
+
+
+def new_run(root: Path, cfg: Config, *, force: bool = False) -> Run:
+    """A run on an app made from ``cfg`` (its broker): submit assets, then read results."""
+    return Run(make_app(cfg), root, cfg, force=force)
 
 
 @dataclasses.dataclass
@@ -34,10 +39,9 @@ class CeleryRunner:
     idle_timeout: float | None = None
 
     def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]:
-        app = make_app(self.cfg)
-        if not app.control.ping(timeout=1.0):
+        run = new_run(self.root, self.cfg, force=self.force)
+        if not run.app.control.ping(timeout=1.0):
             log.warning("no worker answered on %s: the assets wait in the queue until one "
                         "starts (mediapipe worker --broker ...)", self.cfg.broker_url)
-        run = Run(app, self.root, self.cfg, force=self.force)
         run.submit(assets)
         yield from run.results(idle_timeout=self.idle_timeout)
