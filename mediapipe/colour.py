@@ -108,8 +108,9 @@ def classify(icc: bytes | None) -> Gamut:
         return Gamut.NONE  # no profile, or a broken one: the pixels are taken as sRGB
     if prof.xcolor_space.strip() != "RGB":
         return Gamut.OTHER
-    found = [prof.red_colorant, prof.green_colorant, prof.blue_colorant]
-    if any(c is None for c in found):
+    found = [c for c in (prof.red_colorant, prof.green_colorant, prof.blue_colorant)
+             if c is not None]
+    if len(found) != 3:
         return Gamut.OTHER
     xy = [(c[1][0], c[1][1]) for c in found]
     ref_m, _ = _colorants(SRGB_PRIMARIES, D65)

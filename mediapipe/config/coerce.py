@@ -16,9 +16,14 @@ import functools
 import json
 import typing
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mediapipe.errors import ConfigError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_D = TypeVar("_D", bound="DataclassInstance")
 
 __all__ = ["IMMICH_UNUSED", "build", "file_key", "hints", "to_dict"]
 
@@ -110,7 +115,8 @@ def _check(key: str, f: dataclasses.Field[Any], value: Any) -> None:
         raise ConfigError(key, f"{value!r} is not valid; expected {problem}")
 
 
-def build(cls: type, data: Mapping[str, Any], prefix: str = "", base: Any = None) -> Any:
+def build(cls: type[_D], data: Mapping[str, Any], prefix: str = "",
+          base: _D | None = None) -> _D:
     """``base`` (default: ``cls()``) overlaid with ``data`` (camelCase or snake_case keys).
 
     At the top level (empty ``prefix``) unknown keys are an Immich export's other sections and
@@ -120,10 +126,10 @@ def build(cls: type, data: Mapping[str, Any], prefix: str = "", base: Any = None
         raise ConfigError(prefix.rstrip(".") or "config", f"expected a table, got {data!r}")
     base = base if base is not None else cls()
     types = hints(cls)
-    by_key = {}
-    for f in dataclasses.fields(cls):
-        by_key[file_key(f)] = f
-        by_key[f.name] = f
+    by_key: dict[str, dataclasses.Field[Any]] = {}
+    for declared in dataclasses.fields(cls):
+        by_key[file_key(declared)] = declared
+        by_key[declared.name] = declared
     changes: dict[str, Any] = {}
     for raw_key, value in data.items():
         key = prefix + raw_key
@@ -134,7 +140,7 @@ def build(cls: type, data: Mapping[str, Any], prefix: str = "", base: Any = None
             known = ", ".join(sorted(file_key(f) for f in dataclasses.fields(cls)))
             raise ConfigError(key, f"unknown setting; known here: {known}")
         hint = types[f.name]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             changes[f.name] = build(hint, value, key + ".", getattr(base, f.name))
         else:
             coerced = _coerce(key, value, hint)

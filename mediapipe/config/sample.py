@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mediapipe.config.coerce import file_key, hints
 from mediapipe.config.settings import Config
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = ["sample_toml"]
 
@@ -28,7 +31,7 @@ def sample_toml(cfg: Config | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _section(obj: Any, path: str, lines: list[str]) -> None:
+def _section(obj: DataclassInstance, path: str, lines: list[str]) -> None:
     types = hints(type(obj))
     nested = []
     for f in dataclasses.fields(obj):

@@ -42,7 +42,7 @@ _PANASONIC = {0x0051: "LensType"}
 _OLYMPUS = {0x2010: "Equipment"}
 _OLYMPUS_EQUIPMENT = {0x0203: "LensModel"}
 
-Value = str | int | float | bytes | tuple[float | int | None, ...] | None
+Value = str | int | float | bytes | tuple[float | int | None, ...] | tuple[str, ...] | None
 
 
 class _Block:
@@ -156,8 +156,8 @@ def _walk(block: _Block) -> dict[str, Value]:
         text = raw.decode("utf-16-le", "replace").rstrip("\0")
         tags["XPKeywords"] = tuple(k.strip() for k in text.split(";") if k.strip())
     for key in ("ISO", "Orientation", "ColorSpace", "Rating", "BitsPerSample"):
-        if isinstance(tags.get(key), tuple):
-            tags[key] = tags[key][0]  # type: ignore[index]
+        if isinstance(value := tags.get(key), tuple):
+            tags[key] = value[0]
     return tags
 
 
@@ -184,9 +184,11 @@ def _maker_note(note: bytes, parent: _Block) -> dict[str, Value]:
 def _dms(value: Value) -> float | None:
     if isinstance(value, float):
         return value
-    if isinstance(value, tuple) and value and all(isinstance(v, float) for v in value):
-        parts = [*value, 0.0, 0.0][:3]
-        return float(parts[0]) + float(parts[1]) / 60 + float(parts[2]) / 3600  # type: ignore[arg-type]
+    if isinstance(value, tuple) and value:
+        parts = [v for v in value if isinstance(v, float)]
+        if len(parts) == len(value):  # degrees, minutes, seconds: all rationals
+            deg, minutes, seconds = [*parts, 0.0, 0.0][:3]
+            return deg + minutes / 60 + seconds / 3600
     return None
 
 

@@ -40,7 +40,8 @@ _GPS_TAGS = frozenset({"GPSLatitude", "GPSLongitude", "GPSAltitude"})
 _SIDECAR_WINS = frozenset({"Description", "Rating", "Subject", "HierarchicalSubject"})
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
          "TIFF": "image/tiff", "BMP": "image/bmp"}
-_COLOR_SPACES = {1: "sRGB", 2: "Adobe RGB", 0xFFFF: "Uncalibrated"}
+# Keyed as float: codes match by value, so a ColorSpace stored as a rational 1.0 is sRGB too.
+_COLOR_SPACES: dict[float, str] = {1: "sRGB", 2: "Adobe RGB", 0xFFFF: "Uncalibrated"}
 
 
 def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> MediaInfo:
@@ -121,6 +122,11 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
+def _color_space(value: object) -> str | None:
+    """The name of an EXIF ColorSpace code; None for other codes and for non-numbers."""
+    return _COLOR_SPACES.get(value) if isinstance(value, int | float) else None
+
+
 def _build(p: Path, st: os.stat_result, blocks: ImageBlocks, tags: Mapping[str, object],
            mime: str, warnings: list[str]) -> MediaInfo:
     orientation = tags.get("Orientation")
@@ -155,7 +161,7 @@ def _build(p: Path, st: os.stat_result, blocks: ImageBlocks, tags: Mapping[str, 
         description=_text(tags.get("Description")) or _text(tags.get("ImageDescription")),
         rating=rating if isinstance(rating, int) and -1 <= rating <= 5 else None,
         keywords=_keywords(tags),
-        color_space=_COLOR_SPACES.get(tags.get("ColorSpace")),  # type: ignore[arg-type]
+        color_space=_color_space(tags.get("ColorSpace")),
         profile_description=profile_description(blocks.icc) if blocks.icc else None,
         bits_per_sample=blocks.bits_per_sample,
         live_photo_id=_text(tags.get("ContentIdentifier")),

@@ -167,7 +167,8 @@ def _parse_date(text: str) -> datetime | None:
             continue
     m = re.match(r"(\d{4}):(\d\d):(\d\d)[ T](\d\d):(\d\d):(\d\d)", text)
     if m:
-        return datetime(*map(int, m.groups()))  # type: ignore[misc]
+        year, month, day, hour, minute, second = map(int, m.groups())
+        return datetime(year, month, day, hour, minute, second)
     return None
 
 

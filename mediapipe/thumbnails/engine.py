@@ -17,7 +17,7 @@ import functools
 import io
 import struct
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -89,6 +89,12 @@ def _transform(icc: bytes, mode: str, space: colour.Space) -> ImageCms.ImageCmsT
     out_mode = "RGBA" if mode == "RGBA" else "RGB"
     return ImageCms.buildTransform(src, dst, mode, out_mode,
                                    renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+
+
+def _apply(image: Image.Image, transform: ImageCms.ImageCmsTransform) -> Image.Image:
+    # cast: Pillow types applyTransform as ``Image | None`` for both modes; None comes back
+    # only with inPlace=True, which is never asked for here.
+    return cast(Image.Image, ImageCms.applyTransform(image, transform))
 
 
 class PillowEngine:
@@ -186,13 +192,13 @@ class PillowEngine:
             return image.convert("RGBA" if image.mode == "LA" else "RGB")
         if image.mode == "CMYK":
             if icc and gamut is colour.Gamut.OTHER and colour.profile_space(icc) == "CMYK":
-                return ImageCms.applyTransform(image, _transform(icc, "CMYK", colour.Space.SRGB))
+                return _apply(image, _transform(icc, "CMYK", colour.Space.SRGB))
             return image.convert("RGB")
         if gamut in (colour.Gamut.NONE, colour.Gamut.SRGB) or icc is None:
             return image
         if colour.profile_space(icc) != "RGB":
             return image  # a grey or CMYK profile on RGB pixels: mislabelled, leave the pixels
-        return ImageCms.applyTransform(image, _transform(icc, image.mode, space))
+        return _apply(image, _transform(icc, image.mode, space))
 
     def orient(self, image: Image.Image, orientation: int) -> Image.Image:
         how = _ORIENT.get(orientation)

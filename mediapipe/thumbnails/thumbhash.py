@@ -111,9 +111,10 @@ def _header(hash_: bytes) -> dict[str, float | int | bool]:
 
 def _lpq_to_rgb(lum: npt.ArrayLike, p: npt.ArrayLike,
                 q: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    b = np.asarray(lum) - 2 / 3 * np.asarray(p)
-    r = (3 * np.asarray(lum) - b + q) / 2
-    return np.clip(np.stack([r, r - q, b], axis=-1), 0, 1)
+    lum_, p_, q_ = (np.asarray(x, dtype=np.float64) for x in (lum, p, q))
+    b = lum_ - 2 / 3 * p_
+    r = (3 * lum_ - b + q_) / 2
+    return np.clip(np.stack([r, r - q_, b], axis=-1), 0, 1)
 
 
 def average_rgba(hash_: bytes) -> tuple[float, float, float, float]:

@@ -11,7 +11,9 @@ Entry point: ``representative_frame(path, rotation=, transfer=, shorter=, max_pi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +22,11 @@ from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
 from mediapipe.metadata.model import HDR_TRANSFERS
 from mediapipe.metadata.video import TRANSFER_NAMES
 from mediapipe.thumbnails.geometry import fit_shorter
+
+if TYPE_CHECKING:  # PyAV is imported where it is used: importing this module stays cheap
+    from av.container import InputContainer
+    from av.video.frame import VideoFrame
+    from av.video.stream import VideoStream
 
 __all__ = ["is_blank", "representative_frame", "tonemap"]
 
@@ -80,7 +87,8 @@ def tonemap(rgb: npt.NDArray[np.float32], transfer: str) -> npt.NDArray[np.uint8
     m = lin.max(axis=-1, keepdims=True)
     lin = np.where(m > KNEE, lin * (_knee(m, peak) / np.maximum(m, 1e-6)), lin)
     lin = np.clip(lin, 0, 1)
-    srgb = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
+    srgb: npt.NDArray[np.float32] = np.where(lin <= 0.0031308, 12.92 * lin,
+                                             1.055 * np.power(lin, 1 / 2.4) - 0.055)
     return (srgb * 255 + 0.5).astype(np.uint8)
 
 
@@ -116,26 +124,32 @@ def representative_frame(path: Path, *, rotation: int = 0, transfer: str | None 
                                 interpolation="AREA")
         rgb = tonemap(frame.to_ndarray().astype(np.float32) / 65535.0, trc)
     else:
-        rgb = chosen.reformat(tw, th, "rgb24", interpolation="AREA").to_ndarray()
+        rgb = _rgb24(chosen.reformat(tw, th, "rgb24", interpolation="AREA"))
     k = (-(rotation // 90)) % 4  # np.rot90 turns counter-clockwise
     return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
 
 
-def _pick(container: object, stream: object, path: Path) -> object:
+def _rgb24(frame: VideoFrame) -> npt.NDArray[np.uint8]:
+    # cast: PyAV types to_ndarray as a union over every pixel format; rgb24 frames are uint8.
+    return cast("npt.NDArray[np.uint8]", frame.to_ndarray())
+
+
+def _pick(container: InputContainer, stream: VideoStream, path: Path) -> VideoFrame:
     import av
 
-    best, best_score, seen = None, -1.0, 0
+    best: VideoFrame | None = None
+    best_score, seen = -1.0, 0
 
-    def frames() -> object:
-        for n, packet in enumerate(container.demux(stream)):  # type: ignore[attr-defined]
+    def frames() -> Iterator[VideoFrame]:
+        for n, packet in enumerate(container.demux(stream)):
             if n >= MAX_PACKETS:
                 return
             yield from packet.decode()  # the last, empty packet flushes the decoder
 
     try:
-        for frame in frames():  # type: ignore[attr-defined]
+        for frame in frames():
             seen += 1
-            small = frame.reformat(32, 32, "rgb24").to_ndarray()
+            small = _rgb24(frame.reformat(32, 32, "rgb24"))
             if not is_blank(small):
                 return frame
             score = float(small.std())
