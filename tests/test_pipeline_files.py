@@ -13,7 +13,8 @@ from mediapipe.errors import UnsupportedMedia
 from mediapipe.library import storage
 from mediapipe.metadata.read import read_metadata
 from mediapipe.pipeline.files import plan_file, thumbnail_file, transcode_file
-from mediapipe.transcode.plan import Accel, build_command, plan_transcode
+from mediapipe.transcode.argv import build_command
+from mediapipe.transcode.plan import Accel, plan_transcode
 
 # --- thumbnail_file ---------------------------------------------------------------------------
 
