@@ -43,9 +43,9 @@ def test_verify_rewrites_markers_and_names_a_missing_one(media_root: Path) -> No
 
 def test_derived_paths_follow_immichs_layout(tmp_path: Path) -> None:
     p = storage.derived_path(tmp_path, "u1", ASSET, storage.Derived.PREVIEW, "jpeg")
-    assert p == tmp_path / "thumbs/u1/0f/1e" / f"{ASSET}_preview.jpeg"
+    assert p == tmp_path / "thumbs/u1/0f/1e" / f"{ASSET}-preview.jpeg"
     t = storage.derived_path(tmp_path, "u1", ASSET, storage.Derived.THUMBNAIL, "webp")
-    assert t.name == f"{ASSET}_thumbnail.webp"
+    assert t.name == f"{ASSET}-thumbnail.webp"
     v = storage.derived_path(tmp_path, "u1", ASSET, storage.Derived.ENCODED_VIDEO, "mp4")
     assert v == tmp_path / "encoded-video/u1/0f/1e" / f"{ASSET}.mp4"
 

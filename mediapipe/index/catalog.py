@@ -207,6 +207,14 @@ class Catalog:
                                (asset_id,)).fetchone()
         return self._entry(row) if row else None
 
+    def meta(self, key: str) -> str | None:
+        """A fact about the media root itself (``layout``: which naming its files follow)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     def metadata(self, asset_id: str) -> dict[str, Any] | None:
         """The metadata JSON last recorded for the asset, parsed."""
         self.flush()

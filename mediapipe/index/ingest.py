@@ -25,6 +25,7 @@ from typing import Any
 from mediapipe.config import Config
 from mediapipe.index.catalog import Catalog, CatalogEntry, State
 from mediapipe.index.scan import LibraryScan
+from mediapipe.library import upgrade
 from mediapipe.pipeline import steps
 from mediapipe.pipeline.local import Runner
 from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
@@ -95,6 +96,19 @@ def _missing_stages(entry: CatalogEntry, root: Path, cfg: Config) -> Iterator[st
             yield step.name
 
 
+LAYOUT = "immich-names"  # derived files named <id>-preview.jpeg, as Immich names them
+
+
+def upgrade_layout(cat: Catalog, root: Path) -> None:
+    """Once per media root: rename derived files an older mediapipe wrote (``_preview`` …)."""
+    if cat.meta("layout") == LAYOUT:
+        return
+    renamed = upgrade.rename_legacy_derived(root)
+    if renamed:
+        log.info("renamed %d derived files to Immich's names", renamed)
+    cat.set_meta("layout", LAYOUT)
+
+
 def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Runner, *,
            force: bool = False, missing: bool = False, dry_run: bool = False,
            on_start: Callable[[int], None] | None = None,
@@ -102,6 +116,8 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
     """Scan ``library``, bring the catalog up to date and run every pending stage."""
     started = time.perf_counter()
     with Catalog.open(root) as cat:  # StorageOffline here, before any write, if a marker is gone
+        if not dry_run:
+            upgrade_layout(cat, root)
         diff = cat.diff(LibraryScan(library, cfg.library.exclusion_patterns), dry_run=dry_run)
         summary = IngestSummary(
             library=os.fsdecode(os.path.abspath(library)), new=diff.new, changed=diff.changed,

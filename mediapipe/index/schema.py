@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS sources (
     first_seen_at REAL NOT NULL,
     updated_at REAL NOT NULL
 )"""
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
 def column(step: str) -> str:
@@ -104,6 +105,7 @@ WHERE asset_id = :asset_id
         states = ",\n    ".join(f"{column(n)} TEXT NOT NULL DEFAULT 'pending'"
                                  for n in self.names)
         db.execute(_TABLE.format(states=states))
+        db.execute(_META)
         have = {row[1] for row in db.execute("PRAGMA table_info(sources)")}
         for step in self.steps:
             if column(step.name) not in have:

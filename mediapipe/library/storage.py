@@ -45,16 +45,18 @@ STALE_AFTER_S = 3600.0
 
 
 class Derived(enum.Enum):
-    """The files mediapipe derives from an asset: (top folder, name suffix)."""
+    """The files mediapipe derives from an asset: (top folder, name suffix), Immich's names
+    (``StorageCore.getImagePath``, ``getEncodedVideoPath``, the motion part's ``-MP``)."""
 
-    PREVIEW = ("thumbs", "_preview")
-    THUMBNAIL = ("thumbs", "_thumbnail")
-    FULLSIZE = ("thumbs", "_fullsize")
+    PREVIEW = ("thumbs", "-preview")
+    THUMBNAIL = ("thumbs", "-thumbnail")
+    FULLSIZE = ("thumbs", "-fullsize")
     ENCODED_VIDEO = ("encoded-video", "")
+    MOTION_PART = ("encoded-video", "-MP")
 
 
 def derived_path(root: str | Path, owner: str, asset_id: str, kind: Derived, ext: str) -> Path:
-    """Immich's path, e.g. ``thumbs/<owner>/<id[0:2]>/<id[2:4]>/<id>_preview.jpeg``."""
+    """Immich's path, e.g. ``thumbs/<owner>/<id[0:2]>/<id[2:4]>/<id>-preview.jpeg``."""
     folder, suffix = kind.value
     return Path(root, folder, owner, asset_id[0:2], asset_id[2:4], f"{asset_id}{suffix}.{ext}")
 
