@@ -10,6 +10,7 @@ Target: in-process overhead <= 3%.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import statistics
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from fixtures import videos
 from mediapipe.config import Config, FFmpegConfig
+from mediapipe.library import storage
 from mediapipe.metadata.video import read_video
 from mediapipe.transcode import run as ffmpeg_run
 from mediapipe.transcode.argv import build_command
@@ -55,7 +57,8 @@ def main() -> None:
 
         def staged() -> None:
             p = plan_transcode(read_video(src), cfg)
-            ffmpeg_run.transcode(p, src, d / "staged.mp4", guarded=False)
+            ffmpeg_run.transcode(p, src, d / "staged.mp4",
+                                 output=functools.partial(storage.atomic_output, guarded=False))
 
         def cli() -> None:
             subprocess.run([sys.executable, "-m", "mediapipe", "transcode", str(src), "--out",
