@@ -1,8 +1,9 @@
 """Asset identity: one namespace, two kinds of id (ARCHITECTURE.md, "Identity").
 
-Owns: ``ASSET_NAMESPACE`` and the two ids made in it: ``asset_id_for_path`` for external-library
-sources (stable across rescans and catalog loss) and ``asset_id_for_content`` for imports (the
-same bytes always get the same id). Both are UUIDv5.
+Owns: ``ASSET_NAMESPACE`` and the ids made in it: ``asset_id_for_path`` for external-library
+sources (stable across rescans and catalog loss), ``asset_id_for_content`` for imports (the
+same bytes always get the same id) and ``motion_part_id``, the id of the video a motion photo
+carries (derived from the photo's, so a re-extraction lands on the same files). All UUIDv5.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import os
 import uuid
 
-__all__ = ["ASSET_NAMESPACE", "asset_id_for_content", "asset_id_for_path"]
+__all__ = ["ASSET_NAMESPACE", "asset_id_for_content", "asset_id_for_path", "motion_part_id"]
 
 # uuid5(NAMESPACE_URL, "mediapipe:asset"), pinned: it decides every id ever given out.
 ASSET_NAMESPACE = uuid.UUID("f3de3e5a-8eb8-55ff-b68d-2a4865156b83")
@@ -31,3 +32,8 @@ def asset_id_for_path(path: str | bytes | os.PathLike[str]) -> str:
 def asset_id_for_content(sha1: str) -> str:
     """UUIDv5 of ``"sha1:" + hex digest``: an imported asset's id."""
     return str(uuid.uuid5(ASSET_NAMESPACE, "sha1:" + sha1))
+
+
+def motion_part_id(asset_id: str) -> str:
+    """UUIDv5 of ``"motion:" + the photo's asset id``: the id of its embedded video."""
+    return str(uuid.uuid5(ASSET_NAMESPACE, "motion:" + asset_id))

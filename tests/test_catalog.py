@@ -16,6 +16,7 @@ from fixtures.library import Library, build_library
 from mediapipe.config import Config
 from mediapipe.errors import CatalogError, CorruptMedia, StorageOffline
 from mediapipe.identity import ASSET_NAMESPACE, asset_id_for_path
+from mediapipe.index import listing
 from mediapipe.index.catalog import (
     CATALOG_NAME,
     SCHEMA_VERSION,
@@ -99,8 +100,8 @@ def test_first_scan_makes_every_source_new_and_pending(catalog: Catalog,
     assert sorted(entries) == list(library.sources)
     clip, photo = entries["2020/01/clip.MP4"], entries["top.png"]
     assert clip.todo == ("metadata", "thumbnails", "video")
-    assert photo.todo == ("metadata", "thumbnails")
-    assert photo.states["video"] is State.SKIPPED
+    assert photo.todo == ("metadata", "thumbnails", "motion")
+    assert photo.states["video"] is State.SKIPPED and clip.states["motion"] is State.SKIPPED
 
 
 def test_asset_ids_are_uuid5_of_the_absolute_path(catalog: Catalog, library: Library) -> None:
@@ -178,7 +179,7 @@ def test_new_deleted_and_restored_files_are_acted_on_exactly(catalog: Catalog,
     assert not offline.online
     assert offline.asset_id == before["2020/01/IMG_0001.jpg"].asset_id
     assert [os.path.relpath(e.path, library.root) for e in catalog.pending()] == ["2021/new.jpg"]
-    assert catalog.stats().offline == 1
+    assert listing.stats(catalog).offline == 1
 
     gone.write_bytes(saved[0])
     os.utime(gone, ns=(saved[1], saved[1]))
@@ -210,7 +211,7 @@ def test_a_vanished_library_goes_offline_and_keeps_its_work(catalog: Catalog,
     library.root.mkdir()  # an empty mount point
     d = rescan(catalog, library)
     assert d.offline == len(library.sources)
-    assert catalog.stats().online == 0
+    assert listing.stats(catalog).online == 0
     library.root.rmdir()
     hidden.rename(library.root)
     d = rescan(catalog, library)
@@ -222,7 +223,7 @@ def test_other_libraries_in_the_same_catalog_are_not_touched(catalog: Catalog,
     one, two = build_library(tmp_path / "one"), build_library(tmp_path / "two")
     rescan(catalog, one)
     rescan(catalog, two)
-    assert catalog.stats().online == len(one.sources) + len(two.sources)
+    assert listing.stats(catalog).online == len(one.sources) + len(two.sources)
     (two.root / "top.png").unlink()
     d = rescan(catalog, one)
     assert (d.offline, d.unchanged) == (0, len(one.sources))
@@ -231,7 +232,7 @@ def test_other_libraries_in_the_same_catalog_are_not_touched(catalog: Catalog,
 def test_a_dry_run_counts_and_writes_nothing(catalog: Catalog, library: Library) -> None:
     d = rescan(catalog, library, dry_run=True)
     assert (d.new, d.dry_run) == (len(library.sources), True)
-    assert catalog.stats().total == 0
+    assert listing.stats(catalog).total == 0
 
 
 def test_a_sidecar_appearing_reruns_metadata_only(catalog: Catalog, library: Library) -> None:
@@ -251,10 +252,11 @@ def test_failures_are_recorded_reported_and_cleared_by_a_later_success(
     entry = next(catalog.pending())
     catalog.record_result(entry.asset_id, "metadata", State.FAILED,
                           error=CorruptMedia(entry.path, "truncated JPEG"))
-    catalog.record_result(entry.asset_id, "thumbnails", State.SKIPPED)
-    assert list(catalog.failures()) == [
+    for later in entry.todo[1:]:  # every later step is skipped after a failed metadata
+        catalog.record_result(entry.asset_id, later, State.SKIPPED)
+    assert list(listing.failures(catalog)) == [
         {"path": entry.path, "stage": "metadata", "error": "CorruptMedia: truncated JPEG"}]
-    stats = catalog.stats()
+    stats = listing.stats(catalog)
     assert (stats.failed, stats.by_stage["metadata"]["failed"]) == (1, 1)
     assert entry.asset_id not in {e.asset_id for e in catalog.pending()}
     assert entry.asset_id in {e.asset_id for e in catalog.pending(include_failed=True)}
@@ -265,7 +267,7 @@ def test_failures_are_recorded_reported_and_cleared_by_a_later_success(
     assert again.error_type is None
     catalog.record_result(entry.asset_id, "metadata", State.DONE,
                           metadata={"width": 4032, "make": "Apple"})
-    assert list(catalog.failures()) == []
+    assert list(listing.failures(catalog)) == []
     assert catalog.metadata(entry.asset_id) == {"width": 4032, "make": "Apple"}
 
 
@@ -275,7 +277,7 @@ def test_requeue_redoes_every_stage_but_an_images_video(catalog: Catalog,
     finish_all(catalog)
     assert catalog.requeue() == len(library.sources)
     todo = {os.path.relpath(e.path, library.root): e.todo for e in catalog.pending()}
-    assert todo["top.png"] == ("metadata", "thumbnails")
+    assert todo["top.png"] == ("metadata", "thumbnails", "motion")
     assert todo["2020/01/clip.MP4"] == ("metadata", "thumbnails", "video")
     assert catalog.requeue(["video"]) == 0  # already pending everywhere it applies
 
@@ -311,8 +313,8 @@ def test_a_crashed_run_resumes_without_redoing_committed_work(media_root: Path,
         d = rescan(cat, library)
         assert (d.new, d.changed, d.pending) == (0, 0, len(order))
         todo = {e.asset_id: e.todo for e in cat.pending()}
-    assert [todo[a] for a in order[:3]] == [("thumbnails",)] * 3
-    assert all("metadata" in todo[a] for a in order[3:])
+    assert all(todo[a][0] == "thumbnails" for a in order[:3])  # metadata's result was kept
+    assert all(todo[a][0] == "metadata" for a in order[3:])
 
 
 def test_results_recorded_while_iterating_pending_are_not_yielded_again(

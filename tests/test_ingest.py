@@ -88,10 +88,13 @@ def test_first_ingest_processes_every_source_and_fails_the_fakes_clearly(
 def test_an_unchanged_rescan_does_nothing(library: tuple[Path, list[str]],
                                           media_root: Path) -> None:
     lib, sources = library
-    ingest(lib, media_root)
+    _, first = ingest(lib, media_root)
     code, summary = ingest(lib, media_root)
     assert (summary["new"], summary["changed"], summary["unchanged"]) == (0, 0, len(sources))
-    assert summary["processed"] == 0 and code == 0
+    assert summary["processed"] == 0
+    # The fakes that failed the first time are still failed: said, and the exit code stays 1.
+    assert first["failed"] > 0
+    assert (summary["failed"], summary["still_failed"], code) == (0, first["failed"], 1)
 
 
 def test_rescan_acts_on_exactly_the_modified_deleted_and_restored_files(

@@ -26,10 +26,10 @@ def photo(tmp_path: Path) -> Path:
     return images.jpeg(tmp_path / "a.jpg", (640, 480))
 
 
-def test_the_pipeline_is_metadata_then_thumbnails_then_video() -> None:
+def test_the_pipeline_is_metadata_thumbnails_video_then_the_motion_part() -> None:
     assert [(s.name, s.queue, s.budget) for s in steps.STEPS] == [
         ("metadata", "metadata", "image"), ("thumbnails", "thumbnails", "image"),
-        ("video", "video", "video")]
+        ("video", "video", "video"), ("motion", "video", "video")]
 
 
 def test_a_declared_step_runs_in_process(photo: Path, media_root: Path,
@@ -49,7 +49,8 @@ def test_a_step_that_needs_a_failed_step_is_skipped_with_the_reason(
     result = process_asset(empty, str(uuid.uuid4()), media_root, Config())
     assert result.stages["metadata"].status is Status.FAILED
     assert {n: (o.status, o.note) for n, o in result.stages.items() if n != "metadata"} == {
-        n: (Status.SKIPPED, "metadata failed") for n in ("thumbnails", "video", "checksum")}
+        n: (Status.SKIPPED, "metadata failed")
+        for n in ("thumbnails", "video", "motion", "checksum")}
 
 
 def test_a_declared_step_runs_on_celery_workers_on_its_own_queue(

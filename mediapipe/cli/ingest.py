@@ -2,7 +2,8 @@
 
 Owns: the command's options, picking the runner (``workers.runner.CeleryRunner`` when a broker
 is given or configured, else ``pipeline.local.LocalRunner`` with ``--workers`` processes), the
-rich progress bar on stderr and the summary (exit 1 when any asset failed). Does not own: the
+rich progress bar on stderr and the summary (exit 1 while any asset of the library is failed,
+in this run or an earlier one). Does not own: the
 scan, the catalog or the results' bookkeeping (``index.ingest``), or the work on each asset
 (the runners). Both runners are imported only when chosen: an unchanged library starts fast.
 """
@@ -29,12 +30,15 @@ __all__ = ["Progress", "ingest"]
 @click.option("--workers", type=int, default=None,
               help="In-process worker processes (default: CPU count).")
 @click.option("--force", is_flag=True, help="Redo every stage of every source.")
-@click.option("--missing", is_flag=True, help="Also regenerate derived files that are gone.")
+@click.option("--missing", is_flag=True,
+              help="Also regenerate derived files that are gone (with --dry-run: count them).")
+@click.option("--retry-failed", is_flag=True,
+              help="Try the assets that failed in earlier runs again.")
 @click.option("--dry-run", is_flag=True, help="Scan and count; change nothing.")
 @json_option
 @pass_app
 def ingest(app: AppContext, library: str, media_root: str | None, broker: str | None,
-           workers: int | None, force: bool, missing: bool, dry_run: bool,
+           workers: int | None, force: bool, missing: bool, retry_failed: bool, dry_run: bool,
            as_json: bool) -> None:
     """Index an external library in place and make its thumbnails and encoded videos."""
     from mediapipe.index import ingest as coordinator
@@ -53,19 +57,25 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
         runner = LocalRunner(root, cfg, workers or os.cpu_count() or 1, force=force)
     with Progress(enabled=not as_json and sys.stderr.isatty()) as bar:
         summary = coordinator.ingest(library, root, cfg, runner, force=force, missing=missing,
-                                     dry_run=dry_run, on_start=bar.start, on_result=bar.advance)
+                                     retry_failed=retry_failed, dry_run=dry_run,
+                                     on_start=bar.start, on_result=bar.advance)
     if as_json:
         emit_json(summary.to_dict())
     else:
         click.echo(f"{summary.library}: {summary.new} new, {summary.changed} changed, "
                    f"{summary.unchanged} unchanged, {summary.offline} offline, "
                    f"{summary.back_online} back online; {summary.processed} processed, "
-                   f"{summary.failed} failed in {summary.duration_s:.1f}s")
+                   f"{summary.failed} failed in {summary.duration_s:.1f}s"
+                   + (f"; {summary.missing} with derived files missing" if missing else ""))
+        if summary.still_failed:
+            click.echo(f"  {summary.still_failed} assets failed in earlier runs: "
+                       "`mediapipe ls --failed` lists them, --retry-failed tries them again",
+                       err=True)
         for f in summary.failures[:20]:
             click.echo(f"  FAILED {f['path']}: {f['error']}", err=True)
         for p in summary.problems[:20]:
             click.echo(f"  skipped {p['path']}: {p['error']}", err=True)
-    if summary.failed:
+    if summary.failed or summary.still_failed:
         raise click.exceptions.Exit(1)
 
 

@@ -20,7 +20,7 @@ import click
 
 from mediapipe import allocator
 from mediapipe.cli import ingest as ingest_command
-from mediapipe.cli import library, media, ops
+from mediapipe.cli import library, listing, media, ops
 from mediapipe.cli.context import AppContext, fail
 from mediapipe.errors import ConfigError, MediaError
 
@@ -46,7 +46,7 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str, log_level:
 
 for command in (library.init, library.verify, ops.doctor, media.transcode, ops.config_group,
                 library.import_command, library.migrate, media.info, media.thumbnail,
-                ingest_command.ingest, ops.worker):
+                ingest_command.ingest, listing.ls, ops.worker):
     cli.add_command(command)
 
 

@@ -13,16 +13,10 @@ Usage, as ``mediapipe ingest`` drives it::
         for entry in cat.pending():                      # new, changed, and interrupted work
             ...                                          # run the stages in entry.todo
             cat.record_result(entry.asset_id, "thumbnails", State.DONE)
-        cat.stats(); list(cat.failures())
+        listing.stats(cat); list(listing.failures(cat))
 
-Diff rules (``ScanDiff``): a path not in the catalog is *new* (all stages pending; ``video`` is
-``skipped`` for images); a known path whose size or mtime differs is *changed* (all stages back to
-pending, error cleared); a path whose XMP sidecar appeared or went is changed too (metadata
-pending); the rest is *unchanged* (an offline one comes back *online*, work kept). A catalogued
-path under the scanned root that the scan did not see goes *offline*: never deleted, its derived
-files untouched; paths under a folder the scan could not read are left as they were. Sources of
-other roots are not touched. The scan streams into a temporary table and the diff runs in SQL, so
-memory does not grow with the library. ``dry_run=True`` computes the counts and writes nothing.
+The diff's rules (new, changed, unchanged, offline, back online) are ``diff``'s docstring.
+Live photos are paired here (``link_live_photos``): data in the catalog, nothing renamed.
 
 Resume: states are written as results arrive (buffered, committed at least every
 ``FLUSH_EVERY`` results or ``FLUSH_AFTER_S`` seconds, and on ``flush``/``close``). After a crash
@@ -51,12 +45,12 @@ from typing import Any
 from mediapipe.errors import CatalogError, StorageOffline
 from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
-from mediapipe.index.diff import ScanDiff, apply_scan
+from mediapipe.index.diff import ScanDiff, apply_scan, path_range
 from mediapipe.index.scan import SourceFile
-from mediapipe.index.schema import Schema
+from mediapipe.index.schema import FACTS, Schema
 from mediapipe.library import storage
 
-__all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "CatalogStats", "ScanDiff", "State"]
+__all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "ScanDiff", "State"]
 
 CATALOG_NAME = "catalog.db"
 SCHEMA_VERSION = 1
@@ -91,16 +85,6 @@ class CatalogEntry:
     def todo(self) -> tuple[str, ...]:
         """The steps still pending, in pipeline order."""
         return tuple(name for name, state in self.states.items() if state is State.PENDING)
-
-
-@dataclasses.dataclass(frozen=True)
-class CatalogStats:
-    total: int
-    online: int
-    offline: int
-    by_kind: Mapping[str, int]
-    by_stage: Mapping[str, Mapping[str, int]]  # stage -> state -> count (online sources)
-    failed: int  # online sources with at least one failed stage
 
 
 class Catalog:
@@ -173,28 +157,33 @@ class Catalog:
 
     # -- work --------------------------------------------------------------------------------
 
-    def pending(self, *, include_failed: bool = False, batch: int = 1000,
-                ) -> Iterator[CatalogEntry]:
-        """Online sources with a stage still pending (and failed ones, if asked), oldest first.
+    def pending(self, *, include_failed: bool = False, under: str | None = None,
+                batch: int = 1000) -> Iterator[CatalogEntry]:
+        """Online sources with a stage still pending (and failed ones, if asked), oldest first;
+        only those below the folder ``under`` when given (the library being ingested).
 
         Read in pages, so ``record_result`` may be called while iterating; a source recorded as
         done before its page is read is not yielded.
         """
         failed = f"online = 1 AND ({self.schema.any_state('pending')} OR " \
                  f"{self.schema.any_state('failed')})"
-        yield from self._select(failed if include_failed else self.schema.pending, batch)
+        yield from self._select(failed if include_failed else self.schema.pending, batch, under)
 
-    def entries(self, *, online_only: bool = True, batch: int = 1000) -> Iterator[CatalogEntry]:
+    def entries(self, *, online_only: bool = True, under: str | None = None,
+                batch: int = 1000) -> Iterator[CatalogEntry]:
         """Every (online) source, in pages: for checks such as regenerating missing outputs."""
-        yield from self._select("online = 1" if online_only else "1", batch)
+        yield from self._select("online = 1" if online_only else "1", batch, under)
 
-    def _select(self, where: str, batch: int) -> Iterator[CatalogEntry]:
+    def _select(self, where: str, batch: int, under: str | None) -> Iterator[CatalogEntry]:
         last = 0
+        scope: tuple[bytes, ...] = ()
+        if under is not None:
+            where, scope = f"{where} AND path >= ? AND path < ?", path_range(under)
         while True:
             self.flush()
             rows = self._db.execute(f"SELECT id, {self._columns} FROM sources "
                                     f"WHERE id > ? AND {where} ORDER BY id LIMIT ?",
-                                    (last, batch)).fetchall()
+                                    (last, *scope, batch)).fetchall()
             if not rows:
                 return
             last = rows[-1][0]
@@ -224,11 +213,14 @@ class Catalog:
 
     def record_result(self, asset_id: str, stage: str, state: State | str, *,
                       error: BaseException | Mapping[str, Any] | None = None,
-                      metadata: Mapping[str, Any] | None = None) -> None:
+                      metadata: Mapping[str, Any] | None = None,
+                      facts: Mapping[str, Any] | None = None) -> None:
         """Record a stage's outcome (buffered; see the module docstring for when it commits).
 
         ``error`` (a ``MediaError``, any exception, or its ``to_dict()``) is kept for a failed
-        stage; a later success of the same stage clears it. ``metadata`` replaces the stored JSON.
+        stage, with its time; a later success of the same stage clears it. ``metadata`` replaces
+        the stored JSON; ``facts`` (``schema.FACTS``: thumbhash, size, encoder, links,
+        warnings as a list) set what they name.
         """
         state = State(state)
         if stage not in self.schema.names:
@@ -241,7 +233,10 @@ class Catalog:
         self._buffer.append({
             "asset_id": asset_id, "stage": stage, "state": state.value, "etype": etype,
             "emsg": emsg, "now": time.time(),
-            "metadata": None if metadata is None else json.dumps(metadata, default=str)})
+            "metadata": None if metadata is None else json.dumps(metadata, default=str),
+            **{f: None for f in FACTS},
+            **{f: json.dumps(list(v)) if f == "warnings" else v
+               for f, v in (facts or {}).items() if f in FACTS and v is not None}})
         if (len(self._buffer) >= FLUSH_EVERY
                 or time.monotonic() - self._last_flush >= FLUSH_AFTER_S):
             self.flush()
@@ -258,7 +253,8 @@ class Catalog:
             raise LookupError(f"{len(batch) - updated} result(s) for asset ids not in the "
                               "catalog")
 
-    def requeue(self, stages: Iterable[str] | None = None, *, failed_only: bool = False) -> int:
+    def requeue(self, stages: Iterable[str] | None = None, *, failed_only: bool = False,
+                under: str | None = None) -> int:
         """Set steps of online sources back to pending (``--force``, retrying failures).
 
         A step stays skipped for the kinds it does not apply to (an image's video). Returns the
@@ -279,37 +275,35 @@ class Catalog:
         names = ", ".join(f"'{s.name}'" for s in chosen)
         clear = [f"{c} = CASE WHEN error_stage IN ({names}) THEN NULL ELSE {c} END"
                  for c in ("error_type", "error_message", "error_stage")]
+        scope, params = ("path >= ? AND path < ?", path_range(under)) if under else ("1", ())
         with self._transaction():
             return self._db.execute(
                 f"UPDATE sources SET {', '.join(sets + clear)}, updated_at = ? "
-                f"WHERE online = 1 AND ({' OR '.join(conds)})", (time.time(),)).rowcount
+                f"WHERE online = 1 AND {scope} AND ({' OR '.join(conds)})",
+                (time.time(), *params)).rowcount
 
-    # -- reports -----------------------------------------------------------------------------
-
-    def failures(self) -> Iterator[dict[str, str]]:
-        """``{"path", "stage", "error"}`` for every online source with a failed stage."""
+    def link_live_photos(self) -> int:
+        """Pair stills and videos that carry the same live-photo id, whatever order and run they
+        were seen in: the still links the video, the video is hidden. Returns the links made."""
         self.flush()
-        rows = self._db.execute(
-            "SELECT path, error_stage, error_type, error_message FROM sources WHERE online = 1 "
-            f"AND {self.schema.any_state('failed')} ORDER BY id")
-        for path, stage, etype, msg in rows:
-            yield {"path": os.fsdecode(path), "stage": stage or "",
-                   "error": f"{etype}: {msg}" if etype else "failed"}
+        with self._transaction():
+            linked = self._db.execute("""
+                UPDATE sources SET linked_video = v.asset_id FROM (
+                    SELECT live_photo_id, min(asset_id) AS asset_id FROM sources
+                    WHERE kind = 'video' AND live_photo_id IS NOT NULL GROUP BY live_photo_id
+                ) AS v
+                WHERE sources.kind = 'image' AND sources.live_photo_id = v.live_photo_id
+                  AND sources.linked_video IS NOT v.asset_id""").rowcount
+            self._db.execute("""
+                UPDATE sources SET hidden = 1 WHERE kind = 'video' AND hidden = 0
+                  AND live_photo_id IN (SELECT live_photo_id FROM sources
+                                        WHERE kind = 'image' AND live_photo_id IS NOT NULL)""")
+        return linked
 
-    def stats(self) -> CatalogStats:
+    def rows(self, sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """Read-only queries of the reports (``listing``), after buffered results are in."""
         self.flush()
-        db = self._db
-        total, online = db.execute("SELECT count(*), coalesce(sum(online), 0) "
-                                   "FROM sources").fetchone()
-        by_kind = dict(db.execute("SELECT kind, count(*) FROM sources GROUP BY kind").fetchall())
-        by_stage: dict[str, dict[str, int]] = {}
-        for name in self.schema.names:
-            col = f"{name}_state"
-            by_stage[name] = dict(db.execute(
-                f"SELECT {col}, count(*) FROM sources WHERE online = 1 GROUP BY {col}"))
-        failed = db.execute("SELECT count(*) FROM sources WHERE online = 1 AND "
-                            f"{self.schema.any_state('failed')}").fetchone()[0]
-        return CatalogStats(total, online, total - online, by_kind, by_stage, failed)
+        yield from self._db.execute(sql, tuple(params))
 
     def _entry(self, row: tuple[Any, ...]) -> CatalogEntry:
         asset_id, path, kind, size, mtime_ns, sidecar, online = row[:7]

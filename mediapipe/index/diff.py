@@ -1,9 +1,19 @@
 """The diff of a library scan against the catalog, done in SQL.
 
 Owns: streaming a scan into a temporary table and the statements that turn it into new, changed,
-unchanged, offline and back-online sources (rules in ``catalog``'s docstring), with their counts
-(``ScanDiff``). Does not own: the connection, the schema or the work queue (``catalog.Catalog``,
-whose ``diff`` method is the entry point; ``apply_scan`` is what it calls).
+unchanged, offline and back-online sources, with their counts (``ScanDiff``). Does not own: the
+connection, the schema or the work queue (``catalog.Catalog``, whose ``diff`` method is the entry
+point; ``apply_scan`` is what it calls).
+
+The rules: a path not in the catalog is *new* (every step pending, or ``skipped`` for the kinds
+a step does not apply to, as ``video`` for images); a known path whose size or mtime differs is
+*changed* (every step due again, error cleared); a path whose XMP sidecar appeared or went is
+changed too (the steps that read it, metadata, due again); the rest is *unchanged* (an offline
+one comes back *online*, work kept). A catalogued
+path under the scanned root that the scan did not see goes *offline*: never deleted, its derived
+files untouched; paths under a folder the scan could not read are left as they were. Sources of
+other roots are not touched. The scan streams into a temporary table and the diff runs in SQL, so
+memory does not grow with the library. ``dry_run=True`` computes the counts and writes nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ from collections.abc import Iterable
 from mediapipe.index.scan import ScanProblem, SourceFile
 from mediapipe.index.schema import Schema, column
 
-__all__ = ["ScanDiff", "apply_scan"]
+__all__ = ["ScanDiff", "apply_scan", "path_range"]
 
 _FS_ENC, _FS_ERR = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # os.fsencode
 
@@ -40,7 +50,7 @@ class ScanDiff:
     dry_run: bool = False
 
 
-def _range(root: str) -> tuple[bytes, bytes]:
+def path_range(root: str) -> tuple[bytes, bytes]:
     """The byte range holding every path below ``root`` (``'0'`` sorts right after ``'/'``)."""
     base = os.fsencode(root).rstrip(b"/")
     return base + b"/", base + b"0"
@@ -66,8 +76,8 @@ def apply_scan(db: sqlite3.Connection, schema: Schema, files: Iterable[SourceFil
                          _blob(f.sidecar)) for f in files))
         problems = tuple(getattr(files, "problems", ()))
         db.executemany("INSERT INTO temp.unreadable VALUES (?, ?)",
-                       (_range(p.path) for p in problems))
-        counts = _apply(db, schema, now, *_range(root), bool(problems))
+                       (path_range(p.path) for p in problems))
+        counts = _apply(db, schema, now, *path_range(root), bool(problems))
         pending = db.execute(f"SELECT count(*) FROM sources WHERE {schema.pending}").fetchone()[0]
         db.execute("ROLLBACK" if dry_run else "COMMIT")
     except BaseException:

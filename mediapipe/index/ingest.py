@@ -18,11 +18,12 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from mediapipe.config import Config
+from mediapipe.index import listing
 from mediapipe.index.catalog import Catalog, CatalogEntry, State
 from mediapipe.index.scan import LibraryScan
 from mediapipe.library import upgrade
@@ -43,7 +44,9 @@ class IngestSummary:
     offline: int = 0
     back_online: int = 0
     processed: int = 0
-    failed: int = 0
+    failed: int = 0  # processed in this run and failed
+    still_failed: int = 0  # failed in an earlier run and not retried in this one
+    missing: int = 0  # assets with a derived file gone (--missing: requeued, or counted)
     failures: list[dict[str, str]] = dataclasses.field(default_factory=list)
     problems: list[dict[str, str]] = dataclasses.field(default_factory=list)
     duration_s: float = 0.0
@@ -64,22 +67,39 @@ def _state(outcome: StageOutcome) -> State:
     return _STATE[outcome.status]
 
 
+def _facts(outcome: StageOutcome, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What the catalog keeps of one step's outcome (``schema.FACTS``): the metadata's size,
+    live-photo id and warnings; a step's details (thumbhash, linked video, warnings); the
+    encoder."""
+    facts: dict[str, Any] = {k: v for k, v in (metadata or {}).items()
+                             if k in ("width", "height", "live_photo_id", "warnings")}
+    facts.update(outcome.details)
+    if outcome.encoder:
+        facts["encoder"] = outcome.encoder
+    if isinstance(facts.get("warnings"), str):
+        facts["warnings"] = [facts["warnings"]]
+    return facts
+
+
 def record(cat: Catalog, result: AssetResult) -> None:
-    """Write one asset's stage outcomes (and its metadata) into the catalog."""
+    """Write one asset's stage outcomes (its metadata, what it has) into the catalog."""
     for name, outcome in result.stages.items():
-        cat.record_result(result.asset_id, name, _state(outcome),
-                          error=outcome.error,
-                          metadata=result.metadata if name == "metadata" else None)
+        metadata = result.metadata if name == "metadata" else None
+        cat.record_result(result.asset_id, name, _state(outcome), error=outcome.error,
+                          metadata=metadata, facts=_facts(outcome, metadata))
 
 
-def requeue_missing(cat: Catalog, root: Path, cfg: Config) -> int:
-    """Set stages back to pending where their derived files are gone (thumbs cache cleared,
-    an encoded video deleted), as Immich's "missing" jobs do. Returns how many assets."""
+def requeue_missing(cat: Catalog, root: Path, cfg: Config, *, under: str | None = None,
+                    dry_run: bool = False) -> int:
+    """Set steps back to pending where their derived files are gone (thumbs cache cleared,
+    an encoded video deleted), as Immich's "missing" jobs do; with ``dry_run`` only count.
+    Returns how many assets."""
     count = 0
-    for entry in cat.entries():
+    for entry in cat.entries(under=under):
         gone = list(_missing_stages(entry, root, cfg))
-        for stage in gone:
-            cat.record_result(entry.asset_id, stage, State.PENDING)
+        if not dry_run:
+            for stage in gone:
+                cat.record_result(entry.asset_id, stage, State.PENDING)
         count += bool(gone)
     cat.flush()
     return count
@@ -110,31 +130,37 @@ def upgrade_layout(cat: Catalog, root: Path) -> None:
 
 
 def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Runner, *,
-           force: bool = False, missing: bool = False, dry_run: bool = False,
-           on_start: Callable[[int], None] | None = None,
+           force: bool = False, missing: bool = False, retry_failed: bool = False,
+           dry_run: bool = False, on_start: Callable[[int], None] | None = None,
            on_result: Callable[[AssetResult], None] | None = None) -> IngestSummary:
-    """Scan ``library``, bring the catalog up to date and run every pending stage."""
+    """Scan ``library``, bring the catalog up to date and run every pending step of its
+    sources (those of other libraries in the same media root wait for their own ingest)."""
     started = time.perf_counter()
+    under = os.fsdecode(os.path.abspath(library))
     with Catalog.open(root) as cat:  # StorageOffline here, before any write, if a marker is gone
         if not dry_run:
             upgrade_layout(cat, root)
         diff = cat.diff(LibraryScan(library, cfg.library.exclusion_patterns), dry_run=dry_run)
         summary = IngestSummary(
-            library=os.fsdecode(os.path.abspath(library)), new=diff.new, changed=diff.changed,
+            library=under, new=diff.new, changed=diff.changed,
             unchanged=diff.unchanged, offline=diff.offline, back_online=diff.back_online,
             problems=[{"path": p.path, "error": p.reason} for p in diff.problems],
             dry_run=dry_run)
+        if missing:
+            summary.missing = requeue_missing(cat, root, cfg, under=under, dry_run=dry_run)
         if not dry_run:
             if force:
-                cat.requeue()
-            if missing:
-                requeue_missing(cat, root, cfg)
+                cat.requeue(under=under)
+            elif retry_failed:
+                cat.requeue(failed_only=True, under=under)
             if on_start:
-                by_stage = cat.stats().by_stage.values()
+                by_stage = listing.stats(cat, under=under).by_stage.values()
                 on_start(max((states.get("pending", 0) for states in by_stage), default=0))
-            assets = ((e.path, e.asset_id, str(e.kind)) for e in cat.pending())
+            assets = ((e.path, e.asset_id, str(e.kind)) for e in cat.pending(under=under))
+            failed_for_good = 0  # a transient failure leaves its step pending, not failed
             for result in runner.run(assets):
                 record(cat, result)
+                failed_for_good += any(_state(o) is State.FAILED for o in result.stages.values())
                 summary.processed += 1
                 if not result.ok:
                     summary.failed += 1
@@ -142,6 +168,10 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
                                              "error": _describe(result.error)})
                 if on_result:
                     on_result(result)
+            cat.link_live_photos()
+            summary.still_failed = listing.stats(cat, under=under).failed - failed_for_good
+        else:
+            summary.still_failed = listing.stats(cat, under=under).failed
     summary.duration_s = round(time.perf_counter() - started, 3)
     return summary
 

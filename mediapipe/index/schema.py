@@ -16,7 +16,7 @@ import sqlite3
 from mediapipe.pipeline import steps
 from mediapipe.pipeline.steps import Step
 
-__all__ = ["Schema"]
+__all__ = ["FACTS", "Schema"]
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -37,6 +37,21 @@ CREATE TABLE IF NOT EXISTS sources (
     updated_at REAL NOT NULL
 )"""
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+# What the catalog keeps of each asset besides its states (added to older catalogs on open).
+FACTS = {
+    "thumbhash": "TEXT",  # base64, from the thumbnails step
+    "width": "INTEGER",  # as displayed, from the metadata step
+    "height": "INTEGER",
+    "encoder": "TEXT",  # the video encoder the transcode used
+    "live_photo_id": "TEXT",  # Apple's ContentIdentifier / MediaGroupUUID
+    "linked_video": "TEXT",  # asset id of the paired live video or the extracted motion part
+    "warnings": "TEXT",  # a JSON array: what was read or made despite a problem
+}
+_ADDED = {**FACTS, "hidden": "INTEGER NOT NULL DEFAULT 0",  # a live photo's video
+          "error_at": "REAL"}  # when the last error was recorded
+_LIVE_INDEX = ("CREATE INDEX IF NOT EXISTS sources_live ON sources(live_photo_id) "
+               "WHERE live_photo_id IS NOT NULL")
 
 
 def column(step: str) -> str:
@@ -82,10 +97,13 @@ class Schema:
 
     @property
     def record(self) -> str:
-        """Record one step's outcome (``:stage``, ``:state``, the error, the metadata)."""
+        """Record one step's outcome (``:stage``, ``:state``, the error, the metadata, the
+        ``FACTS``: each one given replaces the stored one; warnings from later steps add up)."""
         states = ",\n    ".join(
             f"{column(n)} = CASE WHEN :stage = '{n}' THEN :state ELSE {column(n)} END"
             for n in self.names)
+        facts = ",\n    ".join(f"{f} = COALESCE(:{f}, {f})" for f in FACTS if f != "warnings")
+        first = self.names[0]
         return f"""
 UPDATE sources SET
     {states},
@@ -95,7 +113,15 @@ UPDATE sources SET
         WHEN error_stage = :stage THEN NULL ELSE error_type END,
     error_message = CASE WHEN :state = 'failed' THEN :emsg
         WHEN error_stage = :stage THEN NULL ELSE error_message END,
+    error_at = CASE WHEN :state = 'failed' THEN :now
+        WHEN error_stage = :stage THEN NULL ELSE error_at END,
     metadata = COALESCE(:metadata, metadata),
+    {facts},
+    warnings = CASE WHEN :warnings IS NULL THEN warnings
+        WHEN :stage = '{first}' THEN :warnings
+        ELSE (SELECT json_group_array(value) FROM (
+            SELECT value FROM json_each(coalesce(warnings, '[]'))
+            UNION SELECT value FROM json_each(:warnings))) END,
     updated_at = :now
 WHERE asset_id = :asset_id
 """
@@ -107,6 +133,10 @@ WHERE asset_id = :asset_id
         db.execute(_TABLE.format(states=states))
         db.execute(_META)
         have = {row[1] for row in db.execute("PRAGMA table_info(sources)")}
+        for name, decl in _ADDED.items():
+            if name not in have:
+                db.execute(f"ALTER TABLE sources ADD COLUMN {name} {decl}")
+        db.execute(_LIVE_INDEX)
         for step in self.steps:
             if column(step.name) not in have:
                 db.execute(f"ALTER TABLE sources ADD COLUMN {column(step.name)} TEXT NOT NULL "

@@ -108,6 +108,8 @@ def _info(p: Path, size: int, container: Any) -> MediaInfo:
         rotation=rotation,
         audio_codec=audio.codec if audio else None,
         container=_container(fmt, p), streams=streams,
+        # An iPhone live photo's video: the id its still carries (Apple maker note, XMP).
+        live_photo_id=tags.get("com.apple.quicktime.content.identifier") or None,
     )
 
 

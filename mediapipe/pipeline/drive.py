@@ -45,7 +45,7 @@ def skip_outcome(step: Step, state: AssetState, cfg: Config) -> StageOutcome | N
     if failed:
         return StageOutcome(Status.SKIPPED, note=f"{failed[0]} failed")
     if not step.applies(state):
-        return StageOutcome(Status.SKIPPED, note=step.not_applicable)
+        return StageOutcome(Status.SKIPPED, note=step.not_applicable(state))
     if step.outputs is not None and not state.force:
         outputs = step.outputs(state, cfg)
         if _fresh(outputs, state.source_path):

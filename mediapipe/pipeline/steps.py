@@ -18,6 +18,7 @@ from pathlib import Path
 
 from mediapipe.config import Config
 from mediapipe.library import storage
+from mediapipe.pipeline import motion
 from mediapipe.pipeline.state import AssetState, StageOutcome, Status
 
 __all__ = ["STEPS", "Progress", "Step", "by_name", "thumbnail_targets"]
@@ -38,6 +39,8 @@ class Step:
     queue: str
     budget: str = "image"  # which worker time limit it runs under: "image" or "video"
     kinds: frozenset[str] = ALL_KINDS  # the kinds of asset it applies to (the catalog knows)
+    when: Callable[[AssetState], bool] | None = None  # a finer test, once metadata is known
+    when_not: str = ""  # the note when ``when`` says no
     needs: tuple[str, ...] = ("metadata",)  # a failure of one of these skips this step
     outputs: Callable[[AssetState, Config], Sequence[Path]] | None = None  # skip when fresh
     reads_sidecar: bool = False  # an XMP sidecar appearing or changing makes it due again
@@ -47,11 +50,15 @@ class Step:
             raise ValueError(f"step name {self.name!r} is not an identifier")
 
     def applies(self, state: AssetState) -> bool:
-        """False when the asset's kind is known and not one of ``kinds``."""
-        return state.kind is None or state.kind in self.kinds
+        """False when the asset's kind is known and not one of ``kinds``, or ``when`` says no."""
+        if state.kind is None:
+            return True
+        return state.kind in self.kinds and (self.when is None or self.when(state))
 
-    @property
-    def not_applicable(self) -> str:
+    def not_applicable(self, state: AssetState) -> str:
+        """Why it does not apply to this asset (the skipped outcome's note)."""
+        if state.kind in self.kinds:
+            return self.when_not
         return "not " + " or ".join(f"a {k}" if k[0] not in "aeiou" else f"an {k}"
                                     for k in sorted(self.kinds))
 
@@ -135,6 +142,8 @@ STEPS: tuple[Step, ...] = (
          outputs=lambda state, cfg: list(thumbnail_targets(state, cfg).values())),
     Step("video", transcode, queue="video", budget="video", kinds=frozenset({"video"}),
          outputs=encoded_video),
+    Step("motion", motion.extract, queue="video", budget="video", kinds=frozenset({"image"}),
+         when=motion.applies, when_not="not a motion photo", outputs=motion.outputs),
 )
 """Every step, in order. Read it as ``steps.STEPS`` at call time (a test may add one)."""
 
