@@ -35,11 +35,14 @@ __all__ = ["Progress", "ingest"]
 @click.option("--retry-failed", is_flag=True,
               help="Try the assets that failed in earlier runs again.")
 @click.option("--dry-run", is_flag=True, help="Scan and count; change nothing.")
+@click.option("--watch", is_flag=True,
+              help="After the scan, follow the library and process what changes, until "
+                   "stopped (library.watch.enabled makes it the default).")
 @json_option
 @pass_app
 def ingest(app: AppContext, library: str, media_root: str | None, broker: str | None,
            workers: int | None, force: bool, missing: bool, retry_failed: bool, dry_run: bool,
-           as_json: bool) -> None:
+           watch: bool, as_json: bool) -> None:
     """Index an external library in place and make its thumbnails and encoded videos."""
     from mediapipe.index import ingest as coordinator
 
@@ -55,10 +58,35 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
         from mediapipe.pipeline.local import LocalRunner
 
         runner = LocalRunner(root, cfg, workers or os.cpu_count() or 1, force=force)
+    if (watch or cfg.library.watch.enabled) and not dry_run:
+        _follow(library, root, cfg, runner, as_json)
+        return
     with Progress(enabled=not as_json and sys.stderr.isatty()) as bar:
         summary = coordinator.ingest(library, root, cfg, runner, force=force, missing=missing,
                                      retry_failed=retry_failed, dry_run=dry_run,
                                      on_start=bar.start, on_result=bar.advance)
+    _report(summary, as_json, missing)
+    if summary.failed or summary.still_failed:
+        raise click.exceptions.Exit(1)
+
+
+def _follow(library: str, root: Any, cfg: Any, runner: Any, as_json: bool) -> None:
+    """``--watch``: ingest, then follow; a summary per ingest; Ctrl-C or SIGTERM ends it."""
+    import signal
+    import threading
+
+    from mediapipe.index.watch import follow
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        follow(library, root, cfg, runner, stop=stop,
+               on_summary=lambda summary: _report(summary, as_json, False))
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def _report(summary: Any, as_json: bool, missing: bool) -> None:
     if as_json:
         emit_json(summary.to_dict())
     else:
@@ -75,8 +103,6 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
             click.echo(f"  FAILED {f['path']}: {f['error']}", err=True)
         for p in summary.problems[:20]:
             click.echo(f"  skipped {p['path']}: {p['error']}", err=True)
-    if summary.failed or summary.still_failed:
-        raise click.exceptions.Exit(1)
 
 
 class Progress:

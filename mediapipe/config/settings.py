@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from mediapipe.config import coerce
@@ -190,8 +191,39 @@ class StorageTemplateConfig:
                             check=_storage_template)
 
 
+def _cron(value: str) -> str | None:
+    from cronsim import CronSim, CronSimError
+
+    try:
+        CronSim(value, datetime.now())
+    except CronSimError as exc:
+        return f"a cron expression such as '0 0 * * *' ({exc})"
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class LibraryScanConfig:
+    enabled: bool = setting(True, "Rescan libraries on the schedule below while "
+                                  "`ingest --watch` follows them (the safety net for missed "
+                                  "events).")
+    cron_expression: str = setting("0 0 * * *", "When to rescan, as a cron expression "
+                                                "(Immich's default: daily at midnight).",
+                                   check=_cron)
+
+
+@dataclasses.dataclass(frozen=True)
+class LibraryWatchConfig:
+    enabled: bool = setting(False, "`mediapipe ingest` follows the library after its scan, as "
+                                   "with --watch.")
+    settle_seconds: float = setting(2.0, "A file is processed once it has not changed for this "
+                                         "long: a copy in progress is processed once, at its "
+                                         "end.", minimum=0)
+
+
 @dataclasses.dataclass(frozen=True)
 class LibraryConfig:
+    scan: LibraryScanConfig = setting(LibraryScanConfig(), "Scheduled rescans.")
+    watch: LibraryWatchConfig = setting(LibraryWatchConfig(), "Following libraries for changes.")
     exclusion_patterns: tuple[str, ...] = setting(
         ("**/@eaDir/**", "**/._*", "**/#recycle/**", "**/#snapshot/**", "**/.stversions/**",
          "**/.stfolder/**"),

@@ -38,7 +38,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -143,17 +143,19 @@ class Catalog:
     # -- scans -------------------------------------------------------------------------------
 
     def diff(self, files: Iterable[SourceFile], *, root: str | None = None,
-             dry_run: bool = False) -> ScanDiff:
+             keep: Collection[str] = (), dry_run: bool = False) -> ScanDiff:
         """Apply a scan of ``root`` (default: ``files.root``, as a ``LibraryScan`` has) and count.
 
         ``files`` is consumed once, streamed into SQLite; problems are read from
-        ``files.problems`` after it is exhausted, when it has them.
+        ``files.problems`` after it is exhausted, when it has them. ``keep``: paths to leave as
+        they are (files still being written).
         """
         root = root if root is not None else getattr(files, "root", None)
         if root is None:
             raise TypeError("diff() needs root= when files is not a LibraryScan")
         self.flush()
-        return apply_scan(self._db, self.schema, files, os.path.abspath(root), dry_run=dry_run)
+        return apply_scan(self._db, self.schema, files, os.path.abspath(root), keep=keep,
+                          dry_run=dry_run)
 
     # -- work --------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from mediapipe.index.scan import ScanProblem, SourceFile
 from mediapipe.index.schema import Schema, column
@@ -60,9 +60,19 @@ def _blob(path: str | None) -> bytes | None:
     return None if path is None else os.fsencode(path)
 
 
+def _exactly(path: str) -> tuple[bytes, bytes]:
+    """The byte range holding ``path`` alone."""
+    raw = os.fsencode(path)
+    return raw, raw + b"\x00"
+
+
 def apply_scan(db: sqlite3.Connection, schema: Schema, files: Iterable[SourceFile], root: str,
-               *, dry_run: bool = False) -> ScanDiff:
-    """Diff ``files`` (a scan of ``root``) into ``sources`` in one transaction; count."""
+               *, keep: Collection[str] = (), dry_run: bool = False) -> ScanDiff:
+    """Diff ``files`` (a scan of ``root``) into ``sources`` in one transaction; count.
+
+    ``keep`` names paths (files or folders) the diff must leave as they are, seen or not: files
+    still being written (``watch``), processed once they have settled.
+    """
     now = time.time()
     db.execute("CREATE TEMP TABLE IF NOT EXISTS scan (path BLOB PRIMARY KEY, kind TEXT, "
                "size INTEGER, mtime_ns INTEGER, sidecar BLOB)")
@@ -76,8 +86,12 @@ def apply_scan(db: sqlite3.Connection, schema: Schema, files: Iterable[SourceFil
                          _blob(f.sidecar)) for f in files))
         problems = tuple(getattr(files, "problems", ()))
         db.executemany("INSERT INTO temp.unreadable VALUES (?, ?)",
-                       (path_range(p.path) for p in problems))
-        counts = _apply(db, schema, now, *path_range(root), bool(problems))
+                       [*(path_range(p.path) for p in problems),
+                        *(r for k in keep for r in (_exactly(k), path_range(k)))])
+        if keep:  # neither new nor changed while they settle: left out of the scan too
+            db.execute("DELETE FROM temp.scan WHERE EXISTS (SELECT 1 FROM temp.unreadable AS u "
+                       "WHERE temp.scan.path >= u.lo AND temp.scan.path < u.hi)")
+        counts = _apply(db, schema, now, *path_range(root), bool(problems) or bool(keep))
         pending = db.execute(f"SELECT count(*) FROM sources WHERE {schema.pending}").fetchone()[0]
         db.execute("ROLLBACK" if dry_run else "COMMIT")
     except BaseException:

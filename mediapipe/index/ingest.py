@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -131,16 +131,19 @@ def upgrade_layout(cat: Catalog, root: Path) -> None:
 
 def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Runner, *,
            force: bool = False, missing: bool = False, retry_failed: bool = False,
-           dry_run: bool = False, on_start: Callable[[int], None] | None = None,
+           dry_run: bool = False, settling: Collection[str] = (),
+           on_start: Callable[[int], None] | None = None,
            on_result: Callable[[AssetResult], None] | None = None) -> IngestSummary:
     """Scan ``library``, bring the catalog up to date and run every pending step of its
-    sources (those of other libraries in the same media root wait for their own ingest)."""
+    sources (those of other libraries in the same media root wait for their own ingest).
+    ``settling``: paths still being written, left as they are until a later ingest."""
     started = time.perf_counter()
     under = os.fsdecode(os.path.abspath(library))
     with Catalog.open(root) as cat:  # StorageOffline here, before any write, if a marker is gone
         if not dry_run:
             upgrade_layout(cat, root)
-        diff = cat.diff(LibraryScan(library, cfg.library.exclusion_patterns), dry_run=dry_run)
+        diff = cat.diff(LibraryScan(library, cfg.library.exclusion_patterns), keep=settling,
+                        dry_run=dry_run)
         summary = IngestSummary(
             library=under, new=diff.new, changed=diff.changed,
             unchanged=diff.unchanged, offline=diff.offline, back_online=diff.back_online,
