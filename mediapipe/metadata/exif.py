@@ -147,6 +147,8 @@ def _walk(block: _Block) -> dict[str, Value]:
         gps, _ = block.ifd(gps_at, _GPS)
         tags.update(_gps(gps, block.warnings))
     note = tags.pop("MakerNote", None)
+    if isinstance(note, bytes | str | tuple) and note:  # any type: exiftool reads them all
+        tags["MakerNoteSize"] = len(note)  # what only exiftool reads may be in there (dates)
     if isinstance(note, bytes):
         tags.update(_maker_note(note, block))
     keywords = tags.pop("XPKeywords", None)

@@ -49,6 +49,8 @@ _DATE_TAGS = frozenset({
     "CreationDate", "MediaCreateDate", "DateTimeCreated", *PRIORITY})
 _GPS_TAGS = frozenset({"GPSLatitude", "GPSLongitude", "GPSAltitude"})
 _SIDECAR_WINS = frozenset({"Description", "Rating", "Subject", "HierarchicalSubject", "Keywords"})
+# Formats whose every date-bearing block the in-process readers read (EXIF, XMP, IPTC).
+_READ_WHOLE = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "HEIF"})
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
          "TIFF": "image/tiff", "BMP": "image/bmp"}
 # Keyed as float: codes match by value, so a ColorSpace stored as a rational 1.0 is sRGB too.
@@ -83,7 +85,8 @@ def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> Medi
     if side is not None:
         tags = _apply_sidecar(tags, side, warnings)
     source = "mediapipe"
-    if taken_at(tags) is None:  # no date tag at all: exiftool reads maker notes and more
+    if taken_at(tags) is None and (tags.get("MakerNoteSize") or blocks.format not in _READ_WHOLE):
+        # no date tag, and a maker note or a container only exiftool reads all of: ask it
         tags, source = _date_from_exiftool(p, tags, warnings)
     mime = _MIME.get(blocks.format) or formats.mime_type(p)
     if mime != formats.mime_type(p) and blocks.format != "HEIF":
