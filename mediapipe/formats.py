@@ -1,7 +1,8 @@
 """Which files mediapipe handles, and as what.
 
-Owns: the supported extensions (Immich's list), their kind (image, video, sidecar, raw) and MIME
-type, the canonical spelling of an extension, and the one rule for which XMP sidecar belongs to a
+Owns: the supported extensions (Immich's list), their kind (image, video, sidecar, raw: camera
+sensor data, which libraw decodes; a PSD is an image with a composite, not a RAW) and MIME type,
+the canonical spelling of an extension, and the one rule for which XMP sidecar belongs to a
 media file (``sidecar_names``; ``find_sidecar`` on disk, ``sidecar_among`` in a listing). Does not
 own: sniffing content (the metadata stage decides whether the bytes match the name).
 """
@@ -31,7 +32,7 @@ _RAW = {
     ".iiq": "image/x-phaseone-iiq", ".k25": "image/x-kodak-k25", ".kdc": "image/x-kodak-kdc",
     ".mrw": "image/x-minolta-mrw", ".nef": "image/x-nikon-nef", ".nrw": "image/x-nikon-nrw",
     ".orf": "image/x-olympus-orf", ".ori": "image/x-olympus-ori", ".pef": "image/x-pentax-pef",
-    ".psd": "image/vnd.adobe.photoshop", ".raf": "image/x-fuji-raf",
+    ".raf": "image/x-fuji-raf",
     ".raw": "image/x-panasonic-raw",
     ".rw2": "image/x-panasonic-rw2", ".rwl": "image/x-leica-rwl", ".sr2": "image/x-sony-sr2",
     ".srf": "image/x-sony-srf", ".srw": "image/x-samsung-srw", ".x3f": "image/x-sigma-x3f",
@@ -40,7 +41,8 @@ _IMAGE = {
     ".avif": "image/avif", ".bmp": "image/bmp", ".gif": "image/gif", ".heic": "image/heic",
     ".heif": "image/heif", ".hif": "image/heif", ".insp": "image/jpeg", ".jp2": "image/jp2",
     ".jpe": "image/jpeg", ".jpeg": "image/jpeg", ".jpg": "image/jpeg", ".jxl": "image/jxl",
-    ".png": "image/png", ".svg": "image/svg+xml", ".tif": "image/tiff", ".tiff": "image/tiff",
+    ".png": "image/png", ".psd": "image/vnd.adobe.photoshop", ".svg": "image/svg+xml",
+    ".tif": "image/tiff", ".tiff": "image/tiff",
     ".webp": "image/webp",
     **_RAW,
 }

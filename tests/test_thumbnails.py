@@ -273,28 +273,51 @@ def test_undecodable_bytes_are_corrupt_media(tmp_path: Path, content: bytes,
         thumbs(path)
 
 
-def test_truncated_jpeg_is_corrupt_media(tmp_path: Path) -> None:
+@pytest.mark.parametrize("keep", [0.5, 0.9], ids=["half", "tail-cut"])
+def test_damaged_jpeg_gets_thumbnails_of_what_decodes_and_a_warning(tmp_path: Path,
+                                                                    keep: float) -> None:
+    data = images.noise_jpeg(tmp_path / "n.jpg", (800, 600)).read_bytes()
+    (tmp_path / "t.jpg").write_bytes(data[: int(len(data) * keep)])
+    t = thumbs(tmp_path / "t.jpg")
+    assert decoded(t.preview.data).size == t.preview.size == (800, 600)
+    assert len(t.warnings) == 1 and "damaged image" in t.warnings[0]
+
+
+def test_damage_tolerance_is_scoped_to_that_decode(tmp_path: Path) -> None:
+    from PIL import ImageFile
+
     data = images.noise_jpeg(tmp_path / "n.jpg", (800, 600)).read_bytes()
     (tmp_path / "t.jpg").write_bytes(data[: len(data) // 2])
+    thumbs(tmp_path / "t.jpg")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_a_jpeg_cut_inside_its_header_is_still_corrupt_media(tmp_path: Path) -> None:
+    data = images.noise_jpeg(tmp_path / "n.jpg", (800, 600)).read_bytes()
+    (tmp_path / "t.jpg").write_bytes(data[:100])
     with pytest.raises(CorruptMedia):
         thumbs(tmp_path / "t.jpg")
 
 
-@pytest.mark.parametrize(("name", "extract"), [("a.nef", False), ("b.svg", True)])
-def test_raw_without_extraction_and_svg_are_unsupported(tmp_path: Path, name: str,
-                                                        extract: bool) -> None:
-    path = tmp_path / name
+def test_an_intact_file_has_no_warnings(tmp_path: Path) -> None:
+    assert thumbs(images.jpeg(tmp_path / "a.jpg", (640, 480))).warnings == ()
+
+
+@pytest.mark.parametrize("extract", [False, True])
+def test_raw_that_libraw_cannot_open_and_has_no_preview_is_unsupported(tmp_path: Path,
+                                                                       extract: bool) -> None:
+    path = tmp_path / "a.nef"
     path.write_bytes(b"\0" * 64)
     cfg = Config.from_dict({"image": {"extractEmbedded": extract}})
-    with pytest.raises(UnsupportedMedia):
+    with pytest.raises(UnsupportedMedia, match="libraw cannot open it"):
         thumbs(path, cfg)
 
 
-def test_raw_without_an_embedded_preview_is_unsupported(tmp_path: Path) -> None:
-    path = tmp_path / "c.dng"
-    images.pattern(64, 48).save(path, "TIFF")
-    with pytest.raises(UnsupportedMedia, match="no embedded JPEG"):
-        thumbs(path, Config.from_dict({"image": {"extractEmbedded": True}}))
+def test_svg_is_refused_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "b.svg"
+    path.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    with pytest.raises(UnsupportedMedia, match="SVG is not rendered"):
+        thumbs(path)
 
 
 BAD = {

@@ -1,8 +1,9 @@
 """The metadata blocks of an image file, found without decoding a pixel.
 
 Owns: sniffing what an image file really is (magic bytes, whatever its name says), and pulling
-out its EXIF block, XMP packets, ICC profile, pixel size and bit depth: JPEG by walking its
-markers up to the scan (the fast path: a few reads of the header only), HEIF/AVIF with
+out its EXIF block, XMP packets (Extended XMP reassembled), IPTC block, ICC profile, pixel
+size and bit depth: JPEG by walking its markers up to the scan (the fast path: a few reads of
+the header only), HEIF/AVIF with
 pillow-heif (which reports the size as displayed: it applies ``irot``/``imir``), everything else
 with Pillow's lazy ``Image.open``. Does not own: interpreting the blocks (``exif``, ``xmp``,
 ``read``).
@@ -25,6 +26,8 @@ __all__ = ["ImageBlocks", "read_blocks", "sniff"]
 _CHUNK = 65536
 _SOF = {*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0)}
 _XMP_APP1 = b"http://ns.adobe.com/xap/1.0/\0"
+_XMP_EXTENSION = b"http://ns.adobe.com/xmp/extension/\0"  # then GUID(32), length, offset
+_PHOTOSHOP_APP13 = b"Photoshop 3.0\0"
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
                 b"avif", b"avis", b"mif2"}
 _MODE_BITS = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
@@ -43,6 +46,7 @@ class ImageBlocks:
     xmp: tuple[bytes, ...] = ()
     icc: bytes | None = None
     warnings: tuple[str, ...] = ()
+    iptc: bytes | None = None
 
 
 def sniff(head: bytes) -> str | None:
@@ -106,6 +110,8 @@ def _jpeg(f: BinaryIO, path: Path) -> ImageBlocks:
     warnings: list[str] = []
     exif = None
     xmp: list[bytes] = []
+    extended: dict[bytes, dict[int, bytes]] = {}
+    iptc = None
     icc: dict[int, bytes] = {}
     width = height = bits = None
     pos = 2
@@ -135,6 +141,14 @@ def _jpeg(f: BinaryIO, path: Path) -> ImageBlocks:
                 exif = bytes(seg[6:])
             elif seg.startswith(_XMP_APP1):
                 xmp.append(bytes(seg[len(_XMP_APP1):]))
+            elif seg.startswith(_XMP_EXTENSION) and len(seg) > len(_XMP_EXTENSION) + 40:
+                at = len(_XMP_EXTENSION)
+                guid, (offset,) = bytes(seg[at:at + 32]), struct.unpack_from(">I", seg, at + 36)
+                extended.setdefault(guid, {})[offset] = bytes(seg[at + 40:])
+        elif marker == 0xED and seg.startswith(_PHOTOSHOP_APP13) and iptc is None:
+            from mediapipe.metadata.iptc import iptc_from_resources
+
+            iptc = iptc_from_resources(bytes(seg[len(_PHOTOSHOP_APP13):]))
         elif marker == 0xE2 and seg[:12] == b"ICC_PROFILE\0" and len(seg) > 14:
             icc[seg[12]] = bytes(seg[14:])
         elif marker in _SOF and len(seg) >= 6 and width is None:
@@ -147,8 +161,16 @@ def _jpeg(f: BinaryIO, path: Path) -> ImageBlocks:
     if width is None:
         warnings.append("JPEG: no frame header (SOF); size unknown")
     icc_parts = b"".join(icc[k] for k in sorted(icc)) if icc else None
+    xmp.extend(_extended_xmp(xmp, extended))
     return ImageBlocks("JPEG", width, height, False, bits, exif, tuple(xmp), icc_parts,
-                       tuple(warnings))
+                       tuple(warnings), iptc)
+
+
+def _extended_xmp(main: list[bytes], parts: dict[bytes, dict[int, bytes]]) -> list[bytes]:
+    """Extended XMP (a packet over 64 KB split across APP1 segments): the extension the main
+    packet names by its GUID (``xmpNote:HasExtendedXMP``), its pieces joined in offset order."""
+    return [b"".join(pieces[k] for k in sorted(pieces)) for guid, pieces in parts.items()
+            if any(guid in packet for packet in main)]
 
 
 def _heif(path: Path) -> ImageBlocks:
@@ -181,8 +203,9 @@ def _tiff(f: BinaryIO, path: Path) -> ImageBlocks:
     start = data.find(b"<x:xmpmeta")
     end = data.find(b"</x:xmpmeta>", start) if start >= 0 else -1
     xmp = (data[start:end + 12],) if start >= 0 and end >= 0 else ()
+    iptc = tags.get("IPTC-NAA")
     return ImageBlocks("TIFF", w, h, False, bits if isinstance(bits, int) else None, data, xmp,
-                       None, tuple(warnings))
+                       None, tuple(warnings), iptc if isinstance(iptc, bytes) else None)
 
 
 def _pillow(path: Path, fmt: str | None) -> ImageBlocks:

@@ -23,7 +23,7 @@ _MAX_ENTRIES = 1000
 _IFD0 = {
     0x0100: "ImageWidth", 0x0101: "ImageHeight", 0x0102: "BitsPerSample",
     0x010E: "ImageDescription", 0x010F: "Make", 0x0110: "Model", 0x0112: "Orientation",
-    0x0132: "ModifyDate", 0x4746: "Rating", 0x9C9E: "XPKeywords",
+    0x0132: "ModifyDate", 0x4746: "Rating", 0x9C9E: "XPKeywords", 0x83BB: "IPTC-NAA",
 }
 _EXIF = {
     0x829A: "ExposureTime", 0x829D: "FNumber", 0x8827: "ISO", 0x9003: "DateTimeOriginal",
@@ -98,7 +98,7 @@ class _Block:
             self.makernote_at = pos
         if typ == 2:
             return raw.split(b"\0", 1)[0].decode("utf-8", "replace").strip()
-        if typ == 7 or (typ == 1 and tag == 0x9C9E):
+        if typ == 7 or (typ == 1 and tag == 0x9C9E) or tag == 0x83BB:
             return bytes(raw)
         if typ in (5, 10):
             nums = struct.unpack(self.e + ("I" if typ == 5 else "i") * (2 * n), raw)
@@ -147,6 +147,8 @@ def _walk(block: _Block) -> dict[str, Value]:
         gps, _ = block.ifd(gps_at, _GPS)
         tags.update(_gps(gps, block.warnings))
     note = tags.pop("MakerNote", None)
+    if isinstance(note, bytes | str | tuple) and note:  # any type: exiftool reads them all
+        tags["MakerNoteSize"] = len(note)  # what only exiftool reads may be in there (dates)
     if isinstance(note, bytes):
         tags.update(_maker_note(note, block))
     keywords = tags.pop("XPKeywords", None)

@@ -100,6 +100,9 @@ class MediaInfo:
     container: str | None = None
     streams: tuple[StreamInfo, ...] = ()
     warnings: tuple[str, ...] = ()
+    # which reader answered: "mediapipe" (in-process), "exiftool" (a format only it reads),
+    # "mediapipe+exiftool" (in-process, the date from exiftool: no date tag found in-process)
+    metadata_source: str = "mediapipe"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly: dates in ISO 8601, tuples as lists."""

@@ -1,12 +1,16 @@
 """The metadata stage: one file in, one ``MediaInfo`` out, as right as exiftool and much faster.
 
-Owns: dispatching by kind (videos go to ``video.read_video``), merging an image's tag
-sources (EXIF first, embedded XMP fills gaps, the XMP sidecar ``formats.find_sidecar`` picks wins
-for date, GPS, description, rating and keywords), and Immich's rules for every field: date
-(``dates``) with the file mtime as the last resort, GPS (null when absent or 0,0), orientation
-and the displayed size, camera and lens, exposure, keywords as lists, colour, live photo and
-motion photo markers. Does not own: finding blocks in files (``blocks``), decoding them
-(``exif``, ``xmp``, ``colour.profile_description``), or any write.
+Owns: dispatching by kind (videos go to ``video.read_video``), choosing the reader (in-process
+first; exiftool, through ``metadata.exiftool``, for what it cannot read: RAW, PSD, JXL, SVG and
+any format it does not know, and for the date of a file where it finds no date tag at all),
+merging an image's tag sources (EXIF first, embedded XMP then IPTC fill gaps, the XMP sidecar
+``formats.find_sidecar`` picks wins for date, GPS, description, rating and keywords), and
+Immich's rules for every field: date (``dates``) with the file mtime as the last resort, GPS
+(null when absent or 0,0), orientation and the displayed size, camera and lens, exposure,
+description (``ImageDescription || Description``, then the IPTC caption), keywords as lists,
+colour, live photo and motion photo markers. ``metadata_source`` says which reader answered.
+Does not own: finding blocks in files (``blocks``), decoding them (``exif``, ``xmp``, ``iptc``,
+``colour.profile_description``), or any write.
 
 Entry point: ``read_metadata(path, *, sidecar=True) -> MediaInfo``; raises only ``CorruptMedia``,
 ``UnsupportedMedia`` or ``TooLarge``; whatever could not be read is listed in ``warnings``.
@@ -18,26 +22,35 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from mediapipe import formats
 from mediapipe.colour import profile_description
 from mediapipe.errors import CorruptMedia, UnsupportedMedia
 from mediapipe.metadata.blocks import ImageBlocks, read_blocks
-from mediapipe.metadata.dates import taken_at
+from mediapipe.metadata.dates import PRIORITY, taken_at
 from mediapipe.metadata.exif import read_exif
+from mediapipe.metadata.exiftool import ExiftoolUnavailable, exiftool_tags
+from mediapipe.metadata.iptc import read_iptc
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.metadata.xmp import read_xmp
 
-__all__ = ["read_metadata"]
+__all__ = ["EXIFTOOL_FIRST", "read_metadata"]
+
+# Extensions whose metadata only exiftool reads right: RAW (the in-process TIFF walk would size
+# the IFD0 preview, and CR3/CRW/RAF/MRW/X3F are no TIFF at all), layered and newer formats.
+EXIFTOOL_FIRST = formats.RAW_EXTENSIONS | {".psd", ".jxl", ".svg"}
 
 Tags = dict[str, object]
 
 _DATE_TAGS = frozenset({
     "DateTimeOriginal", "SubSecTimeOriginal", "OffsetTimeOriginal", "CreateDate",
     "SubSecTimeDigitized", "OffsetTimeDigitized", "OffsetTime", "DateCreated", "GPSDateTime",
-    "CreationDate", "MediaCreateDate", "DateTimeCreated"})
+    "CreationDate", "MediaCreateDate", "DateTimeCreated", *PRIORITY})
 _GPS_TAGS = frozenset({"GPSLatitude", "GPSLongitude", "GPSAltitude"})
-_SIDECAR_WINS = frozenset({"Description", "Rating", "Subject", "HierarchicalSubject"})
+_SIDECAR_WINS = frozenset({"Description", "Rating", "Subject", "HierarchicalSubject", "Keywords"})
+# Formats whose every date-bearing block the in-process readers read (EXIF, XMP, IPTC).
+_READ_WHOLE = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "HEIF"})
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
          "TIFF": "image/tiff", "BMP": "image/bmp"}
 # Keyed as float: codes match by value, so a ColorSpace stored as a rational 1.0 is sRGB too.
@@ -58,16 +71,87 @@ def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> Medi
         st = p.stat()
     except OSError as exc:
         raise CorruptMedia(p, f"cannot read: {exc.strerror or exc}") from exc
-    blocks = read_blocks(p)
+    if st.st_size == 0:
+        raise CorruptMedia(p, "empty file")
+    side = formats.find_sidecar(p) if sidecar else None
+    if p.suffix.lower() in EXIFTOOL_FIRST:
+        return _by_exiftool(p, st, side, "")
+    try:
+        blocks = read_blocks(p)
+    except UnsupportedMedia as exc:
+        return _by_exiftool(p, st, side, exc.reason)
     warnings = list(blocks.warnings)
     tags = _embedded_tags(blocks, warnings)
-    side = formats.find_sidecar(p) if sidecar else None
     if side is not None:
         tags = _apply_sidecar(tags, side, warnings)
+    source = "mediapipe"
+    if taken_at(tags) is None and (tags.get("MakerNoteSize") or blocks.format not in _READ_WHOLE):
+        # no date tag, and a maker note or a container only exiftool reads all of: ask it
+        tags, source = _date_from_exiftool(p, tags, warnings)
     mime = _MIME.get(blocks.format) or formats.mime_type(p)
     if mime != formats.mime_type(p) and blocks.format != "HEIF":
         warnings.append(f"content is {blocks.format}, not what the name {p.suffix} says")
-    return _build(p, st, blocks, tags, mime, warnings)
+    pixels = _Pixels(blocks.width, blocks.height, blocks.displayed, blocks.bits_per_sample,
+                     profile_description(blocks.icc) if blocks.icc else None)
+    return _build(p, st, pixels, tags, mime, warnings, source)
+
+
+class _Pixels(NamedTuple):
+    """What a reader says of the pixels: size (``displayed``: already oriented), depth, ICC."""
+
+    width: int | None
+    height: int | None
+    displayed: bool
+    bits_per_sample: int | None
+    profile: str | None
+
+
+def _date_from_exiftool(p: Path, tags: Tags, warnings: list[str]) -> tuple[Tags, str]:
+    """``tags`` with exiftool's date tags added when it finds a date the in-process readers
+    did not (maker notes, old containers); the reader that answered."""
+    try:
+        theirs = exiftool_tags(p)
+    except ExiftoolUnavailable as exc:
+        warnings.append(f"no date tag; exiftool could not be asked: {exc}")
+        return tags, "mediapipe"
+    dates = {k: v for k, v in theirs.items() if k in _DATE_TAGS}
+    if taken_at(dates) is None:
+        return tags, "mediapipe"
+    return {**tags, **dates}, "mediapipe+exiftool"
+
+
+def _by_exiftool(p: Path, st: os.stat_result, side: Path | None, why: str) -> MediaInfo:
+    """The whole answer from exiftool, for what the in-process readers cannot read."""
+    try:
+        tags: Tags = exiftool_tags(p)
+    except ExiftoolUnavailable as exc:
+        raise UnsupportedMedia(p, f"{why or 'format read by exiftool only'}; "
+                                  f"exiftool could not answer: {exc}") from exc
+    if tags.get("ImageSize") is None and tags.get("ImageWidth") is None:
+        said = f"exiftool: {tags['Error']}" if "Error" in tags else "exiftool finds no size"
+        if p.suffix.lower() in EXIFTOOL_FIRST:  # the name promises a format the bytes are not
+            raise CorruptMedia(p, f"{p.suffix} file not readable ({said})")
+        raise UnsupportedMedia(p, f"{why or 'not an image format mediapipe reads'}; {said}")
+    warnings: list[str] = []
+    if side is not None:
+        tags = _apply_sidecar(tags, side, warnings)
+    width, height = _image_size(tags)
+    bits = tags.get("BitsPerSample")
+    bits = bits if isinstance(bits, int) else None
+    pixels = _Pixels(width, height, False, bits, _text(tags.get("ProfileDescription")))
+    return _build(p, st, pixels, tags, formats.mime_type(p), warnings, "exiftool")
+
+
+def _image_size(tags: Mapping[str, object]) -> tuple[int | None, int | None]:
+    """exiftool's composite ImageSize (``"6000 4000"`` with -n), else ImageWidth/ImageHeight."""
+    size = tags.get("ImageSize")
+    if isinstance(size, str):
+        parts = size.replace("x", " ").split()
+        if len(parts) == 2 and all(part.isdigit() for part in parts):
+            return int(parts[0]), int(parts[1])
+    w, h = tags.get("ImageWidth"), tags.get("ImageHeight")
+    return (round(w) if isinstance(w, int | float) else None,
+            round(h) if isinstance(h, int | float) else None)
 
 
 def _embedded_tags(blocks: ImageBlocks, warnings: list[str]) -> Tags:
@@ -76,10 +160,16 @@ def _embedded_tags(blocks: ImageBlocks, warnings: list[str]) -> Tags:
         exif, problems = read_exif(blocks.exif)
         tags.update(exif)
         warnings.extend(problems)
+    tags.pop("IPTC-NAA", None)
     for packet in blocks.xmp:
         xmp, problems = read_xmp(packet)
         warnings.extend(problems)
         for key, value in xmp.items():
+            tags.setdefault(key, value)
+    if blocks.iptc:
+        iptc, problems = read_iptc(blocks.iptc)
+        warnings.extend(problems)
+        for key, value in iptc.items():
             tags.setdefault(key, value)
     return tags
 
@@ -99,6 +189,8 @@ def _apply_sidecar(tags: Tags, side: Path, warnings: list[str]) -> Tags:
     if _present(xmp.get("GPSLatitude")) and _present(xmp.get("GPSLongitude")):
         out = {k: v for k, v in out.items() if k not in _GPS_TAGS}
         out.update({k: v for k, v in xmp.items() if k in _GPS_TAGS})
+    if _present(xmp.get("Description")):
+        out.pop("ImageDescription", None)  # the sidecar's description is the one edited
     out.update({k: v for k, v in xmp.items() if k in _SIDECAR_WINS and _present(v)})
     for key, value in xmp.items():
         out.setdefault(key, value)
@@ -127,15 +219,15 @@ def _color_space(value: object) -> str | None:
     return _COLOR_SPACES.get(value) if isinstance(value, int | float) else None
 
 
-def _build(p: Path, st: os.stat_result, blocks: ImageBlocks, tags: Mapping[str, object],
-           mime: str, warnings: list[str]) -> MediaInfo:
+def _build(p: Path, st: os.stat_result, pixels: _Pixels, tags: Mapping[str, object],
+           mime: str, warnings: list[str], reader: str) -> MediaInfo:
     orientation = tags.get("Orientation")
     if not isinstance(orientation, int) or not 1 <= orientation <= 8:
         if orientation not in (None, 0):
             warnings.append(f"orientation {orientation!r} is not 1-8; using 1")
         orientation = 1
-    width, height = blocks.width, blocks.height
-    if orientation >= 5 and not blocks.displayed:
+    width, height = pixels.width, pixels.height
+    if orientation >= 5 and not pixels.displayed:
         width, height = height, width
     taken = taken_at(tags)
     if taken is not None:
@@ -158,15 +250,16 @@ def _build(p: Path, st: os.stat_result, blocks: ImageBlocks, tags: Mapping[str, 
         focal_length=_number(tags.get("FocalLength")),
         latitude=lat, longitude=lon,
         altitude=_number(tags.get("GPSAltitude")) if lat is not None else None,
-        description=_text(tags.get("Description")) or _text(tags.get("ImageDescription")),
+        description=(_text(tags.get("ImageDescription")) or _text(tags.get("Description"))
+                     or _text(tags.get("Caption-Abstract"))),
         rating=rating if isinstance(rating, int) and -1 <= rating <= 5 else None,
         keywords=_keywords(tags),
         color_space=_color_space(tags.get("ColorSpace")),
-        profile_description=profile_description(blocks.icc) if blocks.icc else None,
-        bits_per_sample=blocks.bits_per_sample,
+        profile_description=pixels.profile,
+        bits_per_sample=pixels.bits_per_sample,
         live_photo_id=_text(tags.get("ContentIdentifier")),
         motion_photo=motion, motion_photo_offset=motion_offset,
-        warnings=tuple(dict.fromkeys(warnings)),
+        warnings=tuple(dict.fromkeys(warnings)), metadata_source=reader,
     )
 
 
@@ -177,9 +270,10 @@ def _lens(tags: Mapping[str, object]) -> str | None:
 
 
 def _keywords(tags: Mapping[str, object]) -> tuple[str, ...]:
-    """dc:subject / XPKeywords, then HierarchicalSubject (``a|b`` as ``a/b``), de-duplicated."""
+    """TagsList, dc:subject, XPKeywords, IPTC Keywords, then HierarchicalSubject (``a|b`` as
+    ``a/b``), de-duplicated."""
     out: list[str] = []
-    for key in ("Subject", "XPKeywords", "HierarchicalSubject"):
+    for key in ("TagsList", "Subject", "XPKeywords", "Keywords", "HierarchicalSubject"):
         value = tags.get(key)
         items = (value,) if isinstance(value, str) else value if isinstance(value, tuple) else ()
         for item in items:

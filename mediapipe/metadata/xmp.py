@@ -83,8 +83,22 @@ def coordinate(text: str) -> float | None:
         return None
 
 
+def _as_utf8(data: bytes) -> bytes:
+    """A packet in UTF-16 or UTF-32 (the XMP spec allows them; some Windows tools write
+    UTF-16) re-encoded as UTF-8; UTF-8 packets unchanged."""
+    if b"<x:xmpmeta" in data or b"<rdf:RDF" in data:
+        return data
+    for codec in ("utf-16-be", "utf-16-le", "utf-32-be", "utf-32-le"):
+        text = data.decode(codec, "ignore")
+        if "<x:xmpmeta" in text or "<rdf:RDF" in text:
+            return text.lstrip("\ufeff").encode("utf-8")
+    return data
+
+
 def read_xmp(data: bytes) -> tuple[dict[str, Value], list[str]]:
-    """Tags of one XMP packet (an ``<x:xmpmeta>`` or bare RDF document, any padding around it)."""
+    """Tags of one XMP packet (an ``<x:xmpmeta>`` or bare RDF document, any padding around it;
+    UTF-8, UTF-16 or UTF-32)."""
+    data = _as_utf8(data)
     start, end = data.find(b"<x:xmpmeta"), data.rfind(b"</x:xmpmeta>")
     if start < 0 or end < 0:
         start, end = data.find(b"<rdf:RDF"), data.rfind(b"</rdf:RDF>")

@@ -1,9 +1,11 @@
 """Image engines: the few primitives the thumbnail stage composes, and the Pillow engine.
 
 Owns: the ``ImageEngine`` Protocol (open a header, reduced decode, resize, colour conversion,
-orient, encode, pixels out) and ``PillowEngine`` (Pillow + pillow-heif + ImageCms): JPEG DCT
-scaling via ``draft()``, mode normalisation (palette, 16-bit, CMYK, grey), first non-blank frame
-of animations, ICC conversion to sRGB or Display P3. Does not own: sizes, limits or the order of
+orient, encode, pixels out) and ``PillowEngine`` (Pillow with its AVIF and JPEG XL plugins,
+pillow-heif for HEIC, ImageCms): JPEG DCT scaling via ``draft()``, damaged files decoded as far
+as their data goes (as libvips does with ``fail=false``; a note on the header says so), mode
+normalisation (palette, 16-bit, CMYK, grey), first non-blank frame of animations, the composite
+of a PSD, ICC conversion to sRGB or Display P3. Does not own: sizes, limits or the order of
 the steps (``make``); reading profiles or choosing the output space (``colour``); video
 (``videoframe``).
 
@@ -21,7 +23,8 @@ from typing import Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageCms, UnidentifiedImageError
+import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
+from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError, features
 from PIL.JpegImagePlugin import JpegImageFile
 
 from mediapipe import colour
@@ -36,6 +39,9 @@ DECODE_ERRORS: tuple[type[BaseException], ...] = (
     ZeroDivisionError, RuntimeError, MemoryError)
 
 MAX_FRAMES_SCANNED = 50  # animations: look this far for a frame that is not blank
+# Pillow's words for a file whose data ends early or breaks off mid-stream: decodable in part.
+_DAMAGED = ("truncated", "broken data stream", "premature end")
+_AVIF_BRANDS = (b"avif", b"avis")
 
 # Pillow transpose that shows stored pixels upright, per EXIF orientation.
 _ORIENT = {
@@ -55,6 +61,7 @@ class Header:
     orientation: int            # EXIF orientation still to apply (1 when pre-rotated: HEIF)
     icc: bytes | None
     handle: Any                 # the engine's open file
+    notes: list[str] = dataclasses.field(default_factory=list)  # what decoding had to forgive
 
 
 class ImageEngine(Protocol):
@@ -71,6 +78,38 @@ class ImageEngine(Protocol):
     def orient(self, image: Any, orientation: int) -> Any: ...
     def encode(self, image: Any, fmt: str, quality: int, icc: bytes | None) -> bytes: ...
     def rgba(self, image: Any) -> npt.NDArray[np.uint8]: ...
+
+
+def _pillow_avif(source: Any) -> bool:
+    """An AVIF file and a Pillow that decodes AV1 (pillow-heif's libheif may lack dav1d)."""
+    if not features.check("avif"):
+        return False
+    if isinstance(source, io.BytesIO):
+        head = source.getvalue()[:12]
+    else:
+        with open(source, "rb") as f:
+            head = f.read(12)
+    return head[4:8] == b"ftyp" and head[8:12] in _AVIF_BRANDS
+
+
+def _load_what_is_there(im: Image.Image, notes: list[str]) -> None:
+    """Load the pixels; a file cut short or broken off mid-stream keeps what decoded (the rest
+    grey) and says so in ``notes``. Pillow's switch for that is module-wide: it is on for this
+    one load only (one decode at a time per worker process)."""
+    try:
+        im.load()
+        return
+    except OSError as exc:
+        if not any(word in str(exc) for word in _DAMAGED):
+            raise
+        reason = str(exc)
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        im.load()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+    notes.append(f"damaged image, decoded as far as its data goes: {reason}")
 
 
 def _exif_orientation(im: Image.Image) -> int:
@@ -109,7 +148,7 @@ class PillowEngine:
         try:
             if data is None and path.stat().st_size == 0:
                 raise CorruptMedia(path, "empty file")
-            if pillow_heif.is_supported(source):
+            if pillow_heif.is_supported(source) and not _pillow_avif(source):
                 heif = pillow_heif.open_heif(source, convert_hdr_to_8bit=True)
                 # libheif applies irot/imir while decoding; EXIF orientation is informational.
                 return Header(path, "HEIF", heif.size, 1, heif.info.get("icc_profile") or None,
@@ -136,7 +175,7 @@ class PillowEngine:
                     im = self._first_visible_frame(im)
                 elif isinstance(im, JpegImageFile) and im.mode in ("RGB", "L", "CMYK"):
                     im.draft(im.mode, at_least)
-                im.load()
+                _load_what_is_there(im, header.notes)
             return self._normalise(im)
         except DECODE_ERRORS as exc:
             raise CorruptMedia(header.path, f"cannot decode image: {exc}") from exc

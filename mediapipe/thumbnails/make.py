@@ -4,8 +4,10 @@ Owns: the order of the work and every size decision: refuse oversized images bef
 (``image.maxPixels``), decode once at the smallest size that keeps the preview sharp (JPEG DCT
 scaling), preview (shorter side ``image.preview.size``), thumbnail and thumbhash made from the
 preview, never upscaled; the output colour space (``colour``); the optional full-size JPEG for
-formats browsers cannot show; RAW via its largest embedded JPEG; videos via ``videoframe``.
-Does not own: pixel operations (an ``ImageEngine``), writing files (``library.storage``,
+formats browsers cannot show (RAW included, as Immich does); which engine reads a file (RAW:
+``raw.RawEngine``, libraw; everything else ``PillowEngine``); videos via ``videoframe``; the
+warnings of a file decoded only in part (``Thumbnails.warnings``). Does not own: pixel
+operations (an ``ImageEngine``), writing files (``library.storage``,
 ``pipeline``), reading metadata (``metadata``: the caller passes ``MediaInfo``; for images the
 orientation is read from the image's own header as it is decoded).
 
@@ -14,10 +16,7 @@ Entry point: ``make_thumbnails(path, info, cfg) -> Thumbnails``.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from mediapipe.formats import is_raw
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.thumbnails import geometry, thumbhash
 from mediapipe.thumbnails.engine import Header, ImageEngine, PillowEngine
+from mediapipe.thumbnails.raw import RawEngine, open_raw
 
 __all__ = ["Encoded", "Thumbnails", "make_thumbnails"]
 
@@ -35,11 +35,8 @@ THUMBHASH_BOX = 100
 # Formats every browser shows; others (HEIF, TIFF, RAW previews, ...) get a full-size JPEG when
 # ``image.fullsize.enabled``.
 WEB_FORMATS = frozenset({"JPEG", "MPO", "PNG", "GIF", "WEBP", "AVIF"})
-# Extensions no engine here can read.
-UNREADABLE = frozenset({".svg", ".jxl"})
-# Embedded previews exiftool can extract from RAW files, largest usually first.
-RAW_PREVIEW_TAGS = ("JpgFromRaw", "PreviewImage", "OtherImage")
-EXIFTOOL_TIMEOUT_S = 60
+# Extensions no engine here can read, and why.
+UNREADABLE = {".svg": "SVG is not rendered: no SVG renderer is installed with mediapipe"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +60,7 @@ class Thumbnails:
     thumbhash: str           # base64, as Immich stores it
     colorspace: str          # "srgb" or "p3": the space preview and thumbnail are in
     fullsize: Encoded | None = None
+    warnings: tuple[str, ...] = ()  # what the decode had to forgive (a damaged file, ...)
 
 
 def make_thumbnails(path: str | Path, info: MediaInfo, cfg: Config,
@@ -76,10 +74,15 @@ def make_thumbnails(path: str | Path, info: MediaInfo, cfg: Config,
     eng = engine or PillowEngine()
     if info.kind == "video":
         return _from_video(path, info, cfg, eng)
-    if path.suffix.lower() in UNREADABLE:
-        raise UnsupportedMedia(path, f"no image engine here reads {path.suffix} files")
-    header = _open_raw(path, cfg, eng) if is_raw(path) else eng.open(path)
-    return _from_image(header, cfg, eng)
+    why = UNREADABLE.get(path.suffix.lower())
+    if why is not None:
+        raise UnsupportedMedia(path, why)
+    if is_raw(path):
+        raw_eng = eng if isinstance(eng, RawEngine) else RawEngine()
+        header = open_raw(path, preview_size=cfg.image.preview.size,
+                          extract_embedded=cfg.image.extract_embedded, engine=raw_eng)
+        return _from_image(header, cfg, raw_eng)
+    return _from_image(eng.open(path), cfg, eng)
 
 
 def _from_image(header: Header, cfg: Config, eng: ImageEngine) -> Thumbnails:
@@ -107,11 +110,12 @@ def _from_image(header: Header, cfg: Config, eng: ImageEngine) -> Thumbnails:
         del img
         preview_img = eng.orient(eng.to_space(preview_img, header.icc, space),
                                  header.orientation)
-    return _outputs(preview_img, cfg, eng, out_icc, space, fullsize)
+    return _outputs(preview_img, cfg, eng, out_icc, space, fullsize, tuple(header.notes))
 
 
 def _outputs(preview_img: Any, cfg: Config, eng: ImageEngine, out_icc: bytes | None,
-             space: colour.Space, fullsize: Encoded | None) -> Thumbnails:
+             space: colour.Space, fullsize: Encoded | None,
+             warnings: tuple[str, ...] = ()) -> Thumbnails:
     """Encode the preview, then derive the thumbnail and the thumbhash from it."""
     im_cfg = cfg.image
     pw, ph = eng.size(preview_img)
@@ -124,7 +128,7 @@ def _outputs(preview_img: Any, cfg: Config, eng: ImageEngine, out_icc: bytes | N
     hash_img = eng.resize(thumb_img if min(tw, th) >= THUMBHASH_BOX else preview_img,
                           geometry.fit_inside((pw, ph), THUMBHASH_BOX))
     hash_ = thumbhash.to_base64(thumbhash.encode(eng.rgba(hash_img)))
-    return Thumbnails(preview, thumbnail, hash_, str(space), fullsize)
+    return Thumbnails(preview, thumbnail, hash_, str(space), fullsize, warnings)
 
 
 def _from_video(path: Path, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbnails:
@@ -134,42 +138,3 @@ def _from_video(path: Path, info: MediaInfo, cfg: Config, eng: ImageEngine) -> T
                                  shorter=cfg.image.preview.size,
                                  max_pixels=cfg.image.max_pixels)
     return _outputs(eng.from_array(frame), cfg, eng, None, colour.Space.SRGB, None)
-
-
-def _open_raw(path: Path, cfg: Config, eng: ImageEngine) -> Header:
-    """The largest JPEG a RAW file embeds, opened, with the RAW's own orientation."""
-    if not cfg.image.extract_embedded:
-        raise UnsupportedMedia(path, "RAW files are not decoded; enable image.extractEmbedded "
-                                     "to use their embedded JPEG preview")
-    argv = ["exiftool", "-json", "-b", "-n", "-Orientation",
-            *(f"-{tag}" for tag in RAW_PREVIEW_TAGS), str(path)]
-    try:
-        proc = subprocess.run(argv, capture_output=True, timeout=EXIFTOOL_TIMEOUT_S,
-                              stdin=subprocess.DEVNULL, check=False)
-    except FileNotFoundError as exc:
-        raise UnsupportedMedia(path, "exiftool is needed to extract RAW previews") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise CorruptMedia(path, f"exiftool took over {EXIFTOOL_TIMEOUT_S}s") from exc
-    try:
-        tags: dict[str, Any] = json.loads(proc.stdout or b"[{}]")[0]
-    except (ValueError, IndexError) as exc:
-        raise CorruptMedia(path, "exiftool could not read the file") from exc
-    best: Header | None = None
-    for tag in RAW_PREVIEW_TAGS:
-        value = tags.get(tag)
-        if not isinstance(value, str) or not value.startswith("base64:"):
-            continue
-        try:
-            candidate = eng.open(path, base64.b64decode(value[7:]))
-        except CorruptMedia:
-            continue
-        if best is None or candidate.size[0] * candidate.size[1] > best.size[0] * best.size[1]:
-            best = candidate
-    if best is None:
-        raise UnsupportedMedia(path, "RAW file has no embedded JPEG preview")
-    if min(best.size) < cfg.image.preview.size:
-        raise UnsupportedMedia(path, f"embedded preview {best.size[0]}x{best.size[1]} is "
-                                     f"smaller than the preview size; RAW is not decoded")
-    orientation = tags.get("Orientation", 1)
-    orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
-    return dataclasses.replace(best, orientation=orientation)

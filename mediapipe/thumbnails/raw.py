@@ -1,0 +1,129 @@
+"""The RAW image engine: libraw (through rawpy) beside Pillow, for every RAW extension.
+
+Owns: opening a RAW file (``open_raw``) and choosing its pixels: the largest embedded JPEG when
+``image.extractEmbedded`` is on and it covers the preview size (the fast path: nothing is
+demosaicked), else the sensor data, demosaicked at half size whenever that still covers the size
+asked (each 2×2 Bayer cell becomes one pixel: four times less work and memory), with the
+camera's white balance, into sRGB, 8 bits, in stored orientation (the RAW's own orientation is
+the header's, applied later like any image's). When libraw cannot open the file, exiftool's
+extraction of an embedded JPEG is the last resort. Does not own: sizes, limits or the order of
+the steps (``make``); resizing, orienting and encoding (``PillowEngine``, which ``RawEngine``
+extends).
+
+Entry points: ``RawEngine``, ``open_raw``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import rawpy
+from PIL import Image
+
+from mediapipe.errors import CorruptMedia, UnsupportedMedia
+from mediapipe.thumbnails.engine import Header, PillowEngine
+
+__all__ = ["RAW_PREVIEW_TAGS", "RawEngine", "open_raw"]
+
+# libraw's flip code to EXIF orientation (libraw: 3 = 180°, 5 = 90° CCW, 6 = 90° CW).
+_FLIP_TO_ORIENTATION = {0: 1, 3: 3, 5: 8, 6: 6}
+# Embedded previews exiftool can extract when libraw cannot open the file, largest usually first.
+RAW_PREVIEW_TAGS = ("JpgFromRaw", "PreviewImage", "OtherImage")
+EXIFTOOL_TIMEOUT_S = 60
+_LIBRAW_ERRORS = (rawpy.LibRawError, OSError, ValueError)
+
+
+class RawEngine(PillowEngine):
+    """Pillow's primitives, plus decoding the sensor data of a header ``open_raw`` made."""
+
+    name = "libraw"
+
+    def decode(self, header: Header, at_least: tuple[int, int]) -> Image.Image:
+        if not isinstance(header.handle, rawpy.RawPy):
+            return super().decode(header, at_least)  # an embedded JPEG
+        raw = header.handle
+        w, h = header.size
+        half = w // 2 >= at_least[0] and h // 2 >= at_least[1]
+        try:
+            rgb = raw.postprocess(use_camera_wb=True, half_size=half, output_bps=8, user_flip=0,
+                                  output_color=rawpy.ColorSpace.sRGB)
+        except _LIBRAW_ERRORS as exc:
+            raise CorruptMedia(header.path, f"libraw cannot decode the sensor data: {exc}") \
+                from exc
+        finally:
+            raw.close()
+        return Image.fromarray(rgb, "RGB")
+
+
+def open_raw(path: Path, *, preview_size: int, extract_embedded: bool,
+             engine: PillowEngine) -> Header:
+    """The header of a RAW file's pixels (see the module docstring); ``UnsupportedMedia``
+    naming why when there is neither a usable preview nor decodable sensor data."""
+    try:
+        raw = rawpy.imread(str(path))
+    except _LIBRAW_ERRORS as exc:
+        return _exiftool_preview(path, engine, f"libraw cannot open it ({exc})")
+    try:
+        orientation = _FLIP_TO_ORIENTATION.get(raw.sizes.flip, 1)
+        size = (raw.sizes.width, raw.sizes.height)
+        if extract_embedded:
+            embedded = _embedded(raw, path, engine)
+            if embedded is not None and min(embedded.size) >= preview_size:
+                raw.close()
+                return dataclasses.replace(embedded, format="RAW", orientation=orientation)
+        if raw.raw_type not in (rawpy.RawType.Flat, rawpy.RawType.Stack) or min(size) <= 0:
+            raise UnsupportedMedia(path, "libraw finds no sensor data to decode")
+    except BaseException:
+        raw.close()
+        raise
+    return Header(path, "RAW", size, orientation, None, raw)
+
+
+def _embedded(raw: Any, path: Path, engine: PillowEngine) -> Header | None:
+    """The JPEG libraw finds largest among the file's thumbnails, opened; None without one."""
+    try:
+        thumb = raw.extract_thumb()
+    except _LIBRAW_ERRORS:
+        return None
+    if thumb.format != rawpy.ThumbFormat.JPEG:
+        return None
+    try:
+        return engine.open(path, bytes(thumb.data))
+    except CorruptMedia:
+        return None
+
+
+def _exiftool_preview(path: Path, engine: PillowEngine, why: str) -> Header:
+    """The largest JPEG exiftool extracts, with the RAW's orientation: what is left of a RAW
+    libraw cannot open."""
+    argv = ["exiftool", "-json", "-b", "-n", "-Orientation",
+            *(f"-{tag}" for tag in RAW_PREVIEW_TAGS), str(path)]
+    try:
+        proc = subprocess.run(argv, capture_output=True, timeout=EXIFTOOL_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL, check=False)
+        tags: dict[str, Any] = json.loads(proc.stdout or b"[{}]")[0]
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError) as exc:
+        raise UnsupportedMedia(path, f"{why}; exiftool could not extract a preview: {exc}") \
+            from exc
+    best: Header | None = None
+    for tag in RAW_PREVIEW_TAGS:
+        value = tags.get(tag)
+        if not isinstance(value, str) or not value.startswith("base64:"):
+            continue
+        try:
+            candidate = engine.open(path, base64.b64decode(value[7:]))
+        except CorruptMedia:
+            continue
+        if best is None or candidate.size[0] * candidate.size[1] > best.size[0] * best.size[1]:
+            best = candidate
+    if best is None:
+        raise UnsupportedMedia(path, f"{why}, and it embeds no JPEG preview")
+    orientation = tags.get("Orientation", 1)
+    orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
+    best.notes.append(f"RAW not decoded ({why}): its embedded preview is used")
+    return dataclasses.replace(best, format="RAW", orientation=orientation)
