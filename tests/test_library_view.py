@@ -180,3 +180,16 @@ def test_missing_dry_run_counts_exactly_what_it_would_rebuild(tmp_path: Path,
     assert (real["missing"], real["processed"]) == (2, 2)
     _, again = ingest(lib, media_root, "--missing", "--dry-run")
     assert again["missing"] == 0
+
+
+def test_a_damaged_jpeg_gets_thumbnails_and_a_warning_not_a_failure(tmp_path: Path,
+                                                                    media_root: Path) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    whole = images.noise_jpeg(tmp_path / "whole.jpg", (1200, 900))
+    (lib / "cut.jpg").write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    code, summary = ingest(lib, media_root)
+    assert (code, summary["failed"]) == (0, 0)
+    item = ls(media_root)["cut.jpg"]
+    assert item["thumbhash"] and not item["failed"]
+    assert any("damaged image" in w for w in item["warnings"])

@@ -93,8 +93,10 @@ def run_step_task(task: Task, message: dict[str, Any]) -> None:
     state = AssetState.from_dict(message["state"])
     try:
         cfg = _config_at(task.app.conf.broker_url, message["config_key"])
-    except ConfigError as exc:  # fail the asset, reported: the coordinator must not wait forever
-        report(task.app, message, _unconfigured(state, task_step, exc))
+    except Exception as exc:  # fail the asset, reported: the coordinator must not wait forever
+        log.exception("the run's config is unusable here", extra={"asset_id": state.asset_id})
+        report(task.app, message, _unconfigured(state, task_step, ConfigError("config", str(exc))
+                                                if not isinstance(exc, ConfigError) else exc))
         return
     step: steps.Step | None = task_step
     while step is not None:

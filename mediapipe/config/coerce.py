@@ -90,6 +90,13 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
             return int(str(value).strip())
         except ValueError:
             raise ConfigError(key, f"expected an integer, got {value!r}") from None
+    if hint is float:
+        if isinstance(value, bool):
+            raise ConfigError(key, f"expected a number, got {value!r}")
+        try:
+            return float(str(value).strip())
+        except ValueError:
+            raise ConfigError(key, f"expected a number, got {value!r}") from None
     if hint is str:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)  # Immich writes targetResolution/maxBitrate as strings, users not

@@ -104,8 +104,11 @@ def thumbnails(state: AssetState, cfg: Config,
             thumbs.fullsize.data
     for target, data in files.items():
         storage.atomic_write(target, data)
-    return StageOutcome(Status.DONE, tuple(map(str, files)),
-                        details={"thumbhash": thumbs.thumbhash, "colorspace": thumbs.colorspace},
+    details = {"thumbhash": thumbs.thumbhash, "colorspace": thumbs.colorspace}
+    if thumbs.warnings:  # made despite a problem (a damaged JPEG): the asset says so
+        details["warnings"] = "; ".join(thumbs.warnings)
+    return StageOutcome(Status.DONE, tuple(map(str, files)), note="; ".join(thumbs.warnings),
+                        details=details,
                         duration_s=_elapsed(started),
                         bytes_written=sum(map(len, files.values()))), state
 

@@ -39,8 +39,6 @@ DECODE_ERRORS: tuple[type[BaseException], ...] = (
     ZeroDivisionError, RuntimeError, MemoryError)
 
 MAX_FRAMES_SCANNED = 50  # animations: look this far for a frame that is not blank
-# Pillow's words for a file whose data ends early or breaks off mid-stream: decodable in part.
-_DAMAGED = ("truncated", "broken data stream", "premature end")
 _AVIF_BRANDS = (b"avif", b"avis")
 
 # Pillow transpose that shows stored pixels upright, per EXIF orientation.
@@ -99,14 +97,14 @@ def _load_what_is_there(im: Image.Image, notes: list[str]) -> None:
     try:
         im.load()
         return
-    except OSError as exc:
-        if not any(word in str(exc) for word in _DAMAGED):
-            raise
-        reason = str(exc)
+    except OSError as exc:  # the pixel data ends early or breaks off: try what is there
+        reason, first = str(exc), exc
     before = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = True
     try:
         im.load()
+    except OSError:
+        raise first from None  # not even a part decodes: the first error says why
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = before
     notes.append(f"damaged image, decoded as far as its data goes: {reason}")
