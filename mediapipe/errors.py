@@ -11,25 +11,35 @@ from a newer mediapipe fail the same way every time, so they fail once, clearly.
 
 Exit codes (the CLI's, one per type): 1 ``MediaError`` (some files failed), 3 ``ConfigError``,
 4 ``StorageOffline``, 5 ``UnsupportedMedia``, 6 ``CorruptMedia``, 7 ``TooLarge``,
-8 ``TranscodeFailed``, 9 ``PathEscape``, 10 ``IntegrityError``, 11 ``CatalogError``.
+8 ``TranscodeFailed``, 9 ``PathEscape``, 10 ``IntegrityError``, 11 ``CatalogError``,
+12 ``Unreadable`` (not found / not readable), 13 ``PermissionDenied`` (an output that is mounted but
+may not be written), 14 ``BrokerUnreachable``. ``from_os_error`` turns an ``OSError`` into the
+right one of these by its errno class; ``combined_exit_code`` is the one rule for a batch.
 """
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
+    "BrokerUnreachable",
     "CatalogError",
     "ConfigError",
     "CorruptMedia",
     "IntegrityError",
     "MediaError",
     "PathEscape",
+    "PermissionDenied",
     "StorageOffline",
     "TooLarge",
     "TranscodeFailed",
+    "Unreadable",
     "UnsupportedMedia",
+    "combined_exit_code",
     "error_from_dict",
+    "from_os_error",
 ]
 
 
@@ -129,6 +139,37 @@ class CatalogError(MediaError):
     exit_code = 11
 
 
+class Unreadable(MediaError):
+    """A source that is not there or cannot be read: missing, a folder where a file was expected,
+    no read permission, a dangling link. Not transient: nothing changes until someone fixes the
+    path or its permissions."""
+
+    exit_code = 12
+
+
+class PermissionDenied(MediaError):
+    """An output folder that is mounted (its marker is there) but may not be written: no write
+    permission, or a read-only filesystem. Nothing is written. Not transient: retrying cannot
+    help until someone changes the permissions or remounts read-write."""
+
+    exit_code = 13
+
+
+class BrokerUnreachable(Exception):
+    """The Celery broker does not answer or refuses us: connection refused, unknown host, no
+    answer within the timeout, authentication failed. Checked before a run starts."""
+
+    exit_code = 14
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(url, reason)
+
+    def __str__(self) -> str:
+        return f"broker {self.url}: {self.reason}"
+
+
 class ConfigError(ValueError):
     """An invalid setting: names the key, the value given and what is allowed."""
 
@@ -142,8 +183,42 @@ class ConfigError(ValueError):
 _BY_NAME: dict[str, type[MediaError]] = {
     cls.__name__: cls
     for cls in (MediaError, UnsupportedMedia, CorruptMedia, TooLarge, StorageOffline,
-                TranscodeFailed, PathEscape, IntegrityError, CatalogError)
+                TranscodeFailed, PathEscape, IntegrityError, CatalogError, Unreadable,
+                PermissionDenied)
 }
+
+# errno classes: what a failed read or write says about the path.
+_NOT_FOUND = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG, errno.EISDIR}
+_DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def from_os_error(path: object, exc: OSError, *, writing: bool = False) -> MediaError:
+    """The typed error for ``exc`` met reading (or ``writing``) ``path``, its cause in words.
+
+    Reading: missing, not a file, no permission → ``Unreadable``; anything else (an I/O error
+    on a failing disk) → ``CorruptMedia``. Writing: no permission or a read-only filesystem →
+    ``PermissionDenied``; anything else (full, gone, stale mount) → ``StorageOffline``, which
+    is transient.
+    """
+    cause = exc.strerror or str(exc)
+    if exc.errno == errno.EISDIR:
+        cause = "is a directory, not a file"
+    if writing:
+        if exc.errno in _DENIED:
+            return PermissionDenied(path, f"cannot write: {cause}; nothing written")
+        return StorageOffline(path, f"cannot write: {cause}; nothing written")
+    if exc.errno in _NOT_FOUND or exc.errno in _DENIED:
+        return Unreadable(path, f"cannot read: {cause}")
+    return CorruptMedia(path, f"cannot read: {cause}")
+
+
+def combined_exit_code(codes: Iterable[int]) -> int:
+    """One exit code for a batch: 0 when nothing failed, the failures' shared code when they all
+    failed the same way (one missing file → 12), 1 when they failed in different ways."""
+    distinct = set(codes) - {0}
+    if not distinct:
+        return 0
+    return distinct.pop() if len(distinct) == 1 else 1
 
 
 def error_from_dict(data: dict[str, Any]) -> MediaError:

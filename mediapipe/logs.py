@@ -1,8 +1,12 @@
 """Log set-up: human lines or one JSON object per line, with the fields tasks attach.
 
-Owns: ``configure(fmt, level)``, called once by the CLI or a worker at start-up. Modules log
+Owns: ``configure(fmt, level, libraries)``, called once by the CLI or a worker at start-up
+(and again in each pool process, with ``current()``): mediapipe's loggers at ``level``, every
+other library's (Pillow, Celery, Kombu…) held at ``libraries``, warning unless asked, so that
+``--log-level debug`` shows mediapipe's lines and not Pillow's TIFF tag dumps. Modules log
 through ``logging.getLogger(__name__)`` and pass structured fields as ``extra={...}``
-(``asset_id``, ``stage``, ``outcome``, ``duration_s`` …); the JSON format keeps them as keys.
+(``path``, ``asset_id``, ``stage``, ``outcome``, ``duration_s`` …); the JSON format keeps them
+as keys.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import logging
 import sys
 import time
 
-__all__ = ["configure"]
+__all__ = ["configure", "current"]
+
+_settings: tuple[str, str, str] = ("text", "warning", "warning")
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -41,11 +47,22 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def configure(fmt: str = "text", level: str = "warning") -> None:
-    """Route mediapipe's logs to stderr in ``fmt`` ("text" or "json") at ``level``."""
+def configure(fmt: str = "text", level: str = "warning", libraries: str = "warning") -> None:
+    """Route logs to stderr in ``fmt`` ("text" or "json"): mediapipe's (and the workers') at
+    ``level``, every other logger at ``libraries``."""
+    global _settings
+    _settings = (fmt, level, libraries)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else
                          TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    root.setLevel(libraries.upper())
+    for name in ("mediapipe", "workers"):
+        logging.getLogger(name).setLevel(level.upper())
+
+
+def current() -> tuple[str, str, str]:
+    """The ``(fmt, level, libraries)`` of the last ``configure``: a pool process's start-up
+    repeats it, so its lines look like its parent's."""
+    return _settings

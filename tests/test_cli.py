@@ -111,3 +111,40 @@ def test_transcode_of_a_video_that_plays_does_nothing_even_in_its_own_folder(
                             check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("nothing to do: ")
+
+
+# --- logs that say what happened -----------------------------------------------------------------
+
+def _ingest_logs(tmp_path: Path, *options: str) -> list[str]:
+    from fixtures import images
+
+    lib, root = tmp_path / "lib", tmp_path / "media"
+    lib.mkdir()
+    images.jpeg(lib / "a.jpg", (320, 240))
+    mediapipe("init", str(root))
+    result = mediapipe(*options, "ingest", str(lib), "--media-root", str(root), "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    return result.stderr.splitlines()
+
+
+def test_embedded_ingest_logs_one_json_line_per_asset_and_step(tmp_path: Path) -> None:
+    lines = [json.loads(ln) for ln in _ingest_logs(tmp_path, "--log-format", "json",
+                                                   "--log-level", "info")]
+    steps = [ln for ln in lines if ln["logger"] == "mediapipe.asset"]
+    assert {(s["stage"], s["outcome"]) for s in steps} == {("metadata", "done"),
+                                                           ("thumbnails", "done")}
+    for s in steps:  # the same fields a worker's line has
+        assert s["path"] == str(tmp_path / "lib" / "a.jpg") and len(s["asset_id"]) == 36
+        assert s["duration_s"] >= 0 and "encoder" in s
+
+
+def test_debug_shows_mediapipe_and_holds_the_libraries_at_warning(tmp_path: Path) -> None:
+    lines = _ingest_logs(tmp_path, "--log-level", "debug")
+    assert any(" mediapipe.asset: " in ln for ln in lines)
+    assert not [ln for ln in lines if " PIL." in ln], "Pillow's tag dumps stay out unless asked"
+
+
+def test_a_worker_refuses_to_start_without_a_broker_that_answers() -> None:
+    result = mediapipe("worker", "--broker", "redis://127.0.0.1:1/0")
+    assert result.returncode == 14
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]

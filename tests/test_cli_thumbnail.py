@@ -35,9 +35,10 @@ def test_a_failing_file_is_reported_and_the_rest_still_done(tmp_path: Path) -> N
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"nope")
     result = mediapipe("thumbnail", str(bad), str(good), "--out", str(tmp_path), "--json")
-    assert result.returncode == 1
+    assert result.returncode == 5, "the one failure's own code: not an image mediapipe reads"
     entries = json.loads(result.stdout)
-    assert set(entries[0]) == {"path", "error"} and entries[0]["path"] == str(bad)
+    assert set(entries[0]) == {"path", "error", "type"} and entries[0]["path"] == str(bad)
+    assert entries[0]["type"] == "UnsupportedMedia" and str(bad) in result.stderr
     assert "preview" in entries[1] and (tmp_path / "good_preview.jpeg").exists()
 
 
@@ -45,7 +46,7 @@ def test_text_output_names_sizes_and_errors_on_one_line(tmp_path: Path) -> None:
     good = images.jpeg(tmp_path / "good.jpg", (640, 480))
     result = mediapipe("thumbnail", str(good), str(tmp_path / "missing.jpg"), "--out",
                        str(tmp_path))
-    assert result.returncode == 1
+    assert result.returncode == 12, "not found"
     assert "preview 640x480" in result.stdout and "thumbnail 333x250" in result.stdout
     assert result.stderr.strip().startswith("mediapipe: error:")
     assert len(result.stderr.strip().splitlines()) == 1

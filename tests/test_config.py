@@ -35,7 +35,7 @@ def test_defaults_are_immichs() -> None:
     assert (f.bframes, f.refs, f.gop_size, f.temporal_aq) == (-1, 0, 0, False)
     assert (f.cq_mode, f.two_pass, f.preferred_hw_device) == ("auto", False, "auto")
     assert (f.transcode, f.tonemap, f.accel, f.accel_decode) == \
-        ("required", "hable", "disabled", False)
+        ("required", "hable", "disabled", True)  # accelDecode: Immich v3's default
     assert c.storage_template.enabled is True  # the one default that differs: see README
     assert c.storage_template.template == "{{y}}/{{y}}-{{MM}}-{{dd}}/{{filename}}"
     w = c.worker
@@ -96,7 +96,10 @@ def test_immich_system_config_export_is_accepted_as_is(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("env", "key", "allowed"), [
     ({"MEDIAPIPE_FFMPEG_TRANSCODE": "sometimes"}, "ffmpeg.transcode", "required"),
-    ({"MEDIAPIPE_FFMPEG_ACCEL": "qsv"}, "ffmpeg.accel", "nvenc"),
+    ({"MEDIAPIPE_FFMPEG_ACCEL": "quicksync"}, "ffmpeg.accel", "nvenc"),
+    ({"MEDIAPIPE_BROKER_URL": "http://queue"}, "brokerUrl", "scheme http://"),
+    ({"MEDIAPIPE_BROKER_URL": "redis://queue:port/0"}, "brokerUrl", "not a URL"),
+    ({"MEDIAPIPE_BROKER_URL": "redis://queue/zero"}, "brokerUrl", "not a number"),
     ({"MEDIAPIPE_IMAGE_COLORSPACE": "adobe"}, "image.colorspace", "srgb"),
     ({"MEDIAPIPE_FFMPEG_CRF": "high"}, "ffmpeg.crf", "integer"),
     ({"MEDIAPIPE_FFMPEG_CRF": "99"}, "ffmpeg.crf", "maximum"),

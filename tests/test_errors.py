@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 
 import pytest
 
@@ -14,9 +16,11 @@ from mediapipe.errors import (
     IntegrityError,
     MediaError,
     PathEscape,
+    PermissionDenied,
     StorageOffline,
     TooLarge,
     TranscodeFailed,
+    Unreadable,
     UnsupportedMedia,
     error_from_dict,
 )
@@ -31,6 +35,8 @@ FAMILY: list[tuple[type[MediaError], int, bool]] = [
     (PathEscape, 9, False),
     (IntegrityError, 10, False),
     (CatalogError, 11, False),
+    (Unreadable, 12, False),
+    (PermissionDenied, 13, False),
 ]
 
 
@@ -44,7 +50,8 @@ def test_each_error_has_its_exit_code_and_says_whether_a_retry_can_help(
 
 
 def test_exit_codes_are_distinct_and_keep_config_at_3() -> None:
-    codes = [code for _, code, _ in FAMILY] + [ConfigError.exit_code]
+    codes = [code for _, code, _ in FAMILY] + [ConfigError.exit_code,
+                                                errors.BrokerUnreachable.exit_code]
     assert len(codes) == len(set(codes))
     assert ConfigError.exit_code == 3
 
@@ -67,3 +74,46 @@ def test_every_exported_error_is_in_the_table() -> None:
     exported = {getattr(errors, n) for n in errors.__all__}
     classes = {c for c in exported if isinstance(c, type) and issubclass(c, MediaError)}
     assert classes == {c for c, *_ in FAMILY}
+
+
+OS_ERRORS = [
+    # id, errno, writing, the error it is, a word of its message
+    ("missing", errno.ENOENT, False, Unreadable, "No such file"),
+    ("folder-as-file", errno.EISDIR, False, Unreadable, "is a directory"),
+    ("no-read-permission", errno.EACCES, False, Unreadable, "Permission denied"),
+    ("dangling-link-loop", errno.ELOOP, False, Unreadable, "symbolic links"),
+    ("a-file-as-folder", errno.ENOTDIR, False, Unreadable, "Not a directory"),
+    ("failing-disk-read", errno.EIO, False, CorruptMedia, "Input/output"),
+    ("no-write-permission", errno.EACCES, True, PermissionDenied, "Permission denied"),
+    ("not-permitted", errno.EPERM, True, PermissionDenied, "not permitted"),
+    ("read-only-filesystem", errno.EROFS, True, PermissionDenied, "Read-only"),
+    ("disk-full", errno.ENOSPC, True, StorageOffline, "No space"),
+    ("quota", errno.EDQUOT, True, StorageOffline, "quota"),
+    ("stale-mount", errno.ESTALE, True, StorageOffline, "tale"),
+    ("failing-disk-write", errno.EIO, True, StorageOffline, "Input/output"),
+]
+
+
+@pytest.mark.parametrize(("code", "writing", "cls", "word"), [o[1:] for o in OS_ERRORS],
+                         ids=[o[0] for o in OS_ERRORS])
+def test_every_file_system_error_class_has_its_typed_error(code: int, writing: bool,
+                                                           cls: type[MediaError],
+                                                           word: str) -> None:
+    exc = OSError(code, os.strerror(code), "/x/a.jpg")
+    error = errors.from_os_error("/x/a.jpg", exc, writing=writing)
+    assert type(error) is cls and error.path == "/x/a.jpg"
+    assert word in error.reason, error.reason
+
+
+def test_denied_is_reported_as_what_it_is_and_not_retried() -> None:
+    error = errors.from_os_error("/m/thumbs", PermissionError(errno.EACCES, "Permission denied"),
+                                 writing=True)
+    assert isinstance(error, PermissionDenied) and not error.transient
+    assert "offline" not in str(error).lower()
+
+
+@pytest.mark.parametrize(("codes", "code"), [
+    ([], 0), ([0, 0], 0), ([12], 12), ([12, 12, 0], 12), ([12, 5], 1), ([4, 13], 1),
+], ids=["nothing", "all-ok", "one-missing", "all-missing", "mixed", "mixed-storage"])
+def test_a_batch_exits_with_its_failures_shared_code_else_1(codes: list[int], code: int) -> None:
+    assert errors.combined_exit_code(codes) == code

@@ -68,7 +68,8 @@ def test_plan_file_is_a_dry_run_with_the_argv_of_the_first_link(mpeg4: Path,
     planned = plan_file(mpeg4, out, Config(), accel="nvenc")
     assert planned.decision == "video" and planned.reasons
     plan = plan_transcode(read_metadata(mpeg4), Config())
-    assert list(planned.command) == build_command(plan, mpeg4, out, Accel.NVENC)
+    # accelDecode is on by default (Immich v3): the first link decodes on the GPU too
+    assert list(planned.command) == build_command(plan, mpeg4, out, Accel.NVENC_HWDECODE)
     assert planned.to_dict() == {"decision": "video", "reasons": list(planned.reasons),
                                  "command": list(planned.command)}
     assert not out.exists()

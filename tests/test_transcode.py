@@ -18,7 +18,7 @@ import pytest
 from fixtures import videos
 from mediapipe.cli.main import main
 from mediapipe.config import Config, FFmpegConfig
-from mediapipe.errors import StorageOffline, TranscodeFailed
+from mediapipe.errors import PermissionDenied, StorageOffline, TranscodeFailed
 from mediapipe.library import storage
 from mediapipe.metadata.video import read_video
 from mediapipe.transcode import run as ffmpeg_run
@@ -280,7 +280,7 @@ def test_cli_dry_run_prints_decision_reasons_and_argv(fixture_set: dict[str, Any
     assert set(data) == {"decision", "reasons", "command"}
     assert data["decision"] == "video" and "h264_nvenc" in data["command"]
     plan = plan_transcode(read_video(src), Config())
-    assert data["command"] == build_command(plan, src, out, Accel.NVENC)
+    assert data["command"] == build_command(plan, src, out, Accel.NVENC_HWDECODE)
     assert not out.exists()
 
 
@@ -364,9 +364,10 @@ def test_a_full_output_disk_is_storage_offline_not_a_bad_video(tmp_path: Path) -
         subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
 
 
-def test_a_read_only_output_disk_is_storage_offline_not_a_bad_video(
+def test_a_read_only_output_disk_is_permission_denied_not_a_bad_video(
         fixture_set: dict[str, Any], tmp_path: Path) -> None:
-    """Told apart by the filesystem's read-only flag, whatever ffmpeg's message says."""
+    """Told apart by the filesystem's read-only flag, whatever ffmpeg's message says; mounted,
+    so not offline, and not retried: a retry cannot help until it is remounted."""
     root = tmp_path / "media"
     storage.init_root(root)
     folder = root / "encoded-video"
@@ -378,9 +379,9 @@ def test_a_read_only_output_disk_is_storage_offline_not_a_bad_video(
         subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
         src = fixture_set["video-hevc8.mp4"].path
         plan = plan_transcode(read_video(src), _cfg())
-        with pytest.raises(StorageOffline, match="read-only") as err:
+        with pytest.raises(PermissionDenied, match="read-only") as err:
             ffmpeg_run.transcode(plan, src, folder / "out.mp4", output=storage.atomic_output)
-        assert err.value.transient
+        assert not err.value.transient
     finally:
         subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
 
@@ -395,3 +396,51 @@ def test_a_broken_video_named_like_a_disk_error_is_a_bad_video(
     with pytest.raises(TranscodeFailed) as err:
         ffmpeg_run.transcode(plan, broken, tmp_path / "out" / "o.mp4", output=UNGUARDED)
     assert not err.value.transient
+
+
+# --- Immich exports as they are, two-pass for real ---------------------------------------------
+
+IMMICH_DEFAULTS = Path(__file__).parent / "data" / "immich-v3.1-defaults.json"
+
+
+@pytest.mark.parametrize("accel", ["disabled", "nvenc", "qsv", "vaapi", "rkmpp"])
+def test_an_immich_v3_export_with_every_accelerator_loads_and_runs(
+        tmp_path: Path, accel: str) -> None:
+    from mediapipe import config
+
+    export = json.loads(IMMICH_DEFAULTS.read_text())
+    export["ffmpeg"] |= {"accel": accel, "targetResolution": "1080p", "transcode": "all"}
+    path = tmp_path / "immich-config.json"
+    path.write_text(json.dumps(export))
+    cfg = config.load(path, {})
+    assert cfg.ffmpeg.accel_decode is True and cfg.ffmpeg.target_resolution == "1080"
+    src = videos.video(tmp_path / "in.mkv", size=(640, 360), duration=1)
+    plan = plan_transcode(read_video(src), cfg)
+    result = ffmpeg_run.transcode(plan, src, tmp_path / "out.mp4", output=UNGUARDED,
+                                  accel=cfg.ffmpeg.accel, accel_decode=cfg.ffmpeg.accel_decode)
+    nvenc_here = toolchain.probe_encoder("h264_nvenc").available
+    assert result.accel == ("nvenc-hwdecode" if accel == "nvenc" and nvenc_here else "software")
+    if accel in ("qsv", "vaapi", "rkmpp"):
+        assert (accel, f"{accel} is Immich's; mediapipe runs nvenc or software") in \
+            result.skipped
+    assert _probe(tmp_path / "out.mp4")["streams"][0]["codec_name"] == "h264"
+
+
+def test_two_pass_software_encode_runs_both_passes_and_leaves_no_pass_log(
+        tmp_path: Path) -> None:
+    src = videos.video(tmp_path / "in.mkv", size=(640, 360), duration=2.0)
+    plan = plan_transcode(read_video(src), _cfg(two_pass=True, max_bitrate="400k",
+                                                transcode="all"))
+    seen: list[float] = []
+    result = ffmpeg_run.transcode(plan, src, tmp_path / "out.mp4", output=UNGUARDED,
+                                  progress=seen.append)
+    assert _has_seq(result.argv, "-pass", "2") and _has_seq(result.argv, "-b:v", "276k")
+    assert seen and max(seen) == 1.0 and min(seen) < 0.6
+    bitrate = int(_probe(tmp_path / "out.mp4")["format"]["bit_rate"])
+    assert bitrate < 600_000, "the average follows the two-pass target"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "out.mp4"]
+
+
+def _has_seq(argv: tuple[str, ...], *seq: str) -> bool:
+    return any(argv[i:i + len(seq)] == seq for i in range(len(argv)))
+

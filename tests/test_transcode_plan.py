@@ -1,4 +1,8 @@
-"""``plan_transcode`` decisions and ``build_command`` argv, as data: no ffmpeg runs here."""
+"""``plan_transcode`` decisions and ``build_command`` argv, as data: no ffmpeg runs here.
+
+Where the argv follows Immich v3.1's (two-pass targets, NVENC buffers, hardware decode threads)
+the expected options are Immich's; where Immich is known wrong (issue 22294, isVideoVertical)
+the table says so and expects what plays right."""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ import pytest
 from mediapipe.config import Config, FFmpegConfig, parse_bitrate
 from mediapipe.errors import ConfigError, UnsupportedMedia
 from mediapipe.metadata.model import MediaInfo, StreamInfo, main_stream
-from mediapipe.transcode.argv import build_command
+from mediapipe.transcode.argv import build_command, two_pass
 from mediapipe.transcode.plan import Accel, plan_transcode
+from mediapipe.transcode.run import accel_chain
 
 
 def _info(codec: str = "h264", pix: str = "yuv420p", size: tuple[int, int] = (1920, 1080),
@@ -145,8 +150,8 @@ SOFTWARE = [
     ("x264-defaults", {}, [("-c:v", "libx264"), ("-preset", "ultrafast"), ("-crf", "23")]),
     ("x265-tagged-hvc1", {"target_video_codec": "hevc"},
      [("-c:v", "libx265"), ("-tag:v", "hvc1")]),
-    ("maxrate-bufsize", {"max_bitrate": "5M"},
-     [("-maxrate", "5000000"), ("-bufsize", "10000000")]),
+    ("capped-crf-bufsize-twice-the-cap", {"max_bitrate": "5M"},
+     [("-crf", "23", "-maxrate", "5M", "-bufsize", "10M")]),
     ("bframes-refs-gop-threads", {"bframes": 3, "refs": 4, "gop_size": 250, "threads": 2},
      [("-bf", "3"), ("-refs", "4"), ("-g", "250"), ("-threads", "2")]),
     ("faststart-and-no-metadata", {}, [("-movflags", "+faststart"), ("-map_metadata", "-1"),
@@ -174,8 +179,14 @@ NVENC = [
       ("-preset", "p5"), ("-tag:v", "hvc1")], "scale_cuda=-2:720:format=yuv420p"),
     ("temporal-aq-bframes", Accel.NVENC, {"temporal_aq": True, "bframes": 3},
      [("-temporal-aq", "1"), ("-bf", "3"), ("-b_ref_mode", "middle")], "hwupload_cuda"),
+    # Immich: a target of max/1.45 (rounded up, in the unit given), the cap, a buffer of the
+    # target, NVENC's own two passes.
     ("two-pass-with-maxrate", Accel.NVENC, {"two_pass": True, "max_bitrate": "8M"},
-     [("-multipass", "2"), ("-maxrate", "8000000")], "hwupload_cuda"),
+     [("-b:v", "6M", "-maxrate", "8M", "-bufsize", "6M", "-multipass", "2")], "hwupload_cuda"),
+    ("capped-bufsize-is-the-target", Accel.NVENC, {"max_bitrate": "5000k"},
+     [("-cq:v", "23"), ("-maxrate", "5000k", "-bufsize", "3449k")], "hwupload_cuda"),
+    ("hw-decode-one-input-thread", Accel.NVENC_HWDECODE, {},
+     [("-noautorotate", "-threads", "1", "-i")], "scale_cuda=-2:720"),
 ]
 
 
@@ -227,3 +238,95 @@ def test_paths_are_never_options_or_protocols(name: str) -> None:
                                             ("1.5m", 1_500_000)])
 def test_parse_bitrate(text: str, bits: int) -> None:
     assert parse_bitrate(text) == bits
+
+
+# --- Immich v3.1's argv for two-pass, capped NVENC and hardware decode ----------------------
+
+TWO_PASS = [
+    # id, codec, settings, (expected sequences), (absent options)
+    ("x264-target-is-max-over-1.45", "h264", {"two_pass": True, "max_bitrate": "5000k"},
+     [("-b:v", "3449k", "-minrate", "1724.5k", "-maxrate", "5000k")], ["-crf", "-bufsize"]),
+    ("x265-in-megabits", "hevc", {"two_pass": True, "max_bitrate": "8M"},
+     [("-b:v", "6M", "-minrate", "3M", "-maxrate", "8M")], ["-crf"]),
+    ("decimal-cap-in-the-unit-below", "h264", {"two_pass": True, "max_bitrate": "1.5M"},
+     [("-b:v", "1035k", "-minrate", "517.5k", "-maxrate", "1500k")], ["-crf"]),
+    ("no-cap-no-second-pass", "h264", {"two_pass": True}, [("-crf", "23")],
+     ["-b:v", "-pass"]),
+    ("vp9-two-pass-even-uncapped", "vp9", {"two_pass": True},
+     [("-c:v", "libvpx-vp9"), ("-crf", "23", "-b:v", "0")], ["-maxrate"]),
+]
+
+
+@pytest.mark.parametrize(("codec", "settings", "expected", "absent"),
+                         [t[1:] for t in TWO_PASS], ids=[t[0] for t in TWO_PASS])
+def test_software_two_pass_targets_an_average_like_immich(
+        codec: str, settings: dict[str, Any], expected: list[tuple[str, ...]],
+        absent: list[str]) -> None:
+    argv = _argv(_info("mpeg4"), target_video_codec=codec, **settings)
+    for seq in expected:
+        assert _has(argv, *seq), (seq, argv)
+    for option in absent:
+        assert option not in argv, (option, argv)
+
+
+def test_two_pass_runs_an_analysis_pass_then_the_encode_sharing_one_log() -> None:
+    plan = plan_transcode(_info("mpeg4"), _cfg(two_pass=True, max_bitrate="5000k"))
+    assert two_pass(plan, Accel.SOFTWARE) and not two_pass(plan, Accel.NVENC)
+    first = build_command(plan, "/v/in.mp4", "/v/out.mp4", pass_number=1, passlog="/t/p")
+    second = build_command(plan, "/v/in.mp4", "/v/out.mp4", pass_number=2, passlog="/t/p")
+    assert _has(first, "-pass", "1", "-passlogfile", "/t/p") and _has(first, "-f", "null")
+    assert "-an" in first and "-c:a" not in first and first[-1] == "-"
+    assert _has(second, "-pass", "2", "-passlogfile", "/t/p") and second[-1] == "file:/v/out.mp4"
+
+
+# Immich's scaling is known wrong in two cases; mediapipe stays right, and says so here.
+ROTATED = [
+    # id, displayed size, rotation flag, accel, expected scale filter, output size
+    # A phone video: stored 1920x1080 with a 90° flag, displayed portrait. Hardware decode with
+    # -noautorotate sees the stored, landscape frames: their short side is the height. Immich
+    # issue 22294 scales the width ("720:-2"): a 720x404 stored frame, 404 px wide displayed.
+    ("phone-portrait-hw-decode-stored-short-side", (1080, 1920), 90, Accel.NVENC_HWDECODE,
+     "scale_cuda=-2:720", (720, 1280)),
+    ("phone-portrait-minus-90-hw-decode", (1080, 1920), -90, Accel.NVENC_HWDECODE,
+     "scale_cuda=-2:720", (720, 1280)),
+    ("phone-portrait-sw-decode-autorotated", (1080, 1920), 90, Accel.SOFTWARE,
+     "scale=720:-2", (720, 1280)),
+    # Stored portrait (1080x1920) with a ±90° flag plays landscape (1920x1080 displayed).
+    # Immich's isVideoVertical calls it vertical and scales its displayed width to 720.
+    ("portrait-stored-flagged-plays-landscape", (1920, 1080), 90, Accel.SOFTWARE,
+     "scale=-2:720", (1280, 720)),
+    ("portrait-stored-flagged-hw-decode", (1920, 1080), 270, Accel.NVENC_HWDECODE,
+     "scale_cuda=720:-2", (1280, 720)),
+]
+
+
+@pytest.mark.parametrize(("size", "rotation", "accel", "vf", "out"), [r[1:] for r in ROTATED],
+                         ids=[r[0] for r in ROTATED])
+def test_rotated_video_is_scaled_on_its_real_short_side_where_immich_is_wrong(
+        size: tuple[int, int], rotation: int, accel: Accel, vf: str,
+        out: tuple[int, int]) -> None:
+    plan = plan_transcode(_info("hevc", size=size, rotation=rotation), _cfg())
+    argv = build_command(plan, "/v/in.mp4", "/v/out.mp4", accel)
+    assert argv[argv.index("-vf") + 1].startswith(vf)
+    assert plan.output_size == out
+
+
+def test_a_photo_is_not_transcoded() -> None:
+    photo = dataclasses.replace(_info(), kind="image", mime_type="image/jpeg")
+    with pytest.raises(UnsupportedMedia, match="not a video"):
+        plan_transcode(photo, _cfg())
+
+
+# --- accelerators mediapipe does not run: software, said once ---------------------------------
+
+@pytest.mark.parametrize("accel", ["qsv", "vaapi", "rkmpp", "disabled"])
+def test_immich_accelerators_we_do_not_run_leave_software(accel: str) -> None:
+    chain, skipped = accel_chain(accel, accel_decode=True)
+    assert chain == [Accel.SOFTWARE]
+    assert [link for link, _ in skipped] == ([] if accel == "disabled" else [accel])
+
+
+def test_nvenc_without_an_nvidia_encoder_for_the_codec_goes_to_software() -> None:
+    chain, skipped = accel_chain("nvenc", True, "vp9")
+    assert chain == [Accel.SOFTWARE]
+    assert all("no vp9 encoder" in why for _, why in skipped)

@@ -52,10 +52,15 @@ def test_worker_serves_metrics_and_logs_one_json_line_per_task(
         assert 'mediapipe_bytes_written_total{stage="thumbnails"}' in metrics
         assert 'mediapipe_queue_depth{queue="thumbnails"} 0.0' in metrics
         lines = [json.loads(ln) for ln in log.read_text().splitlines() if ln.startswith("{")]
-        tasks = [ln for ln in lines if ln.get("logger") == "mediapipe.task" and "outcome" in ln]
+        tasks = [ln for ln in lines if ln.get("logger") == "mediapipe.asset" and "outcome" in ln]
         assert {(t["stage"], t["outcome"]) for t in tasks} == {("metadata", "done"),
                                                               ("thumbnails", "done")}
         assert all(t["asset_id"] == result.asset_id and t["duration_s"] >= 0 for t in tasks)
+        assert all(t["path"] == str(photo) and len(t["config"]) == 12 for t in tasks)
+        assert {t["config"] for t in tasks} == {run.config_key.rsplit(":", 1)[1][:12]}, \
+            "each line names the digest of the coordinator's settings the task ran with"
+        [start] = [ln for ln in lines if ln.get("logger") == "workers.start"]
+        assert "set only brokerUrl and worker.*" in start["msg"] and len(start["config"]) == 12
     finally:
         proc.terminate()
         proc.wait(30)

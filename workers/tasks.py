@@ -15,6 +15,7 @@ coordinator's list, not to Celery's result backend: one Redis write per asset.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -135,16 +136,22 @@ def _retry_if_transient(task: Task, step: steps.Step, state: AssetState,
 
 
 def _account(step: steps.Step, outcome: StageOutcome, state: AssetState, cfg: Config) -> None:
-    """One log line and the metrics for one step's outcome."""
-    log.info("%s %s", step.name, outcome.status,
-             extra={"asset_id": state.asset_id, "stage": step.name,
-                    "outcome": str(outcome.status), "duration_s": round(outcome.duration_s, 4),
-                    "encoder": outcome.encoder})
+    """The step's line (``drive.log_outcome``: the same line as in-process runs, plus the
+    digest of the config the task ran with) and the metrics for one step's outcome."""
+    drive.log_outcome(step, state, config=config_digest(cfg))
     metrics.record_task(step.name, str(outcome.status), outcome.duration_s,
                         encoder=outcome.encoder,
                         fell_back=bool(outcome.encoder and cfg.ffmpeg.accel != "disabled"
                                        and cfg.ffmpeg.accel not in outcome.encoder),
                         bytes_written=outcome.bytes_written)
+
+
+@functools.lru_cache(maxsize=8)
+def config_digest(cfg: Config) -> str:
+    """The settings a task runs with (the coordinator's), for the log: the first 12 digits of
+    the run's config key (``workers.dispatch.CONFIG_KEY``: the same digest of the same JSON)."""
+    text = json.dumps(cfg.to_dict(), sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def _unconfigured(state: AssetState, step: steps.Step, exc: ConfigError) -> AssetState:

@@ -2,9 +2,11 @@
 
 Owns: ``AppContext`` (the ``--config`` path and the config loaded from it and the
 ``MEDIAPIPE_*`` environment on first use; the media root a command works on), the
-``--media-root`` and ``--json`` options, ``emit_json`` and ``fail`` (the one-line error message
-that goes with an exit code). Does not own: any command (see the sibling modules) or the
-mapping of exceptions to exit codes (``cli.main``).
+``--media-root`` and ``--json`` options, the click types that check input before a command runs
+(``BrokerUrl``, ``QueueList``, ``COUNT``, ``PORT``), ``readable_source`` (a source the user named:
+there, a file, readable, or ``Unreadable``), ``emit_json`` and ``fail`` (the one-line error
+message that goes with an exit code). Does not own: any command (see the sibling modules) or
+the mapping of exceptions to exit codes (``cli.main``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,73 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mediapipe.errors import Unreadable, from_os_error
+
 if TYPE_CHECKING:
     from mediapipe.config import Config
 
-__all__ = ["AppContext", "emit_json", "fail", "json_option", "media_root_option", "pass_app"]
+__all__ = ["ACCEL_CHOICE", "COUNT", "PORT", "AppContext", "BrokerUrl", "QueueList", "emit_json",
+           "fail", "json_option", "media_root_option", "pass_app", "readable_source"]
+
+COUNT = click.IntRange(min=1)  # processes, workers: at least one
+# Immich's accelerators (mediapipe's config.ACCELS, spelled here so --help loads no config).
+ACCEL_CHOICE = click.Choice(["disabled", "nvenc", "qsv", "vaapi", "rkmpp"])
+PORT = click.IntRange(min=1, max=65535)
+
+
+class BrokerUrl(click.ParamType):
+    """A broker URL of a scheme mediapipe runs on (``redis://``, ``rediss://``, ``unix://``)."""
+
+    name = "URL"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        from mediapipe.config import broker_url_problem
+
+        text = str(value)
+        if problem := broker_url_problem(text):
+            self.fail(f"{text!r}: {problem}; expected redis://host:port/db, rediss:// (TLS) or "
+                      "unix:///path/to/socket", param, ctx)
+        return text
+
+
+class QueueList(click.ParamType):
+    """Comma-separated queue names, each one a pipeline step is served on."""
+
+    name = "QUEUES"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        from mediapipe.pipeline.steps import STEPS
+
+        known = tuple(dict.fromkeys(s.queue for s in STEPS))
+        names = tuple(dict.fromkeys(q.strip() for q in str(value).split(",") if q.strip()))
+        if not names:
+            self.fail(f"no queue named; choose from {', '.join(known)}", param, ctx)
+        unknown = [q for q in names if q not in known]
+        if unknown:
+            self.fail(f"unknown queue {unknown[0]!r}; choose from {', '.join(known)}",
+                      param, ctx)
+        return names
+
+
+def readable_source(name: str, *, folder_ok: bool = False) -> Path:
+    """``name`` as a path once it is there, of the right kind and readable; ``Unreadable``
+    (missing, a folder where a file is wanted, no permission, a dangling link) otherwise."""
+    path = Path(name)
+    try:
+        if path.is_dir():
+            if not folder_ok:
+                raise Unreadable(path, "is a directory, not a file")
+            os.scandir(path).close()
+        else:
+            with open(path, "rb") as fh:
+                fh.read(1)
+    except OSError as exc:
+        raise from_os_error(path, exc) from exc
+    return path
 
 
 @dataclasses.dataclass
@@ -38,10 +103,12 @@ class AppContext:
             self._config = config.load(self.config_path, os.environ)
         return self._config
 
-    def media_root(self, given: str | None) -> Path:
+    def media_root(self, given: str | None, how: str = "pass --media-root") -> Path:
+        """The media root given on the command line, else the config's; ``how`` says how to
+        give one, in the words of the command at hand (``init`` takes it as ROOT)."""
         root = given or self.config.media_root
         if not root:
-            raise click.UsageError("no media root: pass --media-root or set MEDIAPIPE_MEDIA_ROOT")
+            raise click.UsageError(f"no media root: {how} or set MEDIAPIPE_MEDIA_ROOT")
         return Path(root)
 
 
@@ -58,6 +125,6 @@ def fail(message: str, code: int) -> int:
 
 pass_app = click.make_pass_decorator(AppContext)
 media_root_option = click.option(
-    "--media-root", "media_root", type=click.Path(file_okay=False), default=None,
+    "--media-root", "media_root", type=click.Path(), default=None,
     help="Media root (default: MEDIAPIPE_MEDIA_ROOT or mediaRoot in the config).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")

@@ -1,16 +1,21 @@
 """``mediapipe doctor``: what this machine can do, gathered into one report.
 
 Owns: the report (tool and library versions, which encoders really open — a one-frame test
-encode each, NVENC included —, which ffmpeg filters exist, whether the broker answers, whether
-the media root's markers are there) and its text rendering. Does not own: probing itself
-(``toolchain``) or printing (``cli``).
+encode each, NVENC included —, which ffmpeg filters exist, whether the broker answers within
+its timeout, whether the media root's markers are there and its folders writable), the
+``failures`` it found (each with its message and exit code: ffmpeg missing 1, a folder offline
+4, a folder not writable 13, the broker unreachable 14) and its text rendering. ``ok`` is true
+only when nothing failed; an NVENC that does not open is reported, not a failure. Does not
+own: probing itself (``toolchain``, ``workers.broker``) or printing (``cli``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+from mediapipe.errors import BrokerUnreachable, PermissionDenied, StorageOffline
 from mediapipe.library import storage
 from mediapipe.transcode import toolchain
 
@@ -21,36 +26,54 @@ FILTERS = ("zscale", "tonemap", "tonemapx", "tonemap_cuda", "scale_cuda", "hwupl
 
 
 def report(broker_url: str, media_root: str | None) -> dict[str, Any]:
-    """Everything doctor checks; ``ok`` is false when ffmpeg is missing or a marker is gone."""
+    """Everything doctor checks; ``ok`` is false when any check failed (``failures``)."""
+    failures: list[dict[str, Any]] = []
     out: dict[str, Any] = {
         "versions": toolchain.versions(),
         "encoders": [toolchain.probe_encoder(name).to_dict() for name in ENCODERS],
         "filters": {name: toolchain.has_filter(name) for name in FILTERS},
-        "broker": _check_broker(broker_url),
-        "media_root": None,
+        "broker": _check_broker(broker_url, failures),
+        "media_root": _check_root(Path(media_root), failures) if media_root else None,
     }
-    if media_root:
-        root = Path(media_root)
-        out["media_root"] = {"path": str(root), "folders": [
-            {"folder": f, "ok": (root / f / storage.MARKER).is_file(),
-             "problem": "" if (root / f / storage.MARKER).is_file() else "marker missing"}
-            for f in storage.FOLDERS]}
-    missing = [k for k in ("ffmpeg", "ffprobe") if not out["versions"].get(k)]
-    offline = out["media_root"] and not all(f["ok"] for f in out["media_root"]["folders"])
-    out["ok"] = not missing and not offline
+    for tool in ("ffmpeg", "ffprobe"):
+        if not out["versions"].get(tool):
+            failures.append(_failure("tools", f"{tool} is not installed or does not run", 1))
+    out["failures"] = failures
+    out["ok"] = not failures
     return out
 
 
-def _check_broker(url: str) -> dict[str, Any]:
+def _failure(check: str, message: str, exit_code: int) -> dict[str, Any]:
+    return {"check": check, "message": message, "exit_code": exit_code}
+
+
+def _check_root(root: Path, failures: list[dict[str, Any]]) -> dict[str, Any]:
+    folders = []
+    for name in storage.FOLDERS:
+        folder = root / name
+        problem, code = "", 0
+        if not (folder / storage.MARKER).is_file():
+            problem, code = "marker missing (not initialised, or disk not mounted)", \
+                StorageOffline.exit_code
+        elif not os.access(folder, os.W_OK):
+            problem, code = "not writable by this user", PermissionDenied.exit_code
+        if problem:
+            failures.append(_failure("media_root", f"{folder}: {problem}", code))
+        folders.append({"folder": name, "ok": not problem, "problem": problem})
+    return {"path": str(root), "folders": folders}
+
+
+def _check_broker(url: str, failures: list[dict[str, Any]]) -> dict[str, Any]:
     if not url:
         return {"url": None, "reachable": None, "note": "no broker: runs in-process"}
-    try:
-        import redis
+    from workers.broker import probe, redact
 
-        redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
-        return {"url": url, "reachable": True}
-    except Exception as exc:  # an edge: any failure to reach it is the answer
-        return {"url": url, "reachable": False, "error": str(exc)}
+    try:
+        probe(url)
+    except BrokerUnreachable as exc:
+        failures.append(_failure("broker", str(exc), exc.exit_code))
+        return {"url": exc.url, "reachable": False, "error": exc.reason}
+    return {"url": redact(url), "reachable": True}
 
 
 def render(data: dict[str, Any]) -> list[str]:

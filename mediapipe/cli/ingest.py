@@ -1,9 +1,12 @@
 """``mediapipe ingest``: index an external library in place, with a progress bar.
 
-Owns: the command's options, picking the runner (``workers.runner.CeleryRunner`` when a broker
+Owns: the command's options, the checks before anything runs (the library is a readable
+folder, the media root is initialised and mounted, the broker answers within its timeout:
+``workers.broker.probe``), picking the runner (``workers.runner.CeleryRunner`` when a broker
 is given or configured, else ``pipeline.local.LocalRunner`` with ``--workers`` processes), the
-rich progress bar on stderr and the summary (exit 1 while any asset of the library is failed,
-in this run or an earlier one). Does not own: the
+rich progress bar on stderr and the summary (exit 1, or the failures' shared code — all
+read-only thumbs/ is 13 — while any asset of the library is failed, in this run or an earlier
+one). Does not own: the
 scan, the catalog or the results' bookkeeping (``index.ingest``), or the work on each asset
 (the runners). Both runners are imported only when chosen: an unchanged library starts fast.
 """
@@ -16,19 +19,30 @@ from typing import Any
 
 import click
 
-from mediapipe.cli.context import AppContext, emit_json, json_option, media_root_option, pass_app
+from mediapipe.cli.context import (
+    COUNT,
+    AppContext,
+    BrokerUrl,
+    emit_json,
+    fail,
+    json_option,
+    media_root_option,
+    pass_app,
+    readable_source,
+)
+from mediapipe.errors import Unreadable, combined_exit_code, error_from_dict
 
 __all__ = ["Progress", "ingest"]
 
 
 @click.command()
-@click.argument("library", type=click.Path(file_okay=False))
+@click.argument("library", type=click.Path(readable=False))
 @media_root_option
-@click.option("--broker", default=None,
+@click.option("--broker", type=BrokerUrl(), default=None,
               help="Fan out to Celery workers through this broker (default: "
                    "MEDIAPIPE_BROKER_URL; none: run in-process).")
-@click.option("--workers", type=int, default=None,
-              help="In-process worker processes (default: CPU count).")
+@click.option("--workers", type=COUNT, default=None,
+              help="In-process worker processes, 1 or more (default: CPU count).")
 @click.option("--force", is_flag=True, help="Redo every stage of every source.")
 @click.option("--missing", is_flag=True,
               help="Also regenerate derived files that are gone (with --dry-run: count them).")
@@ -45,14 +59,20 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
            watch: bool, as_json: bool) -> None:
     """Index an external library in place and make its thumbnails and encoded videos."""
     from mediapipe.index import ingest as coordinator
+    from mediapipe.library import storage
 
     cfg = app.config
     root = app.media_root(media_root)
+    if not readable_source(library, folder_ok=True).is_dir():
+        raise Unreadable(library, "is a file, not a library folder")
+    storage.require_root(root)
     broker_url = broker or cfg.broker_url
     runner: coordinator.Runner
-    if broker_url:
+    if broker_url and not dry_run:
+        from workers.broker import probe
         from workers.runner import CeleryRunner
 
+        probe(broker_url)  # before the catalog changes: a broker that is not there stops here
         runner = CeleryRunner(root, cfg.replace(broker_url=broker_url), force=force)
     else:
         from mediapipe.pipeline.local import LocalRunner
@@ -66,7 +86,14 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
                                      retry_failed=retry_failed, dry_run=dry_run,
                                      on_start=bar.start, on_result=bar.advance)
     _report(summary, as_json, missing)
-    if summary.failed or summary.still_failed:
+    if summary.failed:  # the failures' shared code (all PermissionDenied: 13), else 1
+        codes = [error_from_dict({"type": f.get("type", "")}).exit_code
+                 for f in summary.failures]
+        first = summary.failures[0]
+        raise click.exceptions.Exit(fail(
+            f"{summary.failed} of {summary.processed} assets failed (first: {first['path']}: "
+            f"{first['error']})", combined_exit_code(codes) or 1))
+    if summary.still_failed:  # failed before and not retried: still not done
         raise click.exceptions.Exit(1)
 
 

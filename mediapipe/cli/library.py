@@ -1,9 +1,12 @@
 """``mediapipe init | verify | import | migrate``: the media root and the originals in it.
 
 Owns: these commands' options, the folder report (``init``, ``verify``: exit 4 naming any folder
-that is offline) and the placement report (``import``, ``migrate``: exit 1 when any file
-failed). Does not own: markers, temp sweeping or verified moves (``library.storage``), where a
-file goes (``library.imports`` and the storage template).
+that is offline, 13 one that may not be written) and the placement report (``import``,
+``migrate``: each bad source named on stderr, the others placed; exit with the failures'
+shared code, else 1). ``import`` and ``migrate`` check first that ``library/`` is an
+initialised, mounted media-root folder (``storage.require_root``). Does not own: markers,
+temp sweeping or verified moves (``library.storage``), where a file goes (``library.imports``
+and the storage template).
 """
 
 from __future__ import annotations
@@ -20,32 +23,40 @@ from mediapipe.cli.context import (
     json_option,
     media_root_option,
     pass_app,
+    readable_source,
 )
+from mediapipe.errors import MediaError, combined_exit_code
 
 __all__ = ["import_command", "init", "migrate", "verify"]
 
 
 @click.command()
-@click.argument("root", required=False, type=click.Path(file_okay=False))
+@click.argument("root", required=False, type=click.Path(readable=False))
 @json_option
 @pass_app
 def init(app: AppContext, root: str | None, as_json: bool) -> None:
     """Create a media root: library/ thumbs/ encoded-video/ profile/, each with its marker."""
     from mediapipe.library import storage
 
-    statuses = storage.init_root(app.media_root(root))
+    path = app.media_root(root, "pass ROOT")
+    try:
+        statuses = storage.init_root(path)
+    except OSError as exc:  # the root itself cannot be made
+        from mediapipe.errors import from_os_error
+
+        raise from_os_error(path, exc, writing=True) from exc
     _report_folders(statuses, as_json)
 
 
 @click.command()
-@click.argument("root", required=False, type=click.Path(file_okay=False))
+@click.argument("root", required=False, type=click.Path(readable=False))
 @json_option
 @pass_app
 def verify(app: AppContext, root: str | None, as_json: bool) -> None:
     """Read and rewrite every folder's .immich marker; fail naming any folder that is offline."""
     from mediapipe.library import storage
 
-    path = app.media_root(root)
+    path = app.media_root(root, "pass ROOT")
     statuses = storage.verify_root(path)
     swept = sum(storage.sweep_temp(path / f, recursive=True) for f in storage.FOLDERS
                 if (path / f / storage.MARKER).is_file())
@@ -67,12 +78,13 @@ def _report_folders(statuses: list[Any], as_json: bool, swept: int | None = None
                        + (f"  {s.problem}" if s.problem else ""))
     if bad:
         names = ", ".join(s.folder for s in bad)
-        raise click.exceptions.Exit(fail(f"media root not ready: {names} "
-                                         f"({bad[0].problem})", 4))
+        code = combined_exit_code(s.exit_code or 4 for s in bad)
+        raise click.exceptions.Exit(fail(f"media root {bad[0].path.parent} not ready: {names} "
+                                         f"({bad[0].problem})", code))
 
 
 @click.command("import")
-@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("sources", nargs=-1, required=True, type=click.Path(readable=False))
 @media_root_option
 @click.option("--move", is_flag=True, help="Remove each source once its copy is verified.")
 @click.option("--dry-run", is_flag=True, help="Show where each file would go; change nothing.")
@@ -83,11 +95,20 @@ def import_command(app: AppContext, sources: tuple[str, ...], media_root: str | 
     """Place originals (and their XMP sidecars) in library/<owner>/ by the storage template."""
     cfg, root = app.config, app.media_root(media_root)  # a bad template fails first
     from mediapipe.library import imports as importer
+    from mediapipe.library import storage
     from mediapipe.metadata.read import read_metadata
 
-    report = importer.import_files([Path(s) for s in sources], root, cfg, move=move,
-                                   dry_run=dry_run, reader=read_metadata)
-    _report_placements(report, as_json)
+    storage.require_root(root, ("library",))
+    readable: list[Path] = []
+    codes: list[int] = []
+    for name in sources:
+        try:
+            readable.append(readable_source(name, folder_ok=True))
+        except MediaError as exc:
+            codes.append(fail(str(exc), exc.exit_code))
+    report = importer.import_files(readable, root, cfg, move=move, dry_run=dry_run,
+                                   reader=read_metadata)
+    _report_placements(report, as_json, codes=codes)
 
 
 @click.command()
@@ -99,13 +120,16 @@ def migrate(app: AppContext, media_root: str | None, dry_run: bool, as_json: boo
     """Move every file in library/<owner>/ to its place under the current storage template."""
     cfg, root = app.config, app.media_root(media_root)
     from mediapipe.library import imports as importer
+    from mediapipe.library import storage
     from mediapipe.metadata.read import read_metadata
 
+    storage.require_root(root, ("library",))
     report = importer.migrate(root, cfg, dry_run=dry_run, reader=read_metadata)
     _report_placements(report, as_json, only_changes=True)
 
 
-def _report_placements(report: Any, as_json: bool, only_changes: bool = False) -> None:
+def _report_placements(report: Any, as_json: bool, only_changes: bool = False,
+                       codes: list[int] | None = None) -> None:
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -119,7 +143,8 @@ def _report_placements(report: Any, as_json: bool, only_changes: bool = False) -
         counts = report.to_dict()["counts"]
         click.echo(", ".join(f"{n} {k}" for k, n in counts.items())
                    + (" (dry run: nothing changed)" if report.dry_run else ""))
+    codes = list(codes or [])
     for e in report.failed:
-        fail(str(e), 1)
-    if report.failed:
-        raise click.exceptions.Exit(1)
+        codes.append(fail(str(e), e.exit_code))
+    if code := combined_exit_code(codes):
+        raise click.exceptions.Exit(code)

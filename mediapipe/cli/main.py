@@ -1,19 +1,27 @@
 """The ``mediapipe`` command: the one place that talks to the user.
 
 Owns: the root click group and its global options (``--config``, ``--log-format``,
-``--log-level``), the list of commands, and ``main()``, which turns ``MediaError``/``ConfigError``
-into one-line messages and exit codes (never a traceback); ``run()`` is the console script.
+``--log-level``, ``--library-log-level``), the list of commands, and ``main()``, the one edge
+where every failure becomes a one-line message on stderr and an exit code, never a traceback:
+``MediaError`` (a file), ``ConfigError``, ``BrokerUnreachable``, an ``OSError`` no command
+caught (by its errno class), and, last, any other exception (an internal error: one line, the
+traceback only at ``--log-level debug``); ``run()`` is the console script.
 Does not own: the commands themselves, one module per group: ``cli.media`` (info, thumbnail,
 transcode), ``cli.library`` (init, verify, import, migrate), ``cli.ingest``, ``cli.ops``
 (doctor, worker, config); nor any media work. Heavy modules are imported inside commands so
 start-up stays fast.
 
-Exit codes: 0 ok, 1 some files failed, 2 usage, 3 config, 4 storage offline, 5 unsupported,
-6 corrupt, 7 too large, 8 transcode failed, 130 interrupted.
+Exit codes: 0 ok, 1 files failed in different ways, 2 usage, 3 config, 4 storage offline,
+5 unsupported, 6 corrupt, 7 too large, 8 transcode failed, 9 path escape, 10 integrity,
+11 catalog, 12 not found / not readable, 13 permission denied, 14 broker unreachable,
+70 internal error, 130 interrupted. A batch exits with its failures' code when they share one,
+else 1 (``errors.combined_exit_code``).
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import sys
 
 import click
@@ -22,9 +30,14 @@ from mediapipe import allocator
 from mediapipe.cli import ingest as ingest_command
 from mediapipe.cli import library, listing, media, ops
 from mediapipe.cli.context import AppContext, fail
-from mediapipe.errors import ConfigError, MediaError
+from mediapipe.errors import BrokerUnreachable, ConfigError, MediaError, from_os_error
 
-__all__ = ["cli", "main", "run"]
+__all__ = ["INTERNAL_ERROR", "cli", "main", "run"]
+
+INTERNAL_ERROR = 70  # a bug, not bad input (sysexits' EX_SOFTWARE)
+LEVELS = click.Choice(["debug", "info", "warning", "error"])
+log = logging.getLogger("mediapipe.cli")
+_help_asked = False  # --help anywhere: show it even where the settings are bad
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,15 +46,22 @@ __all__ = ["cli", "main", "run"]
               envvar="MEDIAPIPE_CONFIG", help="TOML or JSON config file (an Immich export too).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
               envvar="MEDIAPIPE_LOG_FORMAT", show_default=True)
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
-              default="warning", envvar="MEDIAPIPE_LOG_LEVEL", show_default=True)
+@click.option("--log-level", type=LEVELS, default="warning", envvar="MEDIAPIPE_LOG_LEVEL",
+              show_default=True, help="mediapipe's own log level ('info': a line per asset "
+                                      "and step).")
+@click.option("--library-log-level", type=LEVELS, default="warning",
+              envvar="MEDIAPIPE_LIBRARY_LOG_LEVEL", show_default=True,
+              help="Level of the libraries' loggers (Pillow, Celery, Kombu...).")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, log_format: str, log_level: str) -> None:
+def cli(ctx: click.Context, config_path: str | None, log_format: str, log_level: str,
+        library_log_level: str) -> None:
     """Metadata, previews, thumbnails and browser-friendly video for a photo library."""
     from mediapipe import logs
 
-    logs.configure(log_format, log_level)
+    logs.configure(log_format, log_level, library_log_level)
     ctx.obj = AppContext(config_path)
+    if not _help_asked:  # every command: a bad setting or variable stops here, first
+        ctx.obj.config  # noqa: B018
 
 
 for command in (library.init, library.verify, ops.doctor, media.transcode, ops.config_group,
@@ -52,19 +72,31 @@ for command in (library.init, library.verify, ops.doctor, media.transcode, ops.c
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: the process's); map errors to exit codes."""
+    global _help_asked
     allocator.tune()  # an ingest handles image after image in this process
+    _help_asked = bool({"--help", "-h"} & set(sys.argv[1:] if argv is None else argv))
     try:
         code = cli.main(args=argv, prog_name="mediapipe", standalone_mode=False)
         code = code if isinstance(code, int) else 0
     except click.exceptions.Exit as exc:
         code = exc.exit_code
+    except click.UsageError as exc:  # one line too, naming the command and where help is
+        where = exc.ctx.command_path if exc.ctx else "mediapipe"
+        code = fail(f"{exc.format_message()} (see {where} --help)", exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code
     except (click.Abort, KeyboardInterrupt):
         code = fail("interrupted", 130)
-    except (MediaError, ConfigError) as exc:
+    except (MediaError, ConfigError, BrokerUnreachable) as exc:
         code = fail(str(exc), exc.exit_code)
+    except OSError as exc:  # a path no command checked: named, by its errno class
+        error = from_os_error(exc.filename or "", exc, writing=exc.errno == errno.EROFS)
+        code = fail(str(error), error.exit_code)
+    except Exception as exc:  # the edge: a bug is still one line (traceback at debug)
+        log.debug("internal error", exc_info=True)
+        code = fail(f"internal error: {type(exc).__name__}: {exc} (run with --log-level debug "
+                    "for the traceback, and please report it)", INTERNAL_ERROR)
     return code
 
 

@@ -1,7 +1,11 @@
 """``mediapipe info | thumbnail | transcode``: single files, anywhere on disk.
 
-Owns: these commands' options, their text and ``--json`` output and their exit codes (1 when
-any file of a batch failed). Does not own: the media work: ``info`` calls
+Owns: these commands' options, their text and ``--json`` output and their exit codes. Each
+source is checked first (``readable_source``: a missing, unreadable or folder source is
+``Unreadable``, exit 12); a bad file is one line on stderr and the batch carries on; the exit
+code is the failures' shared code, else 1 (``errors.combined_exit_code``). An output folder that
+cannot be written stops the batch (every other file would fail the same way). Does not own:
+the media work: ``info`` calls
 ``metadata.read_metadata``; ``thumbnail`` and ``transcode`` call ``pipeline.files``, which
 composes the stages and writes the outputs.
 """
@@ -14,39 +18,60 @@ from typing import Any
 
 import click
 
-from mediapipe.cli.context import AppContext, emit_json, fail, json_option, pass_app
-from mediapipe.errors import MediaError, StorageOffline
+from mediapipe.cli.context import (
+    ACCEL_CHOICE,
+    AppContext,
+    emit_json,
+    fail,
+    json_option,
+    pass_app,
+    readable_source,
+)
+from mediapipe.errors import MediaError, PermissionDenied, StorageOffline, combined_exit_code
 
 __all__ = ["info", "thumbnail", "transcode"]
 
 
+def _failed(name: str, exc: MediaError, codes: list[int]) -> dict[str, Any]:
+    """One bad file: its line on stderr, its code kept for the batch's, its JSON entry."""
+    fail(str(exc), exc.exit_code)
+    codes.append(exc.exit_code)
+    return {"path": name, "error": str(exc), "type": type(exc).__name__}
+
+
+def _exit(codes: list[int]) -> None:
+    if code := combined_exit_code(codes):
+        raise click.exceptions.Exit(code)
+
+
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(readable=False))
 @click.option("--no-sidecar", is_flag=True, help="Ignore XMP sidecars next to the files.")
 @json_option
 def info(files: tuple[str, ...], no_sidecar: bool, as_json: bool) -> None:
-    """Read each file's metadata (date taken, GPS, camera, size...); exit 1 if any fails."""
+    """Read each file's metadata (date taken, GPS, camera, size...); bad files are named on
+    stderr and the others still read."""
     from mediapipe.metadata.read import read_metadata
 
     results: list[dict[str, Any]] = []
+    codes: list[int] = []
     for name in files:
         try:
-            results.append(read_metadata(name, sidecar=not no_sidecar).to_dict())
+            results.append(read_metadata(readable_source(name),
+                                         sidecar=not no_sidecar).to_dict())
         except MediaError as exc:
-            results.append({"path": name, "error": str(exc)})
+            results.append(_failed(name, exc, codes))
     if as_json:
         emit_json(results)
     else:
         for r in results:
             _print_info(r)
-    if any("error" in r for r in results):
-        raise click.exceptions.Exit(1)
+    _exit(codes)
 
 
 def _print_info(r: dict[str, Any]) -> None:
     if "error" in r:
-        click.echo(f"{r['path']}: ERROR {r['error']}")
-        return
+        return  # named on stderr already
     camera = " ".join(v for v in (r["make"], r["model"]) if v)
     gps = (f"{r['latitude']:.6f},{r['longitude']:.6f}" if r["latitude"] is not None
            else "no GPS")
@@ -60,7 +85,7 @@ def _print_info(r: dict[str, Any]) -> None:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(readable=False))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
               show_default=True, help="Folder for <stem>_preview.jpeg and <stem>_thumbnail.webp.")
 @json_option
@@ -70,15 +95,15 @@ def thumbnail(app: AppContext, files: tuple[str, ...], out_dir: str, as_json: bo
     from mediapipe.pipeline.files import thumbnail_file
 
     results: list[dict[str, Any]] = []
+    codes: list[int] = []
+    cfg = app.config
     for name in files:
         try:
-            written = thumbnail_file(name, out_dir, app.config)
-        except StorageOffline:
+            written = thumbnail_file(readable_source(name), out_dir, cfg)
+        except (StorageOffline, PermissionDenied):
             raise  # --out cannot be written: every other file would fail the same way
         except MediaError as exc:
-            results.append({"path": str(Path(name)), "error": str(exc)})
-            if not as_json:
-                fail(str(exc), 1)
+            results.append(_failed(str(Path(name)), exc, codes))
             continue
         results.append(written.to_dict())
         if not as_json:
@@ -88,16 +113,16 @@ def thumbnail(app: AppContext, files: tuple[str, ...], out_dir: str, as_json: bo
                        f"thumbhash {written.thumbhash}")
     if as_json:
         emit_json(results)
-    if any("error" in r for r in results):
-        raise click.exceptions.Exit(1)
+    _exit(codes)
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(readable=False))
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Output mp4 (default: FILE's stem + .mp4 in the current directory).")
-@click.option("--accel", type=click.Choice(["nvenc", "disabled"]), default=None,
-              help="Hardware encoder (default: ffmpeg.accel); falls back to software.")
+@click.option("--accel", type=ACCEL_CHOICE, default=None,
+              help="Hardware encoder (default: ffmpeg.accel); falls back to software (qsv, "
+                   "vaapi and rkmpp are Immich's: software here).")
 @click.option("--dry-run", is_flag=True, help="Print the decision and the argv; run nothing.")
 @json_option
 @pass_app
@@ -107,7 +132,8 @@ def transcode(app: AppContext, file: str, out: str | None, accel: str | None, dr
     from mediapipe.pipeline import files
 
     dst = Path(out) if out else Path.cwd() / (Path(file).stem + ".mp4")
-    planned = files.plan_file(file, dst, app.config, accel)
+    cfg = app.config
+    planned = files.plan_file(readable_source(file), dst, cfg, accel)
     reasons = "; ".join(planned.reasons)
     if dry_run:
         if as_json:

@@ -1,7 +1,9 @@
 """``mediapipe doctor | worker | config show | config sample``: running mediapipe itself.
 
 Owns: these commands' options and output. ``doctor`` prints the report ``cli.doctor`` gathers
-(exit 1 when it is not ok); ``worker`` checks and collects its options and hands them, with the
+(when a check fails: ``ok`` false and the failed checks' shared exit code, else 1); ``worker``
+checks its options with click types (known queues, a positive concurrency, a port) and hands
+them, with the
 config (``--broker`` in place of ``brokerUrl`` when given), to ``workers.start.run_worker``;
 ``config`` prints the effective settings or a commented sample. Does not own: how a worker
 starts (its environment, metrics, default concurrency, NVENC sessions: ``workers.start``) or
@@ -12,7 +14,17 @@ from __future__ import annotations
 
 import click
 
-from mediapipe.cli.context import AppContext, emit_json, json_option, media_root_option, pass_app
+from mediapipe.cli.context import (
+    COUNT,
+    PORT,
+    AppContext,
+    BrokerUrl,
+    QueueList,
+    emit_json,
+    json_option,
+    media_root_option,
+    pass_app,
+)
 
 __all__ = ["config_group", "doctor", "worker"]
 
@@ -23,8 +35,11 @@ __all__ = ["config_group", "doctor", "worker"]
 @json_option
 @pass_app
 def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json: bool) -> None:
-    """Report tools, versions, which encoders really work, the broker and the media root."""
+    """Report tools, versions, which encoders really work, the broker and the media root;
+    fail (ok: false, non-zero exit, each failure on stderr) when any check fails."""
     from mediapipe.cli import doctor as checks
+    from mediapipe.cli.context import fail
+    from mediapipe.errors import combined_exit_code
 
     report = checks.report(broker or app.config.broker_url, media_root or app.config.media_root)
     if as_json:
@@ -33,31 +48,34 @@ def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json:
         for line in checks.render(report):
             click.echo(line)
     if not report["ok"]:
-        raise click.exceptions.Exit(1)
+        codes = [fail(f["message"], f["exit_code"]) for f in report["failures"]]
+        raise click.exceptions.Exit(combined_exit_code(codes) or 1)
 
 
 @click.command()
-@click.option("--broker", default=None, help="Broker URL (default: MEDIAPIPE_BROKER_URL).")
-@click.option("-Q", "--queues", default="metadata,thumbnails,video", show_default=True,
+@click.option("--broker", type=BrokerUrl(), default=None,
+              help="Broker URL (default: MEDIAPIPE_BROKER_URL).")
+@click.option("-Q", "--queues", type=QueueList(), default="metadata,thumbnails,video",
+              show_default=True,
               help="Comma-separated queues to serve; a GPU machine serves 'video'.")
-@click.option("-c", "--concurrency", type=int, default=None,
-              help="Worker processes (default: CPU count; for video alone, the NVENC sessions "
-                   "when NVENC works, else 1).")
-@click.option("--metrics-port", type=int, default=None, help="Serve Prometheus metrics here.")
+@click.option("-c", "--concurrency", type=COUNT, default=None,
+              help="Worker processes, 1 or more (default: CPU count; for video alone, the NVENC "
+                   "sessions when NVENC works, else 1).")
+@click.option("--metrics-port", type=PORT, default=None, help="Serve Prometheus metrics here.")
 @click.option("-n", "--hostname", default=None, help="Worker name (default: mediapipe@host).")
 @pass_app
-def worker(app: AppContext, broker: str | None, queues: str, concurrency: int | None,
-           metrics_port: int | None, hostname: str | None) -> None:
-    """Run a Celery worker that serves tasks from the broker."""
+def worker(app: AppContext, broker: str | None, queues: tuple[str, ...],
+           concurrency: int | None, metrics_port: int | None, hostname: str | None) -> None:
+    """Run a Celery worker that serves tasks from the broker (checked first: it must answer).
+
+    The worker's own --config and MEDIAPIPE_* variables set only its broker and the worker.*
+    options; each task runs with the settings its coordinator sent."""
     cfg = app.config.replace(broker_url=broker) if broker else app.config
     if not cfg.broker_url:
         raise click.UsageError("no broker: pass --broker or set MEDIAPIPE_BROKER_URL")
-    names = tuple(q.strip() for q in queues.split(",") if q.strip())
-    if not names:
-        raise click.UsageError("no queues: pass -Q metadata,thumbnails,video or a part of it")
     from workers.start import run_worker
 
-    run_worker(cfg, queues=names, concurrency=concurrency, metrics_port=metrics_port,
+    run_worker(cfg, queues=queues, concurrency=concurrency, metrics_port=metrics_port,
                hostname=hostname)
 
 

@@ -13,9 +13,12 @@ Sources, later wins: defaults, the file, the environment. Entry points: ``Config
 
 from __future__ import annotations
 
-from mediapipe.config.loading import ENV_PREFIX, env_names, load, read_file
+from mediapipe.config.loading import ENV_PREFIX, OTHER_VARIABLES, env_names, load, read_file
 from mediapipe.config.sample import sample_toml
 from mediapipe.config.settings import (
+    ACCELS,
+    BROKER_SCHEMES,
+    RESOLUTIONS,
     Config,
     FFmpegConfig,
     FullsizeOutput,
@@ -24,12 +27,17 @@ from mediapipe.config.settings import (
     LibraryConfig,
     StorageTemplateConfig,
     WorkerConfig,
+    broker_url_problem,
     parse_bitrate,
     setting,
 )
 
 __all__ = [
+    "ACCELS",
+    "BROKER_SCHEMES",
     "ENV_PREFIX",
+    "OTHER_VARIABLES",
+    "RESOLUTIONS",
     "Config",
     "FFmpegConfig",
     "FullsizeOutput",
@@ -38,6 +46,7 @@ __all__ = [
     "LibraryConfig",
     "StorageTemplateConfig",
     "WorkerConfig",
+    "broker_url_problem",
     "env_names",
     "load",
     "parse_bitrate",

@@ -151,6 +151,8 @@ def build(cls: type[_D], data: Mapping[str, Any], prefix: str = "",
             changes[f.name] = build(hint, value, key + ".", getattr(base, f.name))
         else:
             coerced = _coerce(key, value, hint)
+            if f.metadata.get("normalize"):
+                coerced = f.metadata["normalize"](coerced)
             _check(key, f, coerced)
             changes[f.name] = coerced
     return dataclasses.replace(base, **changes)

@@ -13,6 +13,7 @@ Entry points: ``load(path, env)``, ``read_file(path)``, ``env_names()``.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import logging
 import re
@@ -25,9 +26,18 @@ from mediapipe.config.coerce import file_key, hints
 from mediapipe.config.settings import Config
 from mediapipe.errors import ConfigError
 
-__all__ = ["ENV_PREFIX", "env_names", "load", "read_file"]
+__all__ = ["ENV_PREFIX", "OTHER_VARIABLES", "env_names", "load", "read_file"]
 
 ENV_PREFIX = "MEDIAPIPE_"
+# MEDIAPIPE_* variables that are not settings, and what reads them; any other is a typo.
+OTHER_VARIABLES = {
+    "MEDIAPIPE_CONFIG": "the CLI's --config",
+    "MEDIAPIPE_LOG_FORMAT": "the CLI's --log-format",
+    "MEDIAPIPE_LOG_LEVEL": "the CLI's --log-level",
+    "MEDIAPIPE_LIBRARY_LOG_LEVEL": "the CLI's --library-log-level",
+    "MEDIAPIPE_SAMPLES": "the tests: where the real sample media are",
+    "MEDIAPIPE_FIXTURES": "the tests: where generated fixtures go",
+}
 log = logging.getLogger("mediapipe.config")
 
 
@@ -90,19 +100,44 @@ def without_effect(cfg: Any, default: Any = None,
             yield key, value, f.metadata["no_effect"]
 
 
+def not_run(cfg: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(key, value)`` for each setting whose value is allowed but not carried out here."""
+    for f in dataclasses.fields(cfg):
+        key, value = prefix + file_key(f), getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            yield from not_run(value, key + ".")
+        elif value in f.metadata.get("not_run", ()):
+            yield key, value
+
+
+def _unknown_variable(name: str, names: Mapping[str, str]) -> ConfigError:
+    close = difflib.get_close_matches(name, [*names, *OTHER_VARIABLES], n=1, cutoff=0.75)
+    hint = f"did you mean {close[0]}?" if close else "see `mediapipe config sample` for the names"
+    return ConfigError(name, f"unknown environment variable (every MEDIAPIPE_* variable must name "
+                             f"a setting); {hint}")
+
+
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Defaults, then the file at ``path`` (if any), then ``MEDIAPIPE_*`` entries of ``env``.
 
-    A setting kept only for Immich compatibility (``ffmpeg.cqMode``, ``ffmpeg.preferredHwDevice``)
-    set to anything but its default is accepted, with one warning naming it.
+    An unknown ``MEDIAPIPE_*`` variable is a ``ConfigError``, like an unknown key in a file
+    section (``OTHER_VARIABLES`` are the project's non-setting variables). A setting kept only
+    for Immich compatibility (``ffmpeg.cqMode``, ``ffmpeg.preferredHwDevice``) set to anything but
+    its default, or a value mediapipe does not run (``ffmpeg.accel`` qsv, vaapi, rkmpp), is
+    accepted with one warning naming it.
     """
     data: dict[str, Any] = read_file(path) if path else {}
     if env:
         names = env_names()
-        for name, value in env.items():
+        for name, value in sorted(env.items()):
             if name in names:
                 data = _merge(data, _nest(names[name], value))
+            elif name.startswith(ENV_PREFIX) and name not in OTHER_VARIABLES:
+                raise _unknown_variable(name, names)
     cfg = Config.from_dict(data)
     for key, value, why in without_effect(cfg):
         log.warning("%s = %r has no effect in mediapipe: %s", key, value, why)
+    for key, value in not_run(cfg):
+        log.warning("%s = %r is Immich's, not run by mediapipe: encoding falls back to software "
+                    "(set it to nvenc or disabled to silence this)", key, value)
     return cfg

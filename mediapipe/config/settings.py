@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import urllib.parse
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,9 @@ from mediapipe.errors import ConfigError
 from mediapipe.template import TemplateError, compile_template
 
 __all__ = [
+    "ACCELS",
+    "BROKER_SCHEMES",
+    "RESOLUTIONS",
     "Config",
     "FFmpegConfig",
     "FullsizeOutput",
@@ -31,9 +35,18 @@ __all__ = [
     "LibraryConfig",
     "StorageTemplateConfig",
     "WorkerConfig",
+    "broker_url_problem",
     "parse_bitrate",
     "setting",
 ]
+
+# Redis carries both the Celery queues and each run's results: these are its URL schemes.
+BROKER_SCHEMES = ("redis", "rediss", "unix")
+# Immich's accelerators. mediapipe runs nvenc (and software); the others load from an export,
+# with one warning, and encode in software.
+ACCELS = ("disabled", "nvenc", "qsv", "vaapi", "rkmpp")
+RUN_ACCELS = ("disabled", "nvenc")
+RESOLUTIONS = ("original", "480", "720", "1080", "1440", "2160")
 
 def setting(
     default: Any,
@@ -44,16 +57,21 @@ def setting(
     minimum: float | None = None,
     maximum: float | None = None,
     check: Callable[[Any], str | None] | None = None,
+    normalize: Callable[[Any], Any] | None = None,
     no_effect: str | None = None,
+    not_run: tuple[Any, ...] = (),
 ) -> Any:
     """Declare one setting. ``key`` is its name in files when not the camelCase of the field.
 
     ``no_effect`` marks a setting accepted only so that Immich exports load: it says why the
     value changes nothing here, and loading warns when a file or the environment sets it to
-    anything but its default.
+    anything but its default. ``not_run`` lists allowed values mediapipe does not carry out (an
+    Immich accelerator it has no code for): loading warns once when one is set. ``normalize``
+    turns an accepted spelling into the canonical one before the checks (``'1080p'``).
     """
     meta = {"doc": doc, "key": key, "choices": choices, "min": minimum, "max": maximum,
-            "check": check, "no_effect": no_effect}
+            "check": check, "normalize": normalize, "no_effect": no_effect,
+            "not_run": not_run}
     if isinstance(default, list | dict | set):
         raise TypeError("use a tuple or a section dataclass for mutable defaults")
     if dataclasses.is_dataclass(default):
@@ -64,7 +82,41 @@ def setting(
 def _resolution(value: str) -> str | None:
     if value == "original" or (value.isdigit() and int(value) > 0):
         return None
-    return "a positive number of pixels (the shorter side) or 'original'"
+    return "a positive number of pixels (the shorter side, '1080' or '1080p') or 'original'"
+
+
+def _normal_resolution(value: str) -> str:
+    """``'1080p'`` (as Immich's HLS settings and people write it) is ``'1080'``."""
+    text = value.strip()
+    return text[:-1] if text[:-1].isdigit() and text[-1:] in ("p", "P") else text
+
+
+def broker_url_problem(url: str) -> str | None:
+    """Why ``url`` is not a broker URL mediapipe can use; None when its shape is right (or it is
+    empty: no broker). Only the shape: whether a broker answers there is ``workers.broker``'s."""
+    if not url:
+        return None
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 -- ValueError for a port that is not a number in range
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in BROKER_SCHEMES:
+        shown = f"scheme {parts.scheme}://" if parts.scheme else "no scheme"
+        return f"{shown} is not supported"
+    if parts.scheme == "unix":
+        return None if parts.path else "a unix:// URL needs the socket's path"
+    if not parts.hostname:
+        return "no host"
+    db = parts.path.strip("/")
+    if db and not db.isdigit():
+        return f"the database {db!r} is not a number"
+    return None
+
+
+def _broker_url(value: str) -> str | None:
+    problem = broker_url_problem(value)
+    return f"a redis://host:port/db, rediss:// or unix:// URL ({problem})" if problem else None
 
 
 _BITRATE = re.compile(r"(\d+(?:\.\d+)?)([kKmM]?)")
@@ -136,8 +188,9 @@ class FFmpegConfig:
     accepted_containers: tuple[str, ...] = setting(
         ("mov", "ogg", "webm"), "Containers that need no remux (mp4 is always accepted).",
         choices=("mov", "mp4", "ogg", "webm"))
-    target_resolution: str = setting("720", "Shorter side of transcoded video, or 'original'.",
-                                     check=_resolution)
+    target_resolution: str = setting("720", "Shorter side of transcoded video ('720', '1080p' "
+                                            "…), or 'original'.",
+                                     check=_resolution, normalize=_normal_resolution)
     max_bitrate: str = setting("0", "Cap on the video bitrate ('0' = none), e.g. '5000k'.",
                                check=_bitrate)
     bframes: int = setting(-1, "B-frames; -1 lets the encoder decide.", minimum=-1, maximum=16)
@@ -160,9 +213,12 @@ class FFmpegConfig:
                              choices=("all", "optimal", "required", "bitrate", "disabled"))
     tonemap: str = setting("hable", "HDR to SDR tone-mapping curve ('disabled' keeps HDR).",
                            choices=("hable", "mobius", "reinhard", "disabled"))
-    accel: str = setting("disabled", "Hardware encoder ('nvenc'); falls back to software.",
-                         choices=("disabled", "nvenc"))
-    accel_decode: bool = setting(False, "Also decode (and scale) on the GPU.")
+    accel: str = setting("disabled", "Hardware encoder ('nvenc'); falls back to software. "
+                                     "Immich's qsv, vaapi and rkmpp are accepted and encode in "
+                                     "software here.",
+                         choices=ACCELS, not_run=("qsv", "vaapi", "rkmpp"))
+    accel_decode: bool = setting(True, "Also decode (and scale) on the GPU when accel is nvenc "
+                                       "(Immich v3's default: on); falls back to CPU decoding.")
     timeout: int = setting(14400, "Seconds one transcode may take before it is killed "
                                   "(0 = no limit).", minimum=0)
     nice: int = setting(10, "Niceness of the ffmpeg process (0-19).", minimum=0, maximum=19)
@@ -252,8 +308,8 @@ class Config:
     media_root: str = setting("", "The media root (library/ thumbs/ encoded-video/ profile/).")
     owner_id: str = setting("admin", "Owner folder name under library/, thumbs/ and "
                                      "encoded-video/.")
-    broker_url: str = setting("", "Celery broker (redis://host:port/db); empty runs "
-                                  "in-process.")
+    broker_url: str = setting("", "Celery broker (redis://host:port/db, rediss://, unix://); "
+                                  "empty runs in-process.", check=_broker_url)
     image: ImageConfig = setting(ImageConfig(), "Previews, thumbnails, full-size images.")
     ffmpeg: FFmpegConfig = setting(FFmpegConfig(), "Video transcoding.")
     storage_template: StorageTemplateConfig = setting(StorageTemplateConfig(),

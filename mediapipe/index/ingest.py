@@ -168,6 +168,7 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
                 if not result.ok:
                     summary.failed += 1
                     summary.failures.append({"path": result.source,
+                                             "type": str((result.error or {}).get("type")),
                                              "error": _describe(result.error)})
                 if on_result:
                     on_result(result)
@@ -180,4 +181,9 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
 
 
 def _describe(error: Any) -> str:
-    return f"{error.get('type')}: {error.get('message')}" if error else "failed"
+    """``Type: message``, naming the file it is about when that is not the source (an output
+    that could not be written, say)."""
+    if not error:
+        return "failed"
+    where = f"{error['path']}: " if error.get("path") else ""
+    return f"{error.get('type')}: {where}{error.get('message')}"

@@ -6,7 +6,7 @@ marker), Immich's paths for derived files, creating and verifying markers, and a
 missing: an unmounted disk must not fill its mount point. Does not own: what is written (stages
 make bytes) or when (``pipeline``).
 
-Entry points: ``init_root``, ``verify_root``, ``atomic_write``, ``atomic_output``,
+Entry points: ``init_root``, ``verify_root``, ``require_root``, ``atomic_write``, ``atomic_output``,
 ``derived_path``, ``sweep_temp``. Placing originals in ``library/`` is ``placement``'s.
 """
 
@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from mediapipe.errors import StorageOffline
+from mediapipe.errors import MediaError, StorageOffline, from_os_error
 
 __all__ = [
     "FOLDERS",
@@ -34,6 +34,7 @@ __all__ = [
     "derived_path",
     "init_root",
     "require_marker",
+    "require_root",
     "sweep_temp",
     "verify_root",
 ]
@@ -67,6 +68,7 @@ class FolderStatus:
     path: Path
     ok: bool
     problem: str = ""
+    exit_code: int = 0  # StorageOffline's (marker gone) or PermissionDenied's (not writable)
 
 
 def _write_marker(folder: Path) -> None:
@@ -92,7 +94,9 @@ def init_root(root: str | Path) -> list[FolderStatus]:
                 _write_marker(folder)
             out.append(FolderStatus(name, folder, True))
         except OSError as exc:
-            out.append(FolderStatus(name, folder, False, f"cannot create: {exc.strerror}"))
+            error = from_os_error(folder, exc, writing=True)
+            out.append(FolderStatus(name, folder, False, f"cannot create: {exc.strerror}",
+                                    error.exit_code))
     return out
 
 
@@ -105,15 +109,32 @@ def verify_root(root: str | Path) -> list[FolderStatus]:
         marker = folder / MARKER
         if not marker.is_file():
             out.append(FolderStatus(name, folder, False,
-                                    f"marker {marker} is missing (disk not mounted?)"))
+                                    f"marker {marker} is missing (disk not mounted?)",
+                                    StorageOffline.exit_code))
             continue
         try:
             marker.read_bytes()
             _write_marker(folder)
             out.append(FolderStatus(name, folder, True))
         except OSError as exc:
-            out.append(FolderStatus(name, folder, False, f"not writable: {exc.strerror}"))
+            error = from_os_error(folder, exc, writing=True)
+            out.append(FolderStatus(name, folder, False, f"not writable: {exc.strerror}",
+                                    error.exit_code))
     return out
+
+
+def require_root(root: str | Path, folders: tuple[str, ...] = FOLDERS) -> Path:
+    """``root`` when each of ``folders`` carries its marker; else ``StorageOffline`` naming the
+    first folder without one and what to do (``mediapipe init``, or mount the disk)."""
+    root = Path(root)
+    for name in folders:
+        marker = root / name / MARKER
+        if not marker.is_file():
+            why = ("the media root does not exist" if not root.is_dir() else
+                   f"{name}/ has no {MARKER} marker")
+            raise StorageOffline(root / name, f"{why}: not an initialised media root, or its "
+                                              f"disk is not mounted (mediapipe init {root})")
+    return root
 
 
 def require_marker(path: str | Path) -> Path:
@@ -167,8 +188,10 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _unwritable(target: Path, exc: OSError) -> StorageOffline:
-    return StorageOffline(target, f"cannot write: {exc.strerror or exc}; nothing placed")
+def _unwritable(target: Path, exc: OSError) -> MediaError:
+    """``PermissionDenied`` for a folder that may not be written (no permission, read-only
+    filesystem: mounted, not offline, and a retry cannot help); ``StorageOffline`` otherwise."""
+    return from_os_error(target, exc, writing=True)
 
 
 @contextlib.contextmanager

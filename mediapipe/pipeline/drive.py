@@ -3,8 +3,10 @@
 Owns: ``skip_outcome`` (a step that does not apply, whose needed step failed, or whose outputs
 are fresh is skipped without running: the same rules for every driver), ``run_step`` (one step,
 every failure contained in the asset as a failed ``StageOutcome`` carrying the ``MediaError``
-type and message), ``next_step`` and ``process_asset`` (every step in order, here). The Celery
-driver (``workers.tasks``) runs the same ``run_step`` one step per task.
+type and message), ``log_outcome`` (the one structured line per asset and step, the same in
+every mode), ``next_step`` and ``process_asset`` (every step in order, here). The Celery
+driver (``workers.tasks``) runs the same ``run_step`` one step per task and logs each step
+with the same ``log_outcome``.
 Does not own: what the steps do (``steps``) or which assets to process (``index``).
 
 Idempotent: a step whose outputs exist and are newer than the source is skipped unless forced.
@@ -24,9 +26,10 @@ from mediapipe.pipeline import steps
 from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
 from mediapipe.pipeline.steps import Progress, Step
 
-__all__ = ["next_step", "process_asset", "run_step", "skip_outcome"]
+__all__ = ["ASSET_LOG", "log_outcome", "next_step", "process_asset", "run_step", "skip_outcome"]
 
 log = logging.getLogger(__name__)
+ASSET_LOG = logging.getLogger("mediapipe.asset")  # one line per asset and step, every mode
 
 
 def _fresh(outputs: Sequence[Path], source: Path) -> bool:
@@ -77,6 +80,30 @@ def run_step(step: Step, state: AssetState, cfg: Config,
     return state.with_outcome(step.name, outcome)
 
 
+def log_outcome(step: Step, state: AssetState, **extra: object) -> bool:
+    """Log one line for ``step``'s outcome on this asset: path, asset id, stage, outcome,
+    duration, encoder (and the error or the reason it was skipped), at info, or at warning for
+    a failure. A step that does not apply to the asset's kind (a transcode for a photo) leaves
+    no line; returns whether a line was logged. ``extra`` fields go on the line too."""
+    outcome = state.stages.get(step.name)
+    if outcome is None or not step.applies(state):
+        return False
+    fields: dict[str, object] = {
+        "path": state.source, "asset_id": state.asset_id, "stage": step.name,
+        "outcome": str(outcome.status), "duration_s": round(outcome.duration_s, 4),
+        "encoder": outcome.encoder, **extra}
+    why = ""
+    if outcome.error:
+        fields["error"] = f"{outcome.error.get('type')}: {outcome.error.get('message')}"
+        why = f": {fields['error']}"
+    elif outcome.note:
+        fields["note"] = outcome.note
+    failed = outcome.status is Status.FAILED
+    ASSET_LOG.log(logging.WARNING if failed else logging.INFO, "%s %s %s%s", step.name,
+                  outcome.status, state.source, why, extra=fields)
+    return True
+
+
 def next_step(after: str | None) -> Step | None:
     """The step that follows the one named ``after`` (the first when None)."""
     names = [s.name for s in steps.STEPS]
@@ -91,4 +118,5 @@ def process_asset(source: str | os.PathLike[str], asset_id: str, root: str | os.
     state = AssetState.start(source, asset_id, root, force=force)
     for step in steps.STEPS:
         state = run_step(step, state, cfg, progress)
+        log_outcome(step, state)
     return state.result()

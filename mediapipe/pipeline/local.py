@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from mediapipe import allocator
+from mediapipe import allocator, logs
 from mediapipe.config import Config
 from mediapipe.pipeline.drive import process_asset
 from mediapipe.pipeline.state import AssetResult
@@ -33,6 +33,13 @@ def _process(asset: Asset, root: str, cfg: Config, force: bool) -> AssetResult:
     return process_asset(source, asset_id, root, cfg, force=force)
 
 
+def _start_process(log_settings: tuple[str, str, str]) -> None:
+    """A pool process: the allocator tuned, and its parent's log set-up (format, levels), so
+    its one line per asset and step reads like the parent's whatever the start method."""
+    allocator.tune()
+    logs.configure(*log_settings)
+
+
 @dataclasses.dataclass
 class LocalRunner:
     """Runs the pipeline here: sequentially for one worker, else in a process pool."""
@@ -48,7 +55,8 @@ class LocalRunner:
                 yield _process(asset, str(self.root), self.cfg, self.force)
             return
         # Pool processes handle image after image, as the CLI and Celery's do: same allocator.
-        with cf.ProcessPoolExecutor(self.workers, initializer=allocator.tune) as pool:
+        with cf.ProcessPoolExecutor(self.workers, initializer=_start_process,
+                                    initargs=(logs.current(),)) as pool:
             inflight: set[cf.Future[AssetResult]] = set()
             try:
                 for asset in assets:

@@ -80,6 +80,8 @@ def _output_size(w: int, h: int, target: str) -> tuple[tuple[int, int], bool]:
 def plan_transcode(info: MediaInfo, cfg: Config) -> TranscodePlan:
     """Decide, by ``cfg.ffmpeg`` (Immich's policy), what a video needs to play in a browser."""
     ff = cfg.ffmpeg
+    if str(info.kind) != "video":
+        raise UnsupportedMedia(info.path, f"not a video (a {info.kind}): nothing to transcode")
     video = main_stream(info.streams, "video")
     if video is None or not info.width or not info.height:
         raise UnsupportedMedia(info.path, "no video stream to transcode")

@@ -4,7 +4,12 @@ Owns: ``run_ffmpeg`` (one argv; ``-progress pipe:1`` parsed into a 0..1 fraction
 process's niceness; ``TranscodeFailed`` with return code, argv and stderr tail) and
 ``transcode(plan, src, dst, accel) -> TranscodeResult``: the chain NVENC + hardware decode →
 NVENC + software decode → software, skipping encoders that ``toolchain.probe_encoder`` says do not
-open and falling back on real NVENC failures too (too many sessions, out of memory). Output goes
+open and falling back on real NVENC failures too (too many sessions, out of memory); an Immich
+accelerator mediapipe does not run (qsv, vaapi, rkmpp) and a codec NVENC has no encoder for
+(vp9) are skipped links, and a target codec whose software encoder this ffmpeg lacks (vp9, av1
+where not built) is encoded as h264, each said once in the log and in ``skipped``. Software
+two-pass encodes run ffmpeg twice (``argv.two_pass``), sharing a pass log in a temp folder.
+Output goes
 to a temp file renamed on success and removed on failure (``storage.atomic_output``; unguarded for
 a CLI ``--out`` outside a media root). Does not own: what to run
 (``transcode``).
@@ -19,18 +24,20 @@ import contextlib
 import ctypes
 import dataclasses
 import functools
+import logging
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from mediapipe.errors import StorageOffline, TranscodeFailed
+from mediapipe.errors import MediaError, PermissionDenied, StorageOffline, TranscodeFailed
 from mediapipe.transcode import toolchain
-from mediapipe.transcode.argv import NVENC_ENCODERS, build_command
+from mediapipe.transcode.argv import NVENC_ENCODERS, SOFTWARE_ENCODERS, build_command, two_pass
 from mediapipe.transcode.plan import Accel, TranscodePlan
 
 __all__ = ["TranscodeResult", "accel_chain", "run_ffmpeg", "transcode"]
@@ -40,6 +47,8 @@ Output = Callable[[Path], AbstractContextManager[Path]]  # target -> the temp pa
 STDERR_LINES = 20
 PR_SET_PDEATHSIG = 1
 FULL_BELOW_BYTES = 1 << 20  # an output filesystem with less room than this after a failure is full
+FALLBACK_CODEC = "h264"  # what a target codec without a software encoder here is encoded as
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -75,16 +84,46 @@ class TranscodeResult:
         return data
 
 
-def accel_chain(accel: str, accel_decode: bool) -> tuple[list[Accel], list[tuple[str, str]]]:
-    """The links to try for config ``accel``/``accelDecode``, and those left out with why."""
+@functools.cache
+def _warn_once(message: str) -> None:
+    log.warning("%s", message)
+
+
+def accel_chain(accel: str, accel_decode: bool,
+                codec: str | None = None) -> tuple[list[Accel], list[tuple[str, str]]]:
+    """The links to try for config ``accel``/``accelDecode`` (and the target ``codec``, when
+    given), and those left out with why. An accelerator mediapipe does not run (Immich's qsv,
+    vaapi, rkmpp) leaves software alone, with one warning per process."""
+    if accel not in ("nvenc", "disabled"):
+        why = f"{accel} is Immich's; mediapipe runs nvenc or software"
+        _warn_once(f"ffmpeg.accel = {accel!r}: {why}; encoding in software")
+        return [Accel.SOFTWARE], [(accel, why)]
     if accel != "nvenc":
         return [Accel.SOFTWARE], []
+    if codec is not None and codec not in NVENC_ENCODERS:
+        why = f"NVIDIA has no {codec} encoder"
+        return [Accel.SOFTWARE], [(Accel.NVENC_HWDECODE.value, why), (Accel.NVENC.value, why)]
     if accel_decode:
         return [Accel.NVENC_HWDECODE, Accel.NVENC, Accel.SOFTWARE], []
     return [Accel.NVENC, Accel.SOFTWARE], [(Accel.NVENC_HWDECODE.value, "accelDecode is off")]
 
 
-def _output_unwritable(output: str) -> str | None:
+def software_codec(plan: TranscodePlan) -> tuple[TranscodePlan, str | None]:
+    """``plan`` as software can carry it out here: a target codec whose encoder this ffmpeg
+    lacks (vp9 without libvpx, av1 without SVT-AV1) becomes h264, with why (None: unchanged)."""
+    codec = plan.target_video_codec
+    if plan.decision not in ("all", "video") or codec == FALLBACK_CODEC:
+        return plan, None
+    status = toolchain.probe_encoder(SOFTWARE_ENCODERS[codec])
+    if status.available:
+        return plan, None
+    why = (f"{SOFTWARE_ENCODERS[codec]} does not open here ({status.reason}): {codec} "
+           f"encoded as {FALLBACK_CODEC}")
+    _warn_once(f"ffmpeg.targetVideoCodec = {codec!r}: {why}")
+    return dataclasses.replace(plan, target_video_codec=FALLBACK_CODEC), why
+
+
+def _output_unwritable(output: str) -> MediaError | None:
     """Why the folder of ``output`` cannot take a file (gone, read-only, full); None if it can.
 
     Asked after ffmpeg failed, before its partial output is removed: the filesystem's state, not
@@ -97,11 +136,13 @@ def _output_unwritable(output: str) -> str | None:
     try:
         fs = os.statvfs(folder)
     except OSError as exc:
-        return f"its folder {folder} cannot be reached ({exc.strerror})"
+        return StorageOffline(path, f"its folder {folder} cannot be reached ({exc.strerror})")
     if fs.f_flag & os.ST_RDONLY:
-        return f"{folder} is on a read-only filesystem"
+        return PermissionDenied(path, f"{folder} is on a read-only filesystem")
+    if not os.access(folder, os.W_OK):
+        return PermissionDenied(path, f"{folder} may not be written by this user")
     if fs.f_bavail * fs.f_frsize < FULL_BELOW_BYTES:
-        return f"the filesystem of {folder} is full"
+        return StorageOffline(path, f"the filesystem of {folder} is full")
     return None
 
 
@@ -162,9 +203,9 @@ def run_ffmpeg(argv: list[str], *, source: str, duration: float | None = None,
     if returncode != 0:
         last = toolchain.last_error_lines(stderr_tail) or f"exit status {returncode}"
         if unwritable := _output_unwritable(argv[-1]):
-            # The output disk, not the video: retryable, like any other failed write.
-            raise StorageOffline(argv[-1], f"ffmpeg could not write its output, {unwritable}: "
-                                           f"{last}")
+            # The output disk, not the video: full or gone is retryable, denied is not.
+            raise type(unwritable)(unwritable.path, f"ffmpeg could not write its output: "
+                                                    f"{unwritable.reason}: {last}")
         raise TranscodeFailed(source, f"ffmpeg failed: {last}", returncode=returncode,
                               argv=argv, stderr_tail=stderr_tail)
     if progress:
@@ -175,25 +216,27 @@ def transcode(plan: TranscodePlan, src: str | Path, dst: str | Path, *, output: 
               accel: str = "disabled", accel_decode: bool = False,
               progress: Progress | None = None) -> TranscodeResult:
     """Carry out ``plan`` into ``dst`` down the fallback chain; the result says what ran."""
-    ff = plan.ffmpeg
-    chain, skipped = accel_chain(accel, accel_decode)
+    chain, skipped = accel_chain(accel, accel_decode, plan.target_video_codec)
     if plan.decision not in ("all", "video"):
         skipped += [(a.value, f"decision {plan.decision}: no video encode")
                     for a in chain if a is not Accel.SOFTWARE]
         chain = [Accel.SOFTWARE]
     start = time.perf_counter()
     for i, link in enumerate(chain):
+        run_plan = plan
         if link is not Accel.SOFTWARE:
             encoder = NVENC_ENCODERS.get(plan.target_video_codec, "")
             status = toolchain.probe_encoder(encoder)
             if not status.available:
                 skipped.append((link.value, f"{encoder} does not open: {status.reason}"))
                 continue
+        else:
+            run_plan, why = software_codec(plan)
+            if why:
+                skipped.append((f"{link.value} {plan.target_video_codec}", why))
         try:
             with output(Path(dst)) as tmp:
-                argv = build_command(plan, src, tmp, link)
-                run_ffmpeg(argv, source=str(src), duration=plan.duration, progress=progress,
-                           timeout=ff.timeout, nice=ff.nice)
+                argv = _run_passes(run_plan, src, tmp, link, progress)
         except TranscodeFailed as exc:
             if i == len(chain) - 1:
                 raise
@@ -207,3 +250,26 @@ def transcode(plan: TranscodePlan, src: str | Path, dst: str | Path, *, output: 
             skipped=tuple(skipped), seconds=round(time.perf_counter() - start, 3),
             size=Path(dst).stat().st_size)
     raise AssertionError("the chain always ends with software")  # pragma: no cover
+
+
+def _run_passes(plan: TranscodePlan, src: str | Path, tmp: Path, link: Accel,
+                progress: Progress | None) -> list[str]:
+    """Run ``plan`` into ``tmp``: once, or twice for a two-pass encode; the last argv."""
+    ff = plan.ffmpeg
+    if not two_pass(plan, link):
+        argv = build_command(plan, src, tmp, link)
+        run_ffmpeg(argv, source=str(src), duration=plan.duration, progress=progress,
+                   timeout=ff.timeout, nice=ff.nice)
+        return argv
+    with tempfile.TemporaryDirectory(prefix="mediapipe-2pass-") as folder:
+        passlog = Path(folder, "pass")
+        for number in (1, 2):
+            argv = build_command(plan, src, tmp, link, pass_number=number, passlog=passlog)
+
+            def half(fraction: float, number: int = number) -> None:
+                if progress:
+                    progress((number - 1 + fraction) / 2)
+
+            run_ffmpeg(argv, source=str(src), duration=plan.duration, progress=half,
+                       timeout=ff.timeout, nice=ff.nice)
+    return argv
