@@ -33,6 +33,8 @@ __all__ = [
     "ImageConfig",
     "ImageOutput",
     "LibraryConfig",
+    "LibraryScanConfig",
+    "LibraryWatchConfig",
     "StorageTemplateConfig",
     "WorkerConfig",
     "broker_url_problem",
