@@ -158,7 +158,7 @@ def test_failures_stay_visible_until_retried(tmp_path: Path, media_root: Path) -
     assert failed["big.jpg"]["error"].startswith("TooLarge") and failed["big.jpg"]["error_at"]
     code, retried = ingest(lib, media_root, "--retry-failed")  # default maxPixels: big is fine
     assert (retried["processed"], retried["failed"], retried["still_failed"]) == (2, 1, 0)
-    assert code == 1 and sorted(ls(media_root, "--failed")) == ["empty.jpg"]
+    assert code == 6 and sorted(ls(media_root, "--failed")) == ["empty.jpg"]  # CorruptMedia
     assert ls(media_root, "--kind", "video") == {}
 
 

@@ -264,14 +264,14 @@ def test_unknown_extension_is_unsupported(tmp_path: Path) -> None:
 
 # --- CLI --------------------------------------------------------------------------------------
 
-def test_info_json_lists_each_file_in_order_and_exits_1_on_a_bad_one(
+def test_info_json_lists_each_file_in_order_and_exits_with_the_bad_ones_code(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = images.jpeg(tmp_path / "good.jpg", (64, 48), taken=T)
     bad = tmp_path / "empty.jpg"
     bad.write_bytes(b"")
     code = main(["info", str(good), str(bad), "--json"])
     out = json.loads(capsys.readouterr().out)
-    assert code == 1
+    assert code == 6  # its failures' shared code: CorruptMedia (an empty file)
     assert [o["path"] for o in out] == [str(good), str(bad)]
     assert out[0]["taken_at"] == "2023-06-01T14:30:15" and out[0]["width"] == 64
     assert set(out[1]) == {"path", "error"}

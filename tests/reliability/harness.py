@@ -26,13 +26,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from mediapipe.errors import MediaError
 from mediapipe.library import storage
 
 __all__ = ["MEDIA_ERRORS", "Figures", "IngestRun", "account", "digests", "partial_files",
            "run_ingest"]
 
-MEDIA_ERRORS = frozenset({"MediaError", "UnsupportedMedia", "CorruptMedia", "TooLarge",
-                          "StorageOffline", "TranscodeFailed"})
+MEDIA_ERRORS = frozenset({"MediaError"} | {c.__name__ for c in MediaError.__subclasses__()})
+# What a run that ended and reported its failed assets may exit with: 1, or the code their
+# failures share (every one StorageOffline: 4, ...).
+FAILED_RUN_CODES = frozenset({1} | {c.exit_code for c in MediaError.__subclasses__()})
 STATES = ("metadata_state", "thumbnails_state", "video_state")
 
 
@@ -64,8 +67,12 @@ class IngestRun:
 
     @property
     def crashed(self) -> bool:
-        """Died, hung, or printed a traceback: anything but exit 0 (all ok) or 1 (some failed)."""
-        return self.code not in (0, 1) or "Traceback" in self.stderr or not self.summary
+        """Died, hung, or printed a traceback: anything but exit 0 (all ok) or a run that ended
+        and reported failed assets with their exit code."""
+        if "Traceback" in self.stderr or not self.summary:
+            return True
+        reported = bool(self.summary.get("failed") or self.summary.get("still_failed"))
+        return not (self.code == 0 or (reported and self.code in FAILED_RUN_CODES))
 
 
 def _tree(pid: int) -> list[int]:

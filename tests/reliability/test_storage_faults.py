@@ -117,7 +117,7 @@ def test_thumbs_disk_unmounted_mid_run_stops_writes_and_a_rerun_completes(
             run = finish_ingest(proc, 240, sampler)
         fig, detail = account("thumbs unmounted mid-run", _sources(photos), media_root, [run])
         ledger(fig)
-        assert run.code == 1 and fig.crashed == 0 and fig.lost == 0, detail
+        assert run.code == 4 and fig.crashed == 0 and fig.lost == 0, detail
         offline = [f for f in run.summary["failures"] if f["error"].startswith("StorageOffline")]
         assert offline and len(offline) == run.summary["failed"] == fig.failed_clean
         after = set(thumbs.rglob("*"))
@@ -150,7 +150,7 @@ def test_thumbs_disk_full_fails_writes_cleanly_and_a_rerun_after_growing_it_comp
         fig, detail = account("thumbs disk full (2 MiB tmpfs)", _sources(photos), media_root,
                               [run])
         ledger(fig)
-        assert run.code == 1 and fig.crashed == 0 and fig.lost == 0, detail
+        assert run.code == 4 and fig.crashed == 0 and fig.lost == 0, detail
         assert fig.partial == 0, partial_files(media_root)
         types = {f["error"].split(":", 1)[0] for f in run.summary["failures"]}
         assert types == {"StorageOffline"} and fig.failed_clean > 0
