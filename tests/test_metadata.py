@@ -274,7 +274,7 @@ def test_info_json_lists_each_file_in_order_and_exits_with_the_bad_ones_code(
     assert code == 6  # its failures' shared code: CorruptMedia (an empty file)
     assert [o["path"] for o in out] == [str(good), str(bad)]
     assert out[0]["taken_at"] == "2023-06-01T14:30:15" and out[0]["width"] == 64
-    assert set(out[1]) == {"path", "error"}
+    assert set(out[1]) == {"path", "error", "type"} and out[1]["type"] == "CorruptMedia"
 
 
 def test_info_text_is_a_short_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
