@@ -18,15 +18,17 @@ import dataclasses
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mediapipe.config import Config
 from mediapipe.library import storage
 from mediapipe.metadata.read import read_metadata
-from mediapipe.thumbnails.make import Encoded, make_thumbnails
 from mediapipe.transcode import plan as stage
 from mediapipe.transcode import run as ffmpeg_run
 from mediapipe.transcode.argv import build_command
+
+if TYPE_CHECKING:  # the transcode commands never load the image stack
+    from mediapipe.thumbnails.make import Encoded
 
 __all__ = ["FilePlan", "ThumbnailFiles", "WrittenImage", "plan_file", "thumbnail_file",
            "transcode_file"]
@@ -77,6 +79,8 @@ def thumbnail_file(path: str | Path, out_dir: str | Path, cfg: Config) -> Thumbn
     written, and ``StorageOffline`` when ``out_dir`` cannot be written.
     """
     source, out = Path(path), Path(out_dir)
+    from mediapipe.thumbnails.make import make_thumbnails
+
     thumbs = make_thumbnails(source, read_metadata(source), cfg)
     return ThumbnailFiles(source, _write(source, out, "preview", thumbs.preview),
                           _write(source, out, "thumbnail", thumbs.thumbnail),
