@@ -5,16 +5,17 @@ unchanged, offline and back-online sources, with their counts (``ScanDiff``). Do
 connection, the schema or the work queue (``catalog.Catalog``, whose ``diff`` method is the entry
 point; ``apply_scan`` is what it calls).
 
-The rules: a path not in the catalog is *new* (every step pending, or ``skipped`` for the kinds
-a step does not apply to, as ``video`` for images); a known path whose size, mtime, inode or
-ctime differs is *changed* (every step due again, error cleared: a file replaced by one with an
-older mtime, ``cp -p`` or rsync, is changed too; the device is recorded, not compared, as a
-share's device number changes when it is mounted again); a path whose XMP sidecar appeared or
-went is changed too (the steps that read it, metadata, due again); the rest is *unchanged* (an
-offline one comes back *online*, work kept). A catalogued path under the scanned root that the scan did not see goes *offline*: never deleted, its derived
-files untouched; paths under a folder the scan could not read are left as they were. Sources of
-other roots are not touched. The scan streams into a temporary table and the diff runs in SQL, so
-memory does not grow with the library. ``dry_run=True`` computes the counts and writes nothing.
+The rules: a path not in the catalog is *new* (every step pending, or ``skipped`` for the kinds a
+step does not apply to, as ``video`` for images); a known path whose size, mtime, inode or ctime
+differs is *changed* (every step due again, error cleared: a file replaced by one with an older
+mtime, ``cp -p`` or rsync, is changed too; the device is recorded, not compared, as a share's device
+number changes when it is mounted again); a path whose XMP sidecar appeared or went is changed too
+(the steps that read it, metadata, due again); the rest is *unchanged* (an offline one comes back
+*online*, work kept). A catalogued path under the scanned root that the scan did not see goes
+*offline*: never deleted, its derived files untouched; paths under a folder the scan could not read
+are left as they were. Sources of other roots are not touched. The scan streams into a temporary
+table and the diff runs in SQL, so memory does not grow with the library. ``dry_run=True`` computes
+the counts and writes nothing.
 """
 
 from __future__ import annotations
