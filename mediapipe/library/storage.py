@@ -253,7 +253,10 @@ def _unwritable(target: Path, exc: OSError) -> MediaError:
 
 def _contained_folder(guard: Path, folder: Path, target: Path, mode: int) -> None:
     """Make ``folder`` below ``guard`` one level at a time (each new one ``mode``), refusing a
-    symbolic link on the way (``PathEscape``): what is written under ``thumbs/`` stays there."""
+    symbolic link on the way (``PathEscape``): what is written under ``thumbs/`` stays there.
+    The walk starts at the media-root folder above (``thumbs/`` itself may be a link to another
+    disk), so a link below it carrying a marker of its own does not pass either."""
+    guard = next((f for f in (guard, *guard.parents) if f.name in FOLDERS), guard)
     here = guard
     for part in folder.relative_to(guard).parts:
         here = here / part
