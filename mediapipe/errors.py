@@ -5,17 +5,18 @@ each maps to. Does not own: catching them (the edges do: ``cli.py``, ``pipeline.
 ``workers/tasks.py``).
 
 Every error about a file carries the path and a reason, and is raised ``from`` its cause.
-``MediaError.transient`` tells the workers whether a retry can help: only ``StorageOffline`` and an
-ffmpeg killed by a signal are; a wrong path, a copy that does not match its source or a catalog
-from a newer mediapipe fail the same way every time, so they fail once, clearly.
+``MediaError.transient`` tells the workers whether a retry can help: only ``StorageOffline``,
+``SourceOffline`` and an ffmpeg killed by a signal are; a wrong path, a copy that does not match its
+source or a catalog from a newer mediapipe fail the same way every time, so they fail once, clearly.
 
-Exit codes (the CLI's, one per type): 1 ``MediaError`` (some files failed), 3 ``ConfigError``,
-4 ``StorageOffline``, 5 ``UnsupportedMedia``, 6 ``CorruptMedia``, 7 ``TooLarge``,
-8 ``TranscodeFailed``, 9 ``PathEscape``, 10 ``IntegrityError``, 11 ``CatalogError``,
-12 ``Unreadable`` (not found / not readable), 13 ``PermissionDenied`` (an output that is mounted but
-may not be written), 14 ``BrokerUnreachable``. ``from_os_error`` turns an ``OSError`` into the
-right one of these by its errno class; ``combined_exit_code`` is the one rule for a batch.
-"""
+Exit codes (the CLI's, one per type): 1 ``MediaError`` (some files failed), 3 ``ConfigError``, 4
+``StorageOffline``, 5 ``UnsupportedMedia``, 6 ``CorruptMedia``, 7 ``TooLarge``, 8
+``TranscodeFailed``, 9 ``PathEscape``, 10 ``IntegrityError``, 11 ``CatalogError``, 12 ``Unreadable``
+(not found / not readable), 13 ``PermissionDenied`` (an output that is mounted but may not be
+written), 14 ``BrokerUnreachable``, 15 ``SourceOffline`` (a source the scan saw that cannot be read
+when it is processed: a share gone, a disk failing; transient). ``from_os_error`` turns an
+``OSError`` into the right one of these by its errno class; ``combined_exit_code`` is the one rule
+for a batch."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
+    "OFFLINE_ERRNOS",
     "BrokerUnreachable",
     "CatalogError",
     "ConfigError",
@@ -32,6 +34,7 @@ __all__ = [
     "MediaError",
     "PathEscape",
     "PermissionDenied",
+    "SourceOffline",
     "StorageOffline",
     "TooLarge",
     "TranscodeFailed",
@@ -155,6 +158,16 @@ class PermissionDenied(MediaError):
     exit_code = 13
 
 
+class SourceOffline(MediaError):
+    """A source that cannot be read when it is processed: gone since the scan (a NAS share
+    unmounted), an I/O error, a stale or dropped network mount, access refused by a share.
+    Transient: the step stays pending and the next run tries it again (the catalog keeps the
+    asset; a later scan says whether it is really gone)."""
+
+    exit_code = 15
+    transient = True
+
+
 class BrokerUnreachable(Exception):
     """The Celery broker does not answer or refuses us: connection refused, unknown host, no
     answer within the timeout, authentication failed. Checked before a run starts."""
@@ -184,19 +197,26 @@ _BY_NAME: dict[str, type[MediaError]] = {
     cls.__name__: cls
     for cls in (MediaError, UnsupportedMedia, CorruptMedia, TooLarge, StorageOffline,
                 TranscodeFailed, PathEscape, IntegrityError, CatalogError, Unreadable,
-                PermissionDenied)
+                PermissionDenied, SourceOffline)
 }
 
 # errno classes: what a failed read or write says about the path.
 _NOT_FOUND = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG, errno.EISDIR}
 _DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+# A source cannot be read now, but may be later: the medium or the mount behind it is failing.
+_UNREACHABLE = {errno.EIO, errno.ESTALE, errno.ENOTCONN, errno.EHOSTDOWN, errno.EHOSTUNREACH,
+                errno.ETIMEDOUT, errno.ENODEV, errno.ENXIO, errno.ECONNRESET, errno.ECONNABORTED}
+# What a source the scan saw says when it is read at processing time and its share is gone.
+OFFLINE_ERRNOS = frozenset(_UNREACHABLE | {errno.ENOENT, errno.ENOTDIR, errno.EACCES,
+                                           errno.EPERM})
 
 
 def from_os_error(path: object, exc: OSError, *, writing: bool = False) -> MediaError:
     """The typed error for ``exc`` met reading (or ``writing``) ``path``, its cause in words.
 
-    Reading: missing, not a file, no permission → ``Unreadable``; anything else (an I/O error
-    on a failing disk) → ``CorruptMedia``. Writing: no permission or a read-only filesystem →
+    Reading: missing, not a file, no permission → ``Unreadable``; an I/O error, a stale or
+    dropped mount → ``SourceOffline`` (transient); anything else → ``CorruptMedia``.
+    Writing: no permission or a read-only filesystem →
     ``PermissionDenied``; anything else (full, gone, stale mount) → ``StorageOffline``, which
     is transient.
     """
@@ -209,6 +229,8 @@ def from_os_error(path: object, exc: OSError, *, writing: bool = False) -> Media
         return StorageOffline(path, f"cannot write: {cause}; nothing written")
     if exc.errno in _NOT_FOUND or exc.errno in _DENIED:
         return Unreadable(path, f"cannot read: {cause}")
+    if exc.errno in _UNREACHABLE:
+        return SourceOffline(path, f"cannot read: {cause}; retried on the next run")
     return CorruptMedia(path, f"cannot read: {cause}")
 
 

@@ -181,12 +181,39 @@ def test_new_deleted_and_restored_files_are_acted_on_exactly(catalog: Catalog,
     assert [os.path.relpath(e.path, library.root) for e in catalog.pending()] == ["2021/new.jpg"]
     assert listing.stats(catalog).offline == 1
 
+    # Written back with its old mtime, it is another file (a new inode and ctime): changed.
     gone.write_bytes(saved[0])
     os.utime(gone, ns=(saved[1], saved[1]))
     d = rescan(catalog, library)
-    assert counts(d) == (0, 0, len(library.sources) + 1, 0, 1)
+    assert counts(d) == (0, 1, len(library.sources), 0, 1)
     back = by_rel(catalog, library)["2020/01/IMG_0001.jpg"]
-    assert back.online and back.todo == ()
+    assert back.online and "thumbnails" in back.todo
+
+
+def test_a_file_replaced_with_an_older_mtime_is_changed(catalog: Catalog,
+                                                        library: Library) -> None:
+    rescan(catalog, library)
+    finish_all(catalog)
+    photo = library.root / "2020/01/IMG_0001.jpg"
+    old = photo.stat()
+    replacement = photo.with_name(".incoming")
+    replacement.write_bytes(photo.read_bytes()[::-1])  # rsync: a new file renamed over it
+    os.utime(replacement, ns=(old.st_atime_ns, old.st_mtime_ns - 10**9))
+    os.replace(replacement, photo)
+    d = rescan(catalog, library)
+    assert d.changed == 1
+    assert "thumbnails" in by_rel(catalog, library)["2020/01/IMG_0001.jpg"].todo
+
+
+def test_a_same_size_rewrite_with_its_mtime_restored_is_changed(catalog: Catalog,
+                                                                library: Library) -> None:
+    rescan(catalog, library)
+    finish_all(catalog)
+    photo = library.root / "2020/01/IMG_0001.jpg"
+    old = photo.stat()
+    photo.write_bytes(bytes(old.st_size))  # same inode, same size
+    os.utime(photo, ns=(old.st_atime_ns, old.st_mtime_ns))  # touch -r: the mtime restored
+    assert rescan(catalog, library).changed == 1  # its ctime moved: nobody can set that
 
 
 def test_a_restored_but_modified_file_comes_back_changed(catalog: Catalog,

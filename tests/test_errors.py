@@ -17,6 +17,7 @@ from mediapipe.errors import (
     MediaError,
     PathEscape,
     PermissionDenied,
+    SourceOffline,
     StorageOffline,
     TooLarge,
     TranscodeFailed,
@@ -37,6 +38,7 @@ FAMILY: list[tuple[type[MediaError], int, bool]] = [
     (CatalogError, 11, False),
     (Unreadable, 12, False),
     (PermissionDenied, 13, False),
+    (SourceOffline, 15, True),
 ]
 
 
@@ -83,7 +85,9 @@ OS_ERRORS = [
     ("no-read-permission", errno.EACCES, False, Unreadable, "Permission denied"),
     ("dangling-link-loop", errno.ELOOP, False, Unreadable, "symbolic links"),
     ("a-file-as-folder", errno.ENOTDIR, False, Unreadable, "Not a directory"),
-    ("failing-disk-read", errno.EIO, False, CorruptMedia, "Input/output"),
+    ("failing-disk-read", errno.EIO, False, SourceOffline, "Input/output"),
+    ("stale-share-read", errno.ESTALE, False, SourceOffline, "tale"),
+    ("dropped-share-read", errno.ENOTCONN, False, SourceOffline, "not connected"),
     ("no-write-permission", errno.EACCES, True, PermissionDenied, "Permission denied"),
     ("not-permitted", errno.EPERM, True, PermissionDenied, "not permitted"),
     ("read-only-filesystem", errno.EROFS, True, PermissionDenied, "Read-only"),

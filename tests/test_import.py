@@ -484,3 +484,61 @@ def test_report_is_json_friendly(media_root: Path, tmp_path: Path) -> None:
     data = json.loads(json.dumps(report.to_dict()))
     assert data["counts"] == {"moved": 0, "copied": 1, "already-placed": 0, "failed": 0}
     assert dataclasses.is_dataclass(report)
+
+
+def test_migrate_renders_the_name_recorded_at_import_so_it_never_grows(
+        media_root: Path, tmp_path: Path) -> None:
+    small_files(tmp_path / "in", 6)
+    importer.import_files([tmp_path / "in"], media_root, CFG, move=True, reader=known_reader)
+    cfg = with_template("{{filetype}}_{{filename}}")
+    first = importer.migrate(media_root, cfg, reader=known_reader)
+    names = media_names(owner(media_root))
+    for _ in range(3):
+        again = importer.migrate(media_root, cfg, reader=known_reader)
+        assert again.count(PlaceAction.MOVED) == 0 and not again.failed
+    assert media_names(owner(media_root)) == names
+    assert first.count(PlaceAction.MOVED) == 6
+    assert all(n.startswith(("IMG_IMG_0", "VID_IMG_0")) for n in names if not n.endswith("xmp"))
+
+
+def test_a_migrate_killed_mid_run_is_finished_by_the_next_and_leaves_no_empty_folder(
+        media_root: Path, tmp_path: Path) -> None:
+    small_files(tmp_path / "in", 40)
+    importer.import_files([tmp_path / "in"], media_root, CFG, move=True, reader=known_reader)
+    before = sorted(sha1_tree(owner(media_root)))
+    code = ("import sys, os, time\n"
+            "from pathlib import Path\n"
+            "from fixtures.imports import known_reader\n"
+            "from mediapipe.library import imports, placement\n"
+            "real = placement.place_file\n"
+            "def slow(*a, **k):\n"
+            "    time.sleep(0.05)\n"
+            "    return real(*a, **k)\n"
+            "placement.place_file = slow\n"
+            "from tests.test_import import with_template\n"
+            "imports.migrate(Path(sys.argv[1]), with_template('{{filetype}}/{{filename}}'),"
+            " reader=known_reader)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(media_root)],
+                            cwd=Path(__file__).parent.parent)
+    moved = owner(media_root) / "IMG"
+    deadline = time.monotonic() + 30
+    while not (moved.is_dir() and len(list(moved.iterdir())) >= 5) and proc.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)  # mid-run: some files moved, most not
+    proc.wait()
+    cfg = with_template("{{filetype}}/{{filename}}")
+    importer.migrate(media_root, cfg, reader=known_reader)
+    assert sorted(sha1_tree(owner(media_root))) == before, "nothing lost, nothing doubled"
+    assert {p.name for p in owner(media_root).iterdir()} <= {"IMG", "VID"}
+    empty = [d for d, dirs, files in os.walk(owner(media_root)) if not dirs and not files]
+    assert empty == []
+
+
+def test_a_copied_original_keeps_its_mode(media_root: Path, other_fs: Path) -> None:
+    src = other_fs / "a.jpg"
+    src.write_bytes(A)
+    src.chmod(0o600)
+    p = placement.place_file(src, owner(media_root) / "a.jpg", inside=owner(media_root),
+                             move=True)
+    assert p.target.stat().st_mode & 0o777 == 0o600

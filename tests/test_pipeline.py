@@ -44,10 +44,13 @@ def test_result_is_json_serialisable_and_round_trips(photo: Path, media_root: Pa
     assert again.metadata and again.metadata["orientation"] == 6
 
 
-def test_a_second_run_skips_fresh_outputs_unless_forced(photo: Path, media_root: Path) -> None:
+def test_a_second_run_finds_its_outputs_done_unless_forced(photo: Path,
+                                                           media_root: Path) -> None:
     process_asset(photo, ASSET, media_root, Config())
     second = process_asset(photo, ASSET, media_root, Config())
-    assert second.stages["thumbnails"].status is Status.SKIPPED
+    thumbs = second.stages["thumbnails"]
+    assert thumbs.status is Status.DONE and thumbs.duration_s == 0.0  # found, not made again
+    assert thumbs.note == "outputs already made from this source"
     forced = process_asset(photo, ASSET, media_root, Config(), force=True)
     assert forced.stages["thumbnails"].status is Status.DONE
 
@@ -58,6 +61,50 @@ def test_a_changed_source_is_processed_again(photo: Path, media_root: Path) -> N
     os.utime(photo, (later, later))
     assert process_asset(photo, ASSET, media_root, Config()).stages["thumbnails"].status \
         is Status.DONE
+
+
+def test_a_source_replaced_with_an_older_mtime_is_processed_again(photo: Path,
+                                                                  media_root: Path) -> None:
+    first = process_asset(photo, ASSET, media_root, Config()).stages["thumbnails"]
+    earlier = photo.stat().st_mtime - 3600
+    copy = photo.with_name("restored.jpg")
+    copy.write_bytes(photo.read_bytes())
+    os.utime(copy, (earlier, earlier))  # restored from a backup: an older mtime
+    os.replace(copy, photo)
+    again = process_asset(photo, ASSET, media_root, Config()).stages["thumbnails"]
+    assert again.status is Status.DONE and again.duration_s > 0.0  # made again
+    assert again.outputs == first.outputs
+
+
+def test_outputs_written_before_a_crash_are_recorded_done_not_skipped(
+        photo: Path, media_root: Path) -> None:
+    made = process_asset(photo, ASSET, media_root, Config())  # …and the catalog never heard
+    found = process_asset(photo, ASSET, media_root, Config())
+    assert found.stages["thumbnails"].status is made.stages["thumbnails"].status is Status.DONE
+
+
+def test_a_source_gone_at_processing_time_is_transient_source_offline(
+        photo: Path, media_root: Path) -> None:
+    photo.unlink()  # the share went away between the scan and now
+    result = process_asset(photo, ASSET, media_root, Config())
+    error = result.stages["metadata"].error
+    assert error and error["type"] == "SourceOffline" and error["transient"] is True
+    thumbs = result.stages["thumbnails"]
+    assert thumbs.status is Status.SKIPPED and thumbs.details == {"waits_for": "metadata"}
+
+
+def test_outputs_get_explicit_modes_whatever_the_umask(photo: Path, media_root: Path) -> None:
+    old = os.umask(0o077)
+    try:
+        result = process_asset(photo, ASSET, media_root, Config())
+    finally:
+        os.umask(old)
+    preview = Path(result.stages["thumbnails"].outputs[0])
+    assert preview.stat().st_mode & 0o777 == 0o644
+    assert preview.parent.stat().st_mode & 0o777 == 0o755
+    cfg = Config.from_dict({"storage": {"fileMode": "0640", "folderMode": "0750"}})
+    forced = process_asset(photo, ASSET, media_root, cfg, force=True)
+    assert Path(forced.stages["thumbnails"].outputs[0]).stat().st_mode & 0o777 == 0o640
 
 
 def test_corrupt_media_fails_once_with_a_typed_error_and_writes_nothing(

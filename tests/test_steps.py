@@ -89,7 +89,7 @@ def test_a_step_added_to_an_existing_library_runs_once_for_every_asset(
                                  on_result=seen.append)
     assert (summary.processed, summary.failed) == (3, 0)
     assert all(r.stages["checksum"].status is Status.DONE for r in seen)
-    assert all(r.stages["thumbnails"].status is Status.SKIPPED for r in seen)  # fresh
+    assert all(r.stages["thumbnails"].status is Status.DONE for r in seen)  # found made
     assert ingest().processed == 0
     with Catalog.open(media_root) as cat:
         assert {e.states["checksum"] for e in cat.entries()} == {State.DONE}

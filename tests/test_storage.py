@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mediapipe.errors import StorageOffline
+from mediapipe.errors import PathEscape, StorageOffline
 from mediapipe.library import storage
 
 ASSET = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
@@ -141,3 +141,47 @@ def test_sweep_keeps_a_live_writers_temp_and_removes_old_ones(media_root: Path) 
     os.utime(foreign_old, (past, past))
     assert storage.sweep_temp(folder) == 1
     assert live.exists() and not foreign_old.exists()
+
+
+def test_a_zombie_writers_temp_is_swept(media_root: Path) -> None:
+    folder = media_root / "thumbs"
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child.pid}/stat").read_text().split(") ")[1][0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)  # exited, not reaped: os.kill(pid, 0) still says it exists
+    temp = folder / f".x.jpeg.{storage._HOST}.{child.pid}.abcd.mptmp"
+    temp.write_bytes(b"half")
+    assert storage.sweep_temp(folder) == 1 and not temp.exists()
+    child.wait()
+
+
+def test_the_folder_of_fresh_outputs_is_swept_too(media_root: Path) -> None:
+    target = storage.atomic_write(media_root / "thumbs" / "a" / "x.jpeg", b"done")
+    leftover = target.with_name(f".y.jpeg.{storage._HOST}.999999999.abcd.mptmp")
+    leftover.write_bytes(b"half")
+    storage._SWEPT.clear()
+    assert storage.sweep_folders([target]) == 1 and not leftover.exists()
+
+
+def test_a_symlinked_folder_under_thumbs_is_refused(media_root: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / storage.MARKER).write_text("1")  # even with a marker of its own
+    (media_root / "thumbs" / "admin").symlink_to(outside)
+    with pytest.raises(PathEscape):
+        storage.atomic_write(media_root / "thumbs" / "admin" / "ab" / "x.jpeg", b"data")
+    assert list(outside.iterdir()) == [outside / storage.MARKER]
+
+
+def test_outputs_stamped_with_their_source_are_known_made_from_it(media_root: Path,
+                                                                  tmp_path: Path) -> None:
+    source = tmp_path / "a.jpg"
+    source.write_bytes(b"a")
+    out = storage.atomic_write(media_root / "thumbs" / "x.jpeg", b"made")
+    stamp = storage.source_stamp(source.stat())
+    assert not storage.made_from(out, stamp)
+    storage.stamp_outputs([out], stamp)
+    assert storage.made_from(out, stamp)
+    source.write_bytes(b"b")
+    assert not storage.made_from(out, storage.source_stamp(source.stat()))

@@ -35,6 +35,7 @@ __all__ = [
     "LibraryConfig",
     "LibraryScanConfig",
     "LibraryWatchConfig",
+    "StorageConfig",
     "StorageTemplateConfig",
     "WorkerConfig",
     "broker_url_problem",
@@ -167,7 +168,9 @@ class ImageConfig:
     extract_embedded: bool = setting(False, "For RAW files, use the largest embedded JPEG "
                                             "preview when it is at least the preview size.")
     max_pixels: int = setting(200_000_000, "Refuse (TooLarge) images with more pixels than "
-                                           "this, before decoding them.", minimum=1)
+                                           "this, before decoding them; also Pillow's own "
+                                           "decompression-bomb limit, so a larger value lets "
+                                           "larger images through.", minimum=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,6 +252,32 @@ class StorageTemplateConfig:
                             check=_storage_template)
 
 
+def _mode(value: str) -> str | None:
+    try:
+        bits = int(value, 8)
+    except ValueError:
+        return "permission bits in octal, such as '0644'"
+    return None if 0 <= bits <= 0o777 else "permission bits in octal, at most '0777'"
+
+
+@dataclasses.dataclass(frozen=True)
+class StorageConfig:
+    file_mode: str = setting("0644", "Permission bits (octal) of every file mediapipe writes "
+                                     "(derived files, imported originals that are copied), "
+                                     "whatever the umask.", check=_mode)
+    folder_mode: str = setting("0755", "Permission bits (octal) of the folders mediapipe "
+                                       "makes in the media root, whatever the umask.",
+                               check=_mode)
+
+    @property
+    def file_bits(self) -> int:
+        return int(self.file_mode, 8)
+
+    @property
+    def folder_bits(self) -> int:
+        return int(self.folder_mode, 8)
+
+
 def _cron(value: str) -> str | None:
     from cronsim import CronSim, CronSimError
 
@@ -316,6 +345,8 @@ class Config:
     ffmpeg: FFmpegConfig = setting(FFmpegConfig(), "Video transcoding.")
     storage_template: StorageTemplateConfig = setting(StorageTemplateConfig(),
                                                       "Where imported originals go.")
+    storage: StorageConfig = setting(StorageConfig(), "What the files mediapipe writes look "
+                                                      "like on disk.")
     library: LibraryConfig = setting(LibraryConfig(), "External library scans.")
     worker: WorkerConfig = setting(WorkerConfig(), "Celery workers.")
 

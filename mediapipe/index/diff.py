@@ -5,15 +5,17 @@ unchanged, offline and back-online sources, with their counts (``ScanDiff``). Do
 connection, the schema or the work queue (``catalog.Catalog``, whose ``diff`` method is the entry
 point; ``apply_scan`` is what it calls).
 
-The rules: a path not in the catalog is *new* (every step pending, or ``skipped`` for the kinds
-a step does not apply to, as ``video`` for images); a known path whose size or mtime differs is
-*changed* (every step due again, error cleared); a path whose XMP sidecar appeared or went is
-changed too (the steps that read it, metadata, due again); the rest is *unchanged* (an offline
-one comes back *online*, work kept). A catalogued
-path under the scanned root that the scan did not see goes *offline*: never deleted, its derived
-files untouched; paths under a folder the scan could not read are left as they were. Sources of
-other roots are not touched. The scan streams into a temporary table and the diff runs in SQL, so
-memory does not grow with the library. ``dry_run=True`` computes the counts and writes nothing.
+The rules: a path not in the catalog is *new* (every step pending, or ``skipped`` for the kinds a
+step does not apply to, as ``video`` for images); a known path whose size, mtime, inode or ctime
+differs is *changed* (every step due again, error cleared: a file replaced by one with an older
+mtime, ``cp -p`` or rsync, is changed too; the device is recorded, not compared, as a share's device
+number changes when it is mounted again); a path whose XMP sidecar appeared or went is changed too
+(the steps that read it, metadata, due again); the rest is *unchanged* (an offline one comes back
+*online*, work kept). A catalogued path under the scanned root that the scan did not see goes
+*offline*: never deleted, its derived files untouched; paths under a folder the scan could not read
+are left as they were. Sources of other roots are not touched. The scan streams into a temporary
+table and the diff runs in SQL, so memory does not grow with the library. ``dry_run=True`` computes
+the counts and writes nothing.
 """
 
 from __future__ import annotations
@@ -75,15 +77,16 @@ def apply_scan(db: sqlite3.Connection, schema: Schema, files: Iterable[SourceFil
     """
     now = time.time()
     db.execute("CREATE TEMP TABLE IF NOT EXISTS scan (path BLOB PRIMARY KEY, kind TEXT, "
-               "size INTEGER, mtime_ns INTEGER, sidecar BLOB)")
+               "size INTEGER, mtime_ns INTEGER, sidecar BLOB, inode INTEGER, device INTEGER, "
+               "ctime_ns INTEGER)")
     db.execute("CREATE TEMP TABLE IF NOT EXISTS unreadable (lo BLOB, hi BLOB)")
     db.execute("BEGIN")
     try:
         db.execute("DELETE FROM temp.scan")
         db.execute("DELETE FROM temp.unreadable")
-        db.executemany("INSERT OR IGNORE INTO temp.scan VALUES (?, ?, ?, ?, ?)",
+        db.executemany("INSERT OR IGNORE INTO temp.scan VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        ((f.path.encode(_FS_ENC, _FS_ERR), f.kind, f.size, f.mtime_ns,
-                         _blob(f.sidecar)) for f in files))
+                         _blob(f.sidecar), f.inode, f.device, f.ctime_ns) for f in files))
         problems = tuple(getattr(files, "problems", ()))
         db.executemany("INSERT INTO temp.unreadable VALUES (?, ?)",
                        [*(path_range(p.path) for p in problems),
@@ -111,7 +114,8 @@ def _apply(db: sqlite3.Connection, schema: Schema, now: float, lo: bytes, hi: by
         WHERE sources.path = s.path AND sources.online = 0""", (now,)).rowcount
     # One pass: size/mtime changed -> every step again; only the sidecar -> the steps that
     # read it (metadata) again.
-    moved = "(sources.size != s.size OR sources.mtime_ns != s.mtime_ns)"
+    moved = ("(sources.size != s.size OR sources.mtime_ns != s.mtime_ns"
+             " OR sources.inode != s.inode OR sources.ctime_ns != s.ctime_ns)")
     states = ",\n            ".join(
         f"{column(step.name)} = {schema.start_state(step, 'sources.kind')}" if step.reads_sidecar
         else f"{column(step.name)} = CASE WHEN {moved} THEN "
@@ -121,6 +125,7 @@ def _apply(db: sqlite3.Connection, schema: Schema, now: float, lo: bytes, hi: by
     clear = f"CASE WHEN {moved} OR error_stage IN ({readers}) THEN NULL ELSE {{0}} END"
     changed = db.execute(f"""
         UPDATE sources SET size = s.size, mtime_ns = s.mtime_ns, sidecar = s.sidecar,
+            inode = s.inode, device = s.device, ctime_ns = s.ctime_ns,
             {states},
             error_stage = {clear.format("error_stage")},
             error_type = {clear.format("error_type")},
@@ -128,10 +133,18 @@ def _apply(db: sqlite3.Connection, schema: Schema, now: float, lo: bytes, hi: by
         FROM temp.scan AS s
         WHERE sources.path = s.path AND ({moved} OR sources.sidecar IS NOT s.sidecar)""",
                          (now,)).rowcount
+    # Identity not known yet (an older catalog) or a share mounted again (a new device
+    # number): recorded, the source not called changed for it.
+    db.execute("""
+        UPDATE sources SET inode = s.inode, device = s.device, ctime_ns = s.ctime_ns
+        FROM temp.scan AS s WHERE sources.path = s.path
+          AND (sources.inode IS NULL OR sources.ctime_ns IS NULL
+               OR sources.device IS NOT s.device)""")
     new = db.execute(f"""
-        INSERT INTO sources (path, asset_id, kind, size, mtime_ns, sidecar, {schema.columns},
-                             first_seen_at, updated_at)
-        SELECT s.path, mp_asset_id(s.path), s.kind, s.size, s.mtime_ns, s.sidecar,
+        INSERT INTO sources (path, asset_id, kind, size, mtime_ns, sidecar, inode, device,
+                             ctime_ns, {schema.columns}, first_seen_at, updated_at)
+        SELECT s.path, mp_asset_id(s.path), s.kind, s.size, s.mtime_ns, s.sidecar, s.inode,
+               s.device, s.ctime_ns,
                {", ".join(schema.start_state(step, "s.kind") for step in schema.steps)}, ?, ?
         FROM temp.scan AS s
         WHERE NOT EXISTS (SELECT 1 FROM sources AS c WHERE c.path = s.path)""",

@@ -18,17 +18,18 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from mediapipe.config import Config
+from mediapipe.errors import PathEscape
 from mediapipe.index import listing
 from mediapipe.index.catalog import Catalog, CatalogEntry, State
 from mediapipe.index.scan import LibraryScan
 from mediapipe.library import upgrade
 from mediapipe.pipeline import steps
-from mediapipe.pipeline.local import Runner
+from mediapipe.pipeline.local import Asset, Runner
 from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
 
 __all__ = ["IngestSummary", "ingest"]
@@ -60,9 +61,10 @@ _STATE = {Status.DONE: State.DONE, Status.SKIPPED: State.SKIPPED, Status.FAILED:
 
 
 def _state(outcome: StageOutcome) -> State:
-    """A transient failure (the disk went away, ffmpeg was killed) leaves the stage pending, so
-    the next run tries it again; anything else is final until the source changes."""
-    if outcome.transient:
+    """A transient failure (the disk or the share went away, ffmpeg was killed) leaves the
+    stage pending, so the next run tries it again, and so does a step skipped because the step
+    it needs failed that way; anything else is final until the source changes."""
+    if outcome.transient or outcome.details.get("waits_for"):
         return State.PENDING
     return _STATE[outcome.status]
 
@@ -93,7 +95,9 @@ def requeue_missing(cat: Catalog, root: Path, cfg: Config, *, under: str | None 
                     dry_run: bool = False) -> int:
     """Set steps back to pending where their derived files are gone (thumbs cache cleared,
     an encoded video deleted), as Immich's "missing" jobs do; with ``dry_run`` only count.
-    Returns how many assets."""
+    Every output of every asset is checked: those of done steps, and of steps an older
+    mediapipe recorded ``skipped`` for outputs it found (a step that cannot decline on its own,
+    skipped though it applies and its needed steps are done). Returns how many assets."""
     count = 0
     for entry in cat.entries(under=under):
         gone = list(_missing_stages(entry, root, cfg))
@@ -106,14 +110,23 @@ def requeue_missing(cat: Catalog, root: Path, cfg: Config, *, under: str | None 
 
 
 def _missing_stages(entry: CatalogEntry, root: Path, cfg: Config) -> Iterator[str]:
-    """The done steps of ``entry`` with an output that is gone."""
+    """The done steps of ``entry`` with an output that is gone (and the ``skipped`` ones that
+    stand for done: see ``requeue_missing``)."""
     state = AssetState.start(entry.path, entry.asset_id, root)
-    done = {name for name, s in entry.states.items() if s is State.DONE}
     for step in steps.STEPS:
-        if step.outputs is None or step.name not in done:
+        if step.outputs is None or not _made(step, entry):
             continue
         if not all(p.exists() for p in step.outputs(state, cfg)):
             yield step.name
+
+
+def _made(step: steps.Step, entry: CatalogEntry) -> bool:
+    """Whether ``step`` made (or found made) outputs for ``entry``, by its recorded states."""
+    have = entry.states.get(step.name)
+    if have is State.DONE:
+        return True
+    return (have is State.SKIPPED and not step.declines and str(entry.kind) in step.kinds
+            and all(entry.states.get(n) is State.DONE for n in step.needs))
 
 
 LAYOUT = "immich-names"  # derived files named <id>-preview.jpeg, as Immich names them
@@ -159,7 +172,7 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
             if on_start:
                 by_stage = listing.stats(cat, under=under).by_stage.values()
                 on_start(max((states.get("pending", 0) for states in by_stage), default=0))
-            assets = ((e.path, e.asset_id, str(e.kind)) for e in cat.pending(under=under))
+            assets = _contained(cat, cat.pending(under=under), under, summary)
             failed_for_good = 0  # a transient failure leaves its step pending, not failed
             for result in runner.run(assets):
                 record(cat, result)
@@ -172,12 +185,49 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
                                              "error": _describe(result.error)})
                 if on_result:
                     on_result(result)
+            failed_for_good += sum(f["type"] == "PathEscape" for f in summary.failures)
             cat.link_live_photos()
             summary.still_failed = listing.stats(cat, under=under).failed - failed_for_good
         else:
             summary.still_failed = listing.stats(cat, under=under).failed
     summary.duration_s = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _contained(cat: Catalog, entries: Iterable[CatalogEntry], library: str,
+               summary: IngestSummary) -> Iterator[Asset]:
+    """The pending assets to hand to the runner, each checked just before: one whose path now
+    resolves outside the library (a symbolic link swapped in for it, or for a folder above it,
+    after the scan) or is a link standing where the scan saw another file is not read: its
+    pending steps fail with ``PathEscape``, and the next scan sees what is there now."""
+    real_root = os.path.realpath(library).rstrip("/") + "/"
+    for entry in entries:
+        why = _swapped(cat, entry, real_root)
+        if why is None:
+            yield entry.path, entry.asset_id, str(entry.kind)
+            continue
+        error = PathEscape(entry.path, f"{why} after the scan; not read")
+        for name in entry.todo:
+            cat.record_result(entry.asset_id, name, State.FAILED, error=error)
+        summary.failed += 1
+        summary.failures.append({"path": entry.path, "type": "PathEscape",
+                                 "error": f"PathEscape: {error.reason}"})
+
+
+def _swapped(cat: Catalog, entry: CatalogEntry, real_root: str) -> str | None:
+    """What replaced ``entry``'s file since the scan, when it must not be read; else None."""
+    real = os.path.realpath(entry.path)
+    if not real.startswith(real_root):
+        return f"it resolves to {real}, outside the library"
+    try:
+        link = os.path.islink(entry.path) and os.stat(entry.path).st_ino
+    except OSError:
+        return None  # gone or offline: the step says so (SourceOffline)
+    if link:
+        [(scanned,)] = cat.rows("SELECT inode FROM sources WHERE asset_id = ?", (entry.asset_id,))
+        if scanned is not None and scanned != link:
+            return "a symbolic link to another file was put in its place"
+    return None
 
 
 def _describe(error: Any) -> str:

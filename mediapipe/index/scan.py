@@ -43,6 +43,9 @@ class SourceFile:
     mtime_ns: int
     kind: formats.Kind
     sidecar: str | None = None  # ``photo.jpg.xmp`` (preferred) or ``photo.xmp`` beside it
+    inode: int | None = None  # the file's identity at the scan (of a contained link's target)
+    device: int | None = None
+    ctime_ns: int | None = None  # changed by every write, replacement, cp -p or rsync
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -225,7 +228,8 @@ class LibraryScan:
             side = formats.sidecar_among(entry.name, sidecars) if sidecars else None
             self.files += 1
             yield SourceFile(entry.path, st.st_size, st.st_mtime_ns, kind,
-                             sidecars[side] if side else None)
+                             sidecars[side] if side else None, st.st_ino, st.st_dev,
+                             st.st_ctime_ns)
 
 
 def _inside(real: str, real_root: str) -> bool:

@@ -49,7 +49,10 @@ FACTS = {
     "warnings": "TEXT",  # a JSON array: what was read or made despite a problem
 }
 _ADDED = {**FACTS, "hidden": "INTEGER NOT NULL DEFAULT 0",  # a live photo's video
-          "error_at": "REAL"}  # when the last error was recorded
+          "error_at": "REAL",  # when the last error was recorded
+          # The source's identity at the last scan, besides size and mtime (NULL: not known
+          # yet, filled in by the next scan without calling the source changed).
+          "inode": "INTEGER", "device": "INTEGER", "ctime_ns": "INTEGER"}
 _LIVE_INDEX = ("CREATE INDEX IF NOT EXISTS sources_live ON sources(live_photo_id) "
                "WHERE live_photo_id IS NOT NULL")
 

@@ -13,12 +13,23 @@ metadata (the ``reader`` passed in; the CLI passes ``metadata.read_metadata``), 
 Crash safety comes from ``place_file``: every step is repeatable, so a re-run after a kill
 finds each half-done file (its copy already in place, same sha1) and finishes it.
 
+Names: the name a file had when it was imported is recorded in ``<media root>/names-<owner>.jsonl``
+beside the catalog (one JSON line per asset id, appended and fsynced before the file is placed), and
+``migrate`` renders ``{{filename}}`` from it, never from the current name:
+``{{filetype}}_{{filename}}`` stays ``IMG_x.jpg`` however often it runs. A file an older mediapipe
+(or Immich) placed gets its current name recorded at its first migrate. This ledger is also
+migrate's journal: a killed migrate's next run renders every file to the same place and finishes the
+half-done ones, and removes every folder left empty below the owner's folder, whichever run emptied
+it.
+
 Entry points: ``import_files``, ``migrate``, ``ImportReport``, ``upload_layout``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -108,6 +119,37 @@ def _context(path: Path, info: MediaInfo, asset_id: str, mtime: float) -> Templa
                            lens_model=info.lens_model)
 
 
+NAMES = "names-{owner}.jsonl"  # in the media root, beside catalog.db
+
+
+class _Names:
+    """The name each asset had at import (``NAMES``, JSON lines), loaded once per run."""
+
+    def __init__(self, owner: Path, dry_run: bool) -> None:
+        self.path = owner.parent.parent / NAMES.format(owner=owner.name)
+        self.dry_run = dry_run
+        self.known: dict[str, str] = {}
+        with contextlib.suppress(FileNotFoundError), open(self.path, "rb") as fh:
+            for line in fh:
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    entry = json.loads(line)
+                    self.known.setdefault(entry["id"], entry["name"])
+
+    def name(self, asset_id: str, current: str) -> str:
+        """The recorded name, or ``current`` recorded as it (fsynced before any move)."""
+        if asset_id not in self.known:
+            self.known[asset_id] = current
+            if not self.dry_run:
+                line = json.dumps({"id": asset_id, "name": current}, ensure_ascii=False,
+                                  default=str) + "\n"
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.path, "ab") as fh:
+                    fh.write(line.encode("utf-8", "surrogateescape"))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        return self.known[asset_id]
+
+
 @dataclasses.dataclass
 class _Run:
     """The state of one import or migrate run (folders swept, places planned)."""
@@ -117,6 +159,7 @@ class _Run:
     reader: Reader
     verify: bool
     dry_run: bool
+    names: _Names
     swept: set[Path] = dataclasses.field(default_factory=set)
     planned: set[Path] = dataclasses.field(default_factory=set)
 
@@ -127,7 +170,9 @@ class _Run:
         except OSError as exc:
             raise MediaError(path, f"cannot read: {exc.strerror}") from exc
         info = self.reader(path)
-        rel = self.layout(_context(path, info, asset_id_for_content(sha1), mtime))
+        asset_id = asset_id_for_content(sha1)
+        name = Path(self.names.name(asset_id, path.name))
+        rel = self.layout(_context(name, info, asset_id, mtime))
         target = self.owner / rel
         if not self.dry_run and target.parent not in self.swept and target.parent.is_dir():
             storage.sweep_temp(target.parent)  # what a killed run left behind
@@ -141,8 +186,9 @@ class _Run:
 
 
 def _start(root: Path, cfg: Config, reader: Reader, dry_run: bool) -> _Run:
-    return _Run(_owner_folder(root, cfg), _layout(cfg), reader,
-                cfg.storage_template.hash_verification_enabled, dry_run)
+    owner = _owner_folder(root, cfg)
+    return _Run(owner, _layout(cfg), reader, cfg.storage_template.hash_verification_enabled,
+                dry_run, _Names(owner, dry_run))
 
 
 def import_files(sources: Iterable[Path], root: Path, cfg: Config, *, move: bool = False,
@@ -192,9 +238,13 @@ def migrate(root: Path, cfg: Config, *, dry_run: bool = False, reader: Reader) -
             failed.append(exc)
             continue
         placements.append(placed)
-    removed = () if dry_run else _remove_emptied(
-        run.owner, {p.source.parent for p in placements if p.action is PlaceAction.MOVED})
+    removed = () if dry_run else _remove_emptied(run.owner, _folders(run.owner))
     return ImportReport(tuple(placements), tuple(failed), dry_run, removed)
+
+
+def _folders(owner: Path) -> set[Path]:
+    """Every folder below ``owner`` (the empty ones a killed migrate left are among them)."""
+    return {Path(d) for d, _, _ in os.walk(owner)} - {owner}
 
 
 def _remove_emptied(owner: Path, folders: set[Path]) -> tuple[Path, ...]:

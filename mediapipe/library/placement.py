@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import os
 import re
+import stat
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
@@ -122,7 +123,8 @@ def _link_into(src: Path, dst: Path) -> None:
 
 
 def _copy_verified(source: Path, final: Path, sha1: str | None, verify: bool) -> None:
-    """Copy into a temp beside ``final``, fsync, check size (and sha1), keep mtime, link it in."""
+    """Copy into a temp beside ``final``, fsync, check size (and sha1), keep mode and mtime, link
+    it in."""
     st = source.stat()
     tmp = storage.temp_path_for(final)
     try:
@@ -136,6 +138,7 @@ def _copy_verified(source: Path, final: Path, sha1: str | None, verify: bool) ->
                                         f"the source {st.st_size}; nothing placed")
         if verify and file_sha1(tmp) != (sha1 or file_sha1(source)):
             raise IntegrityError(final, f"copy of {source} differs from it (sha1); nothing placed")
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))  # the original's mode, not the umask's
         os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
         storage.require_marker(final)
         _link_into(tmp, final)

@@ -6,9 +6,16 @@ marker), Immich's paths for derived files, creating and verifying markers, and a
 missing: an unmounted disk must not fill its mount point. Does not own: what is written (stages
 make bytes) or when (``pipeline``).
 
+Writes stay below the real media root: no folder between a guarded folder (``thumbs/`` …) and a
+file written there may be a symbolic link (``PathEscape``), and the marker is read in the folder
+the guard resolves to. Files get ``Modes.file`` (0644) and the folders made for them
+``Modes.folder`` (0755), whatever the umask. Each output is stamped with the source it was made
+from (``stamp_outputs``: its mtime set to the source's ctime, which every write, replacement,
+``cp -p``, rsync or restored mtime changes and nobody can set), read back by ``made_from``.
+
 Entry points: ``init_root``, ``verify_root``, ``require_root``, ``atomic_write``, ``atomic_output``,
-``derived_path``, ``sweep_temp``. Placing originals in ``library/`` is ``placement``'s.
-"""
+``derived_path``, ``sweep_temp``, ``sweep_folders``, ``stamp_outputs``, ``made_from``. Placing
+originals in ``library/`` is ``placement``'s."""
 
 from __future__ import annotations
 
@@ -18,23 +25,29 @@ import enum
 import os
 import secrets
 import socket
+import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from mediapipe.errors import MediaError, StorageOffline, from_os_error
+from mediapipe.errors import MediaError, PathEscape, StorageOffline, from_os_error
 
 __all__ = [
     "FOLDERS",
     "MARKER",
     "Derived",
     "FolderStatus",
+    "Modes",
     "atomic_output",
     "atomic_write",
     "derived_path",
     "init_root",
+    "made_from",
     "require_marker",
     "require_root",
+    "source_stamp",
+    "stamp_outputs",
+    "sweep_folders",
     "sweep_temp",
     "verify_root",
 ]
@@ -43,6 +56,17 @@ FOLDERS = ("library", "thumbs", "encoded-video", "profile")
 MARKER = ".immich"
 TEMP_SUFFIX = ".mptmp"
 STALE_AFTER_S = 3600.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Modes:
+    """The permission bits of what is written, set explicitly (the umask does not decide)."""
+
+    file: int = 0o644
+    folder: int = 0o755
+
+
+DEFAULT_MODES = Modes()
 
 
 class Derived(enum.Enum):
@@ -166,18 +190,51 @@ def temp_path_for(target: Path) -> Path:
     return target.with_name(f".{name}.{tag}{TEMP_SUFFIX}")
 
 
-def _writer_dead(temp_name: str) -> bool:
-    """True when the temp file's writer was a process on this host that no longer exists."""
+def _boot_time() -> float | None:
+    try:
+        with open("/proc/stat", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"btime "):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+_BOOT = _boot_time()
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _process_gone(pid: int, written_at: float) -> bool:
+    """True when no live process ``pid`` could have written a file last changed at
+    ``written_at``: there is none, it is a zombie (dead, not yet reaped by its parent) or it
+    started after the file was written (the pid was reused)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except FileNotFoundError:
+        return True
+    except OSError:  # no /proc: ask the kernel whether the pid exists at all
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
+    fields = stat[stat.rfind(b")") + 2:].split()
+    if fields[0] in (b"Z", b"X"):
+        return True
+    started = _BOOT + int(fields[19]) / _TICKS if _BOOT is not None else None
+    return started is not None and started > written_at + 1.0
+
+
+def _writer_dead(temp_name: str, written_at: float = float("inf")) -> bool:
+    """True when the temp file's writer was a process on this host that is gone (or a zombie)."""
     parts = temp_name[: -len(TEMP_SUFFIX)].rsplit(".", 3)
     if len(parts) != 4 or parts[1] != _HOST or not parts[2].isdigit():
         return False
-    try:
-        os.kill(int(parts[2]), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
+    return _process_gone(int(parts[2]), written_at)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -194,23 +251,57 @@ def _unwritable(target: Path, exc: OSError) -> MediaError:
     return from_os_error(target, exc, writing=True)
 
 
+def _contained_folder(guard: Path, folder: Path, target: Path, mode: int) -> None:
+    """Make ``folder`` below ``guard`` one level at a time (each new one ``mode``), refusing a
+    symbolic link on the way (``PathEscape``): what is written under ``thumbs/`` stays there.
+    The walk starts at the media-root folder above (``thumbs/`` itself may be a link to another
+    disk), so a link below it carrying a marker of its own does not pass either."""
+    guard = next((f for f in (guard, *guard.parents) if f.name in FOLDERS), guard)
+    here = guard
+    for part in folder.relative_to(guard).parts:
+        here = here / part
+        try:
+            os.mkdir(here, mode)
+            os.chmod(here, mode)
+        except FileExistsError:
+            pass
+        if stat.S_ISLNK(os.lstat(here).st_mode):
+            raise PathEscape(target, f"{here} is a symbolic link: writes stay below the media "
+                                     "root; nothing written")
+    real_guard = Path(os.path.realpath(guard))
+    if not (real_guard / MARKER).is_file() or \
+            not Path(os.path.realpath(folder)).is_relative_to(real_guard):
+        raise PathEscape(target, f"{folder} resolves outside {real_guard}; nothing written")
+
+
+def _make_folder(folder: Path, mode: int) -> None:
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, mode)
+            os.chmod(path, mode)
+
+
 @contextlib.contextmanager
-def atomic_output(target: str | Path, *, guarded: bool = True) -> Iterator[Path]:
+def atomic_output(target: str | Path, *, guarded: bool = True,
+                  modes: Modes = DEFAULT_MODES) -> Iterator[Path]:
     """Yield a temp path beside ``target`` to write into (an ffmpeg output, say).
 
-    On success the temp file is fsynced and renamed over ``target``; on any exception, or if
-    nothing non-empty was written, it is removed and ``target`` is left as it was. The marker is
-    checked before the folder is made and again just before the rename; ``guarded=False`` is
-    for a file the user asked for outside any media root (a CLI ``--out``).
+    On success the temp file is fsynced, given ``modes.file`` and renamed over ``target``; on
+    any exception, or if nothing non-empty was written, it is removed and ``target`` is left as
+    it was. The marker is checked before the folder is made (every folder of the way below the
+    guarded one a real folder, not a link out) and again just before the rename;
+    ``guarded=False`` is for a file the user asked for outside any media root (a CLI ``--out``).
     """
     target = Path(target).absolute()
-    if guarded:
-        require_marker(target)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if guarded:
+            _contained_folder(require_marker(target), target.parent, target, modes.folder)
+        else:
+            _make_folder(target.parent, modes.folder)
     except OSError as exc:
         raise _unwritable(target, exc) from exc
-    sweep_temp(target.parent, name=target.name)
+    sweep_folders([target])
     tmp = temp_path_for(target)
     try:
         try:
@@ -221,6 +312,7 @@ def atomic_output(target: str | Path, *, guarded: bool = True) -> Iterator[Path]
             raise OSError(f"nothing was written to {tmp}")
         try:
             with open(tmp, "rb") as fh:
+                os.fchmod(fh.fileno(), modes.file)
                 os.fsync(fh.fileno())
             if guarded:
                 require_marker(target)
@@ -235,9 +327,10 @@ def atomic_output(target: str | Path, *, guarded: bool = True) -> Iterator[Path]
             tmp.unlink()
 
 
-def atomic_write(path: str | Path, data: bytes, *, guarded: bool = True) -> Path:
+def atomic_write(path: str | Path, data: bytes, *, guarded: bool = True,
+                 modes: Modes = DEFAULT_MODES) -> Path:
     """Write ``data`` to ``path`` all at once: readers see the old file or the new, never half."""
-    with atomic_output(path, guarded=guarded) as tmp, open(tmp, "wb") as fh:
+    with atomic_output(path, guarded=guarded, modes=modes) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
@@ -266,9 +359,53 @@ def sweep_temp(folder: str | Path, *, name: str | None = None,
             if not (entry.name.startswith(prefix) and entry.name.endswith(TEMP_SUFFIX)):
                 continue
             try:
-                if _writer_dead(entry.name) or now - entry.stat().st_mtime > older_than:
+                written_at = entry.stat().st_mtime
+                if _writer_dead(entry.name, written_at) or now - written_at > older_than:
                     os.unlink(entry.path)
                     removed += 1
             except OSError:
                 continue
     return removed
+
+
+_SWEPT: set[str] = set()  # folders this process has swept: once each is enough
+
+
+def sweep_folders(outputs: Iterable[str | Path]) -> int:
+    """Sweep the folders of ``outputs`` once per process (every folder a run writes, or would
+    write had its outputs not been there already); returns how many temps were removed."""
+    removed = 0
+    for folder in {os.path.dirname(os.path.abspath(p)) for p in outputs} - _SWEPT:
+        if len(_SWEPT) > 100_000:
+            _SWEPT.clear()
+        _SWEPT.add(folder)
+        removed += sweep_temp(folder)
+    return removed
+
+
+# Timestamp granularities a media root's filesystem may keep (ns, NTFS/SMB, µs, ms, s, FAT).
+_GRAINS = (1, 100, 1_000, 1_000_000, 1_000_000_000, 2_000_000_000)
+
+
+def source_stamp(st: os.stat_result) -> int:
+    """The stamp of a source as it is: its ctime, in ns (changed by every write, replacement,
+    ``cp -p``, rsync or restored mtime; no program can set it)."""
+    return st.st_ctime_ns
+
+
+def stamp_outputs(outputs: Iterable[str | Path], stamp: int) -> None:
+    """Mark ``outputs`` as made from the source whose stamp is ``stamp`` (their mtime)."""
+    for path in outputs:
+        with contextlib.suppress(OSError):  # unstamped means "not known fresh": made again
+            os.utime(path, ns=(time.time_ns(), stamp))
+
+
+def made_from(path: str | Path, stamp: int) -> bool:
+    """Whether ``path`` exists, is not empty and was made from the source stamped ``stamp``
+    (as finely as its filesystem keeps times)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    have = st.st_mtime_ns
+    return st.st_size > 0 and any(have == stamp - stamp % grain for grain in _GRAINS)

@@ -211,6 +211,9 @@ def _tiff(f: BinaryIO, path: Path) -> ImageBlocks:
 def _pillow(path: Path, fmt: str | None) -> ImageBlocks:
     from PIL import Image, UnidentifiedImageError
 
+    # Only the header is read here, never the pixels: Pillow's decompression-bomb limit is for
+    # decoders (``image.maxPixels`` governs it in the thumbnails stage), not for reading tags.
+    before, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
     try:
         with Image.open(path) as im:
             info = im.info
@@ -229,3 +232,5 @@ def _pillow(path: Path, fmt: str | None) -> ImageBlocks:
         raise UnsupportedMedia(path, "not an image format mediapipe reads") from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise CorruptMedia(path, f"{fmt or 'image'}: {exc}") from exc
+    finally:
+        Image.MAX_IMAGE_PIXELS = before

@@ -13,7 +13,8 @@ Does not own: finding blocks in files (``blocks``), decoding them (``exif``, ``x
 ``colour.profile_description``), or any write.
 
 Entry point: ``read_metadata(path, *, sidecar=True) -> MediaInfo``; raises only ``CorruptMedia``,
-``UnsupportedMedia`` or ``TooLarge``; whatever could not be read is listed in ``warnings``.
+``UnsupportedMedia``, ``TooLarge``, or for a file it cannot open ``Unreadable``/``SourceOffline``
+(``errors.from_os_error``); whatever could not be read is listed in ``warnings``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import NamedTuple
 
 from mediapipe import formats
 from mediapipe.colour import profile_description
-from mediapipe.errors import CorruptMedia, UnsupportedMedia
+from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
 from mediapipe.metadata.blocks import ImageBlocks, read_blocks
 from mediapipe.metadata.dates import PRIORITY, taken_at
 from mediapipe.metadata.exif import read_exif
@@ -70,7 +71,7 @@ def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> Medi
     try:
         st = p.stat()
     except OSError as exc:
-        raise CorruptMedia(p, f"cannot read: {exc.strerror or exc}") from exc
+        raise from_os_error(p, exc) from exc
     if st.st_size == 0:
         raise CorruptMedia(p, "empty file")
     side = formats.find_sidecar(p) if sidecar else None

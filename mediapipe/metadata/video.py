@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mediapipe import formats
-from mediapipe.errors import CorruptMedia, UnsupportedMedia
+from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
 from mediapipe.metadata.dates import format_offset
 from mediapipe.metadata.model import MediaInfo, StreamInfo, main_stream
 
@@ -53,7 +53,7 @@ def read_video(path: str | Path) -> MediaInfo:
     try:
         size = p.stat().st_size
     except OSError as exc:
-        raise CorruptMedia(p, f"cannot read: {exc.strerror}") from exc
+        raise from_os_error(p, exc) from exc
     if size == 0:
         raise CorruptMedia(p, "empty file")
     try:

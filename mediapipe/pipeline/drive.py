@@ -1,15 +1,19 @@
 """Running the steps: the rules every step shares, and the in-process driver.
 
-Owns: ``skip_outcome`` (a step that does not apply, whose needed step failed, or whose outputs
-are fresh is skipped without running: the same rules for every driver), ``run_step`` (one step,
-every failure contained in the asset as a failed ``StageOutcome`` carrying the ``MediaError``
-type and message), ``log_outcome`` (the one structured line per asset and step, the same in
-every mode), ``next_step`` and ``process_asset`` (every step in order, here). The Celery
-driver (``workers.tasks``) runs the same ``run_step`` one step per task and logs each step
-with the same ``log_outcome``.
-Does not own: what the steps do (``steps``) or which assets to process (``index``).
+Owns: ``skip_outcome`` (a step that does not apply or whose needed step failed is skipped; one
+whose outputs exist and were made from the source as it is now is recorded done without
+running: the same rules for every driver), ``run_step`` (one step, every failure contained in
+the asset as a failed ``StageOutcome`` carrying the ``MediaError`` type and message; a source
+the scan saw that cannot be read now is ``SourceOffline``, transient; the outputs a step made
+are stamped with the identity of the source they were made from), ``log_outcome`` (the one
+structured line per asset and step, the same in every mode), ``next_step`` and
+``process_asset`` (every step in order, here). The Celery driver (``workers.tasks``) runs the
+same ``run_step`` one step per task and logs each step with the same ``log_outcome``.
+Does not own: what the steps do (``steps``), which assets to process (``index``), or how a
+stamp is written and read (``library.storage.stamp_outputs``/``made_from``).
 
-Idempotent: a step whose outputs exist and are newer than the source is skipped unless forced.
+Idempotent: a step whose outputs carry the stamp of the source as it is now (its ctime: any
+write, replacement, ``cp -p``, rsync or restored mtime changes it) is done, unless forced.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mediapipe.config import Config
-from mediapipe.errors import MediaError
+from mediapipe.errors import OFFLINE_ERRNOS, MediaError, SourceOffline
+from mediapipe.library import storage
 from mediapipe.pipeline import steps
 from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
 from mediapipe.pipeline.steps import Progress, Step
@@ -33,31 +38,58 @@ ASSET_LOG = logging.getLogger("mediapipe.asset")  # one line per asset and step,
 
 
 def _fresh(outputs: Sequence[Path], source: Path) -> bool:
-    """All outputs exist and none is older than the source."""
+    """Every output exists and carries the stamp of the source as it is now."""
     try:
-        src_mtime = source.stat().st_mtime_ns
-        return all(p.stat().st_mtime_ns >= src_mtime for p in outputs)
+        stamp = storage.source_stamp(os.stat(source))
     except OSError:
         return False
+    return all(storage.made_from(p, stamp) for p in outputs)
 
 
 def skip_outcome(step: Step, state: AssetState, cfg: Config) -> StageOutcome | None:
-    """Why ``step`` has nothing to do for this asset, as its outcome; None when it must run."""
-    failed = [n for n in step.needs
+    """Why ``step`` has nothing to do for this asset, as its outcome; None when it must run.
+
+    A needed step that failed skips it (``details["waits_for"]`` names a transient failure:
+    the step is then left pending, not skipped); outputs made from the source as it is now make
+    it done (their temp leftovers are swept all the same)."""
+    failed = [(n, o) for n in step.needs
               if (o := state.stages.get(n)) is None or o.status is Status.FAILED]
     if failed:
-        return StageOutcome(Status.SKIPPED, note=f"{failed[0]} failed")
+        name, outcome = failed[0]
+        waits = {"waits_for": name} if outcome is not None and outcome.transient else {}
+        return StageOutcome(Status.SKIPPED, note=f"{name} failed", details=waits)
     if not step.applies(state):
         return StageOutcome(Status.SKIPPED, note=step.not_applicable(state))
     if step.outputs is not None and not state.force:
         outputs = step.outputs(state, cfg)
         if _fresh(outputs, state.source_path):
-            return StageOutcome(Status.SKIPPED, tuple(map(str, outputs)),
-                                note="outputs are newer than the source")
+            storage.sweep_folders(outputs)
+            return StageOutcome(Status.DONE, tuple(map(str, outputs)),
+                                note="outputs already made from this source")
     return None
 
 
-def _failed(exc: BaseException, started: float) -> StageOutcome:
+def _source_fault(state: AssetState, exc: BaseException) -> MediaError | None:
+    """``SourceOffline`` when a step failed because its source cannot be read now (the scan
+    saw it: a share unmounted, a stale or dropped mount, an I/O error, access refused by a
+    share), whatever the reader made of that (Pillow, PyAV and ffmpeg lose the errno)."""
+    if isinstance(exc, SourceOffline):
+        return exc
+    try:
+        fd = os.open(state.source, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            os.read(fd, 1)
+        finally:
+            os.close(fd)
+    except OSError as os_exc:
+        if os_exc.errno in OFFLINE_ERRNOS:
+            return SourceOffline(state.source, f"cannot be read now ({os_exc.strerror}); "
+                                               "left pending, retried on the next run")
+    return None
+
+
+def _failed(exc: BaseException, started: float, state: AssetState) -> StageOutcome:
+    exc = _source_fault(state, exc) or exc
     if isinstance(exc, MediaError):
         error = exc.to_dict()
     else:  # a bug, not bad media: still contained in this asset, logged with its traceback
@@ -74,9 +106,12 @@ def run_step(step: Step, state: AssetState, cfg: Config,
     if outcome is None:
         started = time.perf_counter()
         try:
+            before = os.stat(state.source)  # the source the outputs are made from
             outcome, state = step.run(state, cfg, progress)
+            if outcome.status is Status.DONE and outcome.outputs:
+                storage.stamp_outputs(outcome.outputs, storage.source_stamp(before))
         except Exception as exc:  # edge: contain every failure in this asset
-            outcome = _failed(exc, started)
+            outcome = _failed(exc, started, state)
     return state.with_outcome(step.name, outcome)
 
 

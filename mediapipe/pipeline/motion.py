@@ -12,6 +12,7 @@ and ``outputs`` are the step's declaration helpers (``steps``).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,10 @@ from mediapipe.metadata import motion
 from mediapipe.pipeline.state import AssetState, StageOutcome, Status
 
 __all__ = ["applies", "extract", "outputs"]
+
+
+def _modes(cfg: Config) -> storage.Modes:
+    return storage.Modes(cfg.storage.file_bits, cfg.storage.folder_bits)
 
 
 def applies(state: AssetState) -> bool:
@@ -64,7 +69,7 @@ def extract(state: AssetState, cfg: Config,
         return StageOutcome(Status.SKIPPED, note="no embedded video found"), state
     target = _part_path(state, cfg, storage.Derived.MOTION_PART)
     try:
-        with storage.atomic_output(target) as tmp:
+        with storage.atomic_output(target, modes=_modes(cfg)) as tmp:
             _copy_range(state.source_path, part.offset, part.length, tmp)
             video = read_video(tmp)  # PyAV reads it by its content: it must be a video
     except (CorruptMedia, UnsupportedMedia) as exc:
@@ -75,7 +80,9 @@ def extract(state: AssetState, cfg: Config,
     plan = policy.plan_transcode(video, cfg)
     if plan.decision != "none":
         encoded = _part_path(state, cfg, storage.Derived.ENCODED_VIDEO)
-        result = ffmpeg.transcode(plan, target, encoded, output=storage.atomic_output,
+        result = ffmpeg.transcode(plan, target, encoded,
+                                  output=functools.partial(storage.atomic_output,
+                                                           modes=_modes(cfg)),
                                   accel=cfg.ffmpeg.accel, accel_decode=cfg.ffmpeg.accel_decode,
                                   progress=progress)
         outputs_.append(str(encoded))

@@ -1,7 +1,8 @@
 """The pipeline's steps, declared once as data: what runs, on which queue, when, and what it makes.
 
 Owns: ``Step`` (a name, the queue a worker serves it on, the time-limit budget it runs under,
-when it applies, which earlier steps it needs, the outputs whose freshness means "already done",
+when it applies, which earlier steps it needs, the outputs that, made from the source as it is
+now, mean "already done", whether it may decline (nothing to make: a video that plays as is),
 and its function over an ``AssetState``) and ``STEPS``, the ordered list both drivers run: the
 in-process one (``drive.process_asset``) and the Celery one (``workers.tasks``). Adding a step is
 adding one ``Step`` here. Each step function is the only place that composes its stage with
@@ -12,16 +13,18 @@ Does not own: skip rules common to every step and error containment (``drive``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from mediapipe.config import Config
 from mediapipe.library import storage
 from mediapipe.pipeline import motion
 from mediapipe.pipeline.state import AssetState, StageOutcome, Status
 
-__all__ = ["STEPS", "Progress", "Step", "by_name", "thumbnail_targets"]
+__all__ = ["STEPS", "Progress", "Step", "by_name", "modes", "output", "thumbnail_targets"]
 
 Progress = Callable[[float], None]
 StepFunction = Callable[[AssetState, Config, "Progress | None"], tuple[StageOutcome, AssetState]]
@@ -44,6 +47,7 @@ class Step:
     needs: tuple[str, ...] = ("metadata",)  # a failure of one of these skips this step
     outputs: Callable[[AssetState, Config], Sequence[Path]] | None = None  # skip when fresh
     reads_sidecar: bool = False  # an XMP sidecar appearing or changing makes it due again
+    declines: bool = False  # may itself decide there is nothing to make (skipped, no outputs)
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():  # it names a catalog column and a task
@@ -61,6 +65,16 @@ class Step:
             return self.when_not
         return "not " + " or ".join(f"a {k}" if k[0] not in "aeiou" else f"an {k}"
                                     for k in sorted(self.kinds))
+
+
+def modes(cfg: Config) -> storage.Modes:
+    """The permission bits of what the steps write (``storage.fileMode``/``folderMode``)."""
+    return storage.Modes(cfg.storage.file_bits, cfg.storage.folder_bits)
+
+
+def output(cfg: Config) -> Callable[..., Any]:
+    """``storage.atomic_output`` with the configured modes (what a transcode writes through)."""
+    return functools.partial(storage.atomic_output, modes=modes(cfg))
 
 
 def _elapsed(started: float) -> float:
@@ -103,7 +117,7 @@ def thumbnails(state: AssetState, cfg: Config,
                                    storage.Derived.FULLSIZE, thumbs.fullsize.format)] = \
             thumbs.fullsize.data
     for target, data in files.items():
-        storage.atomic_write(target, data)
+        storage.atomic_write(target, data, modes=modes(cfg))
     details = {"thumbhash": thumbs.thumbhash, "colorspace": thumbs.colorspace}
     if thumbs.warnings:  # made despite a problem (a damaged JPEG): the asset says so
         details["warnings"] = "; ".join(thumbs.warnings)
@@ -131,7 +145,7 @@ def transcode(state: AssetState, cfg: Config,
         return StageOutcome(Status.SKIPPED, note="plays as it is: " + "; ".join(plan.reasons)), \
             state
     [target] = encoded_video(state, cfg)
-    result = ffmpeg.transcode(plan, state.source_path, target, output=storage.atomic_output,
+    result = ffmpeg.transcode(plan, state.source_path, target, output=output(cfg),
                               accel=cfg.ffmpeg.accel, accel_decode=cfg.ffmpeg.accel_decode,
                               progress=progress)
     return StageOutcome(Status.DONE, (str(target),), encoder=result.encoder,
@@ -144,9 +158,10 @@ STEPS: tuple[Step, ...] = (
     Step("thumbnails", thumbnails, queue="thumbnails",
          outputs=lambda state, cfg: list(thumbnail_targets(state, cfg).values())),
     Step("video", transcode, queue="video", budget="video", kinds=frozenset({"video"}),
-         outputs=encoded_video),
+         outputs=encoded_video, declines=True),
     Step("motion", motion.extract, queue="video", budget="video", kinds=frozenset({"image"}),
-         when=motion.applies, when_not="not a motion photo", outputs=motion.outputs),
+         when=motion.applies, when_not="not a motion photo", outputs=motion.outputs,
+         declines=True),
 )
 """Every step, in order. Read it as ``steps.STEPS`` at call time (a test may add one)."""
 

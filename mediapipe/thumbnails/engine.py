@@ -14,10 +14,13 @@ Entry points: ``ImageEngine``, ``PillowEngine``, ``Header``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import io
 import struct
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -88,6 +91,23 @@ def _pillow_avif(source: Any) -> bool:
         with open(source, "rb") as f:
             head = f.read(12)
     return head[4:8] == b"ftyp" and head[8:12] in _AVIF_BRANDS
+
+
+@contextlib.contextmanager
+def pixel_limit(max_pixels: int) -> Iterator[None]:
+    """Pillow's own decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``, module-wide) set to
+    ``image.maxPixels`` for one image's work, so the setting governs it both ways: a 196 MP PNG
+    decodes under ``maxPixels`` 1e9, and Pillow's default (179 MP) does not refuse it first.
+    Images over the limit are refused by ``make_thumbnails`` (``TooLarge``) before decoding;
+    Pillow's own warning above it is left out (one decode at a time per worker process)."""
+    before = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
 
 
 def _load_what_is_there(im: Image.Image, notes: list[str]) -> None:

@@ -26,7 +26,7 @@ from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
 from mediapipe.formats import is_raw
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.thumbnails import geometry, thumbhash
-from mediapipe.thumbnails.engine import Header, ImageEngine, PillowEngine
+from mediapipe.thumbnails.engine import Header, ImageEngine, PillowEngine, pixel_limit
 from mediapipe.thumbnails.raw import RawEngine, open_raw
 
 __all__ = ["Encoded", "Thumbnails", "make_thumbnails"]
@@ -70,8 +70,11 @@ def make_thumbnails(path: str | Path, info: MediaInfo, cfg: Config,
     Raises ``TooLarge`` before decoding an image over ``image.maxPixels``, ``CorruptMedia`` for
     undecodable input and ``UnsupportedMedia`` for what no engine can read.
     """
-    path = Path(path)
-    eng = engine or PillowEngine()
+    with pixel_limit(cfg.image.max_pixels):
+        return _make(Path(path), info, cfg, engine or PillowEngine())
+
+
+def _make(path: Path, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbnails:
     if info.kind == "video":
         return _from_video(path, info, cfg, eng)
     why = UNREADABLE.get(path.suffix.lower())

@@ -1,0 +1,208 @@
+"""Source faults: the library's share goes away, a file is swapped or restored, a writer dies.
+
+- the library (a bind mount) is unmounted while the run processes it: every asset not yet
+  processed fails ``SourceOffline`` (transient), stays pending, and after remounting a re-run
+  finishes them;
+- a symbolic link to a file outside the library is swapped in for a scanned photo while the run
+  goes: that photo is not read (``PathEscape``), no preview of the outside file is written;
+- a photo replaced by another with an older mtime (a restore, ``cp -p``): the re-run makes its
+  preview again;
+- a zombie writer's temp file beside outputs that a crashed run made but never recorded: the
+  re-run records them ``done`` and sweeps the temp.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from fixtures import images
+from mediapipe.identity import asset_id_for_path
+from mediapipe.library import storage
+from tests.reliability.harness import (
+    Figures,
+    TreeSampler,
+    account,
+    finish_ingest,
+    run_ingest,
+    start_ingest,
+)
+
+
+def _mount(*argv: str) -> bool:
+    return subprocess.run(["mount", *argv], capture_output=True, check=False).returncode == 0
+
+
+def _preview(root: Path, source: Path) -> Path:
+    return storage.derived_path(root, "admin", asset_id_for_path(source), storage.Derived.PREVIEW,
+                                "jpeg")
+
+
+def _library(folder: Path, n: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        images.noise_jpeg(folder / f"IMG_{i:03d}.jpg", (1600, 1200), seed=i)
+    return sorted(folder.glob("*.jpg"))
+
+
+def _wait(predicate: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(0.01)
+
+
+def test_library_unmounted_mid_run_is_source_offline_and_a_remounted_rerun_finishes(
+        media_root: Path, tmp_path: Path, ledger: Callable[[Figures], Figures]) -> None:
+    disk, lib = tmp_path / "share", tmp_path / "mnt" / "photos"
+    sources = [lib / p.name for p in _library(disk, 24)]
+    lib.mkdir(parents=True)
+    if not _mount("--bind", str(disk), str(lib)):
+        pytest.skip("cannot bind-mount here (not root)")
+    try:
+        proc = start_ingest(lib, media_root, "--workers", "1")
+        with TreeSampler(proc.pid) as sampler:
+            _wait(lambda: sum(_preview(media_root, s).exists() for s in sources) >= 4, 120)
+            subprocess.run(["umount", "-l", str(lib)], check=True)
+            run = finish_ingest(proc, 240, sampler)
+        fig, detail = account("library unmounted mid-run", sources, media_root, [run])
+        ledger(fig)
+        offline = [f for f in run.summary["failures"] if f["type"] == "SourceOffline"]
+        assert offline and fig.crashed == fig.lost == fig.partial == 0, detail
+        assert fig.processed + fig.failed_clean == fig.tried
+        assert _mount("--bind", str(disk), str(lib))
+        rerun = run_ingest(lib, media_root, "--workers", "1")
+        fig2, detail2 = account("library unmounted: remounted re-run", sources, media_root,
+                                [rerun])
+        ledger(fig2)
+        assert rerun.code == 0 and rerun.summary["processed"] >= len(offline)
+        assert fig2.processed == fig2.tried and fig2.lost == fig2.partial == 0, detail2
+    finally:
+        subprocess.run(["umount", "-l", str(lib)], capture_output=True, check=False)
+
+
+def test_a_symlink_swapped_in_after_the_scan_is_not_followed(
+        media_root: Path, tmp_path: Path, ledger: Callable[[Figures], Figures]) -> None:
+    lib = tmp_path / "photos"
+    sources = _library(lib, 24)
+    secret = tmp_path / "outside" / "secret.jpg"
+    secret.parent.mkdir()
+    images.noise_jpeg(secret, (640, 480), seed=99)
+    victim = sources[-1]
+    proc = start_ingest(lib, media_root, "--workers", "1")
+    with TreeSampler(proc.pid) as sampler:
+        _wait(lambda: _preview(media_root, sources[1]).exists(), 120)
+        swapped = victim.with_name(".swap")
+        swapped.symlink_to(secret)
+        os.replace(swapped, victim)  # atomically, as an attacker would
+        run = finish_ingest(proc, 240, sampler)
+    fig, detail = account("symlink swapped in after the scan", sources, media_root, [run])
+    ledger(fig)
+    assert fig.crashed == fig.lost == fig.partial == 0, detail
+    assert not _preview(media_root, victim).exists(), "the outside file was read"
+    with sqlite3.connect(media_root / "catalog.db") as con:
+        [(etype,)] = con.execute("SELECT error_type FROM sources WHERE path = ?",
+                                 (os.fsencode(victim),))
+    assert etype == "PathEscape"
+
+
+def test_a_file_replaced_with_an_older_mtime_gets_a_new_preview(
+        media_root: Path, tmp_path: Path, ledger: Callable[[Figures], Figures]) -> None:
+    lib = tmp_path / "photos"
+    sources = _library(lib, 8)
+    first = run_ingest(lib, media_root, "--workers", "1")
+    changed = sources[3]
+    before = _preview(media_root, changed).read_bytes()
+    old = changed.stat()
+    restored = tmp_path / "backup.jpg"
+    images.noise_jpeg(restored, (1600, 1200), seed=1234)
+    os.utime(restored, ns=(old.st_atime_ns, old.st_mtime_ns - 86_400 * 10**9))  # a day older
+    shutil.copy2(restored, changed)  # cp -p: same inode, content and an older mtime
+    rerun = run_ingest(lib, media_root, "--workers", "1")
+    fig, detail = account("file replaced with an older mtime", sources, media_root,
+                          [first, rerun])
+    ledger(fig)
+    assert rerun.summary["changed"] == 1 and rerun.summary["processed"] == 1
+    assert _preview(media_root, changed).read_bytes() != before
+    assert fig.processed == fig.tried and fig.crashed == fig.lost == fig.partial == 0, detail
+
+
+def test_a_zombie_writers_temp_beside_unrecorded_outputs_is_swept(
+        media_root: Path, tmp_path: Path, ledger: Callable[[Figures], Figures]) -> None:
+    lib = tmp_path / "photos"
+    sources = _library(lib, 6)
+    first = run_ingest(lib, media_root, "--workers", "1")
+    crashed = sources[2]
+    with sqlite3.connect(media_root / "catalog.db") as con:  # made, but never recorded
+        con.execute("UPDATE sources SET thumbnails_state = 'pending' WHERE path = ?",
+                    (os.fsencode(crashed),))
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    _wait(lambda: Path(f"/proc/{zombie.pid}/stat").read_text().split(") ")[1][0] == "Z", 10)
+    preview = _preview(media_root, crashed)
+    temp = preview.with_name(f".{preview.name}.{storage._HOST}.{zombie.pid}.abcd.mptmp")
+    temp.write_bytes(b"half a preview")
+    rerun = run_ingest(lib, media_root, "--workers", "1")
+    zombie.wait()
+    fig, detail = account("zombie writer's temp, outputs unrecorded", sources, media_root,
+                          [first, rerun])
+    ledger(fig)
+    assert not temp.exists()
+    with sqlite3.connect(media_root / "catalog.db") as con:
+        [(state,)] = con.execute("SELECT thumbnails_state FROM sources WHERE path = ?",
+                                 (os.fsencode(crashed),))
+    assert state == "done"
+    assert fig.processed == fig.tried and fig.crashed == fig.lost == fig.partial == 0, detail
+
+
+def test_a_migrate_killed_mid_run_is_finished_by_a_rerun(
+        media_root: Path, tmp_path: Path, ledger: Callable[[Figures], Figures]) -> None:
+    from fixtures.imports import known_reader, sha1_tree, small_files
+    from mediapipe.config import Config, StorageTemplateConfig
+    from mediapipe.library import imports
+
+    cfg = Config(storage_template=StorageTemplateConfig(enabled=True))
+    small_files(tmp_path / "in", 60)
+    imports.import_files([tmp_path / "in"], media_root, cfg, move=True, reader=known_reader)
+    owner = media_root / "library" / "admin"
+    before = sorted(sha1_tree(owner))
+    template = "{{filetype}}/{{filetype}}_{{filename}}"
+    code = ("import sys, time\nfrom pathlib import Path\n"
+            "from fixtures.imports import known_reader\n"
+            "from mediapipe.config import Config, StorageTemplateConfig\n"
+            "from mediapipe.library import imports, placement\n"
+            "real = placement.place_file\n"
+            "def slow(*a, **k):\n    time.sleep(0.03)\n    return real(*a, **k)\n"
+            "placement.place_file = slow\n"
+            f"cfg = Config(storage_template=StorageTemplateConfig(enabled=True, "
+            f"template={template!r}))\n"
+            "imports.migrate(Path(sys.argv[1]), cfg, reader=known_reader)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(media_root)],
+                            cwd=Path(__file__).parents[2])
+    _wait(lambda: ((owner / "IMG").is_dir() and len(list((owner / "IMG").iterdir())) >= 5)
+          or proc.poll() is not None, 60)
+    assert proc.poll() is None, "the migrate ended before it could be killed"
+    proc.kill()  # SIGKILL, mid-run
+    proc.wait()
+    cfg = cfg.replace(storage_template=StorageTemplateConfig(enabled=True, template=template))
+    report = imports.migrate(media_root, cfg, reader=known_reader)
+    again = imports.migrate(media_root, cfg, reader=known_reader)
+    after = sorted(sha1_tree(owner))
+    empty = [d for d, dirs, files in os.walk(owner) if not dirs and not files]
+    names = [p.name for p in owner.rglob("*") if p.is_file()]
+    fig = Figures("migrate SIGKILLed, then re-run", tried=len(report.placements),
+                  processed=len(report.placements) - len(report.failed),
+                  failed_clean=len(report.failed), lost=len(set(before) - set(after)),
+                  partial=len(list(owner.rglob("*.mptmp"))))
+    ledger(fig)
+    assert after == before and not empty and not report.failed
+    assert again.count(imports.PlaceAction.MOVED) == 0
+    assert not any("IMG_IMG_IMG" in n or "VID_VID_IMG" in n for n in names)
