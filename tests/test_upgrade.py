@@ -49,7 +49,8 @@ def test_an_older_root_is_renamed_on_the_next_ingest_not_regenerated(
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns)
              for p in (media_root / "thumbs").rglob("*.*") if p.name != storage.MARKER}
     assert after == before  # same names as a fresh run, same bytes, same mtimes
-    assert [r.stages["thumbnails"].note for r in seen] == ["outputs already made from this source"] * 3
+    notes = [r.stages["thumbnails"].note for r in seen]
+    assert notes == ["outputs already made from this source"] * 3
 
 
 def test_where_both_names_exist_the_new_file_wins(media_root: Path) -> None:
