@@ -78,3 +78,26 @@ def test_done_once_per_root(media_root: Path) -> None:
         coordinator.upgrade_layout(cat, media_root)
         assert cat.meta("layout") == coordinator.LAYOUT
 
+
+
+def test_a_step_new_in_this_release_does_not_remake_what_an_older_one_made(
+        tmp_path: Path, media_root: Path) -> None:
+    """An older release's outputs carry none of today's freshness stamps; a new step due for
+    every photo (the catalog grew its column) must run alone, not remake the previews."""
+    library = tmp_path / "photos"
+    library.mkdir()
+    for i in range(2):
+        images.jpeg(library / f"{i}.jpg", (640, 480))
+    cfg = Config()
+    coordinator.ingest(library, media_root, cfg, LocalRunner(media_root, cfg))
+    thumbs = [p for p in (media_root / "thumbs").rglob("*.*") if p.name != storage.MARKER]
+    for p in thumbs:  # as an older release left them: no stamp, just newer than the source
+        os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 10**9))
+    before = {p: p.stat().st_mtime_ns for p in thumbs}
+    with Catalog.open(media_root) as cat:
+        cat.requeue(["motion"])  # a new step: due for every photo, nothing else is
+    seen: list[AssetResult] = []
+    coordinator.ingest(library, media_root, cfg, LocalRunner(media_root, cfg),
+                       on_result=seen.append)
+    assert [sorted(r.stages) for r in seen] == [["metadata", "motion"]] * 2
+    assert {p: p.stat().st_mtime_ns for p in thumbs} == before

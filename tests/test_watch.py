@@ -50,7 +50,7 @@ def following(library: Path, root: Path,
         assert not thread.is_alive()
 
 
-def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 30) -> None:
+def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

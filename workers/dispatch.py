@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import redis
 from celery import Celery
@@ -47,9 +48,9 @@ class Run:
                        "run_id": self.run_id}
         self.submitted = 0
 
-    def submit(self, assets: Iterable[tuple[str, str, str]], batch_size: int = BATCH_SIZE) -> int:
-        """Send ``(source, asset_id, kind)`` triples in batches; returns how many were sent."""
-        batch: list[tuple[str, str, str]] = []
+    def submit(self, assets: Iterable[tuple[Any, ...]], batch_size: int = BATCH_SIZE) -> int:
+        """Send ``(source, asset_id, kind[, todo])`` in batches; returns how many were sent."""
+        batch: list[tuple[Any, ...]] = []
         sent = 0
         with self.app.producer_or_acquire() as producer:
             for asset in assets:
@@ -62,7 +63,7 @@ class Run:
         self.submitted += sent
         return sent
 
-    def _send(self, batch: list[tuple[str, str, str]], producer: Producer) -> int:
+    def _send(self, batch: list[tuple[Any, ...]], producer: Producer) -> int:
         self.app.send_task("mediapipe.dispatch_batch",
                            args=[{"common": self.common, "assets": [list(a) for a in batch]}],
                            queue=steps.STEPS[0].queue, producer=producer)

@@ -72,16 +72,21 @@ def send(app: Celery, step: steps.Step, message: dict[str, Any], **options: Any)
 
 def dispatch_batch(task: Task, batch: dict[str, Any]) -> int:
     """Fan one coordinator message out into the first step of each asset: ``{"common":
-    {"root", "config_key", "force", "run_id"}, "assets": [[source, asset_id, kind], ...]}``."""
+    {"root", "config_key", "force", "run_id"}, "assets": [[source, asset_id, kind, todo], ...]}``
+    (``todo``: the steps due, or null for every step)."""
     common = batch["common"]
     started = time.perf_counter()
-    first = steps.STEPS[0]
     with task.app.producer_or_acquire() as producer:
-        for source, asset_id, _kind in batch["assets"]:
-            state = AssetState.start(source, asset_id, common["root"], force=common["force"])
-            send(task.app, first, {"run_id": common["run_id"],
-                                   "config_key": common["config_key"],
-                                   "state": state.to_dict()}, producer=producer)
+        for source, asset_id, _kind, *rest in batch["assets"]:
+            state = AssetState.start(source, asset_id, common["root"], force=common["force"],
+                                     todo=rest[0] if rest else None)
+            message = {"run_id": common["run_id"], "config_key": common["config_key"],
+                       "state": state.to_dict()}
+            first = next((s for s in steps.STEPS if drive.is_due(s, state)), None)
+            if first is None:  # nothing due: the asset is done as it is
+                report(task.app, message, state)
+                continue
+            send(task.app, first, message, producer=producer)
     log.info("dispatched %d assets", len(batch["assets"]),
              extra={"stage": "dispatch", "duration_s": round(time.perf_counter() - started, 4)})
     return len(batch["assets"])
@@ -101,6 +106,9 @@ def run_step_task(task: Task, message: dict[str, Any]) -> None:
         return
     step: steps.Step | None = task_step
     while step is not None:
+        if not drive.is_due(step, state):  # done in an earlier run: left as the catalog has it
+            step = drive.next_step(step.name)
+            continue
         skipped = drive.skip_outcome(step, state, cfg)
         if skipped is not None:
             state = state.with_outcome(step.name, skipped)

@@ -101,20 +101,23 @@ def follow(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
         if on_summary:
             on_summary(summary)
 
+    scanned = _identity(lib)  # the root the last ingest saw
     run("the start")
     while not stop.is_set():
         identity = _identity(lib)
         if identity is None:
             stop.wait(1.0)
             continue
+        if identity != scanned:  # unmounted, or mounted again over the root, since the last
+            scanned = identity
+            run("the library root changed")
         try:
             for changes in watchfiles.watch(lib, stop_event=stop, yield_on_timeout=True,
                                             rust_timeout=TICK_MS, debounce=TICK_MS, step=50,
                                             raise_interrupt=False):
                 now = time.monotonic()
                 state.touched({path for _change, path in changes}, now)
-                if _identity(lib) != identity:  # unmounted, or mounted again over the root
-                    run("the library root changed")
+                if _identity(lib) != identity:  # the loop above rescans, then watches anew
                     break
                 if state.settled(now):
                     run("changes settled")
@@ -123,5 +126,5 @@ def follow(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
                     state.schedule()
         except (OSError, RuntimeError) as exc:  # the watched root itself went away
             log.warning("watching %s stopped: %s", lib, exc)
-            run("the watch stopped")
+            scanned = None
             stop.wait(1.0)

@@ -31,7 +31,8 @@ from mediapipe.pipeline import steps
 from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
 from mediapipe.pipeline.steps import Progress, Step
 
-__all__ = ["ASSET_LOG", "log_outcome", "next_step", "process_asset", "run_step", "skip_outcome"]
+__all__ = ["ASSET_LOG", "is_due", "log_outcome", "next_step", "process_asset", "run_step",
+           "skip_outcome"]
 
 log = logging.getLogger(__name__)
 ASSET_LOG = logging.getLogger("mediapipe.asset")  # one line per asset and step, every mode
@@ -146,12 +147,24 @@ def next_step(after: str | None) -> Step | None:
     return steps.STEPS[index] if index < len(names) else None
 
 
+def is_due(step: Step, state: AssetState) -> bool:
+    """Whether ``step`` runs for this asset: it is in ``state.todo`` (None: every step), or a
+    step due later needs it (thumbnails due needs this run's metadata)."""
+    if state.todo is None or step.name in state.todo:
+        return True
+    later = [s for s in steps.STEPS if s.name in state.todo]
+    return any(step.name in s.needs for s in later)
+
+
 def process_asset(source: str | os.PathLike[str], asset_id: str, root: str | os.PathLike[str],
-                  cfg: Config, *, force: bool = False,
+                  cfg: Config, *, force: bool = False, todo: Sequence[str] | None = None,
                   progress: Progress | None = None) -> AssetResult:
-    """Every step for one asset, here and in order: metadata, thumbnails, the transcode…"""
-    state = AssetState.start(source, asset_id, root, force=force)
+    """Every step for one asset (or those ``todo`` names and what they need), here and in
+    order: metadata, thumbnails, the transcode…"""
+    state = AssetState.start(source, asset_id, root, force=force, todo=todo)
     for step in steps.STEPS:
+        if not is_due(step, state):
+            continue
         state = run_step(step, state, cfg, progress)
         log_outcome(step, state)
     return state.result()

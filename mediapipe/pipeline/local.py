@@ -12,7 +12,7 @@ import concurrent.futures as cf
 import dataclasses
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from mediapipe import allocator, logs
 from mediapipe.config import Config
@@ -21,7 +21,14 @@ from mediapipe.pipeline.state import AssetResult
 
 __all__ = ["Asset", "LocalRunner", "Runner"]
 
-Asset = tuple[str, str, str]  # source path, asset id, kind (as the scan saw it)
+class Asset(NamedTuple):
+    """One asset handed to a runner: where it is, its id, its kind as the scan saw it, and the
+    steps due (the catalog's pending ones; None: every step)."""
+
+    source: str
+    asset_id: str
+    kind: str
+    todo: tuple[str, ...] | None = None
 
 
 class Runner(Protocol):
@@ -29,8 +36,7 @@ class Runner(Protocol):
 
 
 def _process(asset: Asset, root: str, cfg: Config, force: bool) -> AssetResult:
-    source, asset_id, _kind = asset
-    return process_asset(source, asset_id, root, cfg, force=force)
+    return process_asset(asset.source, asset.asset_id, root, cfg, force=force, todo=asset.todo)
 
 
 def _start_process(log_settings: tuple[str, str, str]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +100,15 @@ class AssetState:
     force: bool = False
     info: MediaInfo | None = None
     stages: Mapping[str, StageOutcome] = dataclasses.field(default_factory=dict)
+    # The steps due (the catalog's pending ones); None: all. Steps they need run too; the
+    # others are left as the catalog has them (done in an earlier run, or failed for good).
+    todo: tuple[str, ...] | None = None
 
     @classmethod
     def start(cls, source: str | os.PathLike[str], asset_id: str, root: str | os.PathLike[str],
-              *, force: bool = False) -> AssetState:
-        return cls(os.fsdecode(source), asset_id, os.fsdecode(root), force)
+              *, force: bool = False, todo: Sequence[str] | None = None) -> AssetState:
+        return cls(os.fsdecode(source), asset_id, os.fsdecode(root), force,
+                   todo=None if todo is None else tuple(todo))
 
     @property
     def source_path(self) -> Path:
@@ -131,10 +135,12 @@ class AssetState:
         # Source paths whose bytes are not UTF-8 travel as surrogate escapes (os.fsdecode).
         return {"source": self.source, "asset_id": self.asset_id, "root": self.root,
                 "force": self.force, "info": self.info.to_dict() if self.info else None,
-                "stages": {k: v.to_dict() for k, v in self.stages.items()}}
+                "stages": {k: v.to_dict() for k, v in self.stages.items()},
+                "todo": None if self.todo is None else list(self.todo)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AssetState:
         return cls(d["source"], d["asset_id"], d["root"], bool(d.get("force")),
                    MediaInfo.from_dict(d["info"]) if d.get("info") else None,
-                   {k: StageOutcome.from_dict(v) for k, v in d.get("stages", {}).items()})
+                   {k: StageOutcome.from_dict(v) for k, v in d.get("stages", {}).items()},
+                   None if d.get("todo") is None else tuple(d["todo"]))
