@@ -159,7 +159,7 @@ def test_sidecar_values_win_for_date_gps_description_rating_keywords(tmp_path: P
     assert info.taken_at.isoformat() == "2010-07-08T09:10:11+03:00"
     assert (round(info.latitude or 0, 4), round(info.longitude or 0, 4)) == (43.702, 7.26)
     assert (info.description, info.rating) == ("From the sidecar", 4)
-    assert info.keywords == ("beach", "family", "places/France/Nice")
+    assert info.keywords == ("places/France/Nice",)  # HierarchicalSubject before dc:subject
     assert info.make == "Canon"  # not a sidecar field: the file's value stays
     embedded = read_metadata(p, sidecar=False)
     assert (embedded.description, embedded.taken_at) == ("embedded", T)
@@ -175,11 +175,15 @@ def test_sidecar_lookup_order(tmp_path: Path, names: tuple[str, ...], used: str)
     assert read_metadata(p).description == f"from {used}"
 
 
-def test_keywords_are_lists_from_embedded_xmp(tmp_path: Path) -> None:
+def test_keywords_are_lists_from_embedded_xmp_by_immichs_precedence(tmp_path: Path) -> None:
+    """Immich: TagsList, else HierarchicalSubject, else Keywords; dc:subject where none is."""
     p = images.jpeg(tmp_path / "k.jpg", (64, 48))
     _embed_xmp(p, SIDECAR)
     info = read_metadata(p)
-    assert info.keywords == ("beach", "family", "places/France/Nice")
+    assert info.keywords == ("places/France/Nice",)
+    only_subject = images.jpeg(tmp_path / "s.jpg", (64, 48))
+    _embed_xmp(only_subject, SIDECAR.replace("lr:hierarchicalSubject", "lr:other"))
+    assert read_metadata(only_subject).keywords == ("beach", "family")
     assert json.loads(json.dumps(info.to_dict()))["keywords"] == list(info.keywords)
 
 

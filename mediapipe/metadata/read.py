@@ -271,17 +271,17 @@ def _lens(tags: Mapping[str, object]) -> str | None:
 
 
 def _keywords(tags: Mapping[str, object]) -> tuple[str, ...]:
-    """TagsList, dc:subject, XPKeywords, IPTC Keywords, then HierarchicalSubject (``a|b`` as
-    ``a/b``), de-duplicated."""
-    out: list[str] = []
-    for key in ("TagsList", "Subject", "XPKeywords", "Keywords", "HierarchicalSubject"):
+    """Immich's precedence: the first of TagsList, HierarchicalSubject (``a|b`` as ``a/b``) and
+    IPTC Keywords that has any; where none has, XMP dc:subject, then Windows' XPKeywords
+    (Immich shows none there; a keyword is still a keyword). De-duplicated, in order."""
+    for key in ("TagsList", "HierarchicalSubject", "Keywords", "Subject", "XPKeywords"):
         value = tags.get(key)
         items = (value,) if isinstance(value, str) else value if isinstance(value, tuple) else ()
-        for item in items:
-            if isinstance(item, str) and item.strip():
-                out.append(item.strip().replace("|", "/") if key == "HierarchicalSubject"
-                           else item.strip())
-    return tuple(dict.fromkeys(out))
+        found = [item.strip().replace("|", "/") if key == "HierarchicalSubject" else item.strip()
+                 for item in items if isinstance(item, str) and item.strip()]
+        if found:
+            return tuple(dict.fromkeys(found))
+    return ()
 
 
 def _motion_photo(tags: Mapping[str, object], size: int) -> tuple[bool, int | None]:
