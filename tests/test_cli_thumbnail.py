@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from fixtures import images
@@ -60,3 +61,16 @@ def test_an_unwritable_out_folder_stops_the_batch_with_exit_code_4(tmp_path: Pat
     assert result.returncode == 4
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert result.stderr.startswith("mediapipe: error:") and "Traceback" not in result.stderr
+
+
+@pytest.mark.samples
+def test_a_pixel_ultra_hdr_jpeg_cut_short_gets_its_thumbnails_and_a_warning(
+        samples: Path, tmp_path: Path) -> None:
+    """``ultrahdr.jpg`` ends early: what decodes is shown (as libvips with fail=false)."""
+    source = samples / "images" / "camera" / "ultrahdr.jpg"
+    proc = subprocess.run([sys.executable, "-m", "mediapipe", "thumbnail", str(source), "--out",
+                           str(tmp_path), "--json"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    [result] = json.loads(proc.stdout)
+    assert result["preview"]["width"] == 1440 and result["thumbhash"]
+    assert any("damaged image" in w for w in result["warnings"])

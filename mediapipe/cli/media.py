@@ -111,6 +111,8 @@ def thumbnail(app: AppContext, files: tuple[str, ...], out_dir: str, as_json: bo
             click.echo(f"{written.source}: preview {p.width}x{p.height} ({p.nbytes} B), "
                        f"thumbnail {t.width}x{t.height} ({t.nbytes} B), "
                        f"thumbhash {written.thumbhash}")
+            for warning in written.warnings:
+                click.echo(f"  warning: {warning}", err=True)
     if as_json:
         emit_json(results)
     _exit(codes)

@@ -59,11 +59,12 @@ class ThumbnailFiles:
     thumbnail: WrittenImage
     thumbhash: str
     colorspace: str
+    warnings: tuple[str, ...] = ()  # made despite a problem (a damaged file decoded in part)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.source), "preview": self.preview.to_dict(),
                 "thumbnail": self.thumbnail.to_dict(), "thumbhash": self.thumbhash,
-                "colorspace": self.colorspace}
+                "colorspace": self.colorspace, "warnings": list(self.warnings)}
 
 
 def _write(source: Path, out_dir: Path, label: str, item: Encoded) -> WrittenImage:
@@ -84,7 +85,7 @@ def thumbnail_file(path: str | Path, out_dir: str | Path, cfg: Config) -> Thumbn
     thumbs = make_thumbnails(source, read_metadata(source), cfg)
     return ThumbnailFiles(source, _write(source, out, "preview", thumbs.preview),
                           _write(source, out, "thumbnail", thumbs.thumbnail),
-                          thumbs.thumbhash, thumbs.colorspace)
+                          thumbs.thumbhash, thumbs.colorspace, thumbs.warnings)
 
 
 @dataclasses.dataclass(frozen=True)
