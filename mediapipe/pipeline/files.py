@@ -130,7 +130,7 @@ def plan_file(path: str | Path, out: str | Path, cfg: Config,
     plan = stage.plan_transcode(read_metadata(source), cfg)
     command: list[str] = []
     if plan.decision != "none":
-        chain, _ = ffmpeg_run.accel_chain(accel, ff.accel_decode)
+        chain, _ = ffmpeg_run.accel_chain(accel, ff.accel_decode, plan.target_video_codec)
         command = build_command(plan, source, output, chain[0])
     return FilePlan(source, output, plan, accel, ff.accel_decode, tuple(command))
 
