@@ -15,6 +15,7 @@ from mediapipe.errors import (
     CorruptMedia,
     IntegrityError,
     MediaError,
+    OverTimeLimit,
     PathEscape,
     PermissionDenied,
     StorageOffline,
@@ -37,6 +38,7 @@ FAMILY: list[tuple[type[MediaError], int, bool]] = [
     (CatalogError, 11, False),
     (Unreadable, 12, False),
     (PermissionDenied, 13, False),
+    (OverTimeLimit, 16, False),
 ]
 
 

@@ -3,7 +3,8 @@
 Owns: ``time_limit`` (a step's hard limit, from its budget and the worker's own settings) and
 ``run_here``, the one rule for taking the next step along instead of sending it to its queue:
 a step with nothing to do (``pipeline.skip_outcome``) is recorded where it is; a step with work
-runs here when this worker consumes its queue and its time limit fits in the task's. A task
+runs here when this worker consumes its queue and its time limit is the task's (a step must
+not run under a longer limit than its own). A task
 boundary (publish, ack, fetch, hand-off to the pool: ~2 ms) costs more than reading a photo's
 metadata, and a worker serving the next queue would most likely take the step next anyway;
 a transcode keeps its own task (its own, longer limit, and the GPU machines' queue).
@@ -32,4 +33,4 @@ def run_here(step: Step, task_step: Step, consumed: Collection[str],
     if step.queue not in consumed:
         return False
     mine, theirs = limit(step), limit(task_step)
-    return mine is not None and theirs is not None and mine <= theirs
+    return mine is not None and mine == theirs  # its own limit governs it, not a longer one
