@@ -9,14 +9,16 @@ Every error about a file carries the path and a reason, and is raised ``from`` i
 ``SourceOffline`` and an ffmpeg killed by a signal are; a wrong path, a copy that does not match its
 source or a catalog from a newer mediapipe fail the same way every time, so they fail once, clearly.
 
-Exit codes (the CLI's, one per type): 1 ``MediaError`` (some files failed), 3 ``ConfigError``, 4
-``StorageOffline``, 5 ``UnsupportedMedia``, 6 ``CorruptMedia``, 7 ``TooLarge``, 8
-``TranscodeFailed``, 9 ``PathEscape``, 10 ``IntegrityError``, 11 ``CatalogError``, 12 ``Unreadable``
-(not found / not readable), 13 ``PermissionDenied`` (an output that is mounted but may not be
-written), 14 ``BrokerUnreachable``, 15 ``SourceOffline`` (a source the scan saw that cannot be read
-when it is processed: a share gone, a disk failing; transient). ``from_os_error`` turns an
-``OSError`` into the right one of these by its errno class; ``combined_exit_code`` is the one rule
-for a batch."""
+Exit codes (the CLI's, one per type): 1 ``MediaError`` (some files failed), 3 ``ConfigError``,
+4 ``StorageOffline``, 5 ``UnsupportedMedia``, 6 ``CorruptMedia``, 7 ``TooLarge``,
+8 ``TranscodeFailed``, 9 ``PathEscape``, 10 ``IntegrityError``, 11 ``CatalogError``,
+12 ``Unreadable`` (not found / not readable), 13 ``PermissionDenied`` (an output that is mounted but
+may not be written), 14 ``BrokerUnreachable``, 15 ``SourceOffline`` (a source the scan saw that
+cannot be read when it is processed: a share gone, a disk failing; transient), 16 ``OverTimeLimit``
+(a task ran past its worker's time limit), 17 ``MediaRootBusy`` (another run holds the media
+root). ``from_os_error`` turns an ``OSError`` into the right one of these by its errno class;
+``combined_exit_code`` is the one rule for a batch.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ __all__ = [
     "CorruptMedia",
     "IntegrityError",
     "MediaError",
+    "MediaRootBusy",
+    "OverTimeLimit",
     "PathEscape",
     "PermissionDenied",
     "SourceOffline",
@@ -136,8 +140,10 @@ class IntegrityError(MediaError):
 
 
 class CatalogError(MediaError):
-    """The catalog cannot be used by this mediapipe (its schema is newer than the code knows).
-    Nothing is written to it. Not transient: upgrade mediapipe, or point it at another catalog."""
+    """The catalog cannot be used: its schema is newer than this mediapipe knows, or SQLite
+    cannot read or write it (damaged, read-only, immutable, locked by another process). Nothing
+    more is written to it. Not transient: ``mediapipe catalog check`` says what is wrong,
+    ``mediapipe catalog rebuild`` makes a new one from the libraries and the outputs on disk."""
 
     exit_code = 11
 
@@ -168,9 +174,18 @@ class SourceOffline(MediaError):
     transient = True
 
 
+class OverTimeLimit(MediaError):
+    """A step ran past the time limit of the worker running it (``worker.imageTimeLimit``,
+    ``worker.videoTimeLimit``): stopped, nothing written. Not transient: the same file takes as
+    long again; raise the limit on that worker."""
+
+    exit_code = 16
+
+
 class BrokerUnreachable(Exception):
     """The Celery broker does not answer or refuses us: connection refused, unknown host, no
-    answer within the timeout, authentication failed. Checked before a run starts."""
+    answer within the timeout, authentication failed. Checked before a run starts, and raised
+    by a run whose broker stays away past ``worker.brokerDeadline`` (its assets stay pending)."""
 
     exit_code = 14
 
@@ -181,6 +196,21 @@ class BrokerUnreachable(Exception):
 
     def __str__(self) -> str:
         return f"broker {self.url}: {self.reason}"
+
+
+class MediaRootBusy(Exception):
+    """Another mediapipe run holds the media root (``ingest``, ``import``, ``migrate``): names
+    the holder (pid, host, command, since when). Nothing was changed; run again when it ends."""
+
+    exit_code = 17
+
+    def __init__(self, root: object, holder: str) -> None:
+        self.root = str(root)
+        self.holder = holder
+        super().__init__(root, holder)
+
+    def __str__(self) -> str:
+        return f"{self.root}: in use by another run ({self.holder}); nothing changed"
 
 
 class ConfigError(ValueError):
@@ -197,7 +227,7 @@ _BY_NAME: dict[str, type[MediaError]] = {
     cls.__name__: cls
     for cls in (MediaError, UnsupportedMedia, CorruptMedia, TooLarge, StorageOffline,
                 TranscodeFailed, PathEscape, IntegrityError, CatalogError, Unreadable,
-                PermissionDenied, SourceOffline)
+                PermissionDenied, SourceOffline, OverTimeLimit)
 }
 
 # errno classes: what a failed read or write says about the path.

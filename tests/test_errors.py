@@ -15,6 +15,7 @@ from mediapipe.errors import (
     CorruptMedia,
     IntegrityError,
     MediaError,
+    OverTimeLimit,
     PathEscape,
     PermissionDenied,
     SourceOffline,
@@ -39,6 +40,7 @@ FAMILY: list[tuple[type[MediaError], int, bool]] = [
     (Unreadable, 12, False),
     (PermissionDenied, 13, False),
     (SourceOffline, 15, True),
+    (OverTimeLimit, 16, False),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import signal
 import time
@@ -184,3 +185,26 @@ def test_a_run_whose_config_left_the_broker_fails_its_assets_instead_of_hanging(
     results = list(run.results(timeout=60))
     assert [r.error["type"] for r in results if r.error] == ["ConfigError", "ConfigError"]
     assert not list((root / "thumbs").rglob("*.webp"))
+
+
+def test_a_video_workers_own_time_limit_governs_its_transcodes(
+        tmp_path: Path, media_root: Path, redis_server: RedisServer,
+        celery_worker: Callable[..., CeleryWorker]) -> None:
+    """The coordinator's limit is the default 4 hours; the worker's own is 4 s (soft: 1 s)."""
+    clip = videos.video(tmp_path / "slow.mkv", size=(1280, 720), duration=6.0, fps=25,
+                        pix_fmt="yuv444p", audio=())
+    celery_worker("metadata,thumbnails,video", name="strict",
+                  env={"MEDIAPIPE_WORKER_VIDEO_TIME_LIMIT": "4"})
+    base = Config()
+    cfg = base.replace(broker_url=redis_server.url,  # a transcode of several seconds
+                       ffmpeg=dataclasses.replace(base.ffmpeg, preset="veryslow"))
+    run = new_run(media_root, cfg)
+    run.submit([(str(clip), _asset_id(clip), "video")])
+    started = time.monotonic()
+    (result,) = list(run.results(timeout=120))
+    assert time.monotonic() - started < 60
+    video = result.stages["video"]
+    assert video.status is Status.FAILED
+    assert video.error is not None and video.error["type"] == "OverTimeLimit", video.error
+    assert "worker.videoTimeLimit" in video.error["message"]
+    assert not list((media_root / "encoded-video").rglob("*.mp4"))

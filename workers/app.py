@@ -3,7 +3,9 @@
 Owns: building the Celery app from a ``Config`` (``make_app``: no app exists until one is made;
 ``celery -A workers worker`` gets one made from ``MEDIAPIPE_*`` variables, see ``workers``),
 its queues (one per distinct queue of ``mediapipe.pipeline.steps.STEPS``) and the time limits of
-each step's task. Does not own: what tasks do (``workers.tasks``).
+each step's task: a worker's app is made from the worker's own config, so its
+``worker.imageTimeLimit``/``videoTimeLimit`` govern the tasks it runs (messages carry none,
+``workers.tasks.send``). Does not own: what tasks do (``workers.tasks``).
 
 Delivery: JSON only; ``acks_late`` with ``reject_on_worker_lost`` (tasks are idempotent, so a
 worker killed mid-task means the task runs again elsewhere); prefetch 1; a Redis visibility
@@ -59,6 +61,10 @@ def make_app(cfg: Config) -> Celery:
         },
         result_backend_transport_options={"visibility_timeout": w.visibility_timeout},
         broker_connection_retry_on_startup=True,
+        # Celery's own publish retries are short: ``workers.outage.patiently`` waits out a
+        # longer outage around them, up to worker.brokerDeadline.
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2,
+                                   "interval_step": 0.3, "interval_max": 0.5},
         task_queues=[Queue(name) for name in queues()],  # a worker without -Q serves them all
         task_default_queue=steps.STEPS[0].queue,
         task_create_missing_queues=True,

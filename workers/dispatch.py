@@ -1,102 +1,189 @@
 """The coordinator's side of Celery: send assets to the workers, collect their results.
 
 Owns: batching assets into ``dispatch_batch`` messages (one message per ``batch_size`` assets,
-so a scan of a million files dispatches quickly) and reading finished ``AssetResult``s from the
-run's Redis list as they come, de-duplicated (a redelivered task may report twice). Does not own:
-the catalog (the caller writes it from the results) or the tasks themselves.
+so a scan of a million files dispatches quickly), the assets still out (sent, no result yet),
+and reading finished ``AssetResult``s from the run's Redis list as they come, de-duplicated by
+asset id (a redelivered or re-sent task may report twice). Does not own: the catalog (the caller
+writes it from the results) or the tasks themselves.
+
+A broker outage is never a silent wait: ``results`` says it is waiting (``on_status``, and a
+log line), and when the broker is back, the assets with no result after
+``worker.redispatchAfter`` seconds of silence are sent again (messages and results published in
+the outage may be gone: Redis keeps its last second only, tasks finishing in the outage may have
+given up). If the broker stays away past ``worker.brokerDeadline`` the run ends with
+``BrokerUnreachable``; the assets with no result stay pending in the catalog for the next run.
+The run's keys expire in hours (``KEYS_TTL_S``): a killed coordinator leaves nothing for long.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import redis
 from celery import Celery
 from kombu import Producer
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from mediapipe.config import Config
+from mediapipe.errors import BrokerUnreachable
 from mediapipe.pipeline import steps
 from mediapipe.pipeline.state import AssetResult
+from workers.broker import redact
+from workers.outage import BROKER_ERRORS, patiently
 
-__all__ = ["CONFIG_KEY", "RESULTS_KEY", "Run"]
+__all__ = ["CONFIG_KEY", "RESULTS_KEY", "Run", "Status"]
 
 BATCH_SIZE = 200
 RESULTS_KEY = "mediapipe:results:{run_id}"  # a list of AssetResult JSON, one per asset
 CONFIG_KEY = "mediapipe:config:{digest}"  # a run's Config JSON, by content
-KEYS_TTL_S = 30 * 86400
+KEYS_TTL_S = 6 * 3600  # refreshed while the run lives (results: by each push)
+REFRESH_EVERY_S = 600
+Asset = tuple[Any, ...]  # source, asset id, kind[, the steps due]: pipeline.local.Asset
+Status = Callable[[str | None], None]  # a line on what the run waits for; None: nothing
+log = logging.getLogger("mediapipe.dispatch")
 
 
 class Run:
     """One coordinator run: ``submit`` assets, then ``results`` until all are back."""
 
     def __init__(self, app: Celery, root: Path, cfg: Config, *, force: bool = False,
-                 run_id: str | None = None) -> None:
+                 run_id: str | None = None, on_status: Status | None = None) -> None:
         self.app = app
+        self.cfg = cfg
         self.run_id = run_id or uuid.uuid4().hex
-        self._redis = redis.Redis.from_url(app.conf.broker_url, socket_timeout=30)
+        self.on_status = on_status or (lambda _line: None)
+        # No silent reconnects: the run must see an outage to say so and to re-send after it.
+        self._redis = redis.Redis.from_url(app.conf.broker_url, socket_timeout=30,
+                                           retry=Retry(NoBackoff(), 0))
         # The config travels by reference: stored once, not in every message of the run.
-        text = json.dumps(cfg.to_dict(), sort_keys=True)
-        self.config_key = CONFIG_KEY.format(digest=hashlib.sha1(text.encode()).hexdigest())
-        self._redis.set(self.config_key, text, ex=KEYS_TTL_S)
+        self._config_text = json.dumps(cfg.to_dict(), sort_keys=True)
+        digest = hashlib.sha1(self._config_text.encode()).hexdigest()
+        self.config_key = CONFIG_KEY.format(digest=digest)
+        self._store_config()
         self.common = {"root": str(root), "config_key": self.config_key, "force": force,
                        "run_id": self.run_id}
         self.submitted = 0
+        self.outstanding: dict[str, Asset] = {}  # sent, no result yet: by asset id
 
-    def submit(self, assets: Iterable[tuple[Any, ...]], batch_size: int = BATCH_SIZE) -> int:
+    def _store_config(self) -> None:
+        self._patiently(lambda: self._redis.set(self.config_key, self._config_text,
+                                                ex=KEYS_TTL_S), "store the run's config")
+
+    def _patiently(self, operation: Callable[[], object], what: str) -> None:
+        def waiting(away: float) -> None:
+            self.on_status(f"waiting for the broker ({away:.0f}s)")
+            log.warning("broker %s away while trying to %s: waiting, %.0fs of %ds",
+                        redact(self.app.conf.broker_url), what, away,
+                        self.cfg.worker.broker_deadline)
+        try:
+            patiently(operation, what=what, deadline_s=self.cfg.worker.broker_deadline,
+                      on_wait=waiting)
+        except BROKER_ERRORS as exc:
+            raise self._unreachable(f"{type(exc).__name__}: {exc}") from exc
+        self.on_status(None)
+
+    def _unreachable(self, cause: str) -> BrokerUnreachable:
+        return BrokerUnreachable(
+            redact(self.app.conf.broker_url),
+            f"away for more than {self.cfg.worker.broker_deadline}s (worker.brokerDeadline; "
+            f"{cause}); {len(self.outstanding)} assets left pending: run ingest again when "
+            "it is back")
+
+    def submit(self, assets: Iterable[Asset], batch_size: int = BATCH_SIZE) -> int:
         """Send ``(source, asset_id, kind[, todo])`` in batches; returns how many were sent."""
-        batch: list[tuple[Any, ...]] = []
+        batch: list[Asset] = []
         sent = 0
-        with self.app.producer_or_acquire() as producer:
-            for asset in assets:
-                batch.append(asset)
-                if len(batch) >= batch_size:
-                    sent += self._send(batch, producer)
-                    batch = []
-            if batch:
-                sent += self._send(batch, producer)
+        for asset in assets:
+            batch.append(asset)
+            if len(batch) >= batch_size:
+                sent += self._send(batch)
+                batch = []
+        if batch:
+            sent += self._send(batch)
         self.submitted += sent
         return sent
 
-    def _send(self, batch: list[tuple[Any, ...]], producer: Producer) -> int:
+    def _send(self, batch: list[Asset]) -> int:
+        def publish() -> None:
+            with self.app.producer_or_acquire() as producer:
+                self._publish(batch, producer)
+        self._patiently(publish, "send assets")
+        self.outstanding.update((a[1], a) for a in batch)
+        return len(batch)
+
+    def _publish(self, batch: list[Asset], producer: Producer) -> None:
         self.app.send_task("mediapipe.dispatch_batch",
                            args=[{"common": self.common, "assets": [list(a) for a in batch]}],
-                           queue=steps.STEPS[0].queue, producer=producer)
-        return len(batch)
+                           queue=steps.STEPS[0].queue, producer=producer, time_limit=None,
+                           soft_time_limit=None)
+
+    def redispatch(self) -> int:
+        """Send every asset still out again (and the config, which the outage may have lost)."""
+        self._store_config()
+        out = list(self.outstanding.values())
+        for i in range(0, len(out), BATCH_SIZE):
+            self._send(out[i:i + BATCH_SIZE])
+        return len(out)
 
     def results(self, *, timeout: float | None = None,
                 idle_timeout: float | None = None) -> Iterator[AssetResult]:
         """Yield each asset's result once, until every submitted asset has reported.
 
-        Survives a broker restart (it waits and reconnects). ``timeout`` bounds the whole wait;
+        Rides out a broker outage up to ``worker.brokerDeadline`` (then ``BrokerUnreachable``),
+        saying so, and re-sends what is still out after it. ``timeout`` bounds the whole wait;
         ``idle_timeout`` bounds the wait for the next result.
         """
         key = RESULTS_KEY.format(run_id=self.run_id)
-        seen: set[str] = set()
         deadline = None if timeout is None else time.monotonic() + timeout
-        last = time.monotonic()
-        while len(seen) < self.submitted:
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"{self.submitted - len(seen)} assets still pending")
-            if idle_timeout is not None and time.monotonic() - last > idle_timeout:
+        last = refreshed = time.monotonic()
+        away_since: float | None = None
+        outage = False  # the broker was away since the assets out were last sent
+        while self.outstanding:
+            now = time.monotonic()
+            if deadline is not None and now > deadline:
+                raise TimeoutError(f"{len(self.outstanding)} assets still pending")
+            if idle_timeout is not None and now - last > idle_timeout:
                 raise TimeoutError(f"no result for {idle_timeout}s; "
-                                   f"{self.submitted - len(seen)} assets pending")
+                                   f"{len(self.outstanding)} assets pending")
             try:
+                if outage and now - last > self.cfg.worker.redispatch_after:
+                    log.warning("no result for %ds since the broker came back: sending the "
+                                "%d assets still out again", self.cfg.worker.redispatch_after,
+                                len(self.outstanding))
+                    self.redispatch()
+                    outage, last = False, time.monotonic()
+                if now - refreshed > REFRESH_EVERY_S:
+                    self._redis.expire(self.config_key, KEYS_TTL_S)
+                    refreshed = now
                 item = self._redis.blpop([key], timeout=1)
-            except redis.ConnectionError:
-                time.sleep(0.5)  # the broker is restarting: wait for it
+            except BROKER_ERRORS as exc:
+                away_since = away_since or now
+                away = time.monotonic() - away_since
+                if away > self.cfg.worker.broker_deadline:
+                    raise self._unreachable(f"{type(exc).__name__}: {exc}") from exc
+                if away < 1 or int(away) % 10 == 0:
+                    log.warning("broker %s away (%s): waiting, %.0fs of %ds; %d assets out",
+                                redact(self.app.conf.broker_url), type(exc).__name__, away,
+                                self.cfg.worker.broker_deadline, len(self.outstanding))
+                self.on_status(f"waiting for the broker ({away:.0f}s)")
+                time.sleep(0.5)
                 continue
+            if away_since is not None:
+                log.warning("broker back after %.0fs", time.monotonic() - away_since)
+                self.on_status(None)
+                away_since, outage, last = None, True, time.monotonic()
             if item is None:
                 continue
             result = AssetResult.from_dict(json.loads(item[1]))
             last = time.monotonic()
-            if result.asset_id in seen:
-                continue
-            seen.add(result.asset_id)
+            if self.outstanding.pop(result.asset_id, None) is None:
+                continue  # reported twice (a redelivered or re-sent task), or not ours
             yield result
-

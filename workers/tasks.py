@@ -5,8 +5,12 @@ Owns: registering, on an app, one task per step of ``mediapipe.pipeline.steps.ST
 fans out into one task per asset, so dispatch is fast) and ``ping``; the walk down the step list
 (what runs here and what is sent on is ``workers.policy``'s rule), retries with backoff for
 transient failures only, one structured log line and the metrics per step, and reporting each
-finished asset to the coordinator's results list in Redis. Does not own: what a step does or
-when it is skipped (``mediapipe.pipeline``), or the catalog (the coordinator's).
+finished asset to the coordinator's results list in Redis. A broker that goes away while a task
+publishes the next step or its result is waited for (``workers.outage.patiently``, up to the
+run's ``worker.brokerDeadline``), not dropped. A step stopped by this worker's soft time limit
+is a failed ``OverTimeLimit``. Messages carry no time limit: the worker applies its own config's
+(``workers.app``). Does not own: what a step does or when it is skipped
+(``mediapipe.pipeline``), or the catalog (the coordinator's).
 
 A message is ``{"run_id", "config_key", "state": AssetState.to_dict()}``. Results go to the
 coordinator's list, not to Celery's result backend: one Redis write per asset.
@@ -14,6 +18,7 @@ coordinator's list, not to Celery's result backend: one Redis write per asset.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -25,17 +30,19 @@ from typing import Any
 
 import redis
 from celery import Celery, Task
+from celery.exceptions import SoftTimeLimitExceeded
 
 # The stages load once in the parent, before the pool forks, not in each child's first task.
 import mediapipe.metadata.read
 import mediapipe.thumbnails.make
 import mediapipe.transcode.run  # noqa: F401
-from mediapipe.config import Config
-from mediapipe.errors import ConfigError
+from mediapipe.config import Config, WorkerConfig
+from mediapipe.errors import ConfigError, OverTimeLimit
 from mediapipe.pipeline import drive, steps
 from mediapipe.pipeline.state import AssetState, StageOutcome, Status
 from workers import metrics, policy
 from workers.dispatch import KEYS_TTL_S, RESULTS_KEY
+from workers.outage import patiently
 
 __all__ = ["DISPATCH", "register", "task_name"]
 
@@ -43,6 +50,7 @@ log = logging.getLogger("mediapipe.task")
 
 PREFIX = "mediapipe."
 DISPATCH = "mediapipe.dispatch_batch"
+BROKER_DEADLINE_S = WorkerConfig().broker_deadline  # before a run's config is known
 
 
 def task_name(step: steps.Step) -> str:
@@ -63,11 +71,17 @@ def ping() -> dict[str, object]:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
-def send(app: Celery, step: steps.Step, message: dict[str, Any], **options: Any) -> None:
-    # A short argsrepr: Celery would otherwise repr the whole state (config, metadata) into
-    # every message's headers, a measurable share of the per-task cost.
-    app.send_task(task_name(step), args=[message], queue=step.queue,
-                  argsrepr=f"({message['state']['asset_id']})", kwargsrepr="{}", **options)
+def send(app: Celery, step: steps.Step, message: dict[str, Any], *,
+         deadline_s: float = BROKER_DEADLINE_S, **options: Any) -> None:
+    """Publish ``step`` for the asset, waiting out a broker outage of up to ``deadline_s``.
+
+    A short argsrepr: Celery would otherwise repr the whole state (config, metadata) into every
+    message's headers, a measurable share of the per-task cost. No time limit in the message
+    (Celery would copy the sender's): the worker that runs the step applies its own."""
+    patiently(lambda: app.send_task(
+        task_name(step), args=[message], queue=step.queue, time_limit=None,
+        soft_time_limit=None, argsrepr=f"({message['state']['asset_id']})", kwargsrepr="{}",
+        **options), what=f"send {step.name}", deadline_s=deadline_s)
 
 
 def dispatch_batch(task: Task, batch: dict[str, Any]) -> int:
@@ -113,23 +127,50 @@ def run_step_task(task: Task, message: dict[str, Any]) -> None:
         if skipped is not None:
             state = state.with_outcome(step.name, skipped)
         elif step is task_step:
-            state = drive.run_step(step, state, cfg)
+            state = _run_step(task, step, state, cfg)
             _retry_if_transient(task, step, state, message, cfg)
-        elif policy.run_here(step, task_step, task.app.amqp.queues.consume_from, cfg):
-            after = drive.run_step(step, state, cfg)
+        elif policy.run_here(step, task_step, task.app.amqp.queues.consume_from,
+                             lambda s: task.app.tasks[task_name(s)].time_limit):
+            after = _run_step(task, step, state, cfg)
             if after.stages[step.name].transient:  # its own task retries it, with backoff
                 log.info("transient failure, passed on to the %s queue", step.queue,
                          extra={"asset_id": state.asset_id, "stage": step.name})
-                send(task.app, step, {**message, "state": state.to_dict()})
+                send(task.app, step, {**message, "state": state.to_dict()},
+                     deadline_s=cfg.worker.broker_deadline)
                 return
             state = after
         else:
-            send(task.app, step, {**message, "state": state.to_dict()})
+            send(task.app, step, {**message, "state": state.to_dict()},
+                 deadline_s=cfg.worker.broker_deadline)
             return
         if step.applies(state):  # a step that does not apply to this asset is no task's work
             _account(step, state.stages[step.name], state, cfg)
         step = drive.next_step(step.name)
-    report(task.app, message, state)
+    report(task.app, message, state, deadline_s=cfg.worker.broker_deadline)
+
+
+def _run_step(task: Task, step: steps.Step, state: AssetState, cfg: Config) -> AssetState:
+    """``drive.run_step``, with this worker's soft time limit turned into a failed
+    ``OverTimeLimit`` (the step would contain it as an internal error otherwise)."""
+    try:
+        after = drive.run_step(step, state, cfg)
+    except SoftTimeLimitExceeded:  # raised outside the step's own handler
+        return state.with_outcome(step.name, StageOutcome(
+            Status.FAILED, error=_over_time(task, step, state, cfg).to_dict()))
+    outcome = after.stages[step.name]
+    error = outcome.error or {}
+    if error.get("type") == "InternalError" and SoftTimeLimitExceeded.__name__ in str(
+            error.get("message")):
+        error = _over_time(task, step, state, cfg).to_dict()
+        after = state.with_outcome(step.name, dataclasses.replace(outcome, error=error))
+    return after
+
+
+def _over_time(task: Task, step: steps.Step, state: AssetState, cfg: Config) -> OverTimeLimit:
+    limit = task.app.tasks[task_name(step)].soft_time_limit or policy.time_limit(step, cfg)
+    budget = "videoTimeLimit" if step.budget == "video" else "imageTimeLimit"
+    return OverTimeLimit(state.source_path, f"{step.name} ran past this worker's time limit "
+                                            f"({limit}s soft; worker.{budget})")
 
 
 def _retry_if_transient(task: Task, step: steps.Step, state: AssetState,
@@ -173,15 +214,22 @@ def _unconfigured(state: AssetState, step: steps.Step, exc: ConfigError) -> Asse
     return state
 
 
-def report(app: Celery, message: dict[str, Any], state: AssetState) -> None:
-    """Push the finished asset's result to the coordinator's list (when it is listening)."""
+def report(app: Celery, message: dict[str, Any], state: AssetState, *,
+           deadline_s: float = BROKER_DEADLINE_S) -> None:
+    """Push the finished asset's result to the coordinator's list (when it is listening),
+    waiting out a broker outage of up to ``deadline_s``."""
     if not message.get("run_id"):
         return
     key = RESULTS_KEY.format(run_id=message["run_id"])
-    with _redis(app.conf.broker_url).pipeline() as pipe:
-        pipe.rpush(key, json.dumps(state.result().to_dict()))
-        pipe.expire(key, KEYS_TTL_S)
-        pipe.execute()
+    item = json.dumps(state.result().to_dict())
+
+    def push() -> None:
+        with _redis(app.conf.broker_url).pipeline() as pipe:
+            pipe.rpush(key, item)
+            pipe.expire(key, KEYS_TTL_S)
+            pipe.execute()
+
+    patiently(push, what="report a result", deadline_s=deadline_s)
 
 
 @functools.cache

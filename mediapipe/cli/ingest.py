@@ -1,14 +1,15 @@
 """``mediapipe ingest``: index an external library in place, with a progress bar.
 
-Owns: the command's options, the checks before anything runs (the library is a readable
-folder, the media root is initialised and mounted, the broker answers within its timeout:
-``workers.broker.probe``), picking the runner (``workers.runner.CeleryRunner`` when a broker
-is given or configured, else ``pipeline.local.LocalRunner`` with ``--workers`` processes), the
-rich progress bar on stderr and the summary (exit 1, or the failures' shared code — all
-read-only thumbs/ is 13 — while any asset of the library is failed, in this run or an earlier
-one). Does not own: the
-scan, the catalog or the results' bookkeeping (``index.ingest``), or the work on each asset
-(the runners). Both runners are imported only when chosen: an unchanged library starts fast.
+Owns: the command's options, the checks before anything runs (the library is a readable folder,
+the media root is initialised and mounted, the broker answers within its timeout:
+``workers.broker.probe``), picking the runner (``workers.runner.CeleryRunner`` when a broker is
+given or configured, else ``pipeline.local.LocalRunner`` with ``--workers`` processes), the
+media root's lock for the run (``index.lock``: one run per media root), the rich progress bar on
+stderr (which says when the run waits for the broker) and the summary (exit 1, or the failures'
+shared code — all read-only thumbs/ is 13 — while any asset of the library is failed, in this
+run or an earlier one). Does not own: the scan, the catalog or the results' bookkeeping
+(``index.ingest``), or the work on each asset (the runners). Both runners are imported only
+when chosen: an unchanged library starts fast.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
            watch: bool, as_json: bool) -> None:
     """Index an external library in place and make its thumbnails and encoded videos."""
     from mediapipe.index import ingest as coordinator
+    from mediapipe.index import lock
     from mediapipe.library import storage
 
     cfg = app.config
@@ -67,21 +69,24 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
         raise Unreadable(library, "is a file, not a library folder")
     storage.require_root(root)
     broker_url = broker or cfg.broker_url
+    bar = Progress(enabled=not as_json and sys.stderr.isatty())
     runner: coordinator.Runner
     if broker_url and not dry_run:
         from workers.broker import probe
         from workers.runner import CeleryRunner
 
         probe(broker_url)  # before the catalog changes: a broker that is not there stops here
-        runner = CeleryRunner(root, cfg.replace(broker_url=broker_url), force=force)
+        runner = CeleryRunner(root, cfg.replace(broker_url=broker_url), force=force,
+                              on_status=bar.waiting)
     else:
         from mediapipe.pipeline.local import LocalRunner
 
         runner = LocalRunner(root, cfg, workers or os.cpu_count() or 1, force=force)
     if (watch or cfg.library.watch.enabled) and not dry_run:
-        _follow(library, root, cfg, runner, as_json)
+        with lock.hold(root):
+            _follow(library, root, cfg, runner, as_json)
         return
-    with Progress(enabled=not as_json and sys.stderr.isatty()) as bar:
+    with lock.hold(root) if not dry_run else _nothing(), bar:
         summary = coordinator.ingest(library, root, cfg, runner, force=force, missing=missing,
                                      retry_failed=retry_failed, dry_run=dry_run,
                                      on_start=bar.start, on_result=bar.advance)
@@ -95,6 +100,12 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
             f"{first['error']})", combined_exit_code(codes) or 1))
     if summary.still_failed:  # failed before and not retried: still not done
         raise click.exceptions.Exit(1)
+
+
+def _nothing() -> Any:
+    import contextlib
+
+    return contextlib.nullcontext()
 
 
 def _follow(library: str, root: Any, cfg: Any, runner: Any, as_json: bool) -> None:
@@ -133,7 +144,8 @@ def _report(summary: Any, as_json: bool, missing: bool) -> None:
 
 
 class Progress:
-    """A rich progress bar on stderr with ok/failed counts, rate and ETA; silent if disabled."""
+    """A rich progress bar on stderr with ok/failed counts, rate and ETA, and what the run
+    waits for (``waiting``: the broker); silent if disabled (the log says it then)."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -169,7 +181,20 @@ class Progress:
 
     def advance(self, result: Any) -> None:
         self.counts["ok" if result.ok else "failed"] += 1
+        self._show(advance=1)
+
+    def waiting(self, line: str | None) -> None:
+        """What the run waits for (``waiting for the broker (12s)``), or None when it no
+        longer waits."""
+        self.wait_line = line
+        self._show(advance=0)
+
+    wait_line: str | None = None
+
+    def description(self) -> str:
+        counts = f"ingest ok={self.counts['ok']} failed={self.counts['failed']}"
+        return f"{counts} — {self.wait_line}" if self.wait_line else counts
+
+    def _show(self, advance: int) -> None:
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, advance=1,
-                             description=f"ingest ok={self.counts['ok']} "
-                                         f"failed={self.counts['failed']}")
+            self._bar.update(self._task, advance=advance, description=self.description())

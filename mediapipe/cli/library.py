@@ -4,13 +4,15 @@ Owns: these commands' options, the folder report (``init``, ``verify``: exit 4 n
 that is offline, 13 one that may not be written) and the placement report (``import``,
 ``migrate``: each bad source named on stderr, the others placed; exit with the failures'
 shared code, else 1). ``import`` and ``migrate`` check first that ``library/`` is an
-initialised, mounted media-root folder (``storage.require_root``). Does not own: markers,
+initialised, mounted media-root folder (``storage.require_root``), and hold the media root's
+lock while they change it (``index.lock``). Does not own: markers,
 temp sweeping or verified moves (``library.storage``), where a file goes (``library.imports``
 and the storage template).
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from mediapipe.cli.context import (
     readable_source,
 )
 from mediapipe.errors import MediaError, combined_exit_code
+from mediapipe.index import lock
 
 __all__ = ["import_command", "init", "migrate", "verify"]
 
@@ -106,8 +109,9 @@ def import_command(app: AppContext, sources: tuple[str, ...], media_root: str | 
             readable.append(readable_source(name, folder_ok=True))
         except MediaError as exc:
             codes.append(fail(str(exc), exc.exit_code))
-    report = importer.import_files(readable, root, cfg, move=move, dry_run=dry_run,
-                                   reader=read_metadata)
+    with lock.hold(root) if not dry_run else contextlib.nullcontext():
+        report = importer.import_files(readable, root, cfg, move=move, dry_run=dry_run,
+                                       reader=read_metadata)
     _report_placements(report, as_json, codes=codes)
 
 
@@ -124,7 +128,8 @@ def migrate(app: AppContext, media_root: str | None, dry_run: bool, as_json: boo
     from mediapipe.metadata.read import read_metadata
 
     storage.require_root(root, ("library",))
-    report = importer.migrate(root, cfg, dry_run=dry_run, reader=read_metadata)
+    with lock.hold(root) if not dry_run else contextlib.nullcontext():
+        report = importer.migrate(root, cfg, dry_run=dry_run, reader=read_metadata)
     _report_placements(report, as_json, only_changes=True)
 
 

@@ -1,36 +1,45 @@
 """The ``mediapipe`` command: the one place that talks to the user.
 
 Owns: the root click group and its global options (``--config``, ``--log-format``,
-``--log-level``, ``--library-log-level``), the list of commands, and ``main()``, the one edge
-where every failure becomes a one-line message on stderr and an exit code, never a traceback:
+``--log-level``, ``--library-log-level``), the list of commands, and ``main()``, the one edge where
+every failure becomes a one-line message on stderr and an exit code, never a traceback:
 ``MediaError`` (a file), ``ConfigError``, ``BrokerUnreachable``, an ``OSError`` no command
-caught (by its errno class), and, last, any other exception (an internal error: one line, the
-traceback only at ``--log-level debug``); ``run()`` is the console script.
-Does not own: the commands themselves, one module per group: ``cli.media`` (info, thumbnail,
-transcode), ``cli.library`` (init, verify, import, migrate), ``cli.ingest``, ``cli.ops``
-(doctor, worker, config); nor any media work. Heavy modules are imported inside commands so
-start-up stays fast.
+caught (by its errno class), an ``sqlite3.Error`` no catalog method mapped (as a
+``CatalogError``), ``MediaRootBusy`` (another run holds the media root), and, last, any other
+exception (an internal error: one line, the traceback only at ``--log-level debug``); ``run()``
+is the console script. Does not own: the commands themselves, one module per group:
+``cli.media`` (info, thumbnail, transcode), ``cli.library`` (init, verify, import, migrate),
+``cli.ingest``, ``cli.ops`` (doctor, worker, config); nor any media work. Heavy modules are
+imported inside commands so start-up stays fast.
 
-Exit codes: 0 ok, 1 files failed in different ways, 2 usage, 3 config, 4 storage offline,
-5 unsupported, 6 corrupt, 7 too large, 8 transcode failed, 9 path escape, 10 integrity,
-11 catalog, 12 not found / not readable, 13 permission denied, 14 broker unreachable,
-70 internal error, 130 interrupted. A batch exits with its failures' code when they share one,
-else 1 (``errors.combined_exit_code``).
+Exit codes: 0 ok, 1 files failed in different ways, 2 usage, 3 config, 4 storage offline, 5
+unsupported, 6 corrupt, 7 too large, 8 transcode failed, 9 path escape, 10 integrity, 11
+catalog, 12 not found / not readable, 13 permission denied, 14 broker unreachable, 15 media root
+busy (another run), 16 over a worker's time limit, 70 internal error, 130 interrupted. A batch
+exits with its failures' code when they share one, else 1 (``errors.combined_exit_code``).
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import sqlite3
 import sys
 
 import click
 
 from mediapipe import allocator
+from mediapipe.cli import catalog as catalog_command
 from mediapipe.cli import ingest as ingest_command
 from mediapipe.cli import library, listing, media, ops
 from mediapipe.cli.context import AppContext, fail
-from mediapipe.errors import BrokerUnreachable, ConfigError, MediaError, from_os_error
+from mediapipe.errors import (
+    BrokerUnreachable,
+    ConfigError,
+    MediaError,
+    MediaRootBusy,
+    from_os_error,
+)
 
 __all__ = ["INTERNAL_ERROR", "cli", "main", "run"]
 
@@ -66,7 +75,7 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str, log_level:
 
 for command in (library.init, library.verify, ops.doctor, media.transcode, ops.config_group,
                 library.import_command, library.migrate, media.info, media.thumbnail,
-                ingest_command.ingest, listing.ls, ops.worker):
+                ingest_command.ingest, listing.ls, ops.worker, catalog_command.catalog_group):
     cli.add_command(command)
 
 
@@ -88,8 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.exit_code
     except (click.Abort, KeyboardInterrupt):
         code = fail("interrupted", 130)
-    except (MediaError, ConfigError, BrokerUnreachable) as exc:
+    except (MediaError, ConfigError, BrokerUnreachable, MediaRootBusy) as exc:
         code = fail(str(exc), exc.exit_code)
+    except sqlite3.Error as exc:  # a catalog call no method mapped: still one line, exit 11
+        from mediapipe.index.sqlerrors import catalog_error
+
+        mapped = catalog_error("catalog", exc)
+        code = fail(str(mapped), mapped.exit_code)
     except OSError as exc:  # a path no command checked: named, by its errno class
         error = from_os_error(exc.filename or "", exc, writing=exc.errno == errno.EROFS)
         code = fail(str(error), error.exit_code)

@@ -22,7 +22,8 @@ Resume: states are written as results arrive (buffered, committed at least every
 ``FLUSH_EVERY`` results or ``FLUSH_AFTER_S`` seconds, and on ``flush``/``close``). After a crash
 ``pending()`` yields exactly the sources with a stage still pending; at worst the last unflushed
 results are redone (stages are idempotent). Failed stages are not retried unless the file changes
-or ``requeue`` says so.
+or ``requeue`` says so. Every ``sqlite3.Error`` (damaged, read-only, immutable, locked) leaves a
+method as one ``CatalogError`` in words (``sqlerrors``).
 
 Paths are stored as the bytes ``os.fsencode`` gives (lossless for names that are not UTF-8) and
 come back as ``str`` via ``os.fsdecode``. Asset ids come from ``mediapipe.identity``. Entry
@@ -48,6 +49,7 @@ from mediapipe.identity import asset_id_for_path
 from mediapipe.index.diff import ScanDiff, apply_scan, path_range
 from mediapipe.index.scan import SourceFile
 from mediapipe.index.schema import FACTS, Schema
+from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error, mapped
 from mediapipe.library import storage
 
 __all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "ScanDiff", "State"]
@@ -93,14 +95,24 @@ class Catalog:
 
     def __init__(self, db_path: str | Path) -> None:
         self.path = Path(db_path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        except sqlite3.Error as exc:
+            raise catalog_error(self.path, exc) from exc
+        try:
+            self._prepare()
+        except BaseException:
+            self._db.close()
+            raise
+
+    @mapped
+    def _prepare(self) -> None:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA cache_size = -32768")
         self._db.create_function("mp_asset_id", 1, asset_id_for_path, deterministic=True)
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            self._db.close()
             raise CatalogError(self.path, f"catalog schema {version} is newer than this "
                                           f"mediapipe knows ({SCHEMA_VERSION}); upgrade mediapipe")
         self.schema = Schema.current()
@@ -128,6 +140,7 @@ class Catalog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @mapped
     def close(self) -> None:
         """Commit buffered results and close."""
         try:
@@ -142,6 +155,7 @@ class Catalog:
 
     # -- scans -------------------------------------------------------------------------------
 
+    @mapped
     def diff(self, files: Iterable[SourceFile], *, root: str | None = None,
              keep: Collection[str] = (), dry_run: bool = False) -> ScanDiff:
         """Apply a scan of ``root`` (default: ``files.root``, as a ``LibraryScan`` has) and count.
@@ -176,6 +190,7 @@ class Catalog:
         """Every (online) source, in pages: for checks such as regenerating missing outputs."""
         yield from self._select("online = 1" if online_only else "1", batch, under)
 
+    @mapped
     def _select(self, where: str, batch: int, under: str | None) -> Iterator[CatalogEntry]:
         last = 0
         scope: tuple[bytes, ...] = ()
@@ -192,20 +207,24 @@ class Catalog:
             for row in rows:
                 yield self._entry(row[1:])
 
+    @mapped
     def get(self, asset_id: str) -> CatalogEntry | None:
         self.flush()
         row = self._db.execute(f"SELECT {self._columns} FROM sources WHERE asset_id = ?",
                                (asset_id,)).fetchone()
         return self._entry(row) if row else None
 
+    @mapped
     def meta(self, key: str) -> str | None:
         """A fact about the media root itself (``layout``: which naming its files follow)."""
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    @mapped
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    @mapped
     def metadata(self, asset_id: str) -> dict[str, Any] | None:
         """The metadata JSON last recorded for the asset, parsed."""
         self.flush()
@@ -243,6 +262,7 @@ class Catalog:
                 or time.monotonic() - self._last_flush >= FLUSH_AFTER_S):
             self.flush()
 
+    @mapped
     def flush(self) -> None:
         """Commit buffered results in one transaction. ``LookupError`` for unknown asset ids."""
         self._last_flush = time.monotonic()
@@ -255,6 +275,7 @@ class Catalog:
             raise LookupError(f"{len(batch) - updated} result(s) for asset ids not in the "
                               "catalog")
 
+    @mapped
     def requeue(self, stages: Iterable[str] | None = None, *, failed_only: bool = False,
                 under: str | None = None) -> int:
         """Set steps of online sources back to pending (``--force``, retrying failures).
@@ -284,6 +305,7 @@ class Catalog:
                 f"WHERE online = 1 AND {scope} AND ({' OR '.join(conds)})",
                 (time.time(), *params)).rowcount
 
+    @mapped
     def link_live_photos(self) -> int:
         """Pair stills and videos that carry the same live-photo id, whatever order and run they
         were seen in: the still links the video, the video is hidden. Returns the links made."""
@@ -302,6 +324,7 @@ class Catalog:
                                         WHERE kind = 'image' AND live_photo_id IS NOT NULL)""")
         return linked
 
+    @mapped
     def rows(self, sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:
         """Read-only queries of the reports (``listing``), after buffered results are in."""
         self.flush()
@@ -325,7 +348,8 @@ class Catalog:
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # the error that got here is the news
+                self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 

@@ -95,8 +95,8 @@ class FolderStatus:
     exit_code: int = 0  # StorageOffline's (marker gone) or PermissionDenied's (not writable)
 
 
-def _write_marker(folder: Path) -> None:
-    data = str(int(time.time() * 1000)).encode()
+def _write_marker(folder: Path, data: bytes | None = None) -> None:
+    data = data if data is not None else str(int(time.time() * 1000)).encode()
     tmp = temp_path_for(folder / MARKER)
     with open(tmp, "wb") as fh:
         fh.write(data)
@@ -106,7 +106,9 @@ def _write_marker(folder: Path) -> None:
 
 
 def init_root(root: str | Path) -> list[FolderStatus]:
-    """Create the root's folders and their markers (idempotent); report each folder."""
+    """Create the root's folders and their markers (idempotent); report each folder. A marker
+    that is there is written again, so a root that cannot be written (read-only, immutable)
+    reports its folders as failed, not ok (the marker's content stays as it was)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     out = []
@@ -114,8 +116,8 @@ def init_root(root: str | Path) -> list[FolderStatus]:
         folder = root / name
         try:
             folder.mkdir(exist_ok=True)
-            if not (folder / MARKER).exists():
-                _write_marker(folder)
+            marker = folder / MARKER
+            _write_marker(folder, marker.read_bytes() if marker.is_file() else None)
             out.append(FolderStatus(name, folder, True))
         except OSError as exc:
             error = from_os_error(folder, exc, writing=True)
@@ -185,8 +187,13 @@ def temp_path_for(target: Path) -> Path:
     """``.<name>.<host>.<pid>.<random>.mptmp`` beside ``target``: hidden, naming its writer,
     cut to fit 255 bytes (on a UTF-8 boundary) for long names."""
     tag = f"{_HOST}.{os.getpid()}.{secrets.token_hex(4)}"
-    room = 255 - len(f"..{tag}{TEMP_SUFFIX}".encode())
-    name = target.name.encode()[:room].decode("utf-8", "ignore")
+    room = 255 - len(os.fsencode(f"..{tag}{TEMP_SUFFIX}"))
+    raw = os.fsencode(target.name)  # a name that is not UTF-8 has surrogate escapes
+    try:
+        raw.decode()
+        name = raw[:room].decode("utf-8", "ignore")  # cut on a character boundary
+    except UnicodeDecodeError:  # not UTF-8: cut the bytes as they are
+        name = os.fsdecode(raw[:room])
     return target.with_name(f".{name}.{tag}{TEMP_SUFFIX}")
 
 

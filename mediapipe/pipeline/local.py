@@ -4,12 +4,18 @@ Owns: ``Runner`` (what a coordinator needs of any runner: assets in, results out
 and ``LocalRunner``, the default of ``mediapipe ingest`` without a broker. The Celery runner,
 with the same shape, is ``workers.runner.CeleryRunner``. Does not own: the steps (``drive``) or
 the catalog (the coordinator records the results).
+
+Pool processes die with the coordinator (``PR_SET_PDEATHSIG``; ffmpeg dies with them, see
+``transcode.run``): a killed ``ingest`` leaves no orphan holding the catalog or encoding on.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import dataclasses
+import os
+import signal
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -39,9 +45,24 @@ def _process(asset: Asset, root: str, cfg: Config, force: bool) -> AssetResult:
     return process_asset(asset.source, asset.asset_id, root, cfg, force=force, todo=asset.todo)
 
 
-def _start_process(log_settings: tuple[str, str, str]) -> None:
-    """A pool process: the allocator tuned, and its parent's log set-up (format, levels), so
-    its one line per asset and step reads like the parent's whatever the start method."""
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent dies; if it already has, go now."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: no such safety net
+        return
+    if os.getppid() != parent:  # the parent died before the call: no signal will come
+        os._exit(1)
+
+
+def _start_process(log_settings: tuple[str, str, str], parent: int) -> None:
+    """A pool process: bound to its parent's life, the allocator tuned, and its parent's log
+    set-up (format, levels), so its one line per asset and step reads like the parent's
+    whatever the start method."""
+    _die_with(parent)
     allocator.tune()
     logs.configure(*log_settings)
 
@@ -62,7 +83,7 @@ class LocalRunner:
             return
         # Pool processes handle image after image, as the CLI and Celery's do: same allocator.
         with cf.ProcessPoolExecutor(self.workers, initializer=_start_process,
-                                    initargs=(logs.current(),)) as pool:
+                                    initargs=(logs.current(), os.getpid())) as pool:
             inflight: set[cf.Future[AssetResult]] = set()
             try:
                 for asset in assets:

@@ -172,3 +172,49 @@ def test_redis_restart_mid_ingest_loses_nothing(
     rerun = run_ingest(tmp_path / "lib", media_root, "--broker", redis_server.url, env=ENV,
                        timeout=TIME_LIMIT_S)
     assert rerun.code == 0 and rerun.summary["processed"] == 0
+
+
+def _redis_outage(case: str, tmp_path: Path, redis: RedisServer,
+                  celery_worker: Callable[..., CeleryWorker], media_root: Path, *,
+                  gaps: list[float], photos: int, clips: int, seed: int,
+                  ledger: Callable[[Figures], Figures]) -> None:
+    """SIGKILL redis-server (AOF everysec: the last second may be lost) mid-ingest, leave it
+    down for each gap in turn, start it again; the run must finish on its own."""
+    sources = _library(tmp_path / "lib", photos, clips, seed=seed)
+    env = {**ENV, "MEDIAPIPE_WORKER_REDISPATCH_AFTER": "5"}
+    worker = celery_worker("metadata,thumbnails,video", name="steady", env=env)
+    started = time.monotonic()
+    proc = start_ingest(tmp_path / "lib", media_root, "--broker", redis.url, env=env)
+    for n, gap in enumerate(gaps):
+        assert _wait(lambda n=n: _image_tasks(worker) >= 2 + 3 * n, 120)
+        assert redis.proc is not None
+        redis.proc.kill()  # SIGKILL: no shutdown save
+        redis.proc.wait()
+        time.sleep(gap)
+        redis.start()
+    run = finish_ingest(proc, TIME_LIMIT_S, started=started)
+    fig, detail = account(f"{case} ({', '.join(f'{g:.0f}s' for g in gaps)} down)", sources,
+                          media_root, [run])
+    ledger(fig)
+    _assert_clean(run, fig, detail, media_root)
+    assert fig.processed == len(sources), (run.code, run.stderr[-3000:])
+    assert "waiting" in run.stderr, "never a silent wait: the run says it waits for the broker"
+
+
+def test_redis_killed_for_seconds_mid_ingest_the_run_finishes(
+        tmp_path: Path, media_root: Path, redis_server: RedisServer,
+        celery_worker: Callable[..., CeleryWorker],
+        ledger: Callable[[Figures], Figures]) -> None:
+    _redis_outage("redis-server SIGKILLed mid-ingest", tmp_path, redis_server, celery_worker,
+                  media_root, gaps=[6.0], photos=12, clips=1, seed=60, ledger=ledger)
+
+
+@pytest.mark.slow
+def test_soak_redis_killed_again_and_again(
+        tmp_path: Path, media_root: Path, redis_server: RedisServer,
+        celery_worker: Callable[..., CeleryWorker],
+        ledger: Callable[[Figures], Figures]) -> None:
+    rng = random.Random(1060)
+    _redis_outage("soak: redis-server SIGKILLed", tmp_path, redis_server, celery_worker,
+                  media_root, gaps=[rng.uniform(3, 10) for _ in range(4)], photos=40,
+                  clips=3, seed=1060, ledger=ledger)
