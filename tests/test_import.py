@@ -22,7 +22,7 @@ from mediapipe.config import Config, StorageTemplateConfig
 from mediapipe.errors import ConfigError, IntegrityError, PathEscape, StorageOffline
 from mediapipe.identity import asset_id_for_content
 from mediapipe.library import imports as importer
-from mediapipe.library import placement, storage
+from mediapipe.library import placement, temps
 from mediapipe.library.placement import PlaceAction
 from mediapipe.template import TemplateContext, render_path
 
@@ -98,7 +98,7 @@ def test_place_file_collisions(media_root: Path, tmp_path: Path, existing: dict[
     for name, data in existing.items():
         assert (folder / name).read_bytes() == data, f"{name} was overwritten"
     assert src.read_bytes() == A, "a copy keeps its source"
-    assert not [n for n in os.listdir(folder) if n.endswith(storage.TEMP_SUFFIX)]
+    assert not [n for n in os.listdir(folder) if n.endswith(temps.TEMP_SUFFIX)]
 
 
 def test_move_on_one_filesystem_renames_and_keeps_mtime(media_root: Path) -> None:

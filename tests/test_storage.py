@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mediapipe.errors import PathEscape, StorageOffline
-from mediapipe.library import storage
+from mediapipe.library import stamps, storage, temps
 
 ASSET = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
@@ -133,13 +133,13 @@ def test_sigkill_mid_write_leaves_no_partial_target_and_the_temp_is_swept(
 
 def test_sweep_keeps_a_live_writers_temp_and_removes_old_ones(media_root: Path) -> None:
     folder = media_root / "thumbs"
-    live = storage.temp_path_for(folder / "x.jpeg")
+    live = temps.temp_path_for(folder / "x.jpeg")
     live.write_bytes(b"in progress")
     foreign_old = folder / ".y.jpeg.otherhost.123.abcd.mptmp"
     foreign_old.write_bytes(b"old")
-    past = time.time() - 2 * storage.STALE_AFTER_S
+    past = time.time() - 2 * temps.STALE_AFTER_S
     os.utime(foreign_old, (past, past))
-    assert storage.sweep_temp(folder) == 1
+    assert temps.sweep_temp(folder) == 1
     assert live.exists() and not foreign_old.exists()
 
 
@@ -150,18 +150,18 @@ def test_a_zombie_writers_temp_is_swept(media_root: Path) -> None:
     while Path(f"/proc/{child.pid}/stat").read_text().split(") ")[1][0] != "Z":
         assert time.monotonic() < deadline
         time.sleep(0.01)  # exited, not reaped: os.kill(pid, 0) still says it exists
-    temp = folder / f".x.jpeg.{storage._HOST}.{child.pid}.abcd.mptmp"
+    temp = folder / f".x.jpeg.{temps._HOST}.{child.pid}.abcd.mptmp"
     temp.write_bytes(b"half")
-    assert storage.sweep_temp(folder) == 1 and not temp.exists()
+    assert temps.sweep_temp(folder) == 1 and not temp.exists()
     child.wait()
 
 
 def test_the_folder_of_fresh_outputs_is_swept_too(media_root: Path) -> None:
     target = storage.atomic_write(media_root / "thumbs" / "a" / "x.jpeg", b"done")
-    leftover = target.with_name(f".y.jpeg.{storage._HOST}.999999999.abcd.mptmp")
+    leftover = target.with_name(f".y.jpeg.{temps._HOST}.999999999.abcd.mptmp")
     leftover.write_bytes(b"half")
-    storage._SWEPT.clear()
-    assert storage.sweep_folders([target]) == 1 and not leftover.exists()
+    temps._SWEPT.clear()
+    assert temps.sweep_folders([target]) == 1 and not leftover.exists()
 
 
 def test_a_symlinked_folder_under_thumbs_is_refused(media_root: Path, tmp_path: Path) -> None:
@@ -179,9 +179,9 @@ def test_outputs_stamped_with_their_source_are_known_made_from_it(media_root: Pa
     source = tmp_path / "a.jpg"
     source.write_bytes(b"a")
     out = storage.atomic_write(media_root / "thumbs" / "x.jpeg", b"made")
-    stamp = storage.source_stamp(source.stat())
-    assert not storage.made_from(out, stamp)
-    storage.stamp_outputs([out], stamp)
-    assert storage.made_from(out, stamp)
+    stamp = stamps.source_stamp(source.stat())
+    assert not stamps.made_from(out, stamp)
+    stamps.stamp_outputs([out], stamp)
+    assert stamps.made_from(out, stamp)
     source.write_bytes(b"b")
-    assert not storage.made_from(out, storage.source_stamp(source.stat()))
+    assert not stamps.made_from(out, stamps.source_stamp(source.stat()))

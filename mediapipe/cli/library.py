@@ -57,11 +57,11 @@ def init(app: AppContext, root: str | None, as_json: bool) -> None:
 @pass_app
 def verify(app: AppContext, root: str | None, as_json: bool) -> None:
     """Read and rewrite every folder's .immich marker; fail naming any folder that is offline."""
-    from mediapipe.library import storage
+    from mediapipe.library import storage, temps
 
     path = app.media_root(root, "pass ROOT")
     statuses = storage.verify_root(path)
-    swept = sum(storage.sweep_temp(path / f, recursive=True) for f in storage.FOLDERS
+    swept = sum(temps.sweep_temp(path / f, recursive=True) for f in storage.FOLDERS
                 if (path / f / storage.MARKER).is_file())
     _report_folders(statuses, as_json, swept=swept)
 

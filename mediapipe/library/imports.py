@@ -40,7 +40,7 @@ from mediapipe.config import Config
 from mediapipe.errors import ConfigError, MediaError, StorageOffline, UnsupportedMedia
 from mediapipe.formats import Kind, find_sidecar, kind_of, supported
 from mediapipe.identity import asset_id_for_content
-from mediapipe.library import placement, storage
+from mediapipe.library import placement, storage, temps
 from mediapipe.library.placement import PlaceAction, Placement
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.template import TemplateContext, compile_template
@@ -175,7 +175,7 @@ class _Run:
         rel = self.layout(_context(name, info, asset_id, mtime))
         target = self.owner / rel
         if not self.dry_run and target.parent not in self.swept and target.parent.is_dir():
-            storage.sweep_temp(target.parent)  # what a killed run left behind
+            temps.sweep_temp(target.parent)  # what a killed run left behind
             self.swept.add(target.parent)
         placed = placement.place_file(
             path, target, inside=self.owner, move=move, sha1=sha1, sidecar=find_sidecar(path),

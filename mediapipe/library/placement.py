@@ -23,7 +23,7 @@ from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
 from mediapipe.errors import IntegrityError, MediaError, PathEscape, StorageOffline
-from mediapipe.library import storage
+from mediapipe.library import storage, temps
 
 __all__ = ["PlaceAction", "Placement", "file_sha1", "place_file", "sidecar_target"]
 
@@ -126,7 +126,7 @@ def _copy_verified(source: Path, final: Path, sha1: str | None, verify: bool) ->
     """Copy into a temp beside ``final``, fsync, check size (and sha1), keep mode and mtime, link
     it in."""
     st = source.stat()
-    tmp = storage.temp_path_for(final)
+    tmp = temps.temp_path_for(final)
     try:
         with open(source, "rb") as src, open(tmp, "xb") as dst:
             while chunk := src.read(1 << 20):

@@ -9,13 +9,11 @@ make bytes) or when (``pipeline``).
 Writes stay below the real media root: no folder between a guarded folder (``thumbs/`` …) and a
 file written there may be a symbolic link (``PathEscape``), and the marker is read in the folder
 the guard resolves to. Files get ``Modes.file`` (0644) and the folders made for them
-``Modes.folder`` (0755), whatever the umask. Each output is stamped with the source it was made
-from (``stamp_outputs``: its mtime set to the source's ctime, which every write, replacement,
-``cp -p``, rsync or restored mtime changes and nobody can set), read back by ``made_from``.
+``Modes.folder`` (0755), whatever the umask. Temp files are named and swept by ``temps``; which
+source an output was made from is ``stamps``'.
 
 Entry points: ``init_root``, ``verify_root``, ``require_root``, ``atomic_write``, ``atomic_output``,
-``derived_path``, ``sweep_temp``, ``sweep_folders``, ``stamp_outputs``, ``made_from``. Placing
-originals in ``library/`` is ``placement``'s."""
+``derived_path``. Placing originals in ``library/`` is ``placement``'s."""
 
 from __future__ import annotations
 
@@ -23,14 +21,13 @@ import contextlib
 import dataclasses
 import enum
 import os
-import secrets
-import socket
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from mediapipe.errors import MediaError, PathEscape, StorageOffline, from_os_error
+from mediapipe.library.temps import sweep_folders, temp_path_for
 
 __all__ = [
     "FOLDERS",
@@ -42,20 +39,13 @@ __all__ = [
     "atomic_write",
     "derived_path",
     "init_root",
-    "made_from",
     "require_marker",
     "require_root",
-    "source_stamp",
-    "stamp_outputs",
-    "sweep_folders",
-    "sweep_temp",
     "verify_root",
 ]
 
 FOLDERS = ("library", "thumbs", "encoded-video", "profile")
 MARKER = ".immich"
-TEMP_SUFFIX = ".mptmp"
-STALE_AFTER_S = 3600.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,70 +170,6 @@ def require_marker(path: str | Path) -> Path:
     raise StorageOffline(path, f"no {MARKER} marker above it: not inside a media root")
 
 
-_HOST = socket.gethostname().replace(".", "_")
-
-
-def temp_path_for(target: Path) -> Path:
-    """``.<name>.<host>.<pid>.<random>.mptmp`` beside ``target``: hidden, naming its writer,
-    cut to fit 255 bytes (on a UTF-8 boundary) for long names."""
-    tag = f"{_HOST}.{os.getpid()}.{secrets.token_hex(4)}"
-    room = 255 - len(os.fsencode(f"..{tag}{TEMP_SUFFIX}"))
-    raw = os.fsencode(target.name)  # a name that is not UTF-8 has surrogate escapes
-    try:
-        raw.decode()
-        name = raw[:room].decode("utf-8", "ignore")  # cut on a character boundary
-    except UnicodeDecodeError:  # not UTF-8: cut the bytes as they are
-        name = os.fsdecode(raw[:room])
-    return target.with_name(f".{name}.{tag}{TEMP_SUFFIX}")
-
-
-def _boot_time() -> float | None:
-    try:
-        with open("/proc/stat", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"btime "):
-                    return float(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-_BOOT = _boot_time()
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _process_gone(pid: int, written_at: float) -> bool:
-    """True when no live process ``pid`` could have written a file last changed at
-    ``written_at``: there is none, it is a zombie (dead, not yet reaped by its parent) or it
-    started after the file was written (the pid was reused)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-    except FileNotFoundError:
-        return True
-    except OSError:  # no /proc: ask the kernel whether the pid exists at all
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except OSError:
-            return False
-        return False
-    fields = stat[stat.rfind(b")") + 2:].split()
-    if fields[0] in (b"Z", b"X"):
-        return True
-    started = _BOOT + int(fields[19]) / _TICKS if _BOOT is not None else None
-    return started is not None and started > written_at + 1.0
-
-
-def _writer_dead(temp_name: str, written_at: float = float("inf")) -> bool:
-    """True when the temp file's writer was a process on this host that is gone (or a zombie)."""
-    parts = temp_name[: -len(TEMP_SUFFIX)].rsplit(".", 3)
-    if len(parts) != 4 or parts[1] != _HOST or not parts[2].isdigit():
-        return False
-    return _process_gone(int(parts[2]), written_at)
-
-
 def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -344,75 +270,3 @@ def atomic_write(path: str | Path, data: bytes, *, guarded: bool = True,
     return Path(path)
 
 
-def sweep_temp(folder: str | Path, *, name: str | None = None,
-               older_than: float = STALE_AFTER_S, recursive: bool = False) -> int:
-    """Remove temp files that crashed writers left; returns how many were removed.
-
-    A temp file goes when its writer (named in it) was on this host and is gone, or when it
-    has not changed for ``older_than`` seconds (writers on other hosts sharing the disk).
-    ``name`` limits the sweep to the temps of one target.
-    """
-    folder = Path(folder)
-    now = time.time()
-    prefix = f".{name}." if name else "."
-    removed = 0
-    walker = os.walk(folder) if recursive else [(str(folder), [], None)]
-    for dirpath, _dirs, _files in walker:
-        try:
-            entries = list(os.scandir(dirpath))
-        except OSError:
-            continue
-        for entry in entries:
-            if not (entry.name.startswith(prefix) and entry.name.endswith(TEMP_SUFFIX)):
-                continue
-            try:
-                written_at = entry.stat().st_mtime
-                if _writer_dead(entry.name, written_at) or now - written_at > older_than:
-                    os.unlink(entry.path)
-                    removed += 1
-            except OSError:
-                continue
-    return removed
-
-
-_SWEPT: set[str] = set()  # folders this process has swept: once each is enough
-
-
-def sweep_folders(outputs: Iterable[str | Path]) -> int:
-    """Sweep the folders of ``outputs`` once per process (every folder a run writes, or would
-    write had its outputs not been there already); returns how many temps were removed."""
-    removed = 0
-    for folder in {os.path.dirname(os.path.abspath(p)) for p in outputs} - _SWEPT:
-        if len(_SWEPT) > 100_000:
-            _SWEPT.clear()
-        _SWEPT.add(folder)
-        removed += sweep_temp(folder)
-    return removed
-
-
-# Timestamp granularities a media root's filesystem may keep (ns, NTFS/SMB, µs, ms, s, FAT).
-_GRAINS = (1, 100, 1_000, 1_000_000, 1_000_000_000, 2_000_000_000)
-
-
-def source_stamp(st: os.stat_result) -> int:
-    """The stamp of a source as it is: its ctime, in ns (changed by every write, replacement,
-    ``cp -p``, rsync or restored mtime; no program can set it)."""
-    return st.st_ctime_ns
-
-
-def stamp_outputs(outputs: Iterable[str | Path], stamp: int) -> None:
-    """Mark ``outputs`` as made from the source whose stamp is ``stamp`` (their mtime)."""
-    for path in outputs:
-        with contextlib.suppress(OSError):  # unstamped means "not known fresh": made again
-            os.utime(path, ns=(time.time_ns(), stamp))
-
-
-def made_from(path: str | Path, stamp: int) -> bool:
-    """Whether ``path`` exists, is not empty and was made from the source stamped ``stamp``
-    (as finely as its filesystem keeps times)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    have = st.st_mtime_ns
-    return st.st_size > 0 and any(have == stamp - stamp % grain for grain in _GRAINS)

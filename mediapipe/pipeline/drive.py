@@ -10,7 +10,7 @@ structured line per asset and step, the same in every mode), ``next_step`` and
 ``process_asset`` (every step in order, here). The Celery driver (``workers.tasks``) runs the
 same ``run_step`` one step per task and logs each step with the same ``log_outcome``.
 Does not own: what the steps do (``steps``), which assets to process (``index``), or how a
-stamp is written and read (``library.storage.stamp_outputs``/``made_from``).
+stamp is written and read (``library.stamps.stamp_outputs``/``made_from``).
 
 Idempotent: a step whose outputs carry the stamp of the source as it is now (its ctime: any
 write, replacement, ``cp -p``, rsync or restored mtime changes it) is done, unless forced.
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from mediapipe.config import Config
 from mediapipe.errors import OFFLINE_ERRNOS, MediaError, SourceOffline
-from mediapipe.library import storage
+from mediapipe.library import stamps, temps
 from mediapipe.pipeline import steps
 from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
 from mediapipe.pipeline.steps import Progress, Step
@@ -41,10 +41,10 @@ ASSET_LOG = logging.getLogger("mediapipe.asset")  # one line per asset and step,
 def _fresh(outputs: Sequence[Path], source: Path) -> bool:
     """Every output exists and carries the stamp of the source as it is now."""
     try:
-        stamp = storage.source_stamp(os.stat(source))
+        stamp = stamps.source_stamp(os.stat(source))
     except OSError:
         return False
-    return all(storage.made_from(p, stamp) for p in outputs)
+    return all(stamps.made_from(p, stamp) for p in outputs)
 
 
 def skip_outcome(step: Step, state: AssetState, cfg: Config) -> StageOutcome | None:
@@ -64,7 +64,7 @@ def skip_outcome(step: Step, state: AssetState, cfg: Config) -> StageOutcome | N
     if step.outputs is not None and not state.force:
         outputs = step.outputs(state, cfg)
         if _fresh(outputs, state.source_path):
-            storage.sweep_folders(outputs)
+            temps.sweep_folders(outputs)
             return StageOutcome(Status.DONE, tuple(map(str, outputs)),
                                 note="outputs already made from this source")
     return None
@@ -110,7 +110,7 @@ def run_step(step: Step, state: AssetState, cfg: Config,
             before = os.stat(state.source)  # the source the outputs are made from
             outcome, state = step.run(state, cfg, progress)
             if outcome.status is Status.DONE and outcome.outputs:
-                storage.stamp_outputs(outcome.outputs, storage.source_stamp(before))
+                stamps.stamp_outputs(outcome.outputs, stamps.source_stamp(before))
         except Exception as exc:  # edge: contain every failure in this asset
             outcome = _failed(exc, started, state)
     return state.with_outcome(step.name, outcome)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mediapipe.errors import MediaError
-from mediapipe.library import storage
+from mediapipe.library import storage, temps
 
 __all__ = ["MEDIA_ERRORS", "Figures", "IngestRun", "account", "digests", "partial_files",
            "run_ingest"]
@@ -228,7 +228,7 @@ def partial_files(root: Path) -> list[Path]:
         for p in (root / folder).rglob("*"):
             if not p.is_file() or p.name == storage.MARKER:
                 continue
-            if p.name.endswith(storage.TEMP_SUFFIX) or p.stat().st_size == 0:
+            if p.name.endswith(temps.TEMP_SUFFIX) or p.stat().st_size == 0:
                 bad.append(p)
             elif folder == "thumbs":
                 try:

@@ -26,7 +26,7 @@ import pytest
 
 from fixtures import images
 from mediapipe.identity import asset_id_for_path
-from mediapipe.library import storage
+from mediapipe.library import storage, temps
 from tests.reliability.harness import (
     Figures,
     TreeSampler,
@@ -148,7 +148,7 @@ def test_a_zombie_writers_temp_beside_unrecorded_outputs_is_swept(
     zombie = subprocess.Popen([sys.executable, "-c", "pass"])
     _wait(lambda: Path(f"/proc/{zombie.pid}/stat").read_text().split(") ")[1][0] == "Z", 10)
     preview = _preview(media_root, crashed)
-    temp = preview.with_name(f".{preview.name}.{storage._HOST}.{zombie.pid}.abcd.mptmp")
+    temp = preview.with_name(f".{preview.name}.{temps._HOST}.{zombie.pid}.abcd.mptmp")
     temp.write_bytes(b"half a preview")
     rerun = run_ingest(lib, media_root, "--workers", "1")
     zombie.wait()
