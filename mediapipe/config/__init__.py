@@ -16,9 +16,6 @@ from __future__ import annotations
 from mediapipe.config.loading import ENV_PREFIX, OTHER_VARIABLES, env_names, load, read_file
 from mediapipe.config.sample import sample_toml
 from mediapipe.config.settings import (
-    ACCELS,
-    BROKER_SCHEMES,
-    RESOLUTIONS,
     Config,
     FFmpegConfig,
     FullsizeOutput,
@@ -29,6 +26,11 @@ from mediapipe.config.settings import (
     LibraryWatchConfig,
     StorageTemplateConfig,
     WorkerConfig,
+)
+from mediapipe.config.values import (
+    ACCELS,
+    BROKER_SCHEMES,
+    RESOLUTIONS,
     broker_url_problem,
     parse_bitrate,
     setting,

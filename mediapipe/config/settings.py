@@ -2,31 +2,33 @@
 
 Owns: the typed, frozen settings (Immich's section and key names and defaults: ``image``,
 ``ffmpeg``, ``storageTemplate``, ``library``, plus mediapipe's own top-level keys and ``worker``),
-``setting(...)`` (a field with its doc and checks), the value checks, and ``parse_bitrate``. Does
-not own: reading files or the environment (``loading``), turning raw values into typed ones
-(``coerce``) or the sample file (``sample``).
+each with its default and doc. Does not own: what a setting is and the checks of its values
+(``values``), reading files or the environment (``loading``), turning raw values into typed
+ones (``coerce``) or the sample file (``sample``).
 
-Entry points: ``Config`` (the defaults; ``Config.from_dict`` / ``to_dict`` for file shape),
-``parse_bitrate``.
+Entry point: ``Config`` (the defaults; ``Config.from_dict`` / ``to_dict`` for file shape).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-import urllib.parse
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from mediapipe.config import coerce
-from mediapipe.errors import ConfigError
-from mediapipe.template import TemplateError, compile_template
+from mediapipe.config.values import (
+    ACCELS,
+    check_bitrate,
+    check_broker_url,
+    check_cron,
+    check_mode,
+    check_resolution,
+    check_storage_template,
+    normal_resolution,
+    setting,
+)
 
 __all__ = [
-    "ACCELS",
-    "BROKER_SCHEMES",
-    "RESOLUTIONS",
     "Config",
     "FFmpegConfig",
     "FullsizeOutput",
@@ -38,107 +40,7 @@ __all__ = [
     "StorageConfig",
     "StorageTemplateConfig",
     "WorkerConfig",
-    "broker_url_problem",
-    "parse_bitrate",
-    "setting",
 ]
-
-# Redis carries both the Celery queues and each run's results: these are its URL schemes.
-BROKER_SCHEMES = ("redis", "rediss", "unix")
-# Immich's accelerators. mediapipe runs nvenc (and software); the others load from an export,
-# with one warning, and encode in software.
-ACCELS = ("disabled", "nvenc", "qsv", "vaapi", "rkmpp")
-RUN_ACCELS = ("disabled", "nvenc")
-RESOLUTIONS = ("original", "480", "720", "1080", "1440", "2160")
-
-def setting(
-    default: Any,
-    doc: str,
-    *,
-    key: str | None = None,
-    choices: tuple[Any, ...] | None = None,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    check: Callable[[Any], str | None] | None = None,
-    normalize: Callable[[Any], Any] | None = None,
-    no_effect: str | None = None,
-    not_run: tuple[Any, ...] = (),
-) -> Any:
-    """Declare one setting. ``key`` is its name in files when not the camelCase of the field.
-
-    ``no_effect`` marks a setting accepted only so that Immich exports load: it says why the
-    value changes nothing here, and loading warns when a file or the environment sets it to
-    anything but its default. ``not_run`` lists allowed values mediapipe does not carry out (an
-    Immich accelerator it has no code for): loading warns once when one is set. ``normalize``
-    turns an accepted spelling into the canonical one before the checks (``'1080p'``).
-    """
-    meta = {"doc": doc, "key": key, "choices": choices, "min": minimum, "max": maximum,
-            "check": check, "normalize": normalize, "no_effect": no_effect,
-            "not_run": not_run}
-    if isinstance(default, list | dict | set):
-        raise TypeError("use a tuple or a section dataclass for mutable defaults")
-    if dataclasses.is_dataclass(default):
-        return dataclasses.field(default_factory=lambda: default, metadata=meta)
-    return dataclasses.field(default=default, metadata=meta)
-
-
-def _resolution(value: str) -> str | None:
-    if value == "original" or (value.isdigit() and int(value) > 0):
-        return None
-    return "a positive number of pixels (the shorter side, '1080' or '1080p') or 'original'"
-
-
-def _normal_resolution(value: str) -> str:
-    """``'1080p'`` (as Immich's HLS settings and people write it) is ``'1080'``."""
-    text = value.strip()
-    return text[:-1] if text[:-1].isdigit() and text[-1:] in ("p", "P") else text
-
-
-def broker_url_problem(url: str) -> str | None:
-    """Why ``url`` is not a broker URL mediapipe can use; None when its shape is right (or it is
-    empty: no broker). Only the shape: whether a broker answers there is ``workers.broker``'s."""
-    if not url:
-        return None
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 -- ValueError for a port that is not a number in range
-    except ValueError as exc:
-        return f"not a URL ({exc})"
-    if parts.scheme not in BROKER_SCHEMES:
-        shown = f"scheme {parts.scheme}://" if parts.scheme else "no scheme"
-        return f"{shown} is not supported"
-    if parts.scheme == "unix":
-        return None if parts.path else "a unix:// URL needs the socket's path"
-    if not parts.hostname:
-        return "no host"
-    db = parts.path.strip("/")
-    if db and not db.isdigit():
-        return f"the database {db!r} is not a number"
-    return None
-
-
-def _broker_url(value: str) -> str | None:
-    problem = broker_url_problem(value)
-    return f"a redis://host:port/db, rediss:// or unix:// URL ({problem})" if problem else None
-
-
-_BITRATE = re.compile(r"(\d+(?:\.\d+)?)([kKmM]?)")
-
-
-def parse_bitrate(text: str) -> int:
-    """``'5000k'`` → 5_000_000, ``'8M'`` → 8_000_000, ``'0'`` → 0 (no limit); bits/s."""
-    m = _BITRATE.fullmatch(text.strip())
-    if not m:
-        raise ConfigError("ffmpeg.maxBitrate", f"{text!r} is not a bitrate")
-    unit = {"": 1, "k": 1000, "m": 1_000_000}[m.group(2).lower()]
-    return int(float(m.group(1)) * unit)
-
-
-def _bitrate(value: str) -> str | None:
-    if _BITRATE.fullmatch(value.strip()):
-        return None
-    return "a number with an optional k or M suffix, e.g. '0', '5000k', '8M' (0 = no limit)"
-
 
 @dataclasses.dataclass(frozen=True)
 class ImageOutput:
@@ -195,9 +97,9 @@ class FFmpegConfig:
         choices=("mov", "mp4", "ogg", "webm"))
     target_resolution: str = setting("720", "Shorter side of transcoded video ('720', '1080p' "
                                             "…), or 'original'.",
-                                     check=_resolution, normalize=_normal_resolution)
+                                     check=check_resolution, normalize=normal_resolution)
     max_bitrate: str = setting("0", "Cap on the video bitrate ('0' = none), e.g. '5000k'.",
-                               check=_bitrate)
+                               check=check_bitrate)
     bframes: int = setting(-1, "B-frames; -1 lets the encoder decide.", minimum=-1, maximum=16)
     refs: int = setting(0, "Reference frames; 0 lets the encoder decide.", minimum=0, maximum=16)
     gop_size: int = setting(0, "Keyframe interval in frames; 0 lets the encoder decide.",
@@ -229,14 +131,6 @@ class FFmpegConfig:
     nice: int = setting(10, "Niceness of the ffmpeg process (0-19).", minimum=0, maximum=19)
 
 
-def _storage_template(value: str) -> str | None:
-    try:
-        compile_template(value)
-    except TemplateError as exc:
-        return f"an Immich storage template ({exc.detail})"
-    return None
-
-
 @dataclasses.dataclass(frozen=True)
 class StorageTemplateConfig:
     enabled: bool = setting(
@@ -249,25 +143,17 @@ class StorageTemplateConfig:
                                                     "filesystems.")
     template: str = setting("{{y}}/{{y}}-{{MM}}-{{dd}}/{{filename}}",
                             "Immich storage template, relative to library/<owner>/.",
-                            check=_storage_template)
-
-
-def _mode(value: str) -> str | None:
-    try:
-        bits = int(value, 8)
-    except ValueError:
-        return "permission bits in octal, such as '0644'"
-    return None if 0 <= bits <= 0o777 else "permission bits in octal, at most '0777'"
+                            check=check_storage_template)
 
 
 @dataclasses.dataclass(frozen=True)
 class StorageConfig:
     file_mode: str = setting("0644", "Permission bits (octal) of every file mediapipe writes "
                                      "(derived files, imported originals that are copied), "
-                                     "whatever the umask.", check=_mode)
+                                     "whatever the umask.", check=check_mode)
     folder_mode: str = setting("0755", "Permission bits (octal) of the folders mediapipe "
                                        "makes in the media root, whatever the umask.",
-                               check=_mode)
+                               check=check_mode)
 
     @property
     def file_bits(self) -> int:
@@ -278,16 +164,6 @@ class StorageConfig:
         return int(self.folder_mode, 8)
 
 
-def _cron(value: str) -> str | None:
-    from cronsim import CronSim, CronSimError
-
-    try:
-        CronSim(value, datetime.now())
-    except CronSimError as exc:
-        return f"a cron expression such as '0 0 * * *' ({exc})"
-    return None
-
-
 @dataclasses.dataclass(frozen=True)
 class LibraryScanConfig:
     enabled: bool = setting(True, "Rescan libraries on the schedule below while "
@@ -295,7 +171,7 @@ class LibraryScanConfig:
                                   "events).")
     cron_expression: str = setting("0 0 * * *", "When to rescan, as a cron expression "
                                                 "(Immich's default: daily at midnight).",
-                                   check=_cron)
+                                   check=check_cron)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -346,7 +222,7 @@ class Config:
     owner_id: str = setting("admin", "Owner folder name under library/, thumbs/ and "
                                      "encoded-video/.")
     broker_url: str = setting("", "Celery broker (redis://host:port/db, rediss://, unix://); "
-                                  "empty runs in-process.", check=_broker_url)
+                                  "empty runs in-process.", check=check_broker_url)
     image: ImageConfig = setting(ImageConfig(), "Previews, thumbnails, full-size images.")
     ffmpeg: FFmpegConfig = setting(FFmpegConfig(), "Video transcoding.")
     storage_template: StorageTemplateConfig = setting(StorageTemplateConfig(),
