@@ -6,17 +6,9 @@ queries the coordinator needs to (re)start work. Does not own: walking the libra
 doing the work (``pipeline``), deciding what a stage's result is. One writer only: the process
 that scans (the coordinator); workers send results back to it and never open the catalog.
 
-Usage, as ``mediapipe ingest`` drives it::
-
-    with Catalog.open(media_root) as cat:               # StorageOffline if markers are missing
-        d = cat.diff(LibraryScan(src, cfg.library.exclusion_patterns))
-        for entry in cat.pending():                      # new, changed, and interrupted work
-            ...                                          # run the stages in entry.todo
-            cat.record_result(entry.asset_id, "thumbnails", State.DONE)
-        listing.stats(cat); list(listing.failures(cat))
-
-The diff's rules (new, changed, unchanged, offline, back online) are ``diff``'s docstring.
-Live photos are paired here (``link_live_photos``): data in the catalog, nothing renamed.
+``mediapipe ingest`` opens it, ``diff``s a scan (the rules are ``diff``'s), reads ``pending``
+work and ``record_result``s what comes back; live photos are paired here
+(``link_live_photos``): data in the catalog, nothing renamed. Reports are ``listing``'s.
 
 Resume: states are written as results arrive (buffered, committed at least every
 ``FLUSH_EVERY`` results or ``FLUSH_AFTER_S`` seconds, and on ``flush``/``close``). After a crash
@@ -48,7 +40,7 @@ from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
 from mediapipe.index.diff import ScanDiff, apply_scan, path_range
 from mediapipe.index.scan import SourceFile
-from mediapipe.index.schema import FACTS, Schema
+from mediapipe.index.schema import FACTS, HIDE_LIVE_VIDEOS, LINK_LIVE_STILLS, Schema
 from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error, mapped
 from mediapipe.library import storage
 
@@ -284,26 +276,10 @@ class Catalog:
         number of sources touched.
         """
         self.flush()
-        chosen = [s for s in self.schema.steps if stages is None or s.name in set(stages)]
-        sets, conds = [], []
-        for step in chosen:
-            col = f"{step.name}_state"
-            if failed_only:
-                cond = f"{col} = 'failed'"
-            else:
-                cond = f"({col} != 'pending' AND {self.schema.start_state(step, 'kind')} " \
-                       "= 'pending')"
-            sets.append(f"{col} = CASE WHEN {cond} THEN 'pending' ELSE {col} END")
-            conds.append(cond)
-        names = ", ".join(f"'{s.name}'" for s in chosen)
-        clear = [f"{c} = CASE WHEN error_stage IN ({names}) THEN NULL ELSE {c} END"
-                 for c in ("error_type", "error_message", "error_stage")]
-        scope, params = ("path >= ? AND path < ?", path_range(under)) if under else ("1", ())
+        sql, params = self.schema.requeue(stages, failed_only=failed_only,
+                                          scope=path_range(under) if under else None)
         with self._transaction():
-            return self._db.execute(
-                f"UPDATE sources SET {', '.join(sets + clear)}, updated_at = ? "
-                f"WHERE online = 1 AND {scope} AND ({' OR '.join(conds)})",
-                (time.time(), *params)).rowcount
+            return self._db.execute(sql, (time.time(), *params)).rowcount
 
     @mapped
     def link_live_photos(self) -> int:
@@ -311,17 +287,8 @@ class Catalog:
         were seen in: the still links the video, the video is hidden. Returns the links made."""
         self.flush()
         with self._transaction():
-            linked = self._db.execute("""
-                UPDATE sources SET linked_video = v.asset_id FROM (
-                    SELECT live_photo_id, min(asset_id) AS asset_id FROM sources
-                    WHERE kind = 'video' AND live_photo_id IS NOT NULL GROUP BY live_photo_id
-                ) AS v
-                WHERE sources.kind = 'image' AND sources.live_photo_id = v.live_photo_id
-                  AND sources.linked_video IS NOT v.asset_id""").rowcount
-            self._db.execute("""
-                UPDATE sources SET hidden = 1 WHERE kind = 'video' AND hidden = 0
-                  AND live_photo_id IN (SELECT live_photo_id FROM sources
-                                        WHERE kind = 'image' AND live_photo_id IS NOT NULL)""")
+            linked = self._db.execute(LINK_LIVE_STILLS).rowcount
+            self._db.execute(HIDE_LIVE_VIDEOS)
         return linked
 
     @mapped

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from collections.abc import Iterable
 
 from mediapipe.pipeline import steps
 from mediapipe.pipeline.steps import Step
 
-__all__ = ["FACTS", "Schema"]
+__all__ = ["FACTS", "HIDE_LIVE_VIDEOS", "LINK_LIVE_STILLS", "Schema"]
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -53,6 +54,18 @@ _ADDED = {**FACTS, "hidden": "INTEGER NOT NULL DEFAULT 0",  # a live photo's vid
           # The source's identity at the last scan, besides size and mtime (NULL: not known
           # yet, filled in by the next scan without calling the source changed).
           "inode": "INTEGER", "device": "INTEGER", "ctime_ns": "INTEGER"}
+# Live photos: a still links the video with its live-photo id; that video is hidden.
+LINK_LIVE_STILLS = """
+UPDATE sources SET linked_video = v.asset_id FROM (
+    SELECT live_photo_id, min(asset_id) AS asset_id FROM sources
+    WHERE kind = 'video' AND live_photo_id IS NOT NULL GROUP BY live_photo_id
+) AS v
+WHERE sources.kind = 'image' AND sources.live_photo_id = v.live_photo_id
+  AND sources.linked_video IS NOT v.asset_id"""
+HIDE_LIVE_VIDEOS = """
+UPDATE sources SET hidden = 1 WHERE kind = 'video' AND hidden = 0
+  AND live_photo_id IN (SELECT live_photo_id FROM sources
+                        WHERE kind = 'image' AND live_photo_id IS NOT NULL)"""
 _LIVE_INDEX = ("CREATE INDEX IF NOT EXISTS sources_live ON sources(live_photo_id) "
                "WHERE live_photo_id IS NOT NULL")
 
@@ -128,6 +141,27 @@ UPDATE sources SET
     updated_at = :now
 WHERE asset_id = :asset_id
 """
+
+    def requeue(self, stages: Iterable[str] | None, *, failed_only: bool,
+                scope: tuple[bytes, bytes] | None) -> tuple[str, tuple[bytes, ...]]:
+        """The statement (and its path range) that sets ``stages`` (None: all) of online
+        sources back to pending: failed ones only, or every one but where a step does not
+        apply to the source's kind; errors of those steps cleared. Its first parameter is now."""
+        names = None if stages is None else set(stages)
+        chosen = [s for s in self.steps if names is None or s.name in names]
+        sets, conds = [], []
+        for step in chosen:
+            col = column(step.name)
+            cond = f"{col} = 'failed'" if failed_only else \
+                f"({col} != 'pending' AND {self.start_state(step, 'kind')} = 'pending')"
+            sets.append(f"{col} = CASE WHEN {cond} THEN 'pending' ELSE {col} END")
+            conds.append(cond)
+        chosen_sql = ", ".join(f"'{s.name}'" for s in chosen)
+        clear = [f"{c} = CASE WHEN error_stage IN ({chosen_sql}) THEN NULL ELSE {c} END"
+                 for c in ("error_type", "error_message", "error_stage")]
+        where = "path >= ? AND path < ?" if scope else "1"
+        return (f"UPDATE sources SET {', '.join(sets + clear)}, updated_at = ? "
+                f"WHERE online = 1 AND {where} AND ({' OR '.join(conds)})", scope or ())
 
     def apply(self, db: sqlite3.Connection) -> None:
         """Create the table, or add the columns of steps it lacks; (re)make the pending index."""
