@@ -33,7 +33,8 @@ def ledger(request: pytest.FixtureRequest) -> Callable[[Figures], Figures]:
     return add
 
 
-_COLUMNS = ("tried", "processed", "failed_clean", "crashed", "lost", "partial", "peak_rss_mib")
+_COLUMNS = ("tried", "processed", "failed_clean", "crashed", "lost", "partial", "hung",
+            "peak_rss_mib")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
@@ -45,7 +46,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
     tr.section("reliability figures")
     width = max(len(r.case) for r in rows) + 2
     head = ["case".ljust(width), "tried", "processed", "failed-clean", "crashed", "lost",
-            "partial", "peak RSS MiB"]
+            "partial", "hung", "peak RSS MiB"]
     tr.write_line(" ".join(f"{h:>12}" if i else h for i, h in enumerate(head)))
     for r in rows:
         cells = [getattr(r, c) for c in _COLUMNS[:-1]] + [r.peak_rss_mib or "-"]

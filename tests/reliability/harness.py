@@ -28,6 +28,7 @@ from typing import Any
 
 from mediapipe.errors import MediaError
 from mediapipe.library import storage, temps
+from mediapipe.pipeline import steps
 
 __all__ = ["MEDIA_ERRORS", "Figures", "IngestRun", "account", "digests", "partial_files",
            "run_ingest"]
@@ -36,7 +37,7 @@ MEDIA_ERRORS = frozenset({"MediaError"} | {c.__name__ for c in MediaError.__subc
 # What a run that ended and reported its failed assets may exit with: 1, or the code their
 # failures share (every one StorageOffline: 4, ...).
 FAILED_RUN_CODES = frozenset({1} | {c.exit_code for c in MediaError.__subclasses__()})
-STATES = ("metadata_state", "thumbnails_state", "video_state")
+STATES = tuple(f"{step.name}_state" for step in steps.STEPS)  # every step's state column
 
 
 @dataclasses.dataclass
@@ -50,6 +51,7 @@ class Figures:
     crashed: int = 0
     lost: int = 0
     partial: int = 0
+    hung: int = 0  # runs killed at their time limit (also counted as crashed)
     peak_rss_mib: float = 0.0
 
 
@@ -172,7 +174,7 @@ def catalog_rows(root: Path) -> dict[bytes, dict[str, Any]]:
     with contextlib.closing(sqlite3.connect(db)) as con:
         con.row_factory = sqlite3.Row
         return {bytes(r["path"]): dict(r) for r in con.execute(
-            "SELECT path, asset_id, online, metadata_state, thumbnails_state, video_state, "
+            f"SELECT path, asset_id, online, {', '.join(STATES)}, "
             "error_stage, error_type, error_message FROM sources")}
 
 
@@ -211,6 +213,7 @@ def account(case: str, sources: Iterable[Path | str], root: Path, runs: Iterable
         else:
             fig.processed += 1
     for run in runs:
+        fig.hung += run.hung
         if run.crashed:
             fig.crashed += 1
             detail["crashed"].append(f"run exit {run.code}: {run.stderr[-2000:]}")
