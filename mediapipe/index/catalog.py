@@ -74,6 +74,7 @@ class CatalogEntry:
     error_stage: str | None = None
     error_type: str | None = None
     error_message: str | None = None
+    inode: int | None = None  # the file the last scan saw (a link's target)
 
     @property
     def todo(self) -> tuple[str, ...]:
@@ -111,7 +112,8 @@ class Catalog:
         self.schema.apply(self._db)
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._columns = ("asset_id, path, kind, size, mtime_ns, sidecar, online, "
-                         f"{self.schema.columns}, error_stage, error_type, error_message")
+                         f"{self.schema.columns}, error_stage, error_type, error_message, "
+                         "inode")
         self._buffer: list[dict[str, Any]] = []
         self._last_flush = time.monotonic()
 
@@ -300,14 +302,14 @@ class Catalog:
     def _entry(self, row: tuple[Any, ...]) -> CatalogEntry:
         asset_id, path, kind, size, mtime_ns, sidecar, online = row[:7]
         n = len(self.schema.names)
-        estage, etype, emsg = row[7 + n:]
+        estage, etype, emsg, inode = row[7 + n:]
         return CatalogEntry(
             asset_id=asset_id, path=os.fsdecode(path), kind=Kind(kind), size=size,
             mtime_ns=mtime_ns, sidecar=None if sidecar is None else os.fsdecode(sidecar),
             online=bool(online),
             states={name: State(v) for name, v in zip(self.schema.names, row[7:7 + n],
                                                         strict=True)},
-            error_stage=estage, error_type=etype, error_message=emsg)
+            error_stage=estage, error_type=etype, error_message=emsg, inode=inode)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

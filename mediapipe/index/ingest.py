@@ -204,7 +204,7 @@ def _contained(cat: Catalog, entries: Iterable[CatalogEntry], library: str,
     for entry in entries:
         why = _swapped(cat, entry, real_root)
         if why is None:
-            yield Asset(entry.path, entry.asset_id, str(entry.kind), entry.todo)
+            yield Asset(entry.path, entry.asset_id, str(entry.kind), entry.todo, entry.inode)
             continue
         error = PathEscape(entry.path, f"{why} after the scan; not read")
         for name in entry.todo:

@@ -108,6 +108,11 @@ def run_step(step: Step, state: AssetState, cfg: Config,
         started = time.perf_counter()
         try:
             before = os.stat(state.source)  # the source the outputs are made from
+            if state.inode is not None and before.st_ino != state.inode:
+                # another file (or a link to one) stands where the scan saw this one: a task
+                # that waited in a queue must not read it; the next scan decides what it is
+                raise SourceOffline(state.source, "replaced since the scan (another file is "
+                                                  "there now); left for the next scan")
             outcome, state = step.run(state, cfg, progress)
             if outcome.status is Status.DONE and outcome.outputs:
                 stamps.stamp_outputs(outcome.outputs, stamps.source_stamp(before))
@@ -158,10 +163,10 @@ def is_due(step: Step, state: AssetState) -> bool:
 
 def process_asset(source: str | os.PathLike[str], asset_id: str, root: str | os.PathLike[str],
                   cfg: Config, *, force: bool = False, todo: Sequence[str] | None = None,
-                  progress: Progress | None = None) -> AssetResult:
+                  inode: int | None = None, progress: Progress | None = None) -> AssetResult:
     """Every step for one asset (or those ``todo`` names and what they need), here and in
     order: metadata, thumbnails, the transcode…"""
-    state = AssetState.start(source, asset_id, root, force=force, todo=todo)
+    state = AssetState.start(source, asset_id, root, force=force, todo=todo, inode=inode)
     for step in steps.STEPS:
         if not is_due(step, state):
             continue

@@ -28,13 +28,14 @@ from mediapipe.pipeline.state import AssetResult
 __all__ = ["Asset", "LocalRunner", "Runner"]
 
 class Asset(NamedTuple):
-    """One asset handed to a runner: where it is, its id, its kind as the scan saw it, and the
-    steps due (the catalog's pending ones; None: every step)."""
+    """One asset handed to a runner: where it is, its id, its kind as the scan saw it, the steps
+    due (the catalog's pending ones; None: every step) and the file the scan saw there."""
 
     source: str
     asset_id: str
     kind: str
     todo: tuple[str, ...] | None = None
+    inode: int | None = None  # the file the scan saw (its target, for a link inside the library)
 
 
 class Runner(Protocol):
@@ -42,7 +43,8 @@ class Runner(Protocol):
 
 
 def _process(asset: Asset, root: str, cfg: Config, force: bool) -> AssetResult:
-    return process_asset(asset.source, asset.asset_id, root, cfg, force=force, todo=asset.todo)
+    return process_asset(asset.source, asset.asset_id, root, cfg, force=force, todo=asset.todo,
+                         inode=asset.inode)
 
 
 PR_SET_PDEATHSIG = 1

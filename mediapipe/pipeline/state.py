@@ -103,12 +103,14 @@ class AssetState:
     # The steps due (the catalog's pending ones); None: all. Steps they need run too; the
     # others are left as the catalog has them (done in an earlier run, or failed for good).
     todo: tuple[str, ...] | None = None
+    inode: int | None = None  # the file the scan saw: a step reads no other
 
     @classmethod
     def start(cls, source: str | os.PathLike[str], asset_id: str, root: str | os.PathLike[str],
-              *, force: bool = False, todo: Sequence[str] | None = None) -> AssetState:
+              *, force: bool = False, todo: Sequence[str] | None = None,
+              inode: int | None = None) -> AssetState:
         return cls(os.fsdecode(source), asset_id, os.fsdecode(root), force,
-                   todo=None if todo is None else tuple(todo))
+                   todo=None if todo is None else tuple(todo), inode=inode)
 
     @property
     def source_path(self) -> Path:
@@ -136,11 +138,11 @@ class AssetState:
         return {"source": self.source, "asset_id": self.asset_id, "root": self.root,
                 "force": self.force, "info": self.info.to_dict() if self.info else None,
                 "stages": {k: v.to_dict() for k, v in self.stages.items()},
-                "todo": None if self.todo is None else list(self.todo)}
+                "todo": None if self.todo is None else list(self.todo), "inode": self.inode}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AssetState:
         return cls(d["source"], d["asset_id"], d["root"], bool(d.get("force")),
                    MediaInfo.from_dict(d["info"]) if d.get("info") else None,
                    {k: StageOutcome.from_dict(v) for k, v in d.get("stages", {}).items()},
-                   None if d.get("todo") is None else tuple(d["todo"]))
+                   None if d.get("todo") is None else tuple(d["todo"]), d.get("inode"))

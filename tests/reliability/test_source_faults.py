@@ -206,3 +206,22 @@ def test_a_migrate_killed_mid_run_is_finished_by_a_rerun(
     assert after == before and not empty and not report.failed
     assert again.count(imports.PlaceAction.MOVED) == 0
     assert not any("IMG_IMG_IMG" in n or "VID_VID_IMG" in n for n in names)
+
+
+def test_a_file_replaced_after_the_scan_is_not_read_by_a_step_that_waited(
+        tmp_path: Path, media_root: Path) -> None:
+    """A step that waited in a queue finds another file (or a link to one) where the scan saw
+    its source: it reads nothing, stays pending (SourceOffline) and the next scan decides."""
+    from mediapipe.config import Config
+    from mediapipe.pipeline import process_asset
+
+    photo = images.jpeg(tmp_path / "a.jpg", (320, 240))
+    scanned = photo.stat().st_ino
+    outside = images.jpeg(tmp_path / "outside.jpg", (640, 480))
+    photo.unlink()
+    photo.symlink_to(outside)  # swapped in after the scan
+    result = process_asset(photo, "0f1e2d3c-4b5a-4968-8776-655443322110", media_root, Config(),
+                           inode=scanned)
+    error = result.stages["metadata"].error
+    assert error and error["type"] == "SourceOffline" and error["transient"] is True
+    assert [p.name for p in (media_root / "thumbs").rglob("*")] == [".immich"]  # nothing else
