@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from fixtures import images, videos
+from mediapipe.index import listing
+from mediapipe.index.catalog import Catalog
 from tests.reliability.harness import (
     Figures,
     IngestRun,
@@ -207,6 +209,38 @@ def test_redis_killed_for_seconds_mid_ingest_the_run_finishes(
         ledger: Callable[[Figures], Figures]) -> None:
     _redis_outage("redis-server SIGKILLed mid-ingest", tmp_path, redis_server, celery_worker,
                   media_root, gaps=[6.0], photos=12, clips=1, seed=60, ledger=ledger)
+
+
+def test_a_broker_gone_past_its_deadline_ends_the_run_clearly_and_a_rerun_finishes(
+        tmp_path: Path, media_root: Path, redis_server: RedisServer,
+        celery_worker: Callable[..., CeleryWorker],
+        ledger: Callable[[Figures], Figures]) -> None:
+    """Redis SIGKILLed mid-run and not back within ``worker.brokerDeadline``: the coordinator
+    ends on its own, in one line, exit 14, its assets left pending (not failed); once Redis is
+    back a re-run finishes every one."""
+    sources = _library(tmp_path / "lib", 12, 1, seed=70)
+    env = {**ENV, "MEDIAPIPE_WORKER_BROKER_DEADLINE": "5",
+           "MEDIAPIPE_WORKER_REDISPATCH_AFTER": "5"}
+    worker = celery_worker("metadata,thumbnails,video", name="steady", env=env)
+    proc = start_ingest(tmp_path / "lib", media_root, "--broker", redis_server.url, env=env)
+    assert _wait(lambda: _image_tasks(worker) >= 2, 120)
+    assert redis_server.proc is not None
+    redis_server.proc.kill()  # SIGKILL, and it stays down
+    redis_server.proc.wait()
+    gone = finish_ingest(proc, 120)
+    assert not gone.hung, "the coordinator waited past its deadline"
+    assert gone.code == 14 and "Traceback" not in gone.stderr, gone.stderr[-2000:]
+    assert "left pending" in gone.stderr and len(gone.stderr.strip().splitlines()) <= 3
+    with Catalog.open(media_root) as cat:
+        assert not list(listing.failures(cat))  # nothing recorded as failed for the outage
+    redis_server.start()
+    rerun = run_ingest(tmp_path / "lib", media_root, "--broker", redis_server.url, env=env,
+                       timeout=TIME_LIMIT_S)
+    fig, detail = account("redis-server gone past worker.brokerDeadline: re-run", sources,
+                          media_root, [rerun])
+    ledger(fig)
+    _assert_clean(rerun, fig, detail, media_root)
+    assert fig.processed == len(sources), (rerun.code, rerun.stderr[-3000:])
 
 
 @pytest.mark.slow
