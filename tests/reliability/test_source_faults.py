@@ -61,10 +61,18 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.01)
 
 
+SOAK = pytest.param(120, marks=pytest.mark.slow, id="soak")  # the long variant (make soak)
+
+
+def _case(name: str, n: int) -> str:
+    return f"soak: {name} ({n} files)" if n > 24 else name
+
+
+@pytest.mark.parametrize("n", [24, SOAK])
 def test_library_unmounted_mid_run_is_source_offline_and_a_remounted_rerun_finishes(
-        media_root: Path, tmp_path: Path, ledger: Callable[[Figures], Figures]) -> None:
+        n: int, media_root: Path, tmp_path: Path, ledger: Callable[[Figures], Figures]) -> None:
     disk, lib = tmp_path / "share", tmp_path / "mnt" / "photos"
-    sources = [lib / p.name for p in _library(disk, 24)]
+    sources = [lib / p.name for p in _library(disk, n)]
     lib.mkdir(parents=True)
     if not _mount("--bind", str(disk), str(lib)):
         pytest.skip("cannot bind-mount here (not root)")
@@ -74,15 +82,16 @@ def test_library_unmounted_mid_run_is_source_offline_and_a_remounted_rerun_finis
             _wait(lambda: sum(_preview(media_root, s).exists() for s in sources) >= 4, 120)
             subprocess.run(["umount", "-l", str(lib)], check=True)
             run = finish_ingest(proc, 240, sampler)
-        fig, detail = account("library unmounted mid-run", sources, media_root, [run])
+        fig, detail = account(_case("library unmounted mid-run", n), sources, media_root,
+                              [run])
         ledger(fig)
         offline = [f for f in run.summary["failures"] if f["type"] == "SourceOffline"]
         assert offline and fig.crashed == fig.lost == fig.partial == 0, detail
         assert fig.processed + fig.failed_clean == fig.tried
         assert _mount("--bind", str(disk), str(lib))
         rerun = run_ingest(lib, media_root, "--workers", "1")
-        fig2, detail2 = account("library unmounted: remounted re-run", sources, media_root,
-                                [rerun])
+        fig2, detail2 = account(_case("library unmounted: remounted re-run", n), sources,
+                                media_root, [rerun])
         ledger(fig2)
         assert rerun.code == 0 and rerun.summary["processed"] >= len(offline)
         assert fig2.processed == fig2.tried and fig2.lost == fig2.partial == 0, detail2
@@ -90,10 +99,11 @@ def test_library_unmounted_mid_run_is_source_offline_and_a_remounted_rerun_finis
         subprocess.run(["umount", "-l", str(lib)], capture_output=True, check=False)
 
 
+@pytest.mark.parametrize("n", [24, SOAK])
 def test_a_symlink_swapped_in_after_the_scan_is_not_followed(
-        media_root: Path, tmp_path: Path, ledger: Callable[[Figures], Figures]) -> None:
+        n: int, media_root: Path, tmp_path: Path, ledger: Callable[[Figures], Figures]) -> None:
     lib = tmp_path / "photos"
-    sources = _library(lib, 24)
+    sources = _library(lib, n)
     secret = tmp_path / "outside" / "secret.jpg"
     secret.parent.mkdir()
     images.noise_jpeg(secret, (640, 480), seed=99)
@@ -105,7 +115,8 @@ def test_a_symlink_swapped_in_after_the_scan_is_not_followed(
         swapped.symlink_to(secret)
         os.replace(swapped, victim)  # atomically, as an attacker would
         run = finish_ingest(proc, 240, sampler)
-    fig, detail = account("symlink swapped in after the scan", sources, media_root, [run])
+    fig, detail = account(_case("symlink swapped in after the scan", n), sources, media_root,
+                          [run])
     ledger(fig)
     assert fig.crashed == fig.lost == fig.partial == 0, detail
     assert not _preview(media_root, victim).exists(), "the outside file was read"
@@ -163,14 +174,15 @@ def test_a_zombie_writers_temp_beside_unrecorded_outputs_is_swept(
     assert fig.processed == fig.tried and fig.crashed == fig.lost == fig.partial == 0, detail
 
 
+@pytest.mark.parametrize("n", [60, pytest.param(300, marks=pytest.mark.slow, id="soak")])
 def test_a_migrate_killed_mid_run_is_finished_by_a_rerun(
-        media_root: Path, tmp_path: Path, ledger: Callable[[Figures], Figures]) -> None:
+        n: int, media_root: Path, tmp_path: Path, ledger: Callable[[Figures], Figures]) -> None:
     from fixtures.imports import known_reader, sha1_tree, small_files
     from mediapipe.config import Config, StorageTemplateConfig
     from mediapipe.library import imports
 
     cfg = Config(storage_template=StorageTemplateConfig(enabled=True))
-    small_files(tmp_path / "in", 60)
+    small_files(tmp_path / "in", n)
     imports.import_files([tmp_path / "in"], media_root, cfg, move=True, reader=known_reader)
     owner = media_root / "library" / "admin"
     before = sorted(sha1_tree(owner))
@@ -198,7 +210,8 @@ def test_a_migrate_killed_mid_run_is_finished_by_a_rerun(
     after = sorted(sha1_tree(owner))
     empty = [d for d, dirs, files in os.walk(owner) if not dirs and not files]
     names = [p.name for p in owner.rglob("*") if p.is_file()]
-    fig = Figures("migrate SIGKILLed, then re-run", tried=len(report.placements),
+    fig = Figures(f"{'soak: ' if n > 60 else ''}migrate SIGKILLed, then re-run ({n} files)",
+                  tried=len(report.placements),
                   processed=len(report.placements) - len(report.failed),
                   failed_clean=len(report.failed), lost=len(set(before) - set(after)),
                   partial=len(list(owner.rglob("*.mptmp"))))
