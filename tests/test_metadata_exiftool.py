@@ -14,12 +14,14 @@ import json
 import re
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fixtures import longtail
+from fixtures import images, longtail
 from mediapipe import formats
 from mediapipe.errors import MediaError
 from mediapipe.metadata.dates import PRIORITY, parse_date
@@ -137,3 +139,31 @@ def test_read_metadata_agrees_with_exiftool_on_99_percent(
     assert not unexplained, f"disagreements without a reason (ours, exiftool's): {unexplained}"
     assert not stale, f"listed differences that no longer happen: {stale}"
     assert agreement >= 0.99, f"{agreement:.2%} of {total} comparisons agree"
+
+
+_KILLED_READER = """
+import sys
+from mediapipe.metadata import exiftool
+exiftool.exiftool_tags(sys.argv[1])
+print(exiftool._current.proc.pid, flush=True)
+sys.stdin.read()  # hold on until killed
+"""
+
+
+def test_the_stay_open_exiftool_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    """An exiftool left behind would poll its closed stdin forever (``-stay_open``)."""
+    photo = images.jpeg(tmp_path / "a.jpg", (64, 48))
+    reader = subprocess.Popen([sys.executable, "-c", _KILLED_READER, str(photo)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert reader.stdout is not None
+    exiftool_pid = int(reader.stdout.readline())
+    reader.kill()
+    reader.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{exiftool_pid}").exists() and time.monotonic() < deadline:
+        status = Path(f"/proc/{exiftool_pid}/status")
+        if status.exists() and "State:\tZ" in status.read_text():
+            break
+        time.sleep(0.05)
+    status = Path(f"/proc/{exiftool_pid}/status")
+    assert not status.exists() or "State:\tZ" in status.read_text(), "exiftool outlived it"

@@ -20,6 +20,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+from mediapipe import lifelines
+
 __all__ = ["TAGS", "TIMEOUT_S", "ExiftoolUnavailable", "exiftool_tags", "shutdown"]
 
 TIMEOUT_S = 30.0  # per file; a config setting could carry it (see the metadata README section)
@@ -51,7 +53,8 @@ class _Process:
         try:
             self.proc = subprocess.Popen(
                 ["exiftool", "-stay_open", "True", "-@", "-"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
+                preexec_fn=lifelines.die_with_parent())  # else it polls a closed stdin forever
         except OSError as exc:
             raise ExiftoolUnavailable(f"exiftool cannot start: {exc}") from exc
         self.pid = os.getpid()

@@ -12,15 +12,13 @@ Pool processes die with the coordinator (``PR_SET_PDEATHSIG``; ffmpeg dies with 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import ctypes
 import dataclasses
 import os
-import signal
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-from mediapipe import allocator, logs
+from mediapipe import allocator, lifelines, logs
 from mediapipe.config import Config
 from mediapipe.pipeline.drive import process_asset
 from mediapipe.pipeline.state import AssetResult
@@ -47,24 +45,11 @@ def _process(asset: Asset, root: str, cfg: Config, force: bool) -> AssetResult:
                          inode=asset.inode)
 
 
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with(parent: int) -> None:
-    """Have the kernel SIGKILL this process when its parent dies; if it already has, go now."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: no such safety net
-        return
-    if os.getppid() != parent:  # the parent died before the call: no signal will come
-        os._exit(1)
-
-
 def _start_process(log_settings: tuple[str, str, str], parent: int) -> None:
     """A pool process: bound to its parent's life, the allocator tuned, and its parent's log
     set-up (format, levels), so its one line per asset and step reads like the parent's
     whatever the start method."""
-    _die_with(parent)
+    lifelines.bind_to_parent(parent)
     allocator.tune()
     logs.configure(*log_settings)
 

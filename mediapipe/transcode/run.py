@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import ctypes
 import dataclasses
 import functools
 import logging
 import os
-import signal
 import subprocess
 import tempfile
 import threading
@@ -35,6 +33,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from mediapipe import lifelines
 from mediapipe.errors import MediaError, PermissionDenied, StorageOffline, TranscodeFailed
 from mediapipe.transcode import toolchain
 from mediapipe.transcode.argv import NVENC_ENCODERS, SOFTWARE_ENCODERS, build_command, two_pass
@@ -45,24 +44,9 @@ __all__ = ["TranscodeResult", "accel_chain", "run_ffmpeg", "transcode"]
 Progress = Callable[[float], None]
 Output = Callable[[Path], AbstractContextManager[Path]]  # target -> the temp path to write
 STDERR_LINES = 20
-PR_SET_PDEATHSIG = 1
 FULL_BELOW_BYTES = 1 << 20  # an output filesystem with less room than this after a failure is full
 FALLBACK_CODEC = "h264"  # what a target codec without a software encoder here is encoded as
 log = logging.getLogger(__name__)
-
-
-@functools.cache
-def _die_with_parent() -> Callable[[], None] | None:
-    """A pre-exec hook that has the kernel SIGKILL ffmpeg when the process running it dies.
-
-    Without it a worker killed mid-transcode leaves its ffmpeg encoding to the end for nobody.
-    libc is loaded here, in the parent: between fork and exec only the C call runs.
-    """
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # not Linux: no such safety net
-        return None
-    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,7 +146,7 @@ def run_ffmpeg(argv: list[str], *, source: str, duration: float | None = None,
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, errors="replace",
-                                preexec_fn=_die_with_parent())
+                                preexec_fn=lifelines.die_with_parent())
     except OSError as exc:
         raise TranscodeFailed(source, f"cannot start ffmpeg: {exc.strerror}",
                               argv=argv) from exc
