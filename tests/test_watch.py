@@ -164,9 +164,9 @@ def test_without_events_the_scheduled_rescan_is_the_safety_net(tmp_path: Path,
                                                                media_root: Path) -> None:
     from mediapipe.index.watch import Follower
 
-    state = Follower(str(tmp_path), settle_s=1.0, cron="* * * * *")  # every minute
+    state = Follower(settle_s=1.0, cron="* * * * *")  # every minute
     assert 0 <= state.next_rescan - time.monotonic() <= 60
-    assert Follower(str(tmp_path), settle_s=1.0, cron=None).next_rescan == float("inf")
+    assert Follower(settle_s=1.0, cron=None).next_rescan == float("inf")
     state.touched({"a", "b"}, now=100.0)
     assert not state.settled(now=100.5) and state.settled(now=101.0)
     assert state.unsettled == {}

@@ -18,7 +18,6 @@ coordinator's list, not to Celery's result backend: one Redis write per asset.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import json
@@ -152,20 +151,14 @@ def run_step_task(task: Task, message: dict[str, Any]) -> None:
 
 
 def _run_step(task: Task, step: steps.Step, state: AssetState, cfg: Config) -> AssetState:
-    """``drive.run_step``, with this worker's soft time limit turned into a failed
-    ``OverTimeLimit`` (the step would contain it as an internal error otherwise)."""
+    """``drive.run_due`` (the walk already asked ``skip_outcome``), with this worker's soft
+    time limit turned into a failed ``OverTimeLimit``: the exception passes the step's own
+    containment, so its type says what happened."""
     try:
-        after = drive.run_step(step, state, cfg)
-    except SoftTimeLimitExceeded:  # raised outside the step's own handler
+        return drive.run_due(step, state, cfg, passing=(SoftTimeLimitExceeded,))
+    except SoftTimeLimitExceeded:
         return state.with_outcome(step.name, StageOutcome(
             Status.FAILED, error=_over_time(task, step, state, cfg).to_dict()))
-    outcome = after.stages[step.name]
-    error = outcome.error or {}
-    if error.get("type") == "InternalError" and SoftTimeLimitExceeded.__name__ in str(
-            error.get("message")):
-        error = _over_time(task, step, state, cfg).to_dict()
-        after = state.with_outcome(step.name, dataclasses.replace(outcome, error=error))
-    return after
 
 
 def _over_time(task: Task, step: steps.Step, state: AssetState, cfg: Config) -> OverTimeLimit:

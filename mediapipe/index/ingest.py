@@ -202,7 +202,7 @@ def _contained(cat: Catalog, entries: Iterable[CatalogEntry], library: str,
     pending steps fail with ``PathEscape``, and the next scan sees what is there now."""
     real_root = os.path.realpath(library).rstrip("/") + "/"
     for entry in entries:
-        why = _swapped(cat, entry, real_root)
+        why = _swapped(entry, real_root)
         if why is None:
             yield Asset(entry.path, entry.asset_id, str(entry.kind), entry.todo, entry.inode)
             continue
@@ -214,7 +214,7 @@ def _contained(cat: Catalog, entries: Iterable[CatalogEntry], library: str,
                                  "error": f"PathEscape: {error.reason}"})
 
 
-def _swapped(cat: Catalog, entry: CatalogEntry, real_root: str) -> str | None:
+def _swapped(entry: CatalogEntry, real_root: str) -> str | None:
     """What replaced ``entry``'s file since the scan, when it must not be read; else None."""
     real = os.path.realpath(entry.path)
     if not real.startswith(real_root):
@@ -223,10 +223,8 @@ def _swapped(cat: Catalog, entry: CatalogEntry, real_root: str) -> str | None:
         link = os.path.islink(entry.path) and os.stat(entry.path).st_ino
     except OSError:
         return None  # gone or offline: the step says so (SourceOffline)
-    if link:
-        [(scanned,)] = cat.rows("SELECT inode FROM sources WHERE asset_id = ?", (entry.asset_id,))
-        if scanned is not None and scanned != link:
-            return "a symbolic link to another file was put in its place"
+    if link and entry.inode is not None and entry.inode != link:
+        return "a symbolic link to another file was put in its place"
     return None
 
 

@@ -49,7 +49,6 @@ def _identity(root: str) -> tuple[int, int] | None:
 class Follower:
     """The state of one followed library: what is unsettled, when the next rescan is due."""
 
-    library: str
     settle_s: float
     cron: str | None
     unsettled: dict[str, float] = dataclasses.field(default_factory=dict)  # path -> last event
@@ -87,7 +86,7 @@ def follow(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
 
     lib = os.fsdecode(os.path.abspath(library))
     watch_cfg, scan_cfg = cfg.library.watch, cfg.library.scan
-    state = Follower(lib, watch_cfg.settle_seconds if settle_s is None else settle_s,
+    state = Follower(watch_cfg.settle_seconds if settle_s is None else settle_s,
                      scan_cfg.cron_expression if scan_cfg.enabled else None)
 
     def run(reason: str) -> None:

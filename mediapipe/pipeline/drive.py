@@ -31,8 +31,8 @@ from mediapipe.pipeline import steps
 from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
 from mediapipe.pipeline.steps import Progress, Step
 
-__all__ = ["ASSET_LOG", "is_due", "log_outcome", "next_step", "process_asset", "run_step",
-           "skip_outcome"]
+__all__ = ["ASSET_LOG", "is_due", "log_outcome", "next_step", "process_asset", "run_due",
+           "run_step", "skip_outcome"]
 
 log = logging.getLogger(__name__)
 ASSET_LOG = logging.getLogger("mediapipe.asset")  # one line per asset and step, every mode
@@ -105,19 +105,30 @@ def run_step(step: Step, state: AssetState, cfg: Config,
     """Run ``step`` (or skip it, by the shared rules) and record its outcome in the state."""
     outcome = skip_outcome(step, state, cfg)
     if outcome is None:
-        started = time.perf_counter()
-        try:
-            before = os.stat(state.source)  # the source the outputs are made from
-            if state.inode is not None and before.st_ino != state.inode:
-                # another file (or a link to one) stands where the scan saw this one: a task
-                # that waited in a queue must not read it; the next scan decides what it is
-                raise SourceOffline(state.source, "replaced since the scan (another file is "
-                                                  "there now); left for the next scan")
-            outcome, state = step.run(state, cfg, progress)
-            if outcome.status is Status.DONE and outcome.outputs:
-                stamps.stamp_outputs(outcome.outputs, stamps.source_stamp(before))
-        except Exception as exc:  # edge: contain every failure in this asset
-            outcome = _failed(exc, started, state)
+        return run_due(step, state, cfg, progress)
+    return state.with_outcome(step.name, outcome)
+
+
+def run_due(step: Step, state: AssetState, cfg: Config, progress: Progress | None = None, *,
+            passing: tuple[type[BaseException], ...] = ()) -> AssetState:
+    """Run ``step``, which ``skip_outcome`` said has work, and record its outcome: every failure
+    contained in the asset, but for the exception types in ``passing``, which the caller
+    handles itself (a Celery worker's soft time limit)."""
+    started = time.perf_counter()
+    try:
+        before = os.stat(state.source)  # the source the outputs are made from
+        if state.inode is not None and before.st_ino != state.inode:
+            # another file (or a link to one) stands where the scan saw this one: a task
+            # that waited in a queue must not read it; the next scan decides what it is
+            raise SourceOffline(state.source, "replaced since the scan (another file is "
+                                              "there now); left for the next scan")
+        outcome, state = step.run(state, cfg, progress)
+        if outcome.status is Status.DONE and outcome.outputs:
+            stamps.stamp_outputs(outcome.outputs, stamps.source_stamp(before))
+    except passing:
+        raise
+    except Exception as exc:  # edge: contain every failure in this asset
+        outcome = _failed(exc, started, state)
     return state.with_outcome(step.name, outcome)
 
 
