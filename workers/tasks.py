@@ -86,15 +86,15 @@ def send(app: Celery, step: steps.Step, message: dict[str, Any], *,
 def dispatch_batch(task: Task, batch: dict[str, Any]) -> int:
     """Fan one coordinator message out into the first step of each asset: ``{"common":
     {"root", "config_key", "force", "run_id"}, "assets": [[source, asset_id, kind, todo,
-    inode], ...]}`` (``todo``: the steps due, or null for every step; ``inode``: the file the
-    scan saw)."""
+    identity], ...]}`` (``todo``: the steps due, or null for every step; ``identity``: the
+    file the scan saw, ``[device, inode]``)."""
     common = batch["common"]
     started = time.perf_counter()
     with task.app.producer_or_acquire() as producer:
         for source, asset_id, _kind, *rest in batch["assets"]:
             state = AssetState.start(source, asset_id, common["root"], force=common["force"],
                                      todo=rest[0] if rest else None,
-                                     inode=rest[1] if len(rest) > 1 else None)
+                                     identity=rest[1] if len(rest) > 1 else None)
             message = {"run_id": common["run_id"], "config_key": common["config_key"],
                        "state": state.to_dict()}
             first = next((s for s in steps.STEPS if drive.is_due(s, state)), None)

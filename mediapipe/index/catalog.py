@@ -43,6 +43,7 @@ from mediapipe.index.scan import SourceFile
 from mediapipe.index.schema import FACTS, HIDE_LIVE_VIDEOS, LINK_LIVE_STILLS, Schema
 from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error, mapped
 from mediapipe.library import storage
+from mediapipe.sources import Identity
 
 __all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "ScanDiff", "State"]
 
@@ -74,7 +75,7 @@ class CatalogEntry:
     error_stage: str | None = None
     error_type: str | None = None
     error_message: str | None = None
-    inode: int | None = None  # the file the last scan saw (a link's target)
+    identity: Identity | None = None  # the file the last scan saw: (device, inode)
 
     @property
     def todo(self) -> tuple[str, ...]:
@@ -113,7 +114,7 @@ class Catalog:
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._columns = ("asset_id, path, kind, size, mtime_ns, sidecar, online, "
                          f"{self.schema.columns}, error_stage, error_type, error_message, "
-                         "inode")
+                         "device, inode")
         self._buffer: list[dict[str, Any]] = []
         self._last_flush = time.monotonic()
 
@@ -302,14 +303,15 @@ class Catalog:
     def _entry(self, row: tuple[Any, ...]) -> CatalogEntry:
         asset_id, path, kind, size, mtime_ns, sidecar, online = row[:7]
         n = len(self.schema.names)
-        estage, etype, emsg, inode = row[7 + n:]
+        estage, etype, emsg, device, inode = row[7 + n:]
         return CatalogEntry(
             asset_id=asset_id, path=os.fsdecode(path), kind=Kind(kind), size=size,
             mtime_ns=mtime_ns, sidecar=None if sidecar is None else os.fsdecode(sidecar),
             online=bool(online),
             states={name: State(v) for name, v in zip(self.schema.names, row[7:7 + n],
                                                         strict=True)},
-            error_stage=estage, error_type=etype, error_message=emsg, inode=inode)
+            error_stage=estage, error_type=etype, error_message=emsg,
+            identity=None if device is None or inode is None else (device, inode))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

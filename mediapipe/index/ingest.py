@@ -204,7 +204,8 @@ def _contained(cat: Catalog, entries: Iterable[CatalogEntry], library: str,
     for entry in entries:
         why = _swapped(entry, real_root)
         if why is None:
-            yield Asset(entry.path, entry.asset_id, str(entry.kind), entry.todo, entry.inode)
+            yield Asset(entry.path, entry.asset_id, str(entry.kind), entry.todo,
+                        entry.identity)
             continue
         error = PathEscape(entry.path, f"{why} after the scan; not read")
         for name in entry.todo:
@@ -220,10 +221,10 @@ def _swapped(entry: CatalogEntry, real_root: str) -> str | None:
     if not real.startswith(real_root):
         return f"it resolves to {real}, outside the library"
     try:
-        link = os.path.islink(entry.path) and os.stat(entry.path).st_ino
+        st = os.path.islink(entry.path) and os.stat(entry.path)
     except OSError:
         return None  # gone or offline: the step says so (SourceOffline)
-    if link and entry.inode is not None and entry.inode != link:
+    if st and entry.identity is not None and entry.identity != (st.st_dev, st.st_ino):
         return "a symbolic link to another file was put in its place"
     return None
 

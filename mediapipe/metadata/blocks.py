@@ -19,6 +19,7 @@ import struct
 from pathlib import Path
 from typing import BinaryIO
 
+from mediapipe import sources
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
 
 __all__ = ["ImageBlocks", "read_blocks", "sniff"]
@@ -71,7 +72,7 @@ def sniff(head: bytes) -> str | None:
 def read_blocks(path: Path) -> ImageBlocks:
     """Find the metadata blocks of the image at ``path`` (see the module docstring)."""
     try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below, also on error
+        f = open(sources.readable(path), "rb")  # noqa: SIM115 - closed below, also on error
     except OSError as exc:
         raise CorruptMedia(path, f"cannot open: {exc.strerror or exc}") from exc
     with f:
@@ -177,14 +178,14 @@ def _heif(path: Path) -> ImageBlocks:
     import pillow_heif
 
     try:
-        heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=False)
+        heif = pillow_heif.open_heif(sources.readable(path), convert_hdr_to_8bit=False)
         width, height = heif.size
         info = heif.info
     except IndexError as exc:  # pillow-heif indexes its empty list of images
         raise CorruptMedia(path, "HEIF: no image in the file") from exc
     # libheif reports a damaged box it does not understand as SyntaxError ("Unsupported feature")
     except (ValueError, RuntimeError, OSError, EOFError, SyntaxError) as exc:
-        raise CorruptMedia(path, f"HEIF: {exc}") from exc
+        raise CorruptMedia(path, f"HEIF: {sources.reason(exc)}") from exc
     exif = info.get("exif") or None
     xmp = info.get("xmp")
     return ImageBlocks("HEIF", width, height, True, info.get("bit_depth"), exif,
@@ -215,7 +216,7 @@ def _pillow(path: Path, fmt: str | None) -> ImageBlocks:
     # decoders (``image.maxPixels`` governs it in the thumbnails stage), not for reading tags.
     before, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
     try:
-        with Image.open(path) as im:
+        with Image.open(sources.readable(path)) as im:
             info = im.info
             exif = info.get("exif")
             xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")
@@ -231,6 +232,6 @@ def _pillow(path: Path, fmt: str | None) -> ImageBlocks:
     except UnidentifiedImageError as exc:
         raise UnsupportedMedia(path, "not an image format mediapipe reads") from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
-        raise CorruptMedia(path, f"{fmt or 'image'}: {exc}") from exc
+        raise CorruptMedia(path, f"{fmt or 'image'}: {sources.reason(exc)}") from exc
     finally:
         Image.MAX_IMAGE_PIXELS = before

@@ -20,7 +20,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from mediapipe import lifelines
+from mediapipe import lifelines, sources
 
 __all__ = ["TAGS", "TIMEOUT_S", "ExiftoolUnavailable", "exiftool_tags", "shutdown"]
 
@@ -108,7 +108,7 @@ _current: _Process | None = None
 def exiftool_tags(path: str | os.PathLike[str], timeout: float = TIMEOUT_S) -> dict[str, object]:
     """exiftool's ``-j -n`` tags of one file (see the module docstring)."""
     global _current
-    p = Path(path)
+    p = Path(sources.readable(path))  # the held file, whatever its name says now
     if "\n" in str(p) or "\r" in str(p):
         raise ExiftoolUnavailable("exiftool's argument file cannot carry a newline in a name")
     with _lock:

@@ -14,6 +14,7 @@ import dataclasses
 import mmap
 from pathlib import Path
 
+from mediapipe import sources
 from mediapipe.metadata.model import MediaInfo
 
 __all__ = ["SAMSUNG_MARKER", "MotionPart", "locate", "maybe_motion"]
@@ -58,7 +59,7 @@ def _mp4_length(data: mmap.mmap, start: int) -> int:
 
 def locate(path: str | Path, info: MediaInfo) -> MotionPart | None:
     """The embedded MP4's byte range, or None when the file carries none that starts well."""
-    with open(path, "rb") as fh:
+    with open(sources.readable(path), "rb") as fh:
         size = fh.seek(0, 2)
         if size == 0:
             return None

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from mediapipe import formats
+from mediapipe import formats, sources
 from mediapipe.colour import profile_description
 from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
 from mediapipe.metadata.blocks import ImageBlocks, read_blocks
@@ -69,7 +69,7 @@ def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> Medi
     if kind is not formats.Kind.IMAGE:
         raise UnsupportedMedia(p, f"not a media file mediapipe reads ({p.suffix or 'no ext'})")
     try:
-        st = p.stat()
+        st = os.stat(sources.readable(p))
     except OSError as exc:
         raise from_os_error(p, exc) from exc
     if st.st_size == 0:

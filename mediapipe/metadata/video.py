@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from mediapipe import formats
+from mediapipe import formats, sources
 from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
 from mediapipe.metadata.dates import format_offset
 from mediapipe.metadata.model import MediaInfo, StreamInfo, main_stream
@@ -51,26 +51,26 @@ def read_video(path: str | Path) -> MediaInfo:
 
     p = Path(path)
     try:
-        size = p.stat().st_size
+        st = os.stat(sources.readable(p))
     except OSError as exc:
         raise from_os_error(p, exc) from exc
-    if size == 0:
+    if st.st_size == 0:
         raise CorruptMedia(p, "empty file")
     try:
-        container = av.open(str(p), metadata_errors="replace", timeout=30.0)
+        container = av.open(sources.readable(p), metadata_errors="replace", timeout=30.0)
     except av.error.InvalidDataError as exc:
-        raise CorruptMedia(p, f"not a readable video: {exc}") from exc
+        raise CorruptMedia(p, f"not a readable video: {sources.reason(exc)}") from exc
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise CorruptMedia(p, f"cannot open: {exc}") from exc
+        raise CorruptMedia(p, f"cannot open: {sources.reason(exc)}") from exc
     try:
-        return _info(p, size, container)
+        return _info(p, st, container)
     except (av.error.FFmpegError, ValueError, OverflowError, ZeroDivisionError) as exc:
-        raise CorruptMedia(p, f"unreadable stream headers: {exc}") from exc
+        raise CorruptMedia(p, f"unreadable stream headers: {sources.reason(exc)}") from exc
     finally:
         container.close()
 
 
-def _info(p: Path, size: int, container: Any) -> MediaInfo:
+def _info(p: Path, st: os.stat_result, container: Any) -> MediaInfo:
     streams = tuple(_stream(s) for s in container.streams)
     main = main_stream(streams, "video")
     if main is None:
@@ -88,12 +88,12 @@ def _info(p: Path, size: int, container: Any) -> MediaInfo:
     tags = {k.lower(): v for k, v in (container.metadata or {}).items()}
     taken_at, source = _taken_at(tags)
     if taken_at is None:
-        taken_at, source = datetime.fromtimestamp(p.stat().st_mtime, UTC), "file_mtime"
+        taken_at, source = datetime.fromtimestamp(st.st_mtime, UTC), "file_mtime"
     lat, lon, alt = _location(tags)
     rate = video.average_rate or video.guessed_rate
     duration = container.duration / 1_000_000 if container.duration else _stream_duration(video)
     return MediaInfo(
-        path=str(p), kind="video", mime_type=formats.mime_type(p), size=size,
+        path=str(p), kind="video", mime_type=formats.mime_type(p), size=st.st_size,
         width=width, height=height, taken_at=taken_at, taken_at_source=source,
         offset=_offset(taken_at) if source != "file_mtime" else None,
         make=tags.get("com.apple.quicktime.make") or tags.get("make"),
@@ -232,7 +232,7 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
 
 
 def _read_moov(p: Path) -> bytes | None:
-    with open(p, "rb") as fh:
+    with open(sources.readable(p), "rb") as fh:
         file_end = os.fstat(fh.fileno()).st_size
         pos = 0
         while pos + 8 <= file_end:

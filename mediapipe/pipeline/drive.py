@@ -24,12 +24,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from mediapipe import sources
 from mediapipe.config import Config
 from mediapipe.errors import OFFLINE_ERRNOS, MediaError, SourceOffline
 from mediapipe.library import stamps, temps
 from mediapipe.pipeline import steps
 from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
 from mediapipe.pipeline.steps import Progress, Step
+from mediapipe.sources import Identity
 
 __all__ = ["ASSET_LOG", "is_due", "log_outcome", "next_step", "process_asset", "run_due",
            "run_step", "skip_outcome"]
@@ -116,13 +118,9 @@ def run_due(step: Step, state: AssetState, cfg: Config, progress: Progress | Non
     handles itself (a Celery worker's soft time limit)."""
     started = time.perf_counter()
     try:
-        before = os.stat(state.source)  # the source the outputs are made from
-        if state.inode is not None and before.st_ino != state.inode:
-            # another file (or a link to one) stands where the scan saw this one: a task
-            # that waited in a queue must not read it; the next scan decides what it is
-            raise SourceOffline(state.source, "replaced since the scan (another file is "
-                                              "there now); left for the next scan")
-        outcome, state = step.run(state, cfg, progress)
+        # the file the scan saw, held open while the step reads it (``sources.readable``)
+        with sources.held(state.source, state.identity) as before:
+            outcome, state = step.run(state, cfg, progress)
         if outcome.status is Status.DONE and outcome.outputs:
             stamps.stamp_outputs(outcome.outputs, stamps.source_stamp(before))
     except passing:
@@ -174,10 +172,12 @@ def is_due(step: Step, state: AssetState) -> bool:
 
 def process_asset(source: str | os.PathLike[str], asset_id: str, root: str | os.PathLike[str],
                   cfg: Config, *, force: bool = False, todo: Sequence[str] | None = None,
-                  inode: int | None = None, progress: Progress | None = None) -> AssetResult:
+                  identity: Identity | None = None,
+                  progress: Progress | None = None) -> AssetResult:
     """Every step for one asset (or those ``todo`` names and what they need), here and in
     order: metadata, thumbnails, the transcode…"""
-    state = AssetState.start(source, asset_id, root, force=force, todo=todo, inode=inode)
+    state = AssetState.start(source, asset_id, root, force=force, todo=todo,
+                              identity=identity)
     for step in steps.STEPS:
         if not is_due(step, state):
             continue

@@ -22,6 +22,7 @@ from mediapipe import allocator, lifelines, logs
 from mediapipe.config import Config
 from mediapipe.pipeline.drive import process_asset
 from mediapipe.pipeline.state import AssetResult
+from mediapipe.sources import Identity
 
 __all__ = ["Asset", "LocalRunner", "Runner"]
 
@@ -33,7 +34,7 @@ class Asset(NamedTuple):
     asset_id: str
     kind: str
     todo: tuple[str, ...] | None = None
-    inode: int | None = None  # the file the scan saw (its target, for a link inside the library)
+    identity: Identity | None = None  # the file the scan saw (a contained link's target)
 
 
 class Runner(Protocol):
@@ -42,7 +43,7 @@ class Runner(Protocol):
 
 def _process(asset: Asset, root: str, cfg: Config, force: bool) -> AssetResult:
     return process_asset(asset.source, asset.asset_id, root, cfg, force=force, todo=asset.todo,
-                         inode=asset.inode)
+                         identity=asset.identity)
 
 
 def _start_process(log_settings: tuple[str, str, str], parent: int) -> None:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from mediapipe import sources
 from mediapipe.config import Config
 from mediapipe.errors import CorruptMedia, UnsupportedMedia
 from mediapipe.identity import motion_part_id
@@ -45,7 +46,7 @@ def outputs(state: AssetState, cfg: Config) -> list[Path]:
 
 
 def _copy_range(source: Path, offset: int, length: int, target: Path) -> None:
-    with open(source, "rb") as src, open(target, "wb") as dst:
+    with open(sources.readable(source), "rb") as src, open(target, "wb") as dst:
         src.seek(offset)
         remaining = length
         while remaining > 0:

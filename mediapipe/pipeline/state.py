@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mediapipe.metadata.model import MediaInfo
+from mediapipe.sources import Identity
 
 __all__ = ["AssetResult", "AssetState", "StageOutcome", "Status"]
 
@@ -103,14 +104,15 @@ class AssetState:
     # The steps due (the catalog's pending ones); None: all. Steps they need run too; the
     # others are left as the catalog has them (done in an earlier run, or failed for good).
     todo: tuple[str, ...] | None = None
-    inode: int | None = None  # the file the scan saw: a step reads no other
+    identity: Identity | None = None  # the file the scan saw (device, inode): none other is read
 
     @classmethod
     def start(cls, source: str | os.PathLike[str], asset_id: str, root: str | os.PathLike[str],
               *, force: bool = False, todo: Sequence[str] | None = None,
-              inode: int | None = None) -> AssetState:
+              identity: Identity | None = None) -> AssetState:
         return cls(os.fsdecode(source), asset_id, os.fsdecode(root), force,
-                   todo=None if todo is None else tuple(todo), inode=inode)
+                   todo=None if todo is None else tuple(todo),
+                   identity=None if identity is None else (identity[0], identity[1]))
 
     @property
     def source_path(self) -> Path:
@@ -138,11 +140,13 @@ class AssetState:
         return {"source": self.source, "asset_id": self.asset_id, "root": self.root,
                 "force": self.force, "info": self.info.to_dict() if self.info else None,
                 "stages": {k: v.to_dict() for k, v in self.stages.items()},
-                "todo": None if self.todo is None else list(self.todo), "inode": self.inode}
+                "todo": None if self.todo is None else list(self.todo),
+                "identity": None if self.identity is None else list(self.identity)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AssetState:
         return cls(d["source"], d["asset_id"], d["root"], bool(d.get("force")),
                    MediaInfo.from_dict(d["info"]) if d.get("info") else None,
                    {k: StageOutcome.from_dict(v) for k, v in d.get("stages", {}).items()},
-                   None if d.get("todo") is None else tuple(d["todo"]), d.get("inode"))
+                   None if d.get("todo") is None else tuple(d["todo"]),
+                   None if d.get("identity") is None else (d["identity"][0], d["identity"][1]))

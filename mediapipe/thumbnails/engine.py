@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import functools
 import io
+import os
 import struct
 import warnings
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
 from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError, features
 from PIL.JpegImagePlugin import JpegImageFile
 
-from mediapipe import colour
+from mediapipe import colour, sources
 from mediapipe.errors import CorruptMedia, TooLarge
 from mediapipe.thumbnails.videoframe import is_blank
 
@@ -162,9 +163,9 @@ class PillowEngine:
     def open(self, path: Path, data: bytes | None = None) -> Header:
         import pillow_heif
 
-        source: Any = io.BytesIO(data) if data is not None else path
+        source: Any = io.BytesIO(data) if data is not None else sources.readable(path)
         try:
-            if data is None and path.stat().st_size == 0:
+            if data is None and os.stat(source).st_size == 0:
                 raise CorruptMedia(path, "empty file")
             if pillow_heif.is_supported(source) and not _pillow_avif(source):
                 heif = pillow_heif.open_heif(source, convert_hdr_to_8bit=True)
@@ -177,7 +178,7 @@ class PillowEngine:
         except UnidentifiedImageError as exc:
             raise CorruptMedia(path, "not a readable image (unknown or damaged header)") from exc
         except DECODE_ERRORS as exc:
-            raise CorruptMedia(path, f"cannot read image header: {exc}") from exc
+            raise CorruptMedia(path, f"cannot read image header: {sources.reason(exc)}") from exc
         return Header(path, im.format or "", im.size, _exif_orientation(im),
                       im.info.get("icc_profile") or None, im)
 
@@ -196,7 +197,7 @@ class PillowEngine:
                 _load_what_is_there(im, header.notes)
             return self._normalise(im)
         except DECODE_ERRORS as exc:
-            raise CorruptMedia(header.path, f"cannot decode image: {exc}") from exc
+            raise CorruptMedia(header.path, f"cannot decode image: {sources.reason(exc)}") from exc
 
     def _first_visible_frame(self, im: Image.Image) -> Image.Image:
         n = min(getattr(im, "n_frames", 1), MAX_FRAMES_SCANNED)

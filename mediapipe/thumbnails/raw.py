@@ -25,6 +25,7 @@ from typing import Any
 import rawpy
 from PIL import Image
 
+from mediapipe import sources
 from mediapipe.errors import CorruptMedia, UnsupportedMedia
 from mediapipe.thumbnails.engine import Header, PillowEngine
 
@@ -53,8 +54,8 @@ class RawEngine(PillowEngine):
             rgb = raw.postprocess(use_camera_wb=True, half_size=half, output_bps=8, user_flip=0,
                                   output_color=rawpy.ColorSpace.sRGB)
         except _LIBRAW_ERRORS as exc:
-            raise CorruptMedia(header.path, f"libraw cannot decode the sensor data: {exc}") \
-                from exc
+            why = f"libraw cannot decode the sensor data: {sources.reason(exc)}"
+            raise CorruptMedia(header.path, why) from exc
         finally:
             raw.close()
         return Image.fromarray(rgb, "RGB")
@@ -65,9 +66,9 @@ def open_raw(path: Path, *, preview_size: int, extract_embedded: bool,
     """The header of a RAW file's pixels (see the module docstring); ``UnsupportedMedia``
     naming why when there is neither a usable preview nor decodable sensor data."""
     try:
-        raw = rawpy.imread(str(path))
+        raw = rawpy.imread(sources.readable(path))
     except _LIBRAW_ERRORS as exc:
-        return _exiftool_preview(path, engine, f"libraw cannot open it ({exc})")
+        return _exiftool_preview(path, engine, f"libraw cannot open it ({sources.reason(exc)})")
     try:
         orientation = _FLIP_TO_ORIENTATION.get(raw.sizes.flip, 1)
         size = (raw.sizes.width, raw.sizes.height)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 import numpy.typing as npt
 
+from mediapipe import sources
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
 from mediapipe.metadata.model import HDR_TRANSFERS
 from mediapipe.metadata.video import TRANSFER_NAMES
@@ -101,9 +102,9 @@ def representative_frame(path: Path, *, rotation: int = 0, transfer: str | None 
     import av
 
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = av.open(sources.readable(path), metadata_errors="ignore")
     except av.FFmpegError as exc:
-        raise CorruptMedia(path, f"cannot open video: {exc}") from exc
+        raise CorruptMedia(path, f"cannot open video: {sources.reason(exc)}") from exc
     with container:
         streams = [s for s in container.streams.video
                    if not (s.disposition & av.stream.Disposition.attached_pic)]
@@ -159,7 +160,7 @@ def _pick(container: InputContainer, stream: VideoStream, path: Path) -> VideoFr
                 break
     except av.FFmpegError as exc:
         if best is None:
-            raise CorruptMedia(path, f"cannot decode video: {exc}") from exc
+            raise CorruptMedia(path, f"cannot decode video: {sources.reason(exc)}") from exc
     if best is None:
         raise CorruptMedia(path, "no decodable video frame")
     return best

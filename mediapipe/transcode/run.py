@@ -33,7 +33,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from mediapipe import lifelines
+from mediapipe import lifelines, sources
 from mediapipe.errors import MediaError, PermissionDenied, StorageOffline, TranscodeFailed
 from mediapipe.transcode import toolchain
 from mediapipe.transcode.argv import NVENC_ENCODERS, SOFTWARE_ENCODERS, build_command, two_pass
@@ -185,7 +185,8 @@ def run_ffmpeg(argv: list[str], *, source: str, duration: float | None = None,
         raise TranscodeFailed(source, f"ffmpeg timed out after {timeout:g}s",
                               returncode=returncode, argv=argv, stderr_tail=stderr_tail)
     if returncode != 0:
-        last = toolchain.last_error_lines(stderr_tail) or f"exit status {returncode}"
+        last = sources.reason(toolchain.last_error_lines(stderr_tail)) or \
+            f"exit status {returncode}"
         if unwritable := _output_unwritable(argv[-1]):
             # The output disk, not the video: full or gone is retryable, denied is not.
             raise type(unwritable)(unwritable.path, f"ffmpeg could not write its output: "
@@ -241,14 +242,15 @@ def _run_passes(plan: TranscodePlan, src: str | Path, tmp: Path, link: Accel,
     """Run ``plan`` into ``tmp``: once, or twice for a two-pass encode; the last argv."""
     ff = plan.ffmpeg
     if not two_pass(plan, link):
-        argv = build_command(plan, src, tmp, link)
+        argv = build_command(plan, sources.readable(src), tmp, link)
         run_ffmpeg(argv, source=str(src), duration=plan.duration, progress=progress,
                    timeout=ff.timeout, nice=ff.nice)
         return argv
     with tempfile.TemporaryDirectory(prefix="mediapipe-2pass-") as folder:
         passlog = Path(folder, "pass")
         for number in (1, 2):
-            argv = build_command(plan, src, tmp, link, pass_number=number, passlog=passlog)
+            argv = build_command(plan, sources.readable(src), tmp, link, pass_number=number,
+                                 passlog=passlog)
 
             def half(fraction: float, number: int = number) -> None:
                 if progress:

@@ -5,6 +5,8 @@
   finishes them;
 - a symbolic link to a file outside the library is swapped in for a scanned photo while the run
   goes: that photo is not read (``PathEscape``), no preview of the outside file is written;
+- a link swapped in while a step reads (after the step opened its source): every reader
+  (the block readers, exiftool, Pillow, rawpy, PyAV, ffmpeg) still reads the file the scan saw;
 - a photo replaced by another with an older mtime (a restore, ``cp -p``): the re-run makes its
   preview again;
 - a zombie writer's temp file beside outputs that a crashed run made but never recorded: the
@@ -21,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -229,12 +232,76 @@ def test_a_file_replaced_after_the_scan_is_not_read_by_a_step_that_waited(
     from mediapipe.pipeline import process_asset
 
     photo = images.jpeg(tmp_path / "a.jpg", (320, 240))
-    scanned = photo.stat().st_ino
+    st = photo.stat()
+    scanned = (st.st_dev, st.st_ino)
     outside = images.jpeg(tmp_path / "outside.jpg", (640, 480))
     photo.unlink()
     photo.symlink_to(outside)  # swapped in after the scan
     result = process_asset(photo, "0f1e2d3c-4b5a-4968-8776-655443322110", media_root, Config(),
-                           inode=scanned)
+                           identity=scanned)
     error = result.stages["metadata"].error
     assert error and error["type"] == "SourceOffline" and error["transient"] is True
     assert [p.name for p in (media_root / "thumbs").rglob("*")] == [".immich"]  # nothing else
+
+
+def _swapping(run: Callable[..., Any], victim: Path, outside: Path) -> Callable[..., Any]:
+    """``run`` (a step's function), with a link to ``outside`` standing at ``victim`` while it
+    runs: swapped in after the driver opened and verified the source, as a racing attacker
+    would at the worst moment; the scanned file is put back after, for the next step."""
+    def swapped(state: Any, cfg: Any, progress: Any) -> Any:
+        aside = victim.with_name(".aside" + victim.suffix)
+        os.rename(victim, aside)
+        victim.symlink_to(outside)
+        try:
+            return run(state, cfg, progress)
+        finally:
+            os.replace(aside, victim)
+    return swapped
+
+
+def _picture_size(path: str) -> tuple[int, int]:
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "stream=width,height", "-of", "csv=p=0", path],
+                         capture_output=True, text=True, check=True)
+    w, h = out.stdout.strip().split(",")
+    return int(w), int(h)
+
+
+def _landscape(path: str) -> bool:
+    w, h = _picture_size(path)
+    return w > h
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "dng", "video"])
+def test_a_link_swapped_in_while_a_step_reads_leads_no_reader_outside(
+        kind: str, tmp_path: Path, media_root: Path, monkeypatch: pytest.MonkeyPatch,
+        ledger: Callable[[Figures], Figures]) -> None:
+    """Landscape sources, portrait decoys outside: every output and fact is landscape."""
+    import dataclasses
+
+    from fixtures import raw, videos
+    from mediapipe.config import Config, FFmpegConfig
+    from mediapipe.pipeline import Status, process_asset, steps
+
+    lib = tmp_path / "photos"
+    lib.mkdir()
+    if kind == "jpeg":  # block readers, Pillow
+        victim = images.jpeg(lib / "a.jpg", (640, 480))
+        outside = images.jpeg(tmp_path / "outside.jpg", (300, 600))
+    elif kind == "dng":  # exiftool (a child process), rawpy
+        victim = raw.dng(lib / "a.dng", raw.photo(None, (640, 480)))
+        outside = raw.dng(tmp_path / "outside.dng", raw.photo(None, (300, 600)))
+    else:  # PyAV, ffmpeg (a child process)
+        victim = videos.video(lib / "a.mp4", size=(320, 240), duration=1.0)
+        outside = videos.video(tmp_path / "outside.mp4", size=(240, 320), duration=1.0)
+    monkeypatch.setattr(steps, "STEPS", tuple(
+        dataclasses.replace(s, run=_swapping(s.run, victim, outside)) for s in steps.STEPS))
+    st = victim.stat()
+    cfg = Config(ffmpeg=dataclasses.replace(FFmpegConfig(), transcode="all"))
+    result = process_asset(victim, asset_id_for_path(victim), media_root, cfg,
+                           identity=(st.st_dev, st.st_ino))
+    outputs = [p for o in result.stages.values() for p in o.outputs]
+    assert all(o.status is not Status.FAILED for o in result.stages.values()), result.stages
+    assert result.metadata and result.metadata["width"] > result.metadata["height"]
+    assert len(outputs) == (3 if kind == "video" else 2) and all(map(_landscape, outputs))
+    ledger(Figures(f"link swapped in while a step reads ({kind})", tried=1, processed=1))

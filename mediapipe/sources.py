@@ -1,0 +1,89 @@
+"""The source a step reads: the very file the scan saw, opened once and held while it is read.
+
+Owns: ``held(path, identity)``, which opens a source (following a link inside the library, as
+the scan did), checks that what it opened is a regular file and, when the scan recorded one,
+that its (device, inode) is the scan's, and holds it open while a step runs; and
+``readable(path)``, the name every reader opens (the block readers, Pillow, pillow-heif, rawpy,
+PyAV, exiftool, ffmpeg): while a source is held, ``/proc/<pid>/fd/<n>``, which opens the held
+file and no other whatever happens to ``path`` meanwhile (a symbolic link to a file outside the
+library swapped in, a folder above it replaced); the path itself when nothing holds it (a file
+named on the command line) or where ``/proc`` is absent. Every other use of a source's name
+(its extension, its sidecar, messages) keeps ``path``; ``reason`` takes the hold's name out of
+a reader's words (PyAV and ffmpeg quote the name they opened).
+Does not own: what a reader makes of the file (the stages), what the scan records (``index``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import stat
+import threading
+from collections.abc import Iterator
+
+from mediapipe.errors import OFFLINE_ERRNOS, SourceOffline, Unreadable, from_os_error
+
+__all__ = ["Identity", "held", "readable", "reason"]
+
+Identity = tuple[int, int]  # (st_dev, st_ino): which file the scan saw at a path
+
+_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC  # a FIFO must not block
+_HELD: dict[str, int] = {}  # a held source's path -> its descriptor, in this process
+_LOCK = threading.Lock()
+_PROC = os.path.isdir("/proc/self/fd")
+# A hold's name as readers quote it: "…input: '/proc/1/fd/3'" (PyAV), "/proc/1/fd/3: …" (ffmpeg).
+_QUOTED = re.compile(r"(: ')?(?:file:)?/proc/\d+/fd/\d+(')?(: )?")
+
+
+def readable(path: str | os.PathLike[str]) -> str:
+    """The name to open ``path``'s contents by: the held file's, or ``path`` itself."""
+    name = os.fspath(path)
+    fd = _HELD.get(name)
+    if fd is None:
+        return name
+    return f"/proc/{os.getpid()}/fd/{fd}"  # a child process (ffmpeg, exiftool) opens it too
+
+
+def reason(said: BaseException | str) -> str:
+    """A reader's words about a source without the hold's name (the error names the source)."""
+    return _QUOTED.sub(lambda m: "" if m.group(1) or m.group(3) else "the source", str(said))
+
+
+@contextlib.contextmanager
+def held(path: str | os.PathLike[str],
+         identity: Identity | None = None) -> Iterator[os.stat_result]:
+    """Hold ``path`` open while the block runs, which reads it through ``readable(path)``;
+    yields its ``stat`` (what the outputs made from it are stamped with).
+
+    ``SourceOffline`` (transient) when it cannot be opened now or another file stands where
+    the scan saw ``identity``; ``Unreadable`` when it is not a regular file."""
+    name = os.fspath(path)
+    try:
+        fd = os.open(name, _FLAGS)
+    except OSError as exc:
+        if identity is not None and exc.errno in OFFLINE_ERRNOS:  # the scan saw it there
+            raise SourceOffline(name, f"cannot be read now ({exc.strerror}); left pending, "
+                                      "retried on the next run") from exc
+        raise from_os_error(name, exc) from exc
+    try:
+        st = os.fstat(fd)
+        if identity is not None and (st.st_dev, st.st_ino) != tuple(identity):
+            # another file (or a link to one) stands where the scan saw this one: a task that
+            # waited in a queue must not read it; the next scan decides what it is
+            raise SourceOffline(name, "replaced since the scan (another file is there now); "
+                                      "left for the next scan")
+        if not stat.S_ISREG(st.st_mode):
+            raise Unreadable(name, "not a regular file")
+        with _LOCK:  # held already (a step inside a step): that hold answers
+            mine = _PROC and name not in _HELD
+            if mine:
+                _HELD[name] = fd
+        try:
+            yield st
+        finally:
+            if mine:
+                with _LOCK:
+                    del _HELD[name]
+    finally:
+        os.close(fd)

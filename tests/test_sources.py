@@ -1,0 +1,137 @@
+"""A step reads the very file the scan saw: held open, verified, and read through that hold."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mediapipe import sources
+from mediapipe.errors import SourceOffline, Unreadable
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_dev, st.st_ino
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "library" / "a.jpg"
+    path.parent.mkdir()
+    path.write_bytes(b"the photo the scan saw")
+    return path
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    path = tmp_path / "outside.jpg"
+    path.write_bytes(b"somebody else's file")
+    return path
+
+
+def _swap_in_link(path: Path, target: Path) -> Path:
+    """Put a symbolic link to ``target`` where ``path`` is, atomically; the file moves aside."""
+    aside = path.with_name(".aside")
+    os.rename(path, aside)
+    link = path.with_name(".link")
+    link.symlink_to(target)
+    os.replace(link, path)
+    return aside
+
+
+def test_nothing_held_reads_the_path_itself(photo: Path) -> None:
+    assert sources.readable(photo) == str(photo)
+
+
+def test_a_held_source_is_read_from_the_hold_even_after_a_link_is_swapped_in(
+        photo: Path, outside: Path) -> None:
+    with sources.held(photo, _identity(photo)):
+        _swap_in_link(photo, outside)
+        assert photo.read_bytes() == b"somebody else's file"  # the name now leads outside
+        assert Path(sources.readable(photo)).read_bytes() == b"the photo the scan saw"
+
+
+def test_a_child_process_reads_the_held_file_too(photo: Path, outside: Path) -> None:
+    """ffmpeg and exiftool run as children: the name they are given opens the held file."""
+    with sources.held(photo, _identity(photo)):
+        _swap_in_link(photo, outside)
+        out = subprocess.run(["cat", sources.readable(photo)], capture_output=True, check=True)
+    assert out.stdout == b"the photo the scan saw"
+
+
+def test_the_hold_yields_the_stat_of_the_opened_file_and_is_released_after(
+        photo: Path) -> None:
+    with sources.held(photo, _identity(photo)) as st:
+        assert (st.st_dev, st.st_ino) == _identity(photo)
+        assert sources.readable(photo) != str(photo)
+    assert sources.readable(photo) == str(photo)
+
+
+def test_another_file_where_the_scan_saw_this_one_is_not_opened_for_reading(
+        photo: Path, outside: Path) -> None:
+    scanned = _identity(photo)
+    _swap_in_link(photo, outside)
+    with (pytest.raises(SourceOffline, match="replaced since the scan") as err,
+          sources.held(photo, scanned)):
+        pytest.fail("the block ran on another file")
+    assert err.value.transient  # left pending: the next scan decides what the file is
+    assert sources.readable(photo) == str(photo)
+
+
+def test_a_source_gone_since_the_scan_is_offline_not_broken(photo: Path) -> None:
+    scanned = _identity(photo)
+    photo.unlink()  # a share unmounted: the file is not there now
+    with pytest.raises(SourceOffline, match="cannot be read now") as err, \
+            sources.held(photo, scanned):
+        pass
+    assert err.value.transient
+
+
+def test_a_missing_file_nobody_scanned_is_unreadable(tmp_path: Path) -> None:
+    with pytest.raises(Unreadable), sources.held(tmp_path / "nothing.jpg"):
+        pass
+
+
+def test_a_fifo_in_a_sources_place_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "a.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(Unreadable, match="not a regular file"), sources.held(fifo):
+        pass
+
+
+def test_a_hold_inside_a_hold_keeps_the_outer_one(photo: Path) -> None:
+    with sources.held(photo, _identity(photo)):
+        outer = sources.readable(photo)
+        with sources.held(photo, _identity(photo)):
+            assert sources.readable(photo) == outer
+        assert sources.readable(photo) == outer
+    assert sources.readable(photo) == str(photo)
+
+
+def test_a_readers_words_about_a_held_source_do_not_name_the_hold(
+        tmp_path: Path, media_root: Path) -> None:
+    """PyAV and ffmpeg quote the name they opened; the error names the source instead."""
+    from mediapipe.config import Config
+    from mediapipe.pipeline import process_asset
+
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\0\0\0\x18ftypisom" + bytes(range(256)) * 8)
+    result = process_asset(bad, "0f1e2d3c-4b5a-4968-8776-655443322110", media_root, Config(),
+                           identity=_identity(bad))
+    error = result.stages["metadata"].error
+    assert error and error["type"] == "CorruptMedia" and error["path"] == str(bad)
+    assert "Invalid data found" in error["message"] and "/proc/" not in error["message"]
+
+
+@pytest.mark.parametrize(("said", "told"), [
+    ("Invalid data found when processing input: '/proc/7/fd/3'",
+     "Invalid data found when processing input"),
+    ("file:/proc/7/fd/3: Invalid data found when processing input",
+     "Invalid data found when processing input"),
+    ("Error opening input file /proc/7/fd/3.", "Error opening input file the source."),
+])
+def test_the_holds_name_is_taken_out_of_what_ffmpeg_and_pyav_say(said: str, told: str) -> None:
+    assert sources.reason(said) == told
