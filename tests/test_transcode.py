@@ -444,3 +444,37 @@ def test_two_pass_software_encode_runs_both_passes_and_leaves_no_pass_log(
 def _has_seq(argv: tuple[str, ...], *seq: str) -> bool:
     return any(argv[i:i + len(seq)] == seq for i in range(len(argv)))
 
+
+
+# What ffmpeg says when NVENC cannot open: Debian's 5.1 here, and 8.1 on an H100 (a GPU with
+# no NVENC engine), whose last lines are about the tasks it stopped, not about why.
+_NVENC_51 = """[h264_nvenc @ 0x55d74b809900] Cannot load libcuda.so.1
+Error initializing output stream 0:0 -- Error while opening encoder for output stream #0:0 - maybe \
+incorrect parameters such as bit_rate, rate, width or height
+"""
+_NVENC_81_H100 = """[h264_nvenc @ 0x55cd9a34abc0] OpenEncodeSessionEx failed: unsupported \
+device (2): (no details)
+[h264_nvenc @ 0x55cd9a34abc0] No capable devices found
+[vost#0:0/h264_nvenc @ 0x55cd9a34a580] [enc:h264_nvenc @ 0x55cd9a34ab40] Error while opening \
+encoder - maybe incorrect parameters such as bit_rate, rate, width or height.
+[vf#0:0 @ 0x55cd9a365ec0] Error sending frames to consumers: Generic error in an external library
+[vf#0:0 @ 0x55cd9a365ec0] Task finished with error code: -542398533 (Generic error in an external \
+library)
+[vf#0:0 @ 0x55cd9a365ec0] Terminating thread with return code -542398533 (Generic error in an \
+external library)
+"""
+
+
+@pytest.mark.parametrize(("stderr", "why"), [
+    (_NVENC_51, "[h264_nvenc] Cannot load libcuda.so.1"),
+    (_NVENC_81_H100, "[h264_nvenc] OpenEncodeSessionEx failed: unsupported device (2): (no "
+                     "details) | [h264_nvenc] No capable devices found"),
+], ids=["ffmpeg-5.1", "ffmpeg-8.1-h100"])
+def test_an_encoder_that_does_not_open_is_reported_in_its_own_words(stderr: str, why: str) -> None:
+    assert toolchain.last_error_lines(stderr, said_by="h264_nvenc") == why
+
+
+def test_without_the_encoders_own_words_the_last_lines_say_why() -> None:
+    stderr = "[mov,mp4 @ 0x1] moov atom not found\nfile:in.mp4: Invalid data found\n"
+    assert toolchain.last_error_lines(stderr, said_by="libx264") == \
+        "[mov,mp4] moov atom not found | file:in.mp4: Invalid data found"

@@ -185,8 +185,8 @@ def run_ffmpeg(argv: list[str], *, source: str, duration: float | None = None,
         raise TranscodeFailed(source, f"ffmpeg timed out after {timeout:g}s",
                               returncode=returncode, argv=argv, stderr_tail=stderr_tail)
     if returncode != 0:
-        last = sources.reason(toolchain.last_error_lines(stderr_tail)) or \
-            f"exit status {returncode}"
+        said = toolchain.last_error_lines(stderr_tail, said_by=_encoder_of(argv))
+        last = sources.reason(said) or f"exit status {returncode}"
         if unwritable := _output_unwritable(argv[-1]):
             # The output disk, not the video: full or gone is retryable, denied is not.
             raise type(unwritable)(unwritable.path, f"ffmpeg could not write its output: "

@@ -41,10 +41,16 @@ def _run(argv: list[str], timeout: float = PROBE_TIMEOUT_S) -> subprocess.Comple
                           stdin=subprocess.DEVNULL, check=False)
 
 
-def last_error_lines(stderr: str, n: int = 3) -> str:
-    """The last ``n`` non-empty lines of a tool's stderr, joined: the part that says why."""
+def last_error_lines(stderr: str, n: int = 3, *, said_by: str = "") -> str:
+    """What a tool's stderr says went wrong, joined: the lines ffmpeg's component ``said_by``
+    logged itself (``[h264_nvenc @ 0x…] No capable devices found``: ffmpeg 7 and later follow
+    them with lines about the tasks it stopped), else the last ``n`` non-empty lines."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    return " | ".join(lines[-n:])
+    own = [ln for ln in lines if said_by and ln.startswith(f"[{said_by} @ ")]
+    return " | ".join(_ADDRESS.sub("", ln) for ln in (own or lines)[-n:])
+
+
+_ADDRESS = re.compile(r" @ 0x[0-9a-f]+")  # a context's address: noise in a message
 
 
 # Extra arguments a probe needs for encoders that want hardware frames or special input.
@@ -65,7 +71,7 @@ def probe_encoder(name: str) -> EncoderStatus:
         return EncoderStatus(name, False, f"test encode timed out after {PROBE_TIMEOUT_S}s")
     if proc.returncode == 0:
         return EncoderStatus(name, True, "")
-    return EncoderStatus(name, False, last_error_lines(proc.stderr) or
+    return EncoderStatus(name, False, last_error_lines(proc.stderr, said_by=name) or
                          f"ffmpeg exited with {proc.returncode}")
 
 
