@@ -9,13 +9,16 @@ file and no other whatever happens to ``path`` meanwhile (a symbolic link to a f
 library swapped in, a folder above it replaced); the path itself when nothing holds it (a file
 named on the command line) or where ``/proc`` is absent. Every other use of a source's name
 (its extension, its sidecar, messages) keeps ``path``; ``reason`` takes the hold's name out of
-a reader's words (PyAV and ffmpeg quote the name they opened).
+a reader's words (PyAV and ffmpeg quote the name they opened). And ``fingerprint``: a cheap
+digest of a file's first and last 64 KiB, which the scan may compare besides size, mtime, inode
+and ctime (``library.scan.fingerprint``).
 Does not own: what a reader makes of the file (the stages), what the scan records (``index``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import stat
@@ -24,7 +27,7 @@ from collections.abc import Iterator
 
 from mediapipe.errors import OFFLINE_ERRNOS, SourceOffline, Unreadable, from_os_error
 
-__all__ = ["Identity", "held", "readable", "reason"]
+__all__ = ["FINGERPRINT_SPAN", "Identity", "fingerprint", "held", "readable", "reason"]
 
 Identity = tuple[int, int]  # (st_dev, st_ino): which file the scan saw at a path
 
@@ -43,6 +46,25 @@ def readable(path: str | os.PathLike[str]) -> str:
     if fd is None:
         return name
     return f"/proc/{os.getpid()}/fd/{fd}"  # a child process (ffmpeg, exiftool) opens it too
+
+
+FINGERPRINT_SPAN = 64 * 1024  # read from each end of a file
+
+
+def fingerprint(path: str | os.PathLike[str], size: int) -> bytes:
+    """An 8-byte digest of the first and last ``FINGERPRINT_SPAN`` bytes of a ``size``-byte
+    file (all of it when smaller): what changes when a same-size file replaces another, even
+    where the filesystem's ctime does not (FAT and exFAT keep none). Reads at most 128 KiB."""
+    digest = hashlib.blake2b(digest_size=8)
+    fd = os.open(path, _FLAGS)
+    try:
+        digest.update(os.pread(fd, FINGERPRINT_SPAN, 0))
+        if size > FINGERPRINT_SPAN:
+            tail = max(FINGERPRINT_SPAN, size - FINGERPRINT_SPAN)
+            digest.update(os.pread(fd, FINGERPRINT_SPAN, tail))
+    finally:
+        os.close(fd)
+    return digest.digest()
 
 
 def reason(said: BaseException | str) -> str:

@@ -216,6 +216,69 @@ def test_a_same_size_rewrite_with_its_mtime_restored_is_changed(catalog: Catalog
     assert rescan(catalog, library).changed == 1  # its ctime moved: nobody can set that
 
 
+def fingerprinted(cat: Catalog, lib: Library) -> ScanDiff:
+    return cat.diff(LibraryScan(lib.root, EXCLUSIONS, fingerprint=True))
+
+
+def _rewrite_as_on_fat(cat: Catalog, photo: Path, content: bytes) -> None:
+    """A same-size rewrite with its mtime put back, on a filesystem whose ctime does not move
+    with it (FAT, exFAT): the catalog's ctime is brought to the new one, as such a disk shows."""
+    old = photo.stat()
+    assert len(content) == old.st_size
+    photo.write_bytes(content)
+    os.utime(photo, ns=(old.st_atime_ns, old.st_mtime_ns))
+    with sqlite3.connect(cat.path) as con:
+        con.execute("UPDATE sources SET ctime_ns = ? WHERE path = ?",
+                    (photo.stat().st_ctime_ns, os.fsencode(photo)))
+
+
+def test_fingerprints_turned_on_are_recorded_without_calling_anything_changed(
+        catalog: Catalog, library: Library) -> None:
+    rescan(catalog, library)
+    finish_all(catalog)
+    d = fingerprinted(catalog, library)
+    assert (d.changed, d.unchanged) == (0, d.scanned)
+    assert not list(catalog.pending())
+    assert fingerprinted(catalog, library).changed == 0
+
+
+def test_a_change_only_the_fingerprint_shows_makes_the_outputs_again(
+        catalog: Catalog, library: Library) -> None:
+    fingerprinted(catalog, library)
+    finish_all(catalog)
+    photo = library.root / "2020/01/IMG_0001.jpg"
+    _rewrite_as_on_fat(catalog, photo, bytes(photo.stat().st_size))
+    assert rescan(catalog, library).changed == 0  # size, mtime, inode and ctime: as they were
+    d = fingerprinted(catalog, library)
+    assert d.changed == 1
+    [entry] = catalog.pending()
+    assert entry.path == str(photo) and entry.remake  # the outputs' stamps cannot tell: forced
+    assert "thumbnails" in entry.todo
+
+
+def test_the_remake_mark_stays_until_every_step_is_done(catalog: Catalog,
+                                                        library: Library) -> None:
+    fingerprinted(catalog, library)
+    finish_all(catalog)
+    photo = library.root / "2020/01/IMG_0001.jpg"
+    _rewrite_as_on_fat(catalog, photo, bytes(photo.stat().st_size))
+    fingerprinted(catalog, library)
+    [entry] = catalog.pending()
+    for step in entry.todo:
+        if step == "thumbnails":
+            catalog.record_result(entry.asset_id, step, State.FAILED,
+                                  error=CorruptMedia(photo, "damaged"))
+        else:
+            catalog.record_result(entry.asset_id, step, State.DONE)
+    catalog.flush()
+    [again] = [e for e in catalog.entries() if e.asset_id == entry.asset_id]
+    assert again.remake  # a retry of the failed step must not take the old outputs as fresh
+    catalog.record_result(entry.asset_id, "thumbnails", State.DONE)
+    catalog.flush()
+    [done] = [e for e in catalog.entries() if e.asset_id == entry.asset_id]
+    assert not done.remake
+
+
 def test_a_restored_but_modified_file_comes_back_changed(catalog: Catalog,
                                                          library: Library) -> None:
     rescan(catalog, library)

@@ -80,6 +80,17 @@ def test_size_and_mtime_are_the_files_own(library: Library,
         assert os.path.isabs(f.path)
 
 
+def test_fingerprints_are_taken_only_when_asked(library: Library,
+                                                found: dict[str, SourceFile]) -> None:
+    from mediapipe.sources import fingerprint
+
+    assert all(f.fingerprint is None for f in found.values())
+    asked = list(LibraryScan(library.root, IMMICH_EXCLUSIONS, fingerprint=True))
+    assert {f.path for f in asked} == {f.path for f in found.values()}
+    for f in asked:
+        assert f.fingerprint == fingerprint(f.path, f.size), f.path
+
+
 def test_sidecars_are_found_by_full_name_then_by_stem(library: Library,
                                                       found: dict[str, SourceFile]) -> None:
     got = {rel: os.path.relpath(f.sidecar, library.root)

@@ -135,3 +135,46 @@ def test_a_readers_words_about_a_held_source_do_not_name_the_hold(
 ])
 def test_the_holds_name_is_taken_out_of_what_ffmpeg_and_pyav_say(said: str, told: str) -> None:
     assert sources.reason(said) == told
+
+
+def _fingerprint(path: Path) -> bytes:
+    return sources.fingerprint(path, path.stat().st_size)
+
+
+@pytest.mark.parametrize("at", [0, 64 * 1024 - 1, 300 * 1024 - 1], ids=["head", "end-of-head",
+                                                                          "last-byte"])
+def test_a_fingerprint_changes_with_a_byte_in_the_first_or_last_64_kib(
+        tmp_path: Path, at: int) -> None:
+    path = tmp_path / "a.jpg"
+    data = bytearray(os.urandom(300 * 1024))
+    path.write_bytes(data)
+    before = _fingerprint(path)
+    assert _fingerprint(path) == before and len(before) == 8
+    data[at] ^= 0xFF
+    path.write_bytes(data)
+    assert _fingerprint(path) != before
+
+
+def test_a_fingerprint_reads_only_the_ends_of_a_big_file(tmp_path: Path) -> None:
+    """Its limit, the price of reading 128 KiB a file: a change in the middle is not seen
+    (ctime and mtime are what catch that on every POSIX filesystem)."""
+    path = tmp_path / "a.mp4"
+    data = bytearray(os.urandom(1024 * 1024))
+    path.write_bytes(data)
+    before = _fingerprint(path)
+    data[512 * 1024] ^= 0xFF
+    path.write_bytes(data)
+    assert _fingerprint(path) == before
+
+
+def test_a_small_files_fingerprint_covers_every_byte(tmp_path: Path) -> None:
+    path = tmp_path / "a.gif"
+    for size in (0, 1, 1000, 100 * 1024):
+        data = bytearray(os.urandom(size))
+        path.write_bytes(data)
+        before = _fingerprint(path)
+        for at in range(0, size, max(1, size // 7)):
+            data[at] ^= 0xFF
+            path.write_bytes(data)
+            assert _fingerprint(path) != before
+            data[at] ^= 0xFF

@@ -86,13 +86,14 @@ def send(app: Celery, step: steps.Step, message: dict[str, Any], *,
 def dispatch_batch(task: Task, batch: dict[str, Any]) -> int:
     """Fan one coordinator message out into the first step of each asset: ``{"common":
     {"root", "config_key", "force", "run_id"}, "assets": [[source, asset_id, kind, todo,
-    identity], ...]}`` (``todo``: the steps due, or null for every step; ``identity``: the
-    file the scan saw, ``[device, inode]``)."""
+    identity, remake], ...]}`` (``todo``: the steps due, or null for every step;
+    ``identity``: the file the scan saw, ``[device, inode]``; ``remake``: forced, this asset)."""
     common = batch["common"]
     started = time.perf_counter()
     with task.app.producer_or_acquire() as producer:
         for source, asset_id, _kind, *rest in batch["assets"]:
-            state = AssetState.start(source, asset_id, common["root"], force=common["force"],
+            force = common["force"] or (len(rest) > 2 and bool(rest[2]))
+            state = AssetState.start(source, asset_id, common["root"], force=force,
                                      todo=rest[0] if rest else None,
                                      identity=rest[1] if len(rest) > 1 else None)
             message = {"run_id": common["run_id"], "config_key": common["config_key"],

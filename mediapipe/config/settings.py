@@ -172,6 +172,11 @@ class LibraryScanConfig:
     cron_expression: str = setting("0 0 * * *", "When to rescan, as a cron expression "
                                                 "(Immich's default: daily at midnight).",
                                    check=check_cron)
+    fingerprint: bool = setting(False, "Also compare a digest of each file's first and last "
+                                       "64 KiB at every scan: catches a same-size file put in "
+                                       "place with its mtime restored where the filesystem's "
+                                       "ctime does not change (FAT, exFAT). Reads up to 128 KiB "
+                                       "of every file on each scan.")
 
 
 @dataclasses.dataclass(frozen=True)

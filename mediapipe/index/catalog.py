@@ -76,6 +76,7 @@ class CatalogEntry:
     error_type: str | None = None
     error_message: str | None = None
     identity: Identity | None = None  # the file the last scan saw: (device, inode)
+    remake: bool = False  # new content its outputs' stamps cannot tell: make them again
 
     @property
     def todo(self) -> tuple[str, ...]:
@@ -114,7 +115,7 @@ class Catalog:
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._columns = ("asset_id, path, kind, size, mtime_ns, sidecar, online, "
                          f"{self.schema.columns}, error_stage, error_type, error_message, "
-                         "device, inode")
+                         "device, inode, remake")
         self._buffer: list[dict[str, Any]] = []
         self._last_flush = time.monotonic()
 
@@ -303,7 +304,7 @@ class Catalog:
     def _entry(self, row: tuple[Any, ...]) -> CatalogEntry:
         asset_id, path, kind, size, mtime_ns, sidecar, online = row[:7]
         n = len(self.schema.names)
-        estage, etype, emsg, device, inode = row[7 + n:]
+        estage, etype, emsg, device, inode, remake = row[7 + n:]
         return CatalogEntry(
             asset_id=asset_id, path=os.fsdecode(path), kind=Kind(kind), size=size,
             mtime_ns=mtime_ns, sidecar=None if sidecar is None else os.fsdecode(sidecar),
@@ -311,7 +312,8 @@ class Catalog:
             states={name: State(v) for name, v in zip(self.schema.names, row[7:7 + n],
                                                         strict=True)},
             error_stage=estage, error_type=etype, error_message=emsg,
-            identity=None if device is None or inode is None else (device, inode))
+            identity=None if device is None or inode is None else (device, inode),
+            remake=bool(remake))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

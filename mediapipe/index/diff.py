@@ -78,15 +78,16 @@ def apply_scan(db: sqlite3.Connection, schema: Schema, files: Iterable[SourceFil
     now = time.time()
     db.execute("CREATE TEMP TABLE IF NOT EXISTS scan (path BLOB PRIMARY KEY, kind TEXT, "
                "size INTEGER, mtime_ns INTEGER, sidecar BLOB, inode INTEGER, device INTEGER, "
-               "ctime_ns INTEGER)")
+               "ctime_ns INTEGER, fingerprint BLOB)")
     db.execute("CREATE TEMP TABLE IF NOT EXISTS unreadable (lo BLOB, hi BLOB)")
     db.execute("BEGIN")
     try:
         db.execute("DELETE FROM temp.scan")
         db.execute("DELETE FROM temp.unreadable")
-        db.executemany("INSERT OR IGNORE INTO temp.scan VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        db.executemany("INSERT OR IGNORE INTO temp.scan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        ((f.path.encode(_FS_ENC, _FS_ERR), f.kind, f.size, f.mtime_ns,
-                         _blob(f.sidecar), f.inode, f.device, f.ctime_ns) for f in files))
+                         _blob(f.sidecar), f.inode, f.device, f.ctime_ns, f.fingerprint)
+                        for f in files))
         problems = tuple(getattr(files, "problems", ()))
         db.executemany("INSERT INTO temp.unreadable VALUES (?, ?)",
                        [*(path_range(p.path) for p in problems),
@@ -114,8 +115,11 @@ def _apply(db: sqlite3.Connection, schema: Schema, now: float, lo: bytes, hi: by
         WHERE sources.path = s.path AND sources.online = 0""", (now,)).rowcount
     # One pass: size/mtime changed -> every step again; only the sidecar -> the steps that
     # read it (metadata) again.
+    # New content that only the fingerprint shows (a same-size file, its mtime put back, where
+    # ctime does not change): the outputs' stamps cannot tell, so the steps run forced.
+    rewritten = "(sources.fingerprint IS NOT NULL AND sources.fingerprint != s.fingerprint)"
     moved = ("(sources.size != s.size OR sources.mtime_ns != s.mtime_ns"
-             " OR sources.inode != s.inode OR sources.ctime_ns != s.ctime_ns)")
+             f" OR sources.inode != s.inode OR sources.ctime_ns != s.ctime_ns OR {rewritten})")
     states = ",\n            ".join(
         f"{column(step.name)} = {schema.start_state(step, 'sources.kind')}" if step.reads_sidecar
         else f"{column(step.name)} = CASE WHEN {moved} THEN "
@@ -126,6 +130,8 @@ def _apply(db: sqlite3.Connection, schema: Schema, now: float, lo: bytes, hi: by
     changed = db.execute(f"""
         UPDATE sources SET size = s.size, mtime_ns = s.mtime_ns, sidecar = s.sidecar,
             inode = s.inode, device = s.device, ctime_ns = s.ctime_ns,
+            fingerprint = s.fingerprint,
+            remake = CASE WHEN {rewritten} THEN 1 ELSE remake END,
             {states},
             error_stage = {clear.format("error_stage")},
             error_type = {clear.format("error_type")},
@@ -133,18 +139,20 @@ def _apply(db: sqlite3.Connection, schema: Schema, now: float, lo: bytes, hi: by
         FROM temp.scan AS s
         WHERE sources.path = s.path AND ({moved} OR sources.sidecar IS NOT s.sidecar)""",
                          (now,)).rowcount
-    # Identity not known yet (an older catalog) or a share mounted again (a new device
-    # number): recorded, the source not called changed for it.
+    # Identity not known yet (an older catalog, fingerprints just turned on) or a share
+    # mounted again (a new device number): recorded, the source not called changed for it.
     db.execute("""
-        UPDATE sources SET inode = s.inode, device = s.device, ctime_ns = s.ctime_ns
+        UPDATE sources SET inode = s.inode, device = s.device, ctime_ns = s.ctime_ns,
+            fingerprint = coalesce(s.fingerprint, sources.fingerprint)
         FROM temp.scan AS s WHERE sources.path = s.path
           AND (sources.inode IS NULL OR sources.ctime_ns IS NULL
-               OR sources.device IS NOT s.device)""")
+               OR sources.device IS NOT s.device
+               OR (sources.fingerprint IS NULL AND s.fingerprint IS NOT NULL))""")
     new = db.execute(f"""
         INSERT INTO sources (path, asset_id, kind, size, mtime_ns, sidecar, inode, device,
-                             ctime_ns, {schema.columns}, first_seen_at, updated_at)
+                             ctime_ns, fingerprint, {schema.columns}, first_seen_at, updated_at)
         SELECT s.path, mp_asset_id(s.path), s.kind, s.size, s.mtime_ns, s.sidecar, s.inode,
-               s.device, s.ctime_ns,
+               s.device, s.ctime_ns, s.fingerprint,
                {", ".join(schema.start_state(step, "s.kind") for step in schema.steps)}, ?, ?
         FROM temp.scan AS s
         WHERE NOT EXISTS (SELECT 1 FROM sources AS c WHERE c.path = s.path)""",

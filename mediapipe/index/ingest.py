@@ -155,7 +155,8 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
     with Catalog.open(root) as cat:  # StorageOffline here, before any write, if a marker is gone
         if not dry_run:
             upgrade_layout(cat, root)
-        diff = cat.diff(LibraryScan(library, cfg.library.exclusion_patterns), keep=settling,
+        diff = cat.diff(LibraryScan(library, cfg.library.exclusion_patterns,
+                                    fingerprint=cfg.library.scan.fingerprint), keep=settling,
                         dry_run=dry_run)
         summary = IngestSummary(
             library=under, new=diff.new, changed=diff.changed,
@@ -205,7 +206,7 @@ def _contained(cat: Catalog, entries: Iterable[CatalogEntry], library: str,
         why = _swapped(entry, real_root)
         if why is None:
             yield Asset(entry.path, entry.asset_id, str(entry.kind), entry.todo,
-                        entry.identity)
+                        entry.identity, entry.remake)
             continue
         error = PathEscape(entry.path, f"{why} after the scan; not read")
         for name in entry.todo:

@@ -28,7 +28,7 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 
-from mediapipe import formats
+from mediapipe import formats, sources
 from mediapipe.errors import StorageOffline
 
 __all__ = ["LibraryScan", "ScanProblem", "SourceFile", "compile_exclusions"]
@@ -46,6 +46,7 @@ class SourceFile:
     inode: int | None = None  # the file's identity at the scan (of a contained link's target)
     device: int | None = None
     ctime_ns: int | None = None  # changed by every write, replacement, cp -p or rsync
+    fingerprint: bytes | None = None  # of its first and last 64 KiB, when the scan takes them
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -120,17 +121,20 @@ def compile_exclusions(patterns: Iterable[str]) -> re.Pattern[str]:
 class LibraryScan:
     """Iterate for every source file under ``root``; ``problems`` lists what was skipped and why.
 
-    ``exclusions`` are globs (``cfg.library.exclusion_patterns``) or a compiled pattern. The root
-    must be an existing folder, else ``StorageOffline`` is raised when iteration starts (an
-    unmounted library must not look empty). Counters (``folders``, ``files``) are filled as the
+    ``exclusions`` are globs (``cfg.library.exclusion_patterns``) or a compiled pattern;
+    ``fingerprint`` reads each file's first and last 64 KiB too (``library.scan.fingerprint``).
+    The root must be an existing folder, else ``StorageOffline`` is raised when iteration starts
+    (an unmounted library must not look empty). Counters (``folders``, ``files``) are filled as the
     walk goes. Iterate once.
     """
 
     def __init__(self, root: str | os.PathLike[str],
-                 exclusions: Iterable[str] | re.Pattern[str] = ()) -> None:
+                 exclusions: Iterable[str] | re.Pattern[str] = (), *,
+                 fingerprint: bool = False) -> None:
         self.root = os.path.abspath(os.fspath(root))
         self.exclude = (exclusions if isinstance(exclusions, re.Pattern)
                         else compile_exclusions(exclusions))
+        self.fingerprint = fingerprint
         self.problems: list[ScanProblem] = []
         self.folders = 0
         self.files = 0
@@ -225,11 +229,17 @@ class LibraryScan:
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue
+            try:
+                fingerprint = (sources.fingerprint(entry.path, st.st_size) if self.fingerprint
+                               else None)
+            except OSError as exc:
+                self.problems.append(ScanProblem(entry.path, f"cannot read: {exc.strerror}"))
+                continue
             side = formats.sidecar_among(entry.name, sidecars) if sidecars else None
             self.files += 1
             yield SourceFile(entry.path, st.st_size, st.st_mtime_ns, kind,
                              sidecars[side] if side else None, st.st_ino, st.st_dev,
-                             st.st_ctime_ns)
+                             st.st_ctime_ns, fingerprint)
 
 
 def _inside(real: str, real_root: str) -> bool:

@@ -53,7 +53,11 @@ _ADDED = {**FACTS, "hidden": "INTEGER NOT NULL DEFAULT 0",  # a live photo's vid
           "error_at": "REAL",  # when the last error was recorded
           # The source's identity at the last scan, besides size and mtime (NULL: not known
           # yet, filled in by the next scan without calling the source changed).
-          "inode": "INTEGER", "device": "INTEGER", "ctime_ns": "INTEGER"}
+          "inode": "INTEGER", "device": "INTEGER", "ctime_ns": "INTEGER",
+          "fingerprint": "BLOB",  # ``library.scan.fingerprint``: first and last 64 KiB
+          # New content the outputs' stamps cannot tell (a same-size file with its mtime put
+          # back where ctime does not change): its steps run forced until all are done.
+          "remake": "INTEGER NOT NULL DEFAULT 0"}
 # Live photos: a still links the video with its live-photo id; that video is hidden.
 LINK_LIVE_STILLS = """
 UPDATE sources SET linked_video = v.asset_id FROM (
@@ -120,6 +124,9 @@ class Schema:
             for n in self.names)
         facts = ",\n    ".join(f"{f} = COALESCE(:{f}, {f})" for f in FACTS if f != "warnings")
         first = self.names[0]
+        finished = " AND ".join(  # every step done or skipped once this one is recorded
+            f"(CASE WHEN :stage = '{n}' THEN :state ELSE {column(n)} END) IN ('done', 'skipped')"
+            for n in self.names)
         return f"""
 UPDATE sources SET
     {states},
@@ -138,6 +145,7 @@ UPDATE sources SET
         ELSE (SELECT json_group_array(value) FROM (
             SELECT value FROM json_each(coalesce(warnings, '[]'))
             UNION SELECT value FROM json_each(:warnings))) END,
+    remake = CASE WHEN {finished} THEN 0 ELSE remake END,
     updated_at = :now
 WHERE asset_id = :asset_id
 """

@@ -35,6 +35,7 @@ class Asset(NamedTuple):
     kind: str
     todo: tuple[str, ...] | None = None
     identity: Identity | None = None  # the file the scan saw (a contained link's target)
+    remake: bool = False  # new content the outputs' stamps cannot tell: forced, this asset
 
 
 class Runner(Protocol):
@@ -42,8 +43,8 @@ class Runner(Protocol):
 
 
 def _process(asset: Asset, root: str, cfg: Config, force: bool) -> AssetResult:
-    return process_asset(asset.source, asset.asset_id, root, cfg, force=force, todo=asset.todo,
-                         identity=asset.identity)
+    return process_asset(asset.source, asset.asset_id, root, cfg, force=force or asset.remake,
+                         todo=asset.todo, identity=asset.identity)
 
 
 def _start_process(log_settings: tuple[str, str, str], parent: int) -> None:

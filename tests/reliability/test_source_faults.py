@@ -8,7 +8,8 @@
 - a link swapped in while a step reads (after the step opened its source): every reader
   (the block readers, exiftool, Pillow, rawpy, PyAV, ffmpeg) still reads the file the scan saw;
 - a photo replaced by another with an older mtime (a restore, ``cp -p``): the re-run makes its
-  preview again;
+  preview again; a same-size photo with its mtime put back where ctime does not change (FAT,
+  exFAT) is caught by ``library.scan.fingerprint``;
 - a zombie writer's temp file beside outputs that a crashed run made but never recorded: the
   re-run records them ``done`` and sweeps the temp.
 """
@@ -148,6 +149,57 @@ def test_a_file_replaced_with_an_older_mtime_gets_a_new_preview(
     assert rerun.summary["changed"] == 1 and rerun.summary["processed"] == 1
     assert _preview(media_root, changed).read_bytes() != before
     assert fig.processed == fig.tried and fig.crashed == fig.lost == fig.partial == 0, detail
+
+
+def _as_if_ctime_stood_still(source: Path, media_root: Path, outputs: list[Path]) -> None:
+    """What a filesystem without a changing ctime (FAT, exFAT) shows after a same-size file
+    was copied over ``source`` with its mtime put back: the catalog's ctime and the outputs'
+    stamps are brought to the new ctime, so size, mtime, inode and ctime all look unchanged."""
+    ctime = source.stat().st_ctime_ns
+    with sqlite3.connect(media_root / "catalog.db") as con:
+        con.execute("UPDATE sources SET ctime_ns = ? WHERE path = ?", (ctime, os.fsencode(source)))
+    for output in outputs:
+        os.utime(output, ns=(output.stat().st_atime_ns, ctime))
+
+
+@pytest.mark.parametrize(("fingerprint", "driver"), [
+    (True, "in-process"), (True, "celery"), (False, "in-process")],
+    ids=["fingerprints", "fingerprints-celery", "no-fingerprints"])
+def test_a_same_size_file_with_its_mtime_put_back_is_caught_by_fingerprints(
+        fingerprint: bool, driver: str, media_root: Path, tmp_path: Path,
+        request: pytest.FixtureRequest, ledger: Callable[[Figures], Figures]) -> None:
+    lib = tmp_path / "photos"
+    sources = _library(lib, 8)
+    env = {"MEDIAPIPE_LIBRARY_SCAN_FINGERPRINT": str(fingerprint).lower()}
+    first = run_ingest(lib, media_root, "--workers", "1", env=env)
+    changed = sources[3]
+    old = changed.stat()
+    before = _preview(media_root, changed).read_bytes()
+    other = tmp_path / "other.jpg"
+    images.noise_jpeg(other, (1600, 1200), seed=4321)
+    data = other.read_bytes()
+    changed.write_bytes(data[:old.st_size].ljust(old.st_size, b"\0"))  # the same size
+    os.utime(changed, ns=(old.st_atime_ns, old.st_mtime_ns))  # and mtime
+    thumbnail = storage.derived_path(media_root, "admin", asset_id_for_path(changed),
+                                     storage.Derived.THUMBNAIL, "webp")
+    _as_if_ctime_stood_still(changed, media_root, [_preview(media_root, changed), thumbnail])
+    how: tuple[str, ...] = ("--workers", "1")
+    if driver == "celery":  # the mark travels with the asset to the workers
+        request.getfixturevalue("celery_worker")("metadata,thumbnails,video", name="fp")
+        how = ("--broker", request.getfixturevalue("redis_server").url)
+    rerun = run_ingest(lib, media_root, *how, env=env)
+    fig, detail = account(f"same size, mtime put back ({'with' if fingerprint else 'no'} "
+                          f"fingerprints, {driver})", sources, media_root, [first, rerun])
+    ledger(fig)
+    assert fig.processed == fig.tried and fig.crashed == fig.lost == fig.partial == 0, detail
+    if fingerprint:
+        assert rerun.summary["changed"] == 1 and rerun.summary["processed"] == 1
+        assert _preview(media_root, changed).read_bytes() != before
+        with sqlite3.connect(media_root / "catalog.db") as con:
+            assert con.execute("SELECT count(*) FROM sources WHERE remake = 1").fetchone()[0] == 0
+    else:  # the limit without them: nothing the scan compares has changed
+        assert rerun.summary["changed"] == 0
+        assert _preview(media_root, changed).read_bytes() == before
 
 
 def test_a_zombie_writers_temp_beside_unrecorded_outputs_is_swept(
