@@ -24,6 +24,7 @@ import re
 import stat
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 from mediapipe.errors import OFFLINE_ERRNOS, SourceOffline, Unreadable, from_os_error
 
@@ -39,10 +40,15 @@ _PROC = os.path.isdir("/proc/self/fd")
 _QUOTED = re.compile(r"(: ')?(?:file:)?/proc/\d+/fd/\d+(')?(: )?")
 
 
+def _key(path: str | os.PathLike[str]) -> str:
+    """One spelling of a path, however a reader was handed it (``a/./b.jpg``, ``Path``)."""
+    return str(Path(path))
+
+
 def readable(path: str | os.PathLike[str]) -> str:
     """The name to open ``path``'s contents by: the held file's, or ``path`` itself."""
     name = os.fspath(path)
-    fd = _HELD.get(name)
+    fd = _HELD.get(_key(name))
     if fd is None:
         return name
     return f"/proc/{os.getpid()}/fd/{fd}"  # a child process (ffmpeg, exiftool) opens it too
@@ -97,15 +103,16 @@ def held(path: str | os.PathLike[str],
                                       "left for the next scan")
         if not stat.S_ISREG(st.st_mode):
             raise Unreadable(name, "not a regular file")
+        key = _key(name)
         with _LOCK:  # held already (a step inside a step): that hold answers
-            mine = _PROC and name not in _HELD
+            mine = _PROC and key not in _HELD
             if mine:
-                _HELD[name] = fd
+                _HELD[key] = fd
         try:
             yield st
         finally:
             if mine:
                 with _LOCK:
-                    del _HELD[name]
+                    del _HELD[key]
     finally:
         os.close(fd)

@@ -178,3 +178,12 @@ def test_a_small_files_fingerprint_covers_every_byte(tmp_path: Path) -> None:
             path.write_bytes(data)
             assert _fingerprint(path) != before
             data[at] ^= 0xFF
+
+
+def test_a_reader_handed_another_spelling_of_the_path_reads_the_hold(
+        photo: Path, outside: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(photo.parent.parent)
+    with sources.held("library/./a.jpg", _identity(photo)):
+        _swap_in_link(photo, outside)
+        for spelling in ("library/a.jpg", Path("library") / "a.jpg", "library//a.jpg"):
+            assert Path(sources.readable(spelling)).read_bytes() == b"the photo the scan saw"
