@@ -154,6 +154,52 @@ def test_sigkilled_worker_mid_transcode_is_redelivered_and_completes_once(
     assert hashlib.sha1((video_dir / outputs[0]).read_bytes()).hexdigest()
 
 
+def test_a_task_a_dying_worker_took_off_the_queue_is_sent_again(
+        redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker],
+        mixed_sources: list[Path], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """kombu's Redis transport loses a message whose worker is killed between taking it off the
+    queue and recording it: the run sees nothing queued, nothing held, no result, and sends
+    those assets again after ``worker.redispatchAfter`` seconds."""
+    import redis
+
+    root = tmp_path / "media"
+    storage.init_root(root)
+    cfg = Config.from_dict({"worker": {"redispatchAfter": 2}})
+    run = new_run(root, cfg.replace(broker_url=redis_server.url))
+    sources = mixed_sources[:3]
+    run.submit((str(s), _asset_id(s), str(formats.kind_of(s))) for s in sources)
+    client = redis.Redis.from_url(redis_server.url)
+    assert client.rpop("metadata"), "the batch's message, taken as a dying worker takes it"
+    worker = celery_worker("metadata,thumbnails,video", name="after-the-loss")
+    started = time.monotonic()
+    results = list(run.results(timeout=60))
+    assert sorted(r.asset_id for r in results) == sorted(_asset_id(s) for s in sources)
+    assert all(r.ok for r in results)
+    assert time.monotonic() - started < 30
+    assert "no worker holds 3 of the assets" in caplog.text
+    assert worker.received("mediapipe.dispatch_batch") == 1
+
+
+def test_a_slow_task_a_worker_holds_is_not_sent_again(
+        redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker],
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Silence alone is not loss: a transcode longer than ``worker.redispatchAfter`` is held
+    by its worker (unacknowledged until it returns) and runs once."""
+    src = videos.video(tmp_path / "slow.mkv", size=(1280, 720), duration=6.0, fps=30,
+                       pix_fmt="yuv444p")
+    root = tmp_path / "media"
+    storage.init_root(root)
+    cfg = Config.from_dict({"ffmpeg": {"preset": "slow", "targetResolution": "original"},
+                            "worker": {"redispatchAfter": 1}})
+    worker = celery_worker("metadata,thumbnails,video", name="slow")
+    run = new_run(root, cfg.replace(broker_url=redis_server.url))
+    run.submit([(str(src), _asset_id(src), "video")])
+    [result] = list(run.results(timeout=180))
+    assert result.ok and result.stages["video"].duration_s > 3, "slower than the silence"
+    assert worker.received("mediapipe.video") == 1
+    assert "no worker holds" not in caplog.text
+
+
 def test_queued_tasks_survive_a_redis_restart(
         redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker],
         mixed_sources: list[Path], tmp_path: Path) -> None:

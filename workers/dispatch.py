@@ -13,6 +13,10 @@ the outage may be gone: Redis keeps its last second only, tasks finishing in the
 given up). If the broker stays away past ``worker.brokerDeadline`` the run ends with
 ``BrokerUnreachable``; the assets with no result stay pending in the catalog for the next run.
 The run's keys expire in hours (``KEYS_TTL_S``): a killed coordinator leaves nothing for long.
+Without an outage too, after ``worker.redispatchAfter`` seconds without a result and with no task
+waiting in the queues, the assets out that no worker holds (``inflight.held``) are lost and are
+sent again: a worker killed as it took a message off the queue loses it with kombu's Redis
+transport. A slow task (a long transcode) is held, so it is never sent twice.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from mediapipe.config import Config
 from mediapipe.errors import BrokerUnreachable
 from mediapipe.pipeline import steps
 from mediapipe.pipeline.state import AssetResult
+from workers import inflight
 from workers.broker import redact
 from workers.outage import BROKER_ERRORS, patiently
 
@@ -125,13 +130,22 @@ class Run:
                            queue=steps.STEPS[0].queue, producer=producer, time_limit=None,
                            soft_time_limit=None)
 
-    def redispatch(self) -> int:
-        """Send every asset still out again (and the config, which the outage may have lost)."""
+    def redispatch(self, assets: Iterable[Asset] | None = None) -> int:
+        """Send ``assets`` (every asset still out) again, and the config, which an outage may
+        have lost."""
         self._store_config()
-        out = list(self.outstanding.values())
+        out = list(self.outstanding.values() if assets is None else assets)
         for i in range(0, len(out), BATCH_SIZE):
             self._send(out[i:i + BATCH_SIZE])
         return len(out)
+
+    def _lost(self) -> list[Asset]:
+        """The assets out that no task stands for: nothing waits in the queues (it could be
+        theirs) and no worker holds them."""
+        if inflight.queued(self._redis, {s.queue for s in steps.STEPS}):
+            return []
+        held = inflight.held(self._redis, self.run_id)
+        return [a for asset_id, a in self.outstanding.items() if asset_id not in held]
 
     def results(self, *, timeout: float | None = None,
                 idle_timeout: float | None = None) -> Iterator[AssetResult]:
@@ -160,6 +174,13 @@ class Run:
                                 len(self.outstanding))
                     self.redispatch()
                     outage, last = False, time.monotonic()
+                elif now - last > self.cfg.worker.redispatch_after:
+                    if lost := self._lost():
+                        log.warning("no result for %ds and no worker holds %d of the assets "
+                                    "still out (a worker died as it took them): sending "
+                                    "those again", self.cfg.worker.redispatch_after, len(lost))
+                        self.redispatch(lost)
+                    last = time.monotonic()
                 if now - refreshed > REFRESH_EVERY_S:
                     self._redis.expire(self.config_key, KEYS_TTL_S)
                     refreshed = now

@@ -213,9 +213,10 @@ class WorkerConfig:
                                          "tasks.", minimum=1)
     video_time_limit: int = setting(14400, "Hard time limit (s) of transcode tasks.", minimum=1)
     max_retries: int = setting(5, "Retries of a task that failed transiently.", minimum=0)
-    redispatch_after: int = setting(30, "After the broker was away, seconds without a result "
-                                        "before the coordinator sends the assets still out "
-                                        "again (steps are idempotent).", minimum=1)
+    redispatch_after: int = setting(30, "Seconds without a result before the coordinator sends "
+                                        "again the assets still out: all of them after the "
+                                        "broker was away, those no worker holds otherwise "
+                                        "(steps are idempotent).", minimum=1)
     broker_deadline: int = setting(300, "Seconds a run (coordinator or task) waits for a "
                                         "broker that went away before it gives up; the "
                                         "coordinator's assets stay pending.", minimum=1)

@@ -2,7 +2,8 @@
 
 Owns: ``skip_outcome`` (a step that does not apply or whose needed step failed is skipped; one
 whose outputs exist and were made from the source as it is now is recorded done without
-running: the same rules for every driver), ``run_step`` (one step, every failure contained in
+running: the same rules for every driver), ``run_step`` (one step, run with its source held
+open, ``sources.held``: the file the scan saw or nothing is read; every failure contained in
 the asset as a failed ``StageOutcome`` carrying the ``MediaError`` type and message; a source
 the scan saw that cannot be read now is ``SourceOffline``, transient; the outputs a step made
 are stamped with the identity of the source they were made from), ``log_outcome`` (the one

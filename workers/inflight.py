@@ -1,0 +1,58 @@
+"""Which of a run's assets a worker holds, read from the broker: a lost task told from a slow one.
+
+Owns: ``queued`` (how many tasks wait in the run's queues) and ``held`` (the assets of a run
+whose task a worker has taken and not acknowledged: running it, or holding it for a retry;
+tasks are ``acks_late``, so a running task stays there until it returns, and a dead worker's
+stay until kombu puts them back in their queue), both read from kombu's Redis layout (a list
+per queue and priority, the ``unacked`` hash). With nothing queued, an asset that is neither
+held nor reported is lost: a worker killed between taking its message off the queue and
+recording it (kombu's Redis transport has that window) took it along.
+Does not own: what is done about a lost asset (``dispatch``: it is sent again).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+__all__ = ["held", "queued"]
+
+UNACKED = "unacked"  # kombu's hash of delivered, unacknowledged messages (its default name)
+_PRIORITY_KEYS = ("", "\x06\x163", "\x06\x166", "\x06\x169")  # kombu: queue + sep + priority
+
+
+def queued(client: redis.Redis, queues: Iterable[str]) -> int:
+    """How many tasks wait in ``queues`` (every priority)."""
+    return sum(int(client.llen(q + p)) for q in queues for p in _PRIORITY_KEYS)
+
+
+def held(client: redis.Redis, run_id: str) -> set[str]:
+    """The asset ids of ``run_id`` whose task a worker holds unacknowledged."""
+    ids: set[str] = set()
+    for _tag, raw in client.hscan_iter(UNACKED, count=500):
+        try:
+            payload = json.loads(raw)[0]
+            ids.update(_assets(payload, run_id))
+        except (ValueError, TypeError, KeyError, IndexError):
+            continue  # not a message of ours, in a shape we know
+    return ids
+
+
+def _assets(payload: dict[str, Any], run_id: str) -> list[str]:
+    """The asset ids a task message carries for ``run_id``: one for a step's task, a batch's
+    for ``dispatch_batch``."""
+    body = payload["body"]
+    if payload.get("properties", {}).get("body_encoding") == "base64":
+        body = base64.b64decode(body)
+    message = json.loads(body)[0][0]  # protocol 2: [args, kwargs, embed]; args[0] is ours
+    if "assets" in message:  # dispatch_batch
+        if message["common"]["run_id"] != run_id:
+            return []
+        return [str(asset[1]) for asset in message["assets"]]
+    if message.get("run_id") != run_id:
+        return []
+    return [str(message["state"]["asset_id"])]
