@@ -15,8 +15,6 @@ from fixtures import images, live
 from mediapipe.identity import asset_id_for_path, motion_part_id
 from mediapipe.library import storage
 
-SAMPLES = Path(__file__).parents[1].parent / "shared" / "samples"
-
 
 def mediapipe(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     import os
@@ -74,9 +72,9 @@ def test_a_pair_split_across_two_runs_is_linked_by_the_second(tmp_path: Path,
 
 
 @pytest.mark.samples
-def test_an_iphone_heics_media_group_uuid_pairs_it_with_its_mov(tmp_path: Path,
-                                                                media_root: Path) -> None:
-    heic = SAMPLES / "images" / "heic" / "IMG_5195.HEIC"
+def test_an_iphone_heics_media_group_uuid_pairs_it_with_its_mov(
+        tmp_path: Path, media_root: Path, samples: Path) -> None:
+    heic = samples / "images" / "heic" / "IMG_5195.HEIC"
     if not heic.is_file():
         pytest.skip(f"{heic} absent")
     lib = tmp_path / "lib"
