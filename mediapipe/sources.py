@@ -28,7 +28,8 @@ from pathlib import Path
 
 from mediapipe.errors import OFFLINE_ERRNOS, SourceOffline, Unreadable, from_os_error
 
-__all__ = ["FINGERPRINT_SPAN", "Identity", "fingerprint", "held", "readable", "reason"]
+__all__ = ["FINGERPRINT_SPAN", "Identity", "fingerprint", "held", "offline", "readable",
+           "reason"]
 
 Identity = tuple[int, int]  # (st_dev, st_ino): which file the scan saw at a path
 
@@ -73,6 +74,16 @@ def fingerprint(path: str | os.PathLike[str], size: int) -> bytes:
     return digest.digest()
 
 
+def offline(path: str, exc: OSError) -> SourceOffline | None:
+    """``SourceOffline`` when ``exc``, met opening or reading a source the scan saw, says it
+    cannot be read now (a share unmounted, a stale or dropped mount, an I/O error, access
+    refused by a share); None for any other error."""
+    if exc.errno not in OFFLINE_ERRNOS:
+        return None
+    return SourceOffline(path, f"cannot be read now ({exc.strerror}); left pending, retried on "
+                               "the next run")
+
+
 def reason(said: BaseException | str) -> str:
     """A reader's words about a source without the hold's name (the error names the source)."""
     return _QUOTED.sub(lambda m: "" if m.group(1) or m.group(3) else "the source", str(said))
@@ -90,10 +101,8 @@ def held(path: str | os.PathLike[str],
     try:
         fd = os.open(name, _FLAGS)
     except OSError as exc:
-        if identity is not None and exc.errno in OFFLINE_ERRNOS:  # the scan saw it there
-            raise SourceOffline(name, f"cannot be read now ({exc.strerror}); left pending, "
-                                      "retried on the next run") from exc
-        raise from_os_error(name, exc) from exc
+        gone = offline(name, exc) if identity is not None else None  # the scan saw it there
+        raise gone or from_os_error(name, exc) from exc
     try:
         st = os.fstat(fd)
         if identity is not None and (st.st_dev, st.st_ino) != tuple(identity):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from mediapipe import sources
 from mediapipe.config import Config
-from mediapipe.errors import OFFLINE_ERRNOS, MediaError, SourceOffline
+from mediapipe.errors import MediaError, SourceOffline
 from mediapipe.library import stamps, temps
 from mediapipe.pipeline import steps
 from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
@@ -86,9 +86,7 @@ def _source_fault(state: AssetState, exc: BaseException) -> MediaError | None:
         finally:
             os.close(fd)
     except OSError as os_exc:
-        if os_exc.errno in OFFLINE_ERRNOS:
-            return SourceOffline(state.source, f"cannot be read now ({os_exc.strerror}); "
-                                               "left pending, retried on the next run")
+        return sources.offline(state.source, os_exc)
     return None
 
 
