@@ -23,17 +23,12 @@ from mediapipe import allocator
 from mediapipe.config import Config
 from mediapipe.pipeline import steps
 from workers import tasks
-from workers.policy import time_limit
+from workers.policy import queues, time_limit
 
 __all__ = ["make_app", "queues"]
 
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 SOFT_LIMIT_MARGIN_S = {"image": 10, "video": 30}  # time to clean up after a soft time limit
-
-
-def queues() -> tuple[str, ...]:
-    """Every queue a step is served on, in pipeline order."""
-    return tuple(dict.fromkeys(s.queue for s in steps.STEPS))
 
 
 def make_app(cfg: Config) -> Celery:

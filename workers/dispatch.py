@@ -40,7 +40,7 @@ from mediapipe.config import Config
 from mediapipe.errors import BrokerUnreachable
 from mediapipe.pipeline import steps
 from mediapipe.pipeline.state import AssetResult
-from workers import inflight
+from workers import inflight, policy
 from workers.broker import redact
 from workers.outage import BROKER_ERRORS, patiently
 
@@ -142,7 +142,7 @@ class Run:
     def _lost(self) -> list[Asset]:
         """The assets out that no task stands for: nothing waits in the queues (it could be
         theirs) and no worker holds them."""
-        if inflight.queued(self._redis, {s.queue for s in steps.STEPS}):
+        if inflight.queued(self._redis, policy.queues()):
             return []
         held = inflight.held(self._redis, self.run_id)
         return [a for asset_id, a in self.outstanding.items() if asset_id not in held]
@@ -168,19 +168,18 @@ class Run:
                 raise TimeoutError(f"no result for {idle_timeout}s; "
                                    f"{len(self.outstanding)} assets pending")
             try:
-                if outage and now - last > self.cfg.worker.redispatch_after:
-                    log.warning("no result for %ds since the broker came back: sending the "
-                                "%d assets still out again", self.cfg.worker.redispatch_after,
-                                len(self.outstanding))
-                    self.redispatch()
-                    outage, last = False, time.monotonic()
-                elif now - last > self.cfg.worker.redispatch_after:
-                    if lost := self._lost():
+                if now - last > self.cfg.worker.redispatch_after:
+                    if outage:
+                        log.warning("no result for %ds since the broker came back: sending "
+                                    "the %d assets still out again",
+                                    self.cfg.worker.redispatch_after, len(self.outstanding))
+                        self.redispatch()
+                    elif lost := self._lost():
                         log.warning("no result for %ds and no worker holds %d of the assets "
                                     "still out (a worker died as it took them): sending "
                                     "those again", self.cfg.worker.redispatch_after, len(lost))
                         self.redispatch(lost)
-                    last = time.monotonic()
+                    outage, last = False, time.monotonic()
                 if now - refreshed > REFRESH_EVERY_S:
                     self._redis.expire(self.config_key, KEYS_TTL_S)
                     refreshed = now

@@ -18,11 +18,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis
+from kombu.transport.redis import PRIORITY_STEPS, Channel
 
 __all__ = ["held", "queued"]
 
-UNACKED = "unacked"  # kombu's hash of delivered, unacknowledged messages (its default name)
-_PRIORITY_KEYS = ("", "\x06\x163", "\x06\x166", "\x06\x169")  # kombu: queue + sep + priority
+# kombu's names: a list per queue and priority (the queue's own name for priority 0), and the
+# hash of delivered, unacknowledged messages.
+_PRIORITY_KEYS = tuple(f"{Channel.sep}{p}" if p else "" for p in PRIORITY_STEPS)
+UNACKED = Channel.unacked_key
 
 
 def queued(client: redis.Redis, queues: Iterable[str]) -> int:

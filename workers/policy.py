@@ -1,10 +1,11 @@
 """How the Celery driver walks the step list: which step runs in the task at hand, which is sent on.
 
-Owns: ``time_limit`` (a step's hard limit, from its budget and the worker's own settings) and
-``run_here``, the one rule for taking the next step along instead of sending it to its queue:
-a step with nothing to do (``pipeline.skip_outcome``) is recorded where it is; a step with work
-runs here when this worker consumes its queue and its time limit is the task's (a step must
-not run under a longer limit than its own). A task
+Owns: ``queues`` (every queue a step is served on), ``time_limit`` (a step's hard limit, from
+its budget and the worker's own settings) and ``run_here``, the one rule for taking the next
+step along instead of sending it to its queue: a step with nothing to do
+(``pipeline.skip_outcome``) is recorded where it is; a step with work runs here when this worker
+consumes its queue and its time limit is the task's (a step must not run under a longer limit
+than its own). A task
 boundary (publish, ack, fetch, hand-off to the pool: ~2 ms) costs more than reading a photo's
 metadata, and a worker serving the next queue would most likely take the step next anyway;
 a transcode keeps its own task (its own, longer limit, and the GPU machines' queue).
@@ -15,9 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 from mediapipe.config import Config
+from mediapipe.pipeline import steps
 from mediapipe.pipeline.steps import Step
 
-__all__ = ["run_here", "time_limit"]
+__all__ = ["queues", "run_here", "time_limit"]
+
+
+def queues() -> tuple[str, ...]:
+    """Every queue a step is served on, in pipeline order."""
+    return tuple(dict.fromkeys(s.queue for s in steps.STEPS))
 
 
 def time_limit(step: Step, cfg: Config) -> int:
