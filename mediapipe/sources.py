@@ -49,7 +49,7 @@ def _key(path: str | os.PathLike[str]) -> str:
 def readable(path: str | os.PathLike[str]) -> str:
     """The name to open ``path``'s contents by: the held file's, or ``path`` itself."""
     name = os.fspath(path)
-    fd = _HELD.get(_key(name))
+    fd = _HELD.get(_key(name)) if _HELD else None  # nothing held: no spelling to work out
     if fd is None:
         return name
     return f"/proc/{os.getpid()}/fd/{fd}"  # a child process (ffmpeg, exiftool) opens it too
