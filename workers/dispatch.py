@@ -44,16 +44,27 @@ from workers import inflight, policy
 from workers.broker import redact
 from workers.outage import BROKER_ERRORS, patiently
 
-__all__ = ["CONFIG_KEY", "RESULTS_KEY", "Run", "Status"]
+__all__ = ["CONFIG_KEY", "RESULTS_KEY", "Run", "Status", "config_json", "digest_of"]
 
 BATCH_SIZE = 200
 RESULTS_KEY = "mediapipe:results:{run_id}"  # a list of AssetResult JSON, one per asset
 CONFIG_KEY = "mediapipe:config:{digest}"  # a run's Config JSON, by content
 KEYS_TTL_S = 6 * 3600  # refreshed while the run lives (results: by each push)
 REFRESH_EVERY_S = 600
-Asset = tuple[Any, ...]  # source, asset id, kind[, the steps due]: pipeline.local.Asset
+Asset = tuple[Any, ...]  # source, asset id, kind[, todo, identity, remake]: pipeline.local.Asset
 Status = Callable[[str | None], None]  # a line on what the run waits for; None: nothing
 log = logging.getLogger("mediapipe.dispatch")
+
+
+def config_json(cfg: Config) -> str:
+    """A run's settings as the broker keeps them: sorted JSON, the same text for the same
+    settings, so that its digest (``digest_of``) names them."""
+    return json.dumps(cfg.to_dict(), sort_keys=True)
+
+
+def digest_of(config_text: str) -> str:
+    """The digest in ``CONFIG_KEY`` (and, cut to 12 digits, in the workers' task log lines)."""
+    return hashlib.sha1(config_text.encode()).hexdigest()
 
 
 class Run:
@@ -69,9 +80,8 @@ class Run:
         self._redis = redis.Redis.from_url(app.conf.broker_url, socket_timeout=30,
                                            retry=Retry(NoBackoff(), 0))
         # The config travels by reference: stored once, not in every message of the run.
-        self._config_text = json.dumps(cfg.to_dict(), sort_keys=True)
-        digest = hashlib.sha1(self._config_text.encode()).hexdigest()
-        self.config_key = CONFIG_KEY.format(digest=digest)
+        self._config_text = config_json(cfg)
+        self.config_key = CONFIG_KEY.format(digest=digest_of(self._config_text))
         self._store_config()
         self.common = {"root": str(root), "config_key": self.config_key, "force": force,
                        "run_id": self.run_id}

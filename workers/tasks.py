@@ -19,7 +19,6 @@ coordinator's list, not to Celery's result backend: one Redis write per asset.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -40,7 +39,7 @@ from mediapipe.errors import ConfigError, OverTimeLimit
 from mediapipe.pipeline import drive, steps
 from mediapipe.pipeline.state import AssetState, StageOutcome, Status
 from workers import metrics, policy
-from workers.dispatch import KEYS_TTL_S, RESULTS_KEY
+from workers.dispatch import KEYS_TTL_S, RESULTS_KEY, config_json, digest_of
 from workers.outage import patiently
 
 __all__ = ["DISPATCH", "register", "task_name"]
@@ -194,9 +193,8 @@ def _account(step: steps.Step, outcome: StageOutcome, state: AssetState, cfg: Co
 @functools.lru_cache(maxsize=8)
 def config_digest(cfg: Config) -> str:
     """The settings a task runs with (the coordinator's), for the log: the first 12 digits of
-    the run's config key (``workers.dispatch.CONFIG_KEY``: the same digest of the same JSON)."""
-    text = json.dumps(cfg.to_dict(), sort_keys=True)
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
+    the run's config key (``workers.dispatch.CONFIG_KEY``)."""
+    return digest_of(config_json(cfg))[:12]
 
 
 def _unconfigured(state: AssetState, step: steps.Step, exc: ConfigError) -> AssetState:
