@@ -26,7 +26,7 @@ from mediapipe.config import Config
 from mediapipe.errors import PathEscape
 from mediapipe.index import listing
 from mediapipe.index.catalog import Catalog, CatalogEntry, State
-from mediapipe.index.scan import LibraryScan
+from mediapipe.index.scan import LibraryScan, inside
 from mediapipe.library import upgrade
 from mediapipe.pipeline import steps
 from mediapipe.pipeline.local import Asset, Runner
@@ -201,7 +201,7 @@ def _contained(cat: Catalog, entries: Iterable[CatalogEntry], library: str,
     resolves outside the library (a symbolic link swapped in for it, or for a folder above it,
     after the scan) or is a link standing where the scan saw another file is not read: its
     pending steps fail with ``PathEscape``, and the next scan sees what is there now."""
-    real_root = os.path.realpath(library).rstrip("/") + "/"
+    real_root = os.path.realpath(library)
     for entry in entries:
         why = _swapped(entry, real_root)
         if why is None:
@@ -219,7 +219,7 @@ def _contained(cat: Catalog, entries: Iterable[CatalogEntry], library: str,
 def _swapped(entry: CatalogEntry, real_root: str) -> str | None:
     """What replaced ``entry``'s file since the scan, when it must not be read; else None."""
     real = os.path.realpath(entry.path)
-    if not real.startswith(real_root):
+    if not inside(real, real_root):  # the scan's own rule
         return f"it resolves to {real}, outside the library"
     try:
         st = os.path.islink(entry.path) and os.stat(entry.path)

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from mediapipe import formats, sources
 from mediapipe.errors import StorageOffline
 
-__all__ = ["LibraryScan", "ScanProblem", "SourceFile", "compile_exclusions"]
+__all__ = ["LibraryScan", "ScanProblem", "SourceFile", "compile_exclusions", "inside"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -154,7 +154,7 @@ class LibraryScan:
             if not stack:
                 path, rel = linked.pop()
                 real = os.path.realpath(path)
-                if not _inside(real, real_root):
+                if not inside(real, real_root):
                     continue
                 try:
                     dst = os.stat(path)
@@ -211,7 +211,7 @@ class LibraryScan:
             kind = _KIND_BY_EXT.get(name[dot:].lower()) if dot > 0 else None
             if kind is None or exclude(prefix + name):
                 continue
-            if is_link and not _inside(os.path.realpath(entry.path), real_root):
+            if is_link and not inside(os.path.realpath(entry.path), real_root):
                 continue
             if kind is formats.Kind.SIDECAR:
                 with contextlib.suppress(OSError):
@@ -242,6 +242,8 @@ class LibraryScan:
                              st.st_ctime_ns, fingerprint)
 
 
-def _inside(real: str, real_root: str) -> bool:
+def inside(real: str, real_root: str) -> bool:
+    """Whether the resolved path ``real`` is ``real_root`` or below it (the one rule for what a
+    link may lead to, at the scan and again before a source is read)."""
     return real == real_root or real.startswith(real_root.rstrip("/") + "/")
 
