@@ -20,7 +20,8 @@ import subprocess
 import threading
 from pathlib import Path
 
-from mediapipe import lifelines, sources
+from mediapipe import lifelines
+from mediapipe.sources import Source, SourceLike
 
 __all__ = ["TAGS", "TIMEOUT_S", "ExiftoolUnavailable", "exiftool_tags", "shutdown"]
 
@@ -105,10 +106,11 @@ _lock = threading.Lock()
 _current: _Process | None = None
 
 
-def exiftool_tags(path: str | os.PathLike[str], timeout: float = TIMEOUT_S) -> dict[str, object]:
-    """exiftool's ``-j -n`` tags of one file (see the module docstring)."""
+def exiftool_tags(source: SourceLike, timeout: float = TIMEOUT_S) -> dict[str, object]:
+    """exiftool's ``-j -n`` tags of one file, read by its ``Source.name`` (the held file,
+    whatever its path says now; see the module docstring)."""
     global _current
-    p = Path(sources.readable(path))  # the held file, whatever its name says now
+    p = Path(Source.of(source).name)
     if "\n" in str(p) or "\r" in str(p):
         raise ExiftoolUnavailable("exiftool's argument file cannot carry a newline in a name")
     with _lock:

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import mmap
-from pathlib import Path
 
-from mediapipe import sources
 from mediapipe.metadata.model import MediaInfo
+from mediapipe.sources import Source, SourceLike
 
 __all__ = ["SAMSUNG_MARKER", "MotionPart", "locate", "maybe_motion"]
 
@@ -57,9 +56,9 @@ def _mp4_length(data: mmap.mmap, start: int) -> int:
     return min(pos, end) - start
 
 
-def locate(path: str | Path, info: MediaInfo) -> MotionPart | None:
+def locate(source: SourceLike, info: MediaInfo) -> MotionPart | None:
     """The embedded MP4's byte range, or None when the file carries none that starts well."""
-    with open(sources.readable(path), "rb") as fh:
+    with Source.of(source).open() as fh:
         size = fh.seek(0, 2)
         if size == 0:
             return None

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from mediapipe import formats, sources
+from mediapipe import formats
 from mediapipe.colour import profile_description
 from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
 from mediapipe.metadata.blocks import ImageBlocks, read_blocks
@@ -35,6 +35,7 @@ from mediapipe.metadata.exiftool import ExiftoolUnavailable, exiftool_tags
 from mediapipe.metadata.iptc import read_iptc
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.metadata.xmp import read_xmp
+from mediapipe.sources import Source, SourceLike
 
 __all__ = ["EXIFTOOL_FIRST", "read_metadata"]
 
@@ -58,29 +59,31 @@ _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": 
 _COLOR_SPACES: dict[float, str] = {1: "sRGB", 2: "Adobe RGB", 0xFFFF: "Uncalibrated"}
 
 
-def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> MediaInfo:
-    """What the file at ``path`` is and what it says about itself (see the module docstring)."""
-    p = Path(path)
+def read_metadata(source: SourceLike, *, sidecar: bool = True) -> MediaInfo:
+    """What the file ``source`` (a path, or a held ``Source``) is and what it says about
+    itself (see the module docstring)."""
+    src = Source.of(source)
+    p = src.path
     kind = formats.kind_of(p)
     if kind is formats.Kind.VIDEO:
         from mediapipe.metadata.video import read_video
 
-        return read_video(p)
+        return read_video(src)
     if kind is not formats.Kind.IMAGE:
         raise UnsupportedMedia(p, f"not a media file mediapipe reads ({p.suffix or 'no ext'})")
     try:
-        st = os.stat(sources.readable(p))
+        st = src.stat()
     except OSError as exc:
         raise from_os_error(p, exc) from exc
     if st.st_size == 0:
         raise CorruptMedia(p, "empty file")
     side = formats.find_sidecar(p) if sidecar else None
     if p.suffix.lower() in EXIFTOOL_FIRST:
-        return _by_exiftool(p, st, side, "")
+        return _by_exiftool(src, st, side, "")
     try:
-        blocks = read_blocks(p)
+        blocks = read_blocks(src)
     except UnsupportedMedia as exc:
-        return _by_exiftool(p, st, side, exc.reason)
+        return _by_exiftool(src, st, side, exc.reason)
     warnings = list(blocks.warnings)
     tags = _embedded_tags(blocks, warnings)
     if side is not None:
@@ -88,7 +91,7 @@ def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> Medi
     source = "mediapipe"
     if taken_at(tags) is None and (tags.get("MakerNoteSize") or blocks.format not in _READ_WHOLE):
         # no date tag, and a maker note or a container only exiftool reads all of: ask it
-        tags, source = _date_from_exiftool(p, tags, warnings)
+        tags, source = _date_from_exiftool(src, tags, warnings)
     mime = _MIME.get(blocks.format) or formats.mime_type(p)
     if mime != formats.mime_type(p) and blocks.format != "HEIF":
         warnings.append(f"content is {blocks.format}, not what the name {p.suffix} says")
@@ -107,11 +110,11 @@ class _Pixels(NamedTuple):
     profile: str | None
 
 
-def _date_from_exiftool(p: Path, tags: Tags, warnings: list[str]) -> tuple[Tags, str]:
+def _date_from_exiftool(src: Source, tags: Tags, warnings: list[str]) -> tuple[Tags, str]:
     """``tags`` with exiftool's date tags added when it finds a date the in-process readers
     did not (maker notes, old containers); the reader that answered."""
     try:
-        theirs = exiftool_tags(p)
+        theirs = exiftool_tags(src)
     except ExiftoolUnavailable as exc:
         warnings.append(f"no date tag; exiftool could not be asked: {exc}")
         return tags, "mediapipe"
@@ -121,10 +124,11 @@ def _date_from_exiftool(p: Path, tags: Tags, warnings: list[str]) -> tuple[Tags,
     return {**tags, **dates}, "mediapipe+exiftool"
 
 
-def _by_exiftool(p: Path, st: os.stat_result, side: Path | None, why: str) -> MediaInfo:
+def _by_exiftool(src: Source, st: os.stat_result, side: Path | None, why: str) -> MediaInfo:
     """The whole answer from exiftool, for what the in-process readers cannot read."""
+    p = src.path
     try:
-        tags: Tags = exiftool_tags(p)
+        tags: Tags = exiftool_tags(src)
     except ExiftoolUnavailable as exc:
         raise UnsupportedMedia(p, f"{why or 'format read by exiftool only'}; "
                                   f"exiftool could not answer: {exc}") from exc

@@ -25,6 +25,7 @@ from mediapipe import formats, sources
 from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
 from mediapipe.metadata.dates import format_offset
 from mediapipe.metadata.model import MediaInfo, StreamInfo, main_stream
+from mediapipe.sources import Source, SourceLike
 
 __all__ = ["TRANSFER_NAMES", "read_video"]
 
@@ -45,32 +46,34 @@ _MAX_MOOV = 64 << 20
 StreamType = Literal["video", "audio", "subtitle", "data", "attachment"]
 
 
-def read_video(path: str | Path) -> MediaInfo:
+def read_video(source: SourceLike) -> MediaInfo:
     """Read a video's metadata; ``CorruptMedia``/``UnsupportedMedia`` for anything unreadable."""
     import av
 
-    p = Path(path)
+    src = Source.of(source)
+    p = src.path
     try:
-        st = os.stat(sources.readable(p))
+        st = src.stat()
     except OSError as exc:
         raise from_os_error(p, exc) from exc
     if st.st_size == 0:
         raise CorruptMedia(p, "empty file")
     try:
-        container = av.open(sources.readable(p), metadata_errors="replace", timeout=30.0)
+        container = av.open(src.name, metadata_errors="replace", timeout=30.0)
     except av.error.InvalidDataError as exc:
         raise CorruptMedia(p, f"not a readable video: {sources.reason(exc)}") from exc
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise CorruptMedia(p, f"cannot open: {sources.reason(exc)}") from exc
     try:
-        return _info(p, st, container)
+        return _info(p, st, container, src.name)
     except (av.error.FFmpegError, ValueError, OverflowError, ZeroDivisionError) as exc:
         raise CorruptMedia(p, f"unreadable stream headers: {sources.reason(exc)}") from exc
     finally:
         container.close()
 
 
-def _info(p: Path, st: os.stat_result, container: Any) -> MediaInfo:
+def _info(p: Path, st: os.stat_result, container: Any, name: str) -> MediaInfo:
+    """``name``: what to open the file by (``Source.name``); ``p``: what to call it."""
     streams = tuple(_stream(s) for s in container.streams)
     main = main_stream(streams, "video")
     if main is None:
@@ -82,7 +85,7 @@ def _info(p: Path, st: os.stat_result, container: Any) -> MediaInfo:
     if not cc.width or not cc.height:
         raise CorruptMedia(p, "video stream has no dimensions (truncated or missing headers)")
     fmt = container.format.name
-    rotation = _mp4_rotation(p, video.index) if fmt.startswith("mov,") else 0
+    rotation = _mp4_rotation(name, video.index) if fmt.startswith("mov,") else 0
     width, height = (cc.height, cc.width) if rotation in (90, 270) else (cc.width, cc.height)
     audio = main_stream(streams, "audio")  # a codec a damaged header hides is "none"
     tags = {k.lower(): v for k, v in (container.metadata or {}).items()}
@@ -231,8 +234,8 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     return out
 
 
-def _read_moov(p: Path) -> bytes | None:
-    with open(sources.readable(p), "rb") as fh:
+def _read_moov(name: str) -> bytes | None:
+    with open(name, "rb") as fh:
         file_end = os.fstat(fh.fileno()).st_size
         pos = 0
         while pos + 8 <= file_end:
@@ -254,10 +257,10 @@ def _read_moov(p: Path) -> bytes | None:
     return None
 
 
-def _mp4_rotation(p: Path, stream_index: int) -> int:
+def _mp4_rotation(name: str, stream_index: int) -> int:
     """Clockwise rotation from the ``tkhd`` matrix of the ``stream_index``-th track (0 if none)."""
     try:
-        moov = _read_moov(p)
+        moov = _read_moov(name)
     except OSError:
         return 0
     if moov is None:

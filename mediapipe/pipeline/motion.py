@@ -17,13 +17,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mediapipe import sources
 from mediapipe.config import Config
 from mediapipe.errors import CorruptMedia, UnsupportedMedia
 from mediapipe.identity import motion_part_id
 from mediapipe.library import storage
 from mediapipe.metadata import motion
 from mediapipe.pipeline.state import AssetState, StageOutcome, Status
+from mediapipe.sources import Source
 
 __all__ = ["applies", "extract", "outputs"]
 
@@ -45,8 +45,8 @@ def outputs(state: AssetState, cfg: Config) -> list[Path]:
     return [_part_path(state, cfg, storage.Derived.MOTION_PART)]
 
 
-def _copy_range(source: Path, offset: int, length: int, target: Path) -> None:
-    with open(sources.readable(source), "rb") as src, open(target, "wb") as dst:
+def _copy_range(source: Source, offset: int, length: int, target: Path) -> None:
+    with source.open() as src, open(target, "wb") as dst:
         src.seek(offset)
         remaining = length
         while remaining > 0:
@@ -57,7 +57,7 @@ def _copy_range(source: Path, offset: int, length: int, target: Path) -> None:
             remaining -= len(chunk)
 
 
-def extract(state: AssetState, cfg: Config,
+def extract(state: AssetState, source: Source, cfg: Config,
             progress: Callable[[float], None] | None) -> tuple[StageOutcome, AssetState]:
     from mediapipe.metadata.video import read_video
     from mediapipe.transcode import plan as policy
@@ -65,13 +65,13 @@ def extract(state: AssetState, cfg: Config,
 
     assert state.info is not None  # ``needs`` metadata
     started = time.perf_counter()
-    part = motion.locate(state.source_path, state.info)
+    part = motion.locate(source, state.info)
     if part is None:
         return StageOutcome(Status.SKIPPED, note="no embedded video found"), state
     target = _part_path(state, cfg, storage.Derived.MOTION_PART)
     try:
         with storage.atomic_output(target, modes=_modes(cfg)) as tmp:
-            _copy_range(state.source_path, part.offset, part.length, tmp)
+            _copy_range(source, part.offset, part.length, tmp)
             video = read_video(tmp)  # PyAV reads it by its content: it must be a video
     except (CorruptMedia, UnsupportedMedia) as exc:
         warning = f"motion photo video is damaged, not kept: {exc.reason}"

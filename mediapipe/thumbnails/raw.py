@@ -19,7 +19,6 @@ import base64
 import dataclasses
 import json
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import rawpy
@@ -27,6 +26,7 @@ from PIL import Image
 
 from mediapipe import sources
 from mediapipe.errors import CorruptMedia, UnsupportedMedia
+from mediapipe.sources import Source, SourceLike
 from mediapipe.thumbnails.engine import Header, PillowEngine
 
 __all__ = ["RAW_PREVIEW_TAGS", "RawEngine", "open_raw"]
@@ -61,19 +61,22 @@ class RawEngine(PillowEngine):
         return Image.fromarray(rgb, "RGB")
 
 
-def open_raw(path: Path, *, preview_size: int, extract_embedded: bool,
+def open_raw(source: SourceLike, *, preview_size: int, extract_embedded: bool,
              engine: PillowEngine) -> Header:
     """The header of a RAW file's pixels (see the module docstring); ``UnsupportedMedia``
     naming why when there is neither a usable preview nor decodable sensor data."""
+    source = Source.of(source)
+    path = source.path
     try:
-        raw = rawpy.imread(sources.readable(path))
+        raw = rawpy.imread(source.name)
     except _LIBRAW_ERRORS as exc:
-        return _exiftool_preview(path, engine, f"libraw cannot open it ({sources.reason(exc)})")
+        return _exiftool_preview(source, engine,
+                                 f"libraw cannot open it ({sources.reason(exc)})")
     try:
         orientation = _FLIP_TO_ORIENTATION.get(raw.sizes.flip, 1)
         size = (raw.sizes.width, raw.sizes.height)
         if extract_embedded:
-            embedded = _embedded(raw, path, engine)
+            embedded = _embedded(raw, source, engine)
             if embedded is not None and min(embedded.size) >= preview_size:
                 raw.close()
                 return dataclasses.replace(embedded, format="RAW", orientation=orientation)
@@ -85,7 +88,7 @@ def open_raw(path: Path, *, preview_size: int, extract_embedded: bool,
     return Header(path, "RAW", size, orientation, None, raw)
 
 
-def _embedded(raw: Any, path: Path, engine: PillowEngine) -> Header | None:
+def _embedded(raw: Any, source: Source, engine: PillowEngine) -> Header | None:
     """The JPEG libraw finds largest among the file's thumbnails, opened; None without one."""
     try:
         thumb = raw.extract_thumb()
@@ -94,16 +97,17 @@ def _embedded(raw: Any, path: Path, engine: PillowEngine) -> Header | None:
     if thumb.format != rawpy.ThumbFormat.JPEG:
         return None
     try:
-        return engine.open(path, bytes(thumb.data))
+        return engine.open(source, bytes(thumb.data))
     except CorruptMedia:
         return None
 
 
-def _exiftool_preview(path: Path, engine: PillowEngine, why: str) -> Header:
+def _exiftool_preview(source: Source, engine: PillowEngine, why: str) -> Header:
     """The largest JPEG exiftool extracts, with the RAW's orientation: what is left of a RAW
     libraw cannot open."""
     argv = ["exiftool", "-json", "-b", "-n", "-Orientation",
-            *(f"-{tag}" for tag in RAW_PREVIEW_TAGS), str(path)]
+            *(f"-{tag}" for tag in RAW_PREVIEW_TAGS), source.name]
+    path = source.path
     try:
         proc = subprocess.run(argv, capture_output=True, timeout=EXIFTOOL_TIMEOUT_S,
                               stdin=subprocess.DEVNULL, check=False)
@@ -117,7 +121,7 @@ def _exiftool_preview(path: Path, engine: PillowEngine, why: str) -> Header:
         if not isinstance(value, str) or not value.startswith("base64:"):
             continue
         try:
-            candidate = engine.open(path, base64.b64decode(value[7:]))
+            candidate = engine.open(source, base64.b64decode(value[7:]))
         except CorruptMedia:
             continue
         if best is None or candidate.size[0] * candidate.size[1] > best.size[0] * best.size[1]:
