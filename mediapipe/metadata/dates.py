@@ -1,11 +1,14 @@
 """Date taken: which tag wins, its sub-seconds and its UTC offset (Immich's rules).
 
 Owns: parsing exif/XMP/QuickTime date strings, building exiftool's SubSec composites, the tag
-priority, and finding the offset (in the string, from OffsetTimeOriginal/OffsetTime, else from
-a UTC GPS timestamp). Does not own: reading tags (``exif``, ``xmp``) or the file-mtime fallback
+priority, and finding the offset and zone as exiftool-vendored (Immich's reader) does: the
+offset the date names (in the string, then OffsetTimeOriginal/OffsetTime); else the zone of the
+GPS position (``zones.zone_at``: the wall time is read in that zone, a UTC ``GPSDateTime`` is
+shown in it, daylight saving included); else the difference to a UTC GPS timestamp. Does not own:
+reading tags (``exif``, ``xmp``), the zone index (``zones``) or the file-mtime fallback
 (``read``, which has the file).
 
-Entry point: ``taken_at(tags) -> Taken | None``.
+Entry point: ``taken_at(tags, position=None) -> Taken | None``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+
+from mediapipe.metadata.zones import offset_zone_name, zone_at, zone_info
 
 __all__ = ["PRIORITY", "Taken", "parse_date", "taken_at"]
 
@@ -30,11 +35,14 @@ _GPS_SLACK = timedelta(minutes=5)  # a GPS fix may lag the shutter by this much
 
 @dataclasses.dataclass(frozen=True)
 class Taken:
-    """The moment a photo was taken: aware when ``offset`` is known, and the tag it came from."""
+    """The moment a photo was taken: aware when ``offset`` is known, the tag it came from, and
+    its zone as Immich names it (``timeZone``: an IANA name from the position, or ``UTC+2``
+    for an offset the file names)."""
 
     when: datetime
     offset: str | None
     source: str
+    zone: str | None = None
 
 
 def format_offset(delta: timedelta) -> str:
@@ -113,24 +121,50 @@ def _gps_offset(local: datetime, tags: Mapping[str, object]) -> timedelta | None
     return rounded
 
 
-def taken_at(tags: Mapping[str, object]) -> Taken | None:
-    """The first date tag in ``PRIORITY`` that parses, with its offset when one is known."""
+def taken_at(tags: Mapping[str, object],
+             position: tuple[float | None, float | None] | None = None) -> Taken | None:
+    """The first date tag in ``PRIORITY`` that parses, with its offset and zone when known;
+    ``position`` (latitude, longitude) gives the zone when the file names no offset."""
     merged = {**tags, **composites(tags)}
     for name in PRIORITY:
         parsed = parse_date(merged.get(name))
         if parsed is None:
             continue
         when, offset = parsed
+        if name == "GPSDateTime":  # a UTC instant ("Z" names no local offset): shown in the
+            utc = when - (offset or timedelta(0))  # position's zone where there is one
+            placed = _in_zone(utc, True, position)
+            if placed is not None:
+                return Taken(placed[0], format_offset(placed[1]), name, placed[2])
+            return Taken(utc.replace(tzinfo=UTC), "+00:00", name, "UTC")
         if offset is None:
             for key in ("OffsetTimeOriginal", "OffsetTime"):
                 offset = parse_offset(tags.get(key))
                 if offset is not None:
                     break
-        if offset is None and name != "GPSDateTime":
+        if offset is None:
+            placed = _in_zone(when, False, position)
+            if placed is not None:
+                return Taken(placed[0], format_offset(placed[1]), name, placed[2])
             offset = _gps_offset(when, tags)
-        if name == "GPSDateTime" and offset is None:
-            offset = timedelta(0)  # GPS time is UTC
         if offset is None:
             return Taken(when, None, name)
-        return Taken(when.replace(tzinfo=timezone(offset)), format_offset(offset), name)
+        return Taken(when.replace(tzinfo=timezone(offset)), format_offset(offset), name,
+                     offset_zone_name(offset))
     return None
+
+
+def _in_zone(when: datetime, utc: bool, position: tuple[float | None, float | None] | None,
+             ) -> tuple[datetime, timedelta, str] | None:
+    """``when`` (UTC, or a wall time) in the zone at ``position``: the aware time shown there,
+    its offset, the zone's name; None without a position or a zone there. A wall time that a
+    daylight-saving change skips or repeats takes the offset before the change (``fold=0``)."""
+    zone = zone_at(*position) if position is not None else None
+    info = zone_info(zone) if zone else None
+    if info is None or zone is None:
+        return None
+    aware = when.replace(tzinfo=UTC).astimezone(info) if utc else when.replace(tzinfo=info)
+    offset = aware.utcoffset()
+    if offset is None:
+        return None
+    return aware.replace(tzinfo=timezone(offset)), offset, zone
