@@ -36,7 +36,8 @@ TAGS = (
     "ISO", "ExposureTime", "FNumber", "FocalLength", "ImageDescription", "Description",
     "Caption-Abstract", "Rating", "Subject", "Keywords", "HierarchicalSubject", "TagsList",
     "XPKeywords", "City", "Country", "ColorSpace", "ProfileDescription", "ContentIdentifier",
-    "MicroVideo", "MicroVideoOffset", "MotionPhoto", "MIMEType")
+    "MicroVideo", "MicroVideoOffset", "MotionPhoto", "MotionPhotoVideo", "EmbeddedVideoFile",
+    "MIMEType")
 # Each request: JSON, numbers as numbers, names without groups, no warnings on stderr.
 _ARGS = ("-j", "-n", "-q", "-q", "-charset", "filename=utf8", "-api", "largefilesupport=1",
          *(f"-{tag}" for tag in TAGS))

@@ -34,6 +34,7 @@ from mediapipe.metadata.exif import read_exif
 from mediapipe.metadata.exiftool import ExiftoolUnavailable, exiftool_tags
 from mediapipe.metadata.iptc import read_iptc
 from mediapipe.metadata.model import MediaInfo
+from mediapipe.metadata.motion import heif_video
 from mediapipe.metadata.xmp import read_xmp
 
 __all__ = ["EXIFTOOL_FIRST", "read_metadata"]
@@ -85,6 +86,8 @@ def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> Medi
     tags = _embedded_tags(blocks, warnings)
     if side is not None:
         tags = _apply_sidecar(tags, side, warnings)
+    if blocks.format == "HEIF" and _motion_box(p):
+        tags["MotionPhotoVideo"] = True  # exiftool's name for the mpvd box
     source = "mediapipe"
     if taken_at(tags) is None and (tags.get("MakerNoteSize") or blocks.format not in _READ_WHOLE):
         # no date tag, and a maker note or a container only exiftool reads all of: ask it
@@ -95,6 +98,15 @@ def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> Medi
     pixels = _Pixels(blocks.width, blocks.height, blocks.displayed, blocks.bits_per_sample,
                      profile_description(blocks.icc) if blocks.icc else None)
     return _build(p, st, pixels, tags, mime, warnings, source)
+
+
+def _motion_box(p: Path) -> bool:
+    """Whether a HEIF carries a motion photo's video in its ``mpvd`` box (Samsung One UI 6)."""
+    try:
+        with open(sources.readable(p), "rb") as fh:
+            return heif_video(fh) is not None
+    except OSError:
+        return False
 
 
 class _Pixels(NamedTuple):
@@ -230,21 +242,24 @@ def _build(p: Path, st: os.stat_result, pixels: _Pixels, tags: Mapping[str, obje
     width, height = pixels.width, pixels.height
     if orientation >= 5 and not pixels.displayed:
         width, height = height, width
-    taken = taken_at(tags)
-    if taken is not None:
-        when, offset, source = taken.when, taken.offset, taken.source
-    else:
-        when, offset, source = datetime.fromtimestamp(st.st_mtime, UTC), "+00:00", "file_mtime"
     lat, lon = _number(tags.get("GPSLatitude")), _number(tags.get("GPSLongitude"))
     if lat is None or lon is None or (lat == 0 and lon == 0):
         lat = lon = None
+    taken = taken_at(tags, (lat, lon))
+    if taken is not None:
+        when, offset, source, zone = taken.when, taken.offset, taken.source, taken.zone
+    else:
+        when, offset, source = datetime.fromtimestamp(st.st_mtime, UTC), "+00:00", "file_mtime"
+        zone = None
     iso = tags.get("ISO")
     rating = tags.get("Rating")
-    motion, motion_offset = _motion_photo(tags, st.st_size)
+    motion = _motion_photo(tags, st.st_size)
+    if motion.problem:
+        warnings.append(motion.problem)
     return MediaInfo(
         path=str(p), kind="image", mime_type=mime, size=st.st_size,
         width=width, height=height, orientation=orientation,
-        taken_at=when, offset=offset, taken_at_source=source,
+        taken_at=when, offset=offset, time_zone=zone, taken_at_source=source,
         make=_text(tags.get("Make")), model=_text(tags.get("Model")), lens_model=_lens(tags),
         iso=iso if isinstance(iso, int) and iso > 0 else None,
         exposure_time=_number(tags.get("ExposureTime")), f_number=_number(tags.get("FNumber")),
@@ -259,7 +274,8 @@ def _build(p: Path, st: os.stat_result, pixels: _Pixels, tags: Mapping[str, obje
         profile_description=pixels.profile,
         bits_per_sample=pixels.bits_per_sample,
         live_photo_id=_text(tags.get("ContentIdentifier")),
-        motion_photo=motion, motion_photo_offset=motion_offset,
+        motion_photo=motion.marked, motion_photo_offset=motion.offset,
+        motion_photo_length=motion.length, motion_photo_problem=motion.problem,
         warnings=tuple(dict.fromkeys(warnings)), metadata_source=reader,
     )
 
@@ -284,15 +300,40 @@ def _keywords(tags: Mapping[str, object]) -> tuple[str, ...]:
     return ()
 
 
-def _motion_photo(tags: Mapping[str, object], size: int) -> tuple[bool, int | None]:
-    """Google MicroVideo (offset counted from the end) or MotionPhoto (its item's length)."""
-    length = None
+class _Motion(NamedTuple):
+    """What the XMP says of a motion photo's video: whether it is one, where the video starts
+    and how long it is (None where it says nothing usable: ``problem`` says why)."""
+
+    marked: bool
+    offset: int | None = None
+    length: int | None = None
+    problem: str | None = None
+
+
+def _motion_photo(tags: Mapping[str, object], size: int) -> _Motion:
+    """Google MicroVideo (the video's offset from the end: it runs to the end) or MotionPhoto
+    (its Container:Directory item: ``Length`` bytes ending ``Padding`` before the end); a video
+    in a box or trailer (exiftool's ``MotionPhotoVideo``, ``EmbeddedVideoFile``) marks one too."""
+    boxed = bool(tags.get("MotionPhotoVideo") or tags.get("EmbeddedVideoFile"))
+    found = _google_motion(tags, size)
+    return found._replace(marked=True) if boxed else found
+
+
+def _google_motion(tags: Mapping[str, object], size: int) -> _Motion:
     if tags.get("MicroVideo") == 1:
-        length = tags.get("MicroVideoOffset")
+        length, padding, name = tags.get("MicroVideoOffset"), 0, "MicroVideoOffset"
     elif tags.get("MotionPhoto") == 1:
-        length = tags.get("MotionPhotoVideoLength")
+        length, name = tags.get("MotionPhotoVideoLength"), "Item:Length"
+        padding = tags.get("MotionPhotoVideoPadding", 0)
+        if length is None:  # no directory item: the video is found some other way
+            return _Motion(True)
     else:
-        return False, None
-    if isinstance(length, int) and 0 < length < size:
-        return True, size - length
-    return True, None
+        return _Motion(False)
+    if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+        return _Motion(True, problem=f"motion photo: {name} {length!r} is no video length")
+    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
+        return _Motion(True, problem=f"motion photo: Item:Padding {padding!r} is no padding")
+    if length + padding >= size:
+        return _Motion(True, problem=f"motion photo: {name} {length} (padding {padding}) runs "
+                                     f"past the start of the {size}-byte file")
+    return _Motion(True, size - length - padding, length)
