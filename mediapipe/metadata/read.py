@@ -2,7 +2,9 @@
 
 Owns: dispatching by kind (videos go to ``video.read_video``), choosing the reader (in-process
 first; exiftool, through ``metadata.exiftool``, for what it cannot read: RAW, PSD, JXL, SVG and
-any format it does not know, and for the date of a file where it finds no date tag at all),
+any format it does not know, and for the date of a file where it finds no date tag at all,
+with the make and model found beside it: no date comes from the file system while exiftool
+finds one in the file),
 merging an image's tag sources (EXIF first, embedded XMP then IPTC fill gaps, the XMP sidecar
 ``formats.find_sidecar`` picks wins for date, GPS, description, rating and keywords), and
 Immich's rules for every field: date (``dates``) with the file mtime as the last resort, GPS
@@ -50,9 +52,10 @@ _DATE_TAGS = frozenset({
     "SubSecTimeDigitized", "OffsetTimeDigitized", "OffsetTime", "DateCreated", "GPSDateTime",
     "CreationDate", "MediaCreateDate", "DateTimeCreated", *PRIORITY})
 _GPS_TAGS = frozenset({"GPSLatitude", "GPSLongitude", "GPSAltitude"})
+# What exiftool may add beside a date it found where ours found none (CIFF has make and model).
+_CAMERA_TAGS = frozenset({"Make", "Model", "LensModel", "Lens", "ISO", "ExposureTime",
+                          "FNumber", "FocalLength"})
 _SIDECAR_WINS = frozenset({"Description", "Rating", "Subject", "HierarchicalSubject", "Keywords"})
-# Formats whose every date-bearing block the in-process readers read (EXIF, XMP, IPTC).
-_READ_WHOLE = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "HEIF"})
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
          "TIFF": "image/tiff", "BMP": "image/bmp"}
 # Keyed as float: codes match by value, so a ColorSpace stored as a rational 1.0 is sRGB too.
@@ -89,8 +92,7 @@ def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> Medi
     if blocks.format == "HEIF" and _motion_box(p):
         tags["MotionPhotoVideo"] = True  # exiftool's name for the mpvd box
     source = "mediapipe"
-    if taken_at(tags) is None and (tags.get("MakerNoteSize") or blocks.format not in _READ_WHOLE):
-        # no date tag, and a maker note or a container only exiftool reads all of: ask it
+    if taken_at(tags) is None:  # no date from the file system while exiftool finds one
         tags, source = _date_from_exiftool(p, tags, warnings)
     mime = _MIME.get(blocks.format) or formats.mime_type(p)
     if mime != formats.mime_type(p) and blocks.format != "HEIF":
@@ -121,7 +123,9 @@ class _Pixels(NamedTuple):
 
 def _date_from_exiftool(p: Path, tags: Tags, warnings: list[str]) -> tuple[Tags, str]:
     """``tags`` with exiftool's date tags added when it finds a date the in-process readers
-    did not (maker notes, old containers); the reader that answered."""
+    did not (maker notes, CIFF, APP12 Picture Info, Casio QVCI, old containers), and the
+    camera facts it found there that ours lack (CIFF's make and model); the reader that
+    answered. Only a file with no date in-process pays for this round trip."""
     try:
         theirs = exiftool_tags(p)
     except ExiftoolUnavailable as exc:
@@ -130,7 +134,8 @@ def _date_from_exiftool(p: Path, tags: Tags, warnings: list[str]) -> tuple[Tags,
     dates = {k: v for k, v in theirs.items() if k in _DATE_TAGS}
     if taken_at(dates) is None:
         return tags, "mediapipe"
-    return {**tags, **dates}, "mediapipe+exiftool"
+    camera = {k: v for k, v in theirs.items() if k in _CAMERA_TAGS and not _present(tags.get(k))}
+    return {**tags, **dates, **camera}, "mediapipe+exiftool"
 
 
 def _by_exiftool(p: Path, st: os.stat_result, side: Path | None, why: str) -> MediaInfo:
@@ -140,19 +145,57 @@ def _by_exiftool(p: Path, st: os.stat_result, side: Path | None, why: str) -> Me
     except ExiftoolUnavailable as exc:
         raise UnsupportedMedia(p, f"{why or 'format read by exiftool only'}; "
                                   f"exiftool could not answer: {exc}") from exc
+    decoded: _Pixels | None = None
     if tags.get("ImageSize") is None and tags.get("ImageWidth") is None:
         said = f"exiftool: {tags['Error']}" if "Error" in tags else "exiftool finds no size"
-        if p.suffix.lower() in EXIFTOOL_FIRST:  # the name promises a format the bytes are not
+        if p.suffix.lower() == ".jxl":  # the decoder's header says; it alone says "corrupt"
+            decoded, tags = _jxl_pixels(p, tags, said)
+        elif p.suffix.lower() in EXIFTOOL_FIRST:  # the name promises a format it is not
             raise CorruptMedia(p, f"{p.suffix} file not readable ({said})")
-        raise UnsupportedMedia(p, f"{why or 'not an image format mediapipe reads'}; {said}")
+        else:
+            raise UnsupportedMedia(p, f"{why or 'not an image format mediapipe reads'}; {said}")
     warnings: list[str] = []
     if side is not None:
         tags = _apply_sidecar(tags, side, warnings)
     width, height = _image_size(tags)
     bits = tags.get("BitsPerSample")
     bits = bits if isinstance(bits, int) else None
-    pixels = _Pixels(width, height, False, bits, _text(tags.get("ProfileDescription")))
+    pixels = decoded or _Pixels(width, height, False, bits,
+                                _text(tags.get("ProfileDescription")))
     return _build(p, st, pixels, tags, formats.mime_type(p), warnings, "exiftool")
+
+
+def _jxl_pixels(p: Path, tags: Tags, said: str) -> tuple[_Pixels, Tags]:
+    """A JPEG XL's size, depth and colour from its codestream header (``jxl``), where exiftool
+    has none (a container in ``jxlp`` parts, which Debian's 12.57 does not follow); the
+    header's orientation where the EXIF box names none. A header it cannot follow is handed
+    to the decoder: the file is corrupt only when the decoder says so."""
+    from mediapipe.metadata.jxl import JxlHeaderError, read_header
+
+    try:
+        head = read_header(p)
+    except OSError as exc:
+        raise from_os_error(p, exc) from exc
+    except JxlHeaderError as exc:
+        return _jxl_decoded(p, f"{said}; header: {exc}"), tags
+    if not _present(tags.get("Orientation")) and head.orientation != 1:
+        tags = {**tags, "Orientation": head.orientation}
+    return _Pixels(head.width, head.height, False, head.bits_per_sample, head.colour), tags
+
+
+def _jxl_decoded(p: Path, said: str) -> _Pixels:
+    """What the JPEG XL decoder (pillow-jxl) makes of a file whose header we cannot follow."""
+    import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
+    from PIL import Image
+
+    try:
+        with Image.open(sources.readable(p)) as im:
+            icc = im.info.get("icc_profile")
+            return _Pixels(im.width, im.height, False, 16 if im.mode == "I;16" else 8,
+                           profile_description(icc) if icc else None)
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
+        raise CorruptMedia(p, f".jxl file not readable ({said}; decoder: "
+                              f"{sources.reason(exc)})") from exc
 
 
 def _image_size(tags: Mapping[str, object]) -> tuple[int | None, int | None]:
