@@ -206,3 +206,25 @@ def test_bad_input_raises_only_the_error_family(case: str, tmp_path: Path,
     assert isinstance(err.value, Unreadable if case == "missing-file"
                       else CorruptMedia | UnsupportedMedia)
     assert str(path) in str(err.value)
+
+
+# --- the container's word over a damaged track ------------------------------------------------
+
+def test_a_damaged_media_header_does_not_shorten_the_movie(tmp_path: Path) -> None:
+    from fixtures import oldcams
+
+    mov = oldcams.pentax_mov(tmp_path / "IMGP0001.MOV", 4.97)
+    ref = json.loads(subprocess.run(["exiftool", "-j", "-n", "-Duration", "-MediaDuration",
+                                     str(mov)], capture_output=True, text=True,
+                                    check=True).stdout)[0]
+    assert ref["MediaDuration"] < 0.5  # the damage: the track says 0.43 s
+    info = read_video(mov)
+    assert info.duration is not None and abs(info.duration - ref["Duration"]) <= 0.01
+    assert abs(info.duration - 4.97) <= 0.05  # what ffprobe's format duration says too
+
+
+def test_the_make_from_a_pentax_maker_box_in_a_mov(tmp_path: Path) -> None:
+    from fixtures import oldcams
+
+    info = read_video(oldcams.pentax_mov(tmp_path / "IMGP0002.MOV", 1.0))
+    assert info.make == oldcams.PENTAX_MAKE

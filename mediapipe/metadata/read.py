@@ -363,6 +363,7 @@ def _motion_photo(tags: Mapping[str, object], size: int) -> _Motion:
 
 
 def _google_motion(tags: Mapping[str, object], size: int) -> _Motion:
+    padding: object = 0
     if tags.get("MicroVideo") == 1:
         length, padding, name = tags.get("MicroVideoOffset"), 0, "MicroVideoOffset"
     elif tags.get("MotionPhoto") == 1:
