@@ -77,10 +77,21 @@ def test_hdr_transfer_and_primaries_are_named(fixture_set: dict[str, Any], name:
     assert info.streams[0].color_transfer == transfer
 
 
-def test_quicktime_creation_time_is_utc_with_source(fixture_set: dict[str, Any]) -> None:
-    info = read_video(fixture_set["video-h264-aac.mp4"].path)
-    assert info.taken_at == datetime(2023, 6, 1, 12, tzinfo=UTC)
-    assert (info.taken_at_source, info.offset) == ("CreateDate", "+00:00")
+def test_quicktime_creation_time_is_utc_shown_in_the_zone_of_the_position(
+        fixture_set: dict[str, Any]) -> None:
+    info = read_video(fixture_set["video-h264-aac.mp4"].path)  # filmed in Paris
+    assert info.taken_at == datetime(2023, 6, 1, 12, tzinfo=UTC)  # the same instant
+    assert (info.taken_at_source, info.offset, info.time_zone) == \
+        ("CreateDate", "+02:00", "Europe/Paris")
+
+
+def test_quicktime_creation_time_without_a_position_stays_utc(tmp_path: Path) -> None:
+    from fixtures import videos
+
+    clip = videos.video(tmp_path / "c.mp4", created=datetime(2023, 6, 1, 12, tzinfo=UTC))
+    info = read_video(clip)
+    assert (info.taken_at, info.offset, info.time_zone) == \
+        (datetime(2023, 6, 1, 12, tzinfo=UTC), "+00:00", "UTC")
 
 
 def test_no_date_tag_falls_back_to_file_mtime(fixture_set: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 
-from mediapipe.metadata.zones import offset_zone_name, zone_at, zone_info
+from mediapipe.metadata.zones import in_zone_at, offset_zone_name
 
 __all__ = ["PRIORITY", "Taken", "parse_date", "taken_at"]
 
@@ -133,7 +133,7 @@ def taken_at(tags: Mapping[str, object],
         when, offset = parsed
         if name == "GPSDateTime":  # a UTC instant ("Z" names no local offset): shown in the
             utc = when - (offset or timedelta(0))  # position's zone where there is one
-            placed = _in_zone(utc, True, position)
+            placed = in_zone_at(utc, True, position)
             if placed is not None:
                 return Taken(placed[0], format_offset(placed[1]), name, placed[2])
             return Taken(utc.replace(tzinfo=UTC), "+00:00", name, "UTC")
@@ -143,7 +143,7 @@ def taken_at(tags: Mapping[str, object],
                 if offset is not None:
                     break
         if offset is None:
-            placed = _in_zone(when, False, position)
+            placed = in_zone_at(when, False, position)
             if placed is not None:
                 return Taken(placed[0], format_offset(placed[1]), name, placed[2])
             offset = _gps_offset(when, tags)
@@ -152,19 +152,3 @@ def taken_at(tags: Mapping[str, object],
         return Taken(when.replace(tzinfo=timezone(offset)), format_offset(offset), name,
                      offset_zone_name(offset))
     return None
-
-
-def _in_zone(when: datetime, utc: bool, position: tuple[float | None, float | None] | None,
-             ) -> tuple[datetime, timedelta, str] | None:
-    """``when`` (UTC, or a wall time) in the zone at ``position``: the aware time shown there,
-    its offset, the zone's name; None without a position or a zone there. A wall time that a
-    daylight-saving change skips or repeats takes the offset before the change (``fold=0``)."""
-    zone = zone_at(*position) if position is not None else None
-    info = zone_info(zone) if zone else None
-    if info is None or zone is None:
-        return None
-    aware = when.replace(tzinfo=UTC).astimezone(info) if utc else when.replace(tzinfo=info)
-    offset = aware.utcoffset()
-    if offset is None:
-        return None
-    return aware.replace(tzinfo=timezone(offset)), offset, zone

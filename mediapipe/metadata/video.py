@@ -2,7 +2,8 @@
 
 Owns: ``read_video(path) -> MediaInfo`` for video files: displayed size, rotation (clockwise, as
 exiftool), duration, frame rate, codecs, pixel format, HDR transfer, per-stream facts for the
-transcode stage, QuickTime/Matroska/AVI dates, ISO 6709 location, QuickTime make/model. Does not
+transcode stage, QuickTime/Matroska/AVI dates (in the zone of the video's position where the
+file names no offset, as for photos), ISO 6709 location, QuickTime make/model. Does not
 own: images (``read``), deciding what to transcode (``transcode.plan``).
 
 For ISO-BMFF files (mp4/mov/3gp) ``moov`` says what PyAV does not: the rotation (the video
@@ -25,6 +26,7 @@ from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
 from mediapipe.metadata.dates import format_offset
 from mediapipe.metadata.model import MediaInfo, StreamInfo, main_stream
 from mediapipe.metadata.moov import Movie, read_movie
+from mediapipe.metadata.zones import in_zone_at, offset_zone_name
 
 __all__ = ["TRANSFER_NAMES", "read_video"]
 
@@ -90,13 +92,16 @@ def _info(p: Path, st: os.stat_result, container: Any) -> MediaInfo:
     if taken_at is None:
         taken_at, source = datetime.fromtimestamp(st.st_mtime, UTC), "file_mtime"
     lat, lon, alt = _location(tags)
+    zone = None
+    if source != "file_mtime":
+        taken_at, zone = _zoned(taken_at, source, (lat, lon))
     rate = video.average_rate or video.guessed_rate
     duration = movie.duration or (container.duration / 1_000_000 if container.duration
                                   else _stream_duration(video))
     return MediaInfo(
         path=str(p), kind="video", mime_type=formats.mime_type(p), size=st.st_size,
         width=width, height=height, taken_at=taken_at, taken_at_source=source,
-        offset=_offset(taken_at) if source != "file_mtime" else None,
+        offset=_offset(taken_at) if source != "file_mtime" else None, time_zone=zone,
         make=tags.get("com.apple.quicktime.make") or tags.get("make") or movie.make,
         model=tags.get("com.apple.quicktime.model") or tags.get("model") or movie.model,
         latitude=lat, longitude=lon, altitude=alt,
@@ -196,6 +201,20 @@ def _taken_at(tags: dict[str, str]) -> tuple[datetime | None, str]:
             continue  # a writer's "no date" (exiftool shows 0000:00:00)
         return parsed, source
     return None, "file_mtime"
+
+
+def _zoned(when: datetime, source: str,
+           position: tuple[float | None, float | None]) -> tuple[datetime, str | None]:
+    """The date as Immich shows it, and its zone's name: QuickTime's UTC ``CreateDate`` (and a
+    wall time with no offset) in the zone of the video's position, as for photos (``dates``);
+    an offset the file names stays, named as Immich names it (``UTC+2``)."""
+    named = when.utcoffset() is not None and source != "CreateDate"
+    if not named:
+        placed = in_zone_at(when, when.tzinfo is not None, position)
+        if placed is not None:
+            return placed[0], placed[2]
+    offset = when.utcoffset()
+    return when, offset_zone_name(offset) if offset is not None else None
 
 
 def _offset(taken_at: datetime | None) -> str | None:
