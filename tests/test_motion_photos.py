@@ -126,3 +126,13 @@ def test_a_samsung_camera_photo_without_a_video_is_skipped_quietly(tmp_path: Pat
     photo = images.jpeg(tmp_path / "still.jpg", SIZE, make="samsung", model="SM-G991B")
     status, details, _ = _motion(photo, media_root)
     assert status is Status.SKIPPED and "warnings" not in details
+
+
+def test_without_an_index_the_video_ends_with_its_last_mp4_box(tmp_path: Path,
+                                                               media_root: Path) -> None:
+    photo = _photo(tmp_path, "samsung-bare")
+    video = live.embedded_video(photo)
+    with open(photo, "ab") as fh:  # a trailer whose index is damaged: no SEFT at the end
+        fh.write(b"SEFH" + bytes(20) + b"\0\0\0\x30abcd" + bytes(40))
+    status, _, part = _motion(photo, media_root)
+    assert status is Status.DONE and part.read_bytes() == video

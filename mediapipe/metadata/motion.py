@@ -43,6 +43,10 @@ __all__ = ["SAMSUNG_MARKER", "Located", "MotionPart", "heif_video", "locate", "m
 SAMSUNG_MARKER = b"MotionPhoto_Data"
 _SEF_VIDEO = 0x0A30  # the trailer entry type of MotionPhoto_Data (exiftool's Samsung::Trailer)
 _MAX_INDEX = 0x10000  # exiftool reads an index up to this long
+# Top-level boxes an MP4 file may have (ISO/IEC 14496-12): a walk with no index stops at others.
+_MP4_TOP = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"meta",
+                      b"moof", b"mfra", b"pdin", b"styp", b"sidx", b"ssix", b"prft", b"emsg",
+                      b"udta"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +82,7 @@ def _boxes_length(data: mmap.mmap, start: int) -> int:
     pos, end = start, len(data)
     while pos + 8 <= end:
         size = int.from_bytes(data[pos:pos + 4], "big")
-        if not data[pos + 4:pos + 8].isalnum():  # not a box: the video ended before this
+        if data[pos + 4:pos + 8] not in _MP4_TOP:  # not an MP4's box: the video ended before
             break
         if size == 1 and pos + 16 <= end:
             size = int.from_bytes(data[pos + 8:pos + 16], "big")
