@@ -98,3 +98,17 @@ def test_zone_at_a_position(position: tuple[float | None, float | None], zone: s
                                                (330, "UTC+5:30")])
 def test_an_offset_is_named_as_immich_names_it(minutes: int, name: str) -> None:
     assert offset_zone_name(timedelta(minutes=minutes)) == name
+
+
+@pytest.mark.parametrize(("tags", "offset", "zone"), [
+    ({"TimeZone": -300, "DaylightSavings": 0}, "-05:00", "UTC-5"),  # Nikon, exiftool -n
+    ({"TimeZone": 60, "DaylightSavings": 1}, "+02:00", "UTC+2"),  # one hour more in summer
+    ({"TimeZone": "+05:30"}, "+05:30", "UTC+5:30"),
+    ({"TimeZoneOffset": (9,)}, "+09:00", "UTC+9"),  # EXIF 0x882a, hours
+], ids=["nikon-minutes", "daylight-savings", "text", "exif-hours"])
+def test_a_maker_notes_time_zone_names_the_offset(tags: dict[str, object], offset: str,
+                                                  zone: str) -> None:
+    from mediapipe.metadata.dates import taken_at
+
+    taken = taken_at({"DateTimeOriginal": "2016:09:22 17:10:29", **tags}, LOS_ANGELES)
+    assert taken is not None and (taken.offset, taken.zone) == (offset, zone)

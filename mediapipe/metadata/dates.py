@@ -2,7 +2,8 @@
 
 Owns: parsing exif/XMP/QuickTime date strings, building exiftool's SubSec composites, the tag
 priority, and finding the offset and zone as exiftool-vendored (Immich's reader) does: the
-offset the date names (in the string, then OffsetTimeOriginal/OffsetTime); else the zone of the
+offset the date names (in the string, then OffsetTimeOriginal/OffsetTime, a maker note's
+TimeZone with its DaylightSavings, EXIF's TimeZoneOffset); else the zone of the
 GPS position (``zones.zone_at``: the wall time is read in that zone, a UTC ``GPSDateTime`` is
 shown in it, daylight saving included); else the difference to a UTC GPS timestamp. Does not own:
 reading tags (``exif``, ``xmp``), the zone index (``zones``) or the file-mtime fallback
@@ -121,6 +122,34 @@ def _gps_offset(local: datetime, tags: Mapping[str, object]) -> timedelta | None
     return rounded
 
 
+def _named_offset(tags: Mapping[str, object]) -> timedelta | None:
+    """The offset a tag beside the date names: OffsetTimeOriginal, OffsetTime, a maker note's
+    ``TimeZone`` (minutes with exiftool's ``-n``, or ``+01:00``; an hour more where its
+    ``DaylightSavings`` is on, as exiftool-vendored adjusts it), EXIF's ``TimeZoneOffset``
+    (hours)."""
+    for key in ("OffsetTimeOriginal", "OffsetTime"):
+        offset = parse_offset(tags.get(key))
+        if offset is not None:
+            return offset
+    zone = tags.get("TimeZone")
+    offset = parse_offset(zone) if isinstance(zone, str) else _minutes(zone)
+    if offset is not None:
+        if tags.get("DaylightSavings") in (1, "Yes", "On"):
+            offset += timedelta(hours=1)
+        return offset if abs(offset) <= _MAX_OFFSET else None
+    hours = tags.get("TimeZoneOffset")
+    hours = hours[0] if isinstance(hours, tuple) and hours else hours
+    return _minutes(hours * 60) if isinstance(hours, int) and not isinstance(hours, bool) \
+        else None
+
+
+def _minutes(value: object) -> timedelta | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    delta = timedelta(minutes=round(value))
+    return delta if abs(delta) <= _MAX_OFFSET else None
+
+
 def taken_at(tags: Mapping[str, object],
              position: tuple[float | None, float | None] | None = None) -> Taken | None:
     """The first date tag in ``PRIORITY`` that parses, with its offset and zone when known;
@@ -138,10 +167,7 @@ def taken_at(tags: Mapping[str, object],
                 return Taken(placed[0], format_offset(placed[1]), name, placed[2])
             return Taken(utc.replace(tzinfo=UTC), "+00:00", name, "UTC")
         if offset is None:
-            for key in ("OffsetTimeOriginal", "OffsetTime"):
-                offset = parse_offset(tags.get(key))
-                if offset is not None:
-                    break
+            offset = _named_offset(tags)
         if offset is None:
             placed = in_zone_at(when, False, position)
             if placed is not None:

@@ -30,7 +30,8 @@ TIMEOUT_S = 30.0  # per file; a config setting could carry it (see the metadata 
 TAGS = (
     "SubSecDateTimeOriginal", "SubSecCreateDate", "DateTimeOriginal", "SubSecTimeOriginal",
     "OffsetTimeOriginal", "CreationDate", "CreateDate", "SubSecTimeDigitized",
-    "OffsetTimeDigitized", "OffsetTime", "MediaCreateDate", "DateTimeCreated", "GPSDateTime",
+    "OffsetTimeDigitized", "OffsetTime", "TimeZone", "DaylightSavings", "TimeZoneOffset",
+    "MediaCreateDate", "DateTimeCreated", "GPSDateTime",
     "GPSLatitude", "GPSLongitude", "GPSAltitude", "Orientation", "ImageSize", "ImageWidth",
     "ImageHeight", "BitsPerSample", "Make", "Model", "LensModel", "LensID", "LensType", "Lens",
     "ISO", "ExposureTime", "FNumber", "FocalLength", "ImageDescription", "Description",

@@ -50,7 +50,8 @@ Tags = dict[str, object]
 _DATE_TAGS = frozenset({
     "DateTimeOriginal", "SubSecTimeOriginal", "OffsetTimeOriginal", "CreateDate",
     "SubSecTimeDigitized", "OffsetTimeDigitized", "OffsetTime", "DateCreated", "GPSDateTime",
-    "CreationDate", "MediaCreateDate", "DateTimeCreated", *PRIORITY})
+    "CreationDate", "MediaCreateDate", "DateTimeCreated", "TimeZone", "DaylightSavings",
+    "TimeZoneOffset", *PRIORITY})
 _GPS_TAGS = frozenset({"GPSLatitude", "GPSLongitude", "GPSAltitude"})
 # What exiftool may add beside a date it found where ours found none (CIFF has make and model).
 _CAMERA_TAGS = frozenset({"Make", "Model", "LensModel", "Lens", "ISO", "ExposureTime",
