@@ -112,3 +112,14 @@ def test_a_maker_notes_time_zone_names_the_offset(tags: dict[str, object], offse
 
     taken = taken_at({"DateTimeOriginal": "2016:09:22 17:10:29", **tags}, LOS_ANGELES)
     assert taken is not None and (taken.offset, taken.zone) == (offset, zone)
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize(("name", "zone", "offset"), [
+    ("gps/singlemarkersoriginal.jpg", "America/Los_Angeles", "-08:00"),  # iPhone 11, November
+    ("gps/leuvenA.jpg", "Europe/Brussels", "+02:00"),  # iPhone 6, April: summer time
+], ids=["iphone-11-california", "iphone-6-leuven"])
+def test_real_phone_photos_without_an_offset_take_the_zone_of_their_position(
+        samples: Path, name: str, zone: str, offset: str) -> None:
+    info = read_metadata(samples / "images" / name, sidecar=False)
+    assert (info.time_zone, info.offset) == (zone, offset)
