@@ -31,13 +31,15 @@ TIMEOUT_S = 30.0  # per file; a config setting could carry it (see the metadata 
 TAGS = (
     "SubSecDateTimeOriginal", "SubSecCreateDate", "DateTimeOriginal", "SubSecTimeOriginal",
     "OffsetTimeOriginal", "CreationDate", "CreateDate", "SubSecTimeDigitized",
-    "OffsetTimeDigitized", "OffsetTime", "MediaCreateDate", "DateTimeCreated", "GPSDateTime",
+    "OffsetTimeDigitized", "OffsetTime", "TimeZone", "DaylightSavings", "TimeZoneOffset",
+    "MediaCreateDate", "DateTimeCreated", "GPSDateTime",
     "GPSLatitude", "GPSLongitude", "GPSAltitude", "Orientation", "ImageSize", "ImageWidth",
     "ImageHeight", "BitsPerSample", "Make", "Model", "LensModel", "LensID", "LensType", "Lens",
     "ISO", "ExposureTime", "FNumber", "FocalLength", "ImageDescription", "Description",
     "Caption-Abstract", "Rating", "Subject", "Keywords", "HierarchicalSubject", "TagsList",
     "XPKeywords", "City", "Country", "ColorSpace", "ProfileDescription", "ContentIdentifier",
-    "MicroVideo", "MicroVideoOffset", "MotionPhoto", "MIMEType")
+    "MicroVideo", "MicroVideoOffset", "MotionPhoto", "MotionPhotoVideo", "EmbeddedVideoFile",
+    "MIMEType")
 # Each request: JSON, numbers as numbers, names without groups, no warnings on stderr.
 _ARGS = ("-j", "-n", "-q", "-q", "-charset", "filename=utf8", "-api", "largefilesupport=1",
          *(f"-{tag}" for tag in TAGS))
