@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mediapipe import sources
 from mediapipe.errors import Unreadable, from_os_error
 
 if TYPE_CHECKING:
@@ -73,15 +74,16 @@ class QueueList(click.ParamType):
 
 def readable_source(name: str, *, folder_ok: bool = False) -> Path:
     """``name`` as a path once it is there, of the right kind and readable; ``Unreadable``
-    (missing, a folder where a file is wanted, no permission, a dangling link) otherwise."""
+    (missing, a folder where a file is wanted, no permission, a dangling link, a FIFO, a
+    device or a socket: not a regular file, refused at once) otherwise."""
     path = Path(name)
     try:
         if path.is_dir():
             if not folder_ok:
                 raise Unreadable(path, "is a directory, not a file")
             os.scandir(path).close()
-        else:
-            with open(path, "rb") as fh:
+        else:  # sources' rule: opened without blocking (a FIFO), a regular file or Unreadable
+            with sources.held(path) as _, open(sources.readable(path), "rb") as fh:
                 fh.read(1)
     except OSError as exc:
         raise from_os_error(path, exc) from exc

@@ -17,6 +17,11 @@ results are redone (stages are idempotent). Failed stages are not retried unless
 or ``requeue`` says so. Every ``sqlite3.Error`` (damaged, read-only, immutable, locked) leaves a
 method as one ``CatalogError`` in words (``sqlerrors``).
 
+``catalog.db`` and the files SQLite keeps beside it (``-wal``, ``-shm``, ``-journal``) are the
+media root's own files: each is checked by ``storage.refuse_link`` before SQLite opens it (and
+``catalog.db`` is created by ``storage.open_own``), so a link planted there is ``PathEscape``,
+never a catalog written elsewhere.
+
 Paths are stored as the bytes ``os.fsencode`` gives (lossless for names that are not UTF-8) and
 come back as ``str`` via ``os.fsdecode``. Asset ids come from ``mediapipe.identity``. Entry
 points: ``Catalog``, ``State``.
@@ -27,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import errno
 import json
 import os
 import sqlite3
@@ -35,7 +41,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mediapipe.errors import CatalogError, StorageOffline
+from mediapipe.errors import CatalogError, StorageOffline, from_os_error
 from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
 from mediapipe.index.diff import ScanDiff, apply_scan, path_range
@@ -48,6 +54,7 @@ from mediapipe.sources import Identity
 __all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "ScanDiff", "State"]
 
 CATALOG_NAME = "catalog.db"
+SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite opens beside the catalog itself
 SCHEMA_VERSION = 1
 FLUSH_EVERY = 500
 FLUSH_AFTER_S = 1.0
@@ -90,6 +97,14 @@ class Catalog:
 
     def __init__(self, db_path: str | Path) -> None:
         self.path = Path(db_path)
+        for side in ("", *SIDE_FILES):
+            storage.refuse_link(f"{self.path}{side}")
+        try:
+            os.close(storage.open_own(self.path, os.O_RDWR | os.O_CREAT))
+        except OSError as exc:  # not there and cannot be made: SQLite says it in its words
+            if not isinstance(exc, FileNotFoundError | PermissionError) and \
+                    exc.errno not in (errno.EROFS, errno.EACCES):
+                raise from_os_error(self.path, exc, writing=True) from exc
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
         except sqlite3.Error as exc:

@@ -14,7 +14,8 @@ Crash safety comes from ``place_file``: every step is repeatable, so a re-run af
 finds each half-done file (its copy already in place, same sha1) and finishes it.
 
 Names: the name a file had when it was imported is recorded in ``<media root>/names-<owner>.jsonl``
-beside the catalog (one JSON line per asset id, appended and fsynced before the file is placed), and
+beside the catalog (one JSON line per asset id, appended and fsynced before the file is placed;
+opened by ``storage.open_own``, never through a link), and
 ``migrate`` renders ``{{filename}}`` from it, never from the current name:
 ``{{filetype}}_{{filename}}`` stays ``IMG_x.jpg`` however often it runs. A file an older mediapipe
 (or Immich) placed gets its current name recorded at its first migrate. This ledger is also
@@ -36,8 +37,15 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from mediapipe import sources
 from mediapipe.config import Config
-from mediapipe.errors import ConfigError, MediaError, StorageOffline, UnsupportedMedia
+from mediapipe.errors import (
+    ConfigError,
+    MediaError,
+    StorageOffline,
+    UnsupportedMedia,
+    from_os_error,
+)
 from mediapipe.formats import Kind, find_sidecar, kind_of, supported
 from mediapipe.identity import asset_id_for_content
 from mediapipe.library import placement, storage, temps
@@ -143,10 +151,14 @@ class _Names:
                 line = json.dumps({"id": asset_id, "name": current}, ensure_ascii=False,
                                   default=str) + "\n"
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with open(self.path, "ab") as fh:
-                    fh.write(line.encode("utf-8", "surrogateescape"))
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT  # never through a link
+                try:
+                    with os.fdopen(storage.open_own(self.path, flags), "ab") as fh:
+                        fh.write(line.encode("utf-8", "surrogateescape"))
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                except OSError as exc:  # a full disk is StorageOffline: the run stops
+                    raise from_os_error(self.path, exc, writing=True) from exc
         return self.known[asset_id]
 
 
@@ -164,12 +176,15 @@ class _Run:
     planned: set[Path] = dataclasses.field(default_factory=set)
 
     def place(self, path: Path, *, move: bool) -> Placement:
-        try:
-            mtime = path.stat().st_mtime
-            sha1 = placement.file_sha1(path)
-        except OSError as exc:
-            raise MediaError(path, f"cannot read: {exc.strerror}") from exc
-        info = self.reader(path)
+        # held as a step holds its source: a FIFO, device or socket is refused at once
+        # (``Unreadable``), never waited on; the hash and the reader read the file held
+        with sources.held(path) as st:
+            try:
+                sha1 = placement.file_sha1(sources.readable(path))
+            except OSError as exc:
+                raise MediaError(path, f"cannot read: {exc.strerror}") from exc
+            info = self.reader(path)
+        mtime = st.st_mtime
         asset_id = asset_id_for_content(sha1)
         name = Path(self.names.name(asset_id, path.name))
         rel = self.layout(_context(name, info, asset_id, mtime))
