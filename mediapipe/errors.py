@@ -251,6 +251,8 @@ def from_os_error(path: object, exc: OSError, *, writing: bool = False) -> Media
     is transient.
     """
     cause = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        cause = f"the disk is full ({cause})"
     if exc.errno == errno.EISDIR:
         cause = "is a directory, not a file"
     if writing:

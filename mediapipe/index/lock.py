@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from mediapipe.errors import MediaRootBusy, PathEscape
+from mediapipe.errors import MediaRootBusy, PathEscape, from_os_error
 from mediapipe.library import storage
 
 __all__ = ["LOCK_NAME", "hold", "holder"]
@@ -69,8 +69,11 @@ def hold(root: str | Path, command: str | None = None) -> Iterator[None]:
         described = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                 "command": command or " ".join(["mediapipe", *sys.argv[1:]]),
                                 "since": int(time.time())})
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, described.encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, described.encode(), 0)
+        except OSError as exc:  # a full disk: StorageOffline, as any write there
+            raise from_os_error(path, exc, writing=True) from exc
         yield
     finally:
         os.close(fd)  # releases the flock
