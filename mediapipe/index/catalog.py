@@ -46,7 +46,7 @@ from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
 from mediapipe.index.diff import ScanDiff, apply_scan, path_range
 from mediapipe.index.scan import SourceFile
-from mediapipe.index.schema import FACTS, HIDE_LIVE_VIDEOS, LINK_LIVE_STILLS, Schema
+from mediapipe.index.schema import FACTS, LIVE_PAIRING, Schema, live_photo_key
 from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error, mapped
 from mediapipe.library import storage
 from mediapipe.sources import Identity
@@ -99,12 +99,12 @@ class Catalog:
         self.path = Path(db_path)
         for side in ("", *SIDE_FILES):
             storage.refuse_link(f"{self.path}{side}")
-        try:
-            os.close(storage.open_own(self.path, os.O_RDWR | os.O_CREAT))
-        except OSError as exc:  # not there and cannot be made: SQLite says it in its words
-            if not isinstance(exc, FileNotFoundError | PermissionError) and \
-                    exc.errno not in (errno.EROFS, errno.EACCES):
-                raise from_os_error(self.path, exc, writing=True) from exc
+        if not os.path.lexists(self.path):  # made here, as the media root's own file
+            try:
+                os.close(storage.open_own(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL))
+            except OSError as exc:  # cannot be made: SQLite says why in its words, or full
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise from_os_error(self.path, exc, writing=True) from exc
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
         except sqlite3.Error as exc:
@@ -121,6 +121,7 @@ class Catalog:
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA cache_size = -32768")
         self._db.create_function("mp_asset_id", 1, asset_id_for_path, deterministic=True)
+        self._db.create_function("mp_live_id", 1, live_photo_key, deterministic=True)
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise CatalogError(self.path, f"catalog schema {version} is newer than this "
@@ -303,12 +304,16 @@ class Catalog:
     @mapped
     def link_live_photos(self) -> int:
         """Pair stills and videos that carry the same live-photo id, whatever order and run they
-        were seen in: the still links the video, the video is hidden. Returns the links made."""
+        were seen in, from what the files say now (``schema.LIVE_PAIRING``): the still links
+        the video, the video is hidden; a pair the files no longer make is undone. Returns the
+        stills whose link changed."""
         self.flush()
+        normalise, link, hide = LIVE_PAIRING
         with self._transaction():
-            linked = self._db.execute(LINK_LIVE_STILLS).rowcount
-            self._db.execute(HIDE_LIVE_VIDEOS)
-        return linked
+            self._db.execute(normalise)
+            changed = self._db.execute(link).rowcount
+            self._db.execute(hide)
+        return changed
 
     @mapped
     def rows(self, sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:

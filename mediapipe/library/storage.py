@@ -114,7 +114,8 @@ def _escape(path: Path, why: str) -> PathEscape:
 
 def refuse_link(path: str | Path) -> None:
     """``PathEscape`` when ``path`` is there and is not a plain file of its own (a symbolic or
-    hard link, a FIFO …): the check before another program (SQLite) opens it for writing."""
+    hard link, a FIFO …): the check before another program (SQLite) opens it for writing. A
+    folder there is left to that program to refuse in its own words."""
     path = Path(path)
     try:
         st = os.lstat(path)
@@ -122,7 +123,7 @@ def refuse_link(path: str | Path) -> None:
         return
     except OSError as exc:
         raise from_os_error(path, exc, writing=True) from exc
-    if (why := _not_own(path, st)) is not None:
+    if not stat.S_ISDIR(st.st_mode) and (why := _not_own(path, st)) is not None:
         raise _escape(path, why)
 
 
