@@ -44,6 +44,7 @@ __all__ = [
     "TranscodeFailed",
     "Unreadable",
     "UnsupportedMedia",
+    "check_pixels",
     "combined_exit_code",
     "error_from_dict",
     "from_os_error",
@@ -86,6 +87,16 @@ class TooLarge(MediaError):
     """Refused before decoding: the image exceeds the configured pixel limit."""
 
     exit_code = 7
+
+
+def check_pixels(path: object, width: int | None, height: int | None, limit: int, *,
+                 what: str = "image") -> None:
+    """The one pixel check (``image.maxPixels``), for images and video streams alike:
+    ``TooLarge`` when ``width`` x ``height``, as a header says, exceeds ``limit``. Called with
+    the header's numbers before any decoder allocates a frame of that size."""
+    if width and height and width * height > limit:
+        raise TooLarge(path, f"{what} of {width}x{height} = {width * height} pixels exceeds "
+                             f"the limit of {limit} (image.maxPixels); refused before decoding")
 
 
 class StorageOffline(MediaError):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mediapipe import sources
 from mediapipe.config import Config
-from mediapipe.errors import CorruptMedia, UnsupportedMedia
+from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
 from mediapipe.identity import motion_part_id
 from mediapipe.library import storage
 from mediapipe.metadata import motion
@@ -73,6 +73,10 @@ def extract(state: AssetState, cfg: Config,
         with storage.atomic_output(target, modes=_modes(cfg)) as tmp:
             _copy_range(state.source_path, part.offset, part.length, tmp)
             video = read_video(tmp)  # PyAV reads it by its content: it must be a video
+            try:  # over image.maxPixels: TooLarge for the photo, nothing kept
+                policy.check_size(video, cfg)
+            except TooLarge as exc:
+                raise TooLarge(state.source_path, f"its motion video: {exc.reason}") from None
     except (CorruptMedia, UnsupportedMedia) as exc:
         warning = f"motion photo video is damaged, not kept: {exc.reason}"
         return StageOutcome(Status.SKIPPED, note=warning, details={"warnings": warning}), state
