@@ -264,6 +264,8 @@ def from_os_error(path: object, exc: OSError, *, writing: bool = False) -> Media
     cause = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         cause = f"the disk is full ({cause})"
+    elif exc.errno == errno.EROFS:
+        cause = f"a read-only filesystem ({cause})"
     if exc.errno == errno.EISDIR:
         cause = "is a directory, not a file"
     if writing:

@@ -126,13 +126,14 @@ def test_a_catalog_made_here_is_a_plain_file_of_the_media_root(media_root: Path)
 
 
 @pytest.mark.parametrize("how", ["symlink to a file elsewhere", "hard link to a file elsewhere"])
-def test_the_import_ledger_planted_is_refused_and_nothing_is_placed(
+def test_the_import_ledger_planted_stops_the_import_before_anything_is_placed(
         how: str, tmp_path: Path, media_root: Path, victim: Path) -> None:
     cfg = Config()
     PLANTS[how](victim, media_root / imports.NAMES.format(owner=cfg.owner_id))
     src = images.jpeg(tmp_path / "a.jpg", (64, 48))
-    report = imports.import_files([src], media_root, cfg, reader=known_reader)
-    assert [type(e) for e in report.failed] == [PathEscape]
-    assert not report.placements
+    with pytest.raises(PathEscape, match=r"names-admin\.jsonl"):
+        imports.import_files([src], media_root, cfg, reader=known_reader)
     _untouched(victim, how)
     assert src.is_file()
+    assert not [p for p in (media_root / "library").rglob("*") if p.is_file()
+                and p.name != storage.MARKER], "nothing placed"

@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         code = fail(f"internal error: {type(exc).__name__}: {exc} (run with --log-level debug "
                     "for the traceback, and please report it)", INTERNAL_ERROR)
         error = exc
-    if error is not None and JSON_ASKED.get():
+    # --json seen by the command, or on the line when an error came before the command parsed
+    # it (a bad --config or MEDIAPIPE_* variable stops the root group first)
+    if error is not None and (JSON_ASKED.get() or "--json" in (argv or sys.argv[1:])):
         emit_json_error(error, code)
     return code
 

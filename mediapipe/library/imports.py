@@ -137,7 +137,8 @@ class _Names:
         self.path = owner.parent.parent / NAMES.format(owner=owner.name)
         self.dry_run = dry_run
         self.known: dict[str, str] = {}
-        with contextlib.suppress(FileNotFoundError), open(self.path, "rb") as fh:
+        with contextlib.suppress(FileNotFoundError), \
+                os.fdopen(storage.open_own(self.path, os.O_RDONLY), "rb") as fh:
             for line in fh:
                 with contextlib.suppress(ValueError, KeyError, TypeError):
                     entry = json.loads(line)

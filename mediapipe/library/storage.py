@@ -288,7 +288,9 @@ def _make_folder(folder: Path, mode: int) -> None:
 @contextlib.contextmanager
 def atomic_output(target: str | Path, *, guarded: bool = True,
                   modes: Modes = DEFAULT_MODES) -> Iterator[Path]:
-    """Yield a temp path beside ``target`` to write into (an ffmpeg output, say).
+    """Yield a temp path beside ``target`` to write into (an ffmpeg output, say): made here,
+    empty, as the media root's own file (``open_own``), so nothing planted there is written
+    through.
 
     On success the temp file is fsynced, given ``modes.file`` and renamed over ``target``; on
     any exception, or if nothing non-empty was written, it is removed and ``target`` is left as
@@ -308,6 +310,7 @@ def atomic_output(target: str | Path, *, guarded: bool = True,
     tmp = temp_path_for(target)
     try:
         try:
+            os.close(open_own(tmp, _NEW, modes.file))  # made here, empty: nothing planted
             yield tmp
         except OSError as exc:  # the disk is full, read-only or failing: nothing placed
             raise _unwritable(target, exc) from exc
@@ -334,7 +337,7 @@ def atomic_write(path: str | Path, data: bytes, *, guarded: bool = True,
                  modes: Modes = DEFAULT_MODES) -> Path:
     """Write ``data`` to ``path`` all at once: readers see the old file or the new, never half."""
     with atomic_output(path, guarded=guarded, modes=modes) as tmp, \
-            os.fdopen(open_own(tmp, _NEW, modes.file), "wb") as fh:
+            os.fdopen(open_own(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

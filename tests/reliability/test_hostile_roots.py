@@ -115,12 +115,13 @@ def test_the_media_roots_own_files_planted_as_links_write_nothing_outside(
         for p in root.iterdir():  # the plant goes; a catalog refused was never opened
             if p.is_symlink() or p.name == LOCK_NAME:
                 p.unlink()
-    # the import ledger: refused file by file, nothing placed, the file elsewhere kept
+    # the import ledger: the import stops before anything is placed, the file elsewhere kept
     victim = elsewhere / "victim"
     (root / NAMES.format(owner="admin")).symlink_to(victim)
     imported = run_cli("import", str(photos[0]), "--media-root", str(root), "--json",
                        timeout=TIME_LIMIT_S)
-    assert imported.code == 9 and imported.summary["failed"][0]["type"] == "PathEscape"
+    assert (imported.code, imported.summary["error"]["type"]) == (9, "PathEscape")
+    assert not imported.crashed
     assert victim.read_bytes() == PRECIOUS
     (root / NAMES.format(owner="admin")).unlink()
     runs.append(run_ingest(lib, root, "--workers", "1", timeout=TIME_LIMIT_S))
