@@ -137,3 +137,26 @@ def test_the_import_ledger_planted_stops_the_import_before_anything_is_placed(
     assert src.is_file()
     assert not [p for p in (media_root / "library").rglob("*") if p.is_file()
                 and p.name != storage.MARKER], "nothing placed"
+
+
+@pytest.mark.parametrize("how", ["symlink to a file elsewhere", "dangling symlink"])
+def test_catalog_check_refuses_a_planted_shm_before_sqlite_reads(
+        how: str, media_root: Path, victim: Path) -> None:
+    from mediapipe.index.repair import check
+
+    with Catalog.open(media_root):
+        pass
+    PLANTS[how](victim, media_root / f"{CATALOG_NAME}-shm")
+    with pytest.raises(PathEscape, match="-shm"):
+        check(media_root, Config())
+    _untouched(victim, how)
+
+
+def test_init_does_not_copy_a_linked_markers_target_into_the_media_root(
+        media_root: Path, victim: Path) -> None:
+    marker = media_root / "thumbs" / storage.MARKER
+    marker.unlink()
+    marker.symlink_to(victim)
+    assert all(s.ok for s in storage.init_root(media_root))
+    assert not marker.is_symlink() and PRECIOUS not in marker.read_bytes()
+    assert victim.read_bytes() == PRECIOUS

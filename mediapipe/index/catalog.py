@@ -51,13 +51,21 @@ from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error, mapped
 from mediapipe.library import storage
 from mediapipe.sources import Identity
 
-__all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "ScanDiff", "State"]
+__all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "ScanDiff", "State", "refuse_links"]
 
 CATALOG_NAME = "catalog.db"
 SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite opens beside the catalog itself
 SCHEMA_VERSION = 1
 FLUSH_EVERY = 500
 FLUSH_AFTER_S = 1.0
+
+
+def refuse_links(db_path: str | Path) -> None:
+    """``PathEscape`` when the catalog, or a file SQLite keeps beside it, is a link (symbolic
+    or hard) or a FIFO: checked before SQLite opens it, for reading too (a reader in WAL mode
+    writes ``-shm``)."""
+    for side in ("", *SIDE_FILES):
+        storage.refuse_link(f"{db_path}{side}")
 
 
 class State(enum.StrEnum):
@@ -97,8 +105,7 @@ class Catalog:
 
     def __init__(self, db_path: str | Path) -> None:
         self.path = Path(db_path)
-        for side in ("", *SIDE_FILES):
-            storage.refuse_link(f"{self.path}{side}")
+        refuse_links(self.path)
         if not os.path.lexists(self.path):  # made here, as the media root's own file
             try:
                 os.close(storage.open_own(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL))

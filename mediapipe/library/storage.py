@@ -165,6 +165,16 @@ def _write_marker(folder: Path, data: bytes | None = None) -> None:
     os.replace(tmp, folder / MARKER)
 
 
+def _marker_content(marker: Path) -> bytes | None:
+    """What a marker holds, to write it again as it was; None for none, or for a marker that
+    is not the media root's own plain file (a link: its target is not copied into the root)."""
+    try:
+        with os.fdopen(open_own(marker, os.O_RDONLY), "rb") as fh:
+            return fh.read(4096)
+    except (OSError, PathEscape):
+        return None
+
+
 def init_root(root: str | Path) -> list[FolderStatus]:
     """Create the root's folders and their markers (idempotent); report each folder. A marker
     that is there is written again, so a root that cannot be written (read-only, immutable)
@@ -176,8 +186,7 @@ def init_root(root: str | Path) -> list[FolderStatus]:
         folder = root / name
         try:
             folder.mkdir(exist_ok=True)
-            marker = folder / MARKER
-            _write_marker(folder, marker.read_bytes() if marker.is_file() else None)
+            _write_marker(folder, _marker_content(folder / MARKER))
             out.append(FolderStatus(name, folder, True))
         except OSError as exc:
             error = from_os_error(folder, exc, writing=True)
@@ -199,7 +208,8 @@ def verify_root(root: str | Path) -> list[FolderStatus]:
                                     StorageOffline.exit_code))
             continue
         try:
-            marker.read_bytes()
+            with open(marker, "rb") as fh:  # readable (a link's target is not read whole)
+                fh.read(4096)
             _write_marker(folder)
             out.append(FolderStatus(name, folder, True))
         except OSError as exc:
