@@ -62,6 +62,20 @@ def test_a_fifo_is_refused_at_once_and_the_good_file_still_done(
         assert (tmp_path / "out" / "a_preview.jpeg").is_file()
 
 
+def test_a_socket_and_a_link_to_a_device_are_refused_as_what_they_are(
+        fifo_and_good: tuple[Path, Path], tmp_path: Path) -> None:
+    import socket
+
+    good, _ = fifo_and_good
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "s.jpg"))
+        (tmp_path / "z.jpg").symlink_to("/dev/zero")
+        done = mediapipe("info", str(tmp_path / "s.jpg"), str(tmp_path / "z.jpg"), str(good))
+    assert done.returncode == 12, "not regular: unreadable, never 'retried on the next run'"
+    assert b"s.jpg: not a regular file (a socket)" in done.stderr
+    assert b"z.jpg: not a regular file (a device)" in done.stderr
+
+
 def test_transcode_of_a_fifo_is_refused_at_once(fifo_and_good: tuple[Path, Path]) -> None:
     _, fifo = fifo_and_good
     assert mediapipe("transcode", str(fifo), "--dry-run").returncode == 12
