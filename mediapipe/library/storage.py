@@ -95,7 +95,7 @@ class FolderStatus:
     exit_code: int = 0  # StorageOffline's (marker gone) or PermissionDenied's (not writable)
 
 
-def _not_own(path: Path, st: os.stat_result) -> str | None:
+def _not_own(st: os.stat_result) -> str | None:
     """Why a file that is there may not be written as one of the media root's own, or None."""
     if stat.S_ISLNK(st.st_mode):
         return "is a symbolic link"
@@ -123,7 +123,7 @@ def refuse_link(path: str | Path) -> None:
         return
     except OSError as exc:
         raise from_os_error(path, exc, writing=True) from exc
-    if not stat.S_ISDIR(st.st_mode) and (why := _not_own(path, st)) is not None:
+    if not stat.S_ISDIR(st.st_mode) and (why := _not_own(st)) is not None:
         raise _escape(path, why)
 
 
@@ -141,7 +141,7 @@ def open_own(path: str | Path, flags: int, mode: int = DEFAULT_MODES.file) -> in
                           else "is not a regular file") from exc
         raise
     try:
-        why = _not_own(path, os.fstat(fd))
+        why = _not_own(os.fstat(fd))
     except OSError:
         os.close(fd)
         raise
