@@ -42,6 +42,7 @@ from tests.reliability.harness import (
     Figures,
     IngestRun,
     account,
+    catalog_rows,
     partial_files,
     run_cli,
     run_ingest,
@@ -151,8 +152,14 @@ def test_a_16000x16000_video_and_motion_photo_are_too_large_before_decoding(
     _clean(fig, detail)
     failures = {Path(f["path"]).name: f["error"] for f in run.summary["failures"]}
     assert set(failures) == {b.name for b in bombs}
-    assert all(e.startswith("TooLarge") for e in failures.values()), failures
-    assert not any(".mptmp" in e for e in failures.values()), "the error names the photo"
+    rows = catalog_rows(root)
+    last = {b.name: (rows[os.fsencode(b)]["error_stage"], rows[os.fsencode(b)]["error_type"],
+                     rows[os.fsencode(b)]["error_message"]) for b in bombs}
+    # the step that would have decoded the video refused it (the last failure recorded)
+    assert {n: (stage, kind) for n, (stage, kind, _) in last.items()} == {
+        "bomb.mp4": ("video", "TooLarge"), "bomb.mov": ("video", "TooLarge"),
+        "PXL_0001.MP.jpg": ("motion", "TooLarge")}, last
+    assert not any(".mptmp" in m for *_, m in last.values()), "the error names the photo"
     assert not list((root / "encoded-video").rglob("*-MP.mp4")), "a refused part is not kept"
     assert fig.processed == len(good)
 
