@@ -78,9 +78,9 @@ def _print_info(r: dict[str, Any]) -> None:
            else "no GPS")
     click.echo(f"{shown(str(r['path']))}: {r['kind']} {r['mime_type']} "
                f"{r['width']}x{r['height']} orientation {r['orientation']}")
-    click.echo(f"  taken {r['taken_at']} ({r['taken_at_source']})  {gps}"
-               + (f"  {camera}" if camera else "") + (f"  {r['lens_model']}"
-                                                    if r["lens_model"] else ""))
+    click.echo(shown(f"  taken {r['taken_at']} ({r['taken_at_source']})  {gps}"  # EXIF text too
+                     + (f"  {camera}" if camera else "")
+                     + (f"  {r['lens_model']}" if r["lens_model"] else "")))
     for w in r["warnings"]:
         click.echo(f"  warning: {shown(w)}")
 
