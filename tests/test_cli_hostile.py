@@ -76,6 +76,16 @@ def test_a_socket_and_a_link_to_a_device_are_refused_as_what_they_are(
     assert b"z.jpg: not a regular file (a device)" in done.stderr
 
 
+def test_a_fifo_as_config_file_is_a_config_error_at_once_said_in_json_too(
+        fifo_and_good: tuple[Path, Path], tmp_path: Path) -> None:
+    good, _ = fifo_and_good
+    os.mkfifo(tmp_path / "settings.toml")
+    done = mediapipe("--config", str(tmp_path / "settings.toml"), "info", str(good), "--json")
+    assert done.returncode == 3
+    assert b"not a regular file" in done.stderr
+    assert json.loads(done.stdout)["error"]["type"] == "ConfigError"
+
+
 def test_transcode_of_a_fifo_is_refused_at_once(fifo_and_good: tuple[Path, Path]) -> None:
     _, fifo = fifo_and_good
     assert mediapipe("transcode", str(fifo), "--dry-run").returncode == 12
