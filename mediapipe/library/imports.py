@@ -10,6 +10,10 @@ template migration while the template is disabled. Does not own: reading
 metadata (the ``reader`` passed in; the CLI passes ``metadata.read_metadata``), rendering
 (``template``) or the bytes on disk (``storage``).
 
+Each source is held while it is hashed and read, as a step holds its source (``sources.held``):
+one that is not a regular file (a FIFO, a device, a socket) is ``Unreadable`` at once, never
+waited on, and the rest of the run goes on.
+
 Crash safety comes from ``place_file``: every step is repeatable, so a re-run after a kill
 finds each half-done file (its copy already in place, same sha1) and finishes it.
 
