@@ -51,6 +51,7 @@ __all__ = [
     "TranscodeFailed",
     "Unreadable",
     "UnsupportedMedia",
+    "check_pixels",
     "combined_exit_code",
     "from_os_error",
 ]
@@ -177,6 +178,16 @@ class TooLarge(MediaError):
     """Refused before decoding: the image exceeds the configured pixel limit."""
 
     exit_code = 7
+
+
+def check_pixels(path: object, width: int | None, height: int | None, limit: int, *,
+                 what: str = "image") -> None:
+    """The one pixel check (``image.maxPixels``), for images and video streams alike:
+    ``TooLarge`` when ``width`` x ``height``, as a header says, exceeds ``limit``. Called with
+    the header's numbers before any decoder allocates a frame of that size."""
+    if width and height and width * height > limit:
+        raise TooLarge(path, f"{what} of {width}x{height} = {width * height} pixels exceeds "
+                             f"the limit of {limit} (image.maxPixels); refused before decoding")
 
 
 class StorageOffline(MediaError):
@@ -351,6 +362,10 @@ def from_os_error(path: object, exc: OSError, *, writing: bool = False) -> Media
     is transient.
     """
     cause = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        cause = f"the disk is full ({cause})"
+    elif exc.errno == errno.EROFS:
+        cause = f"a read-only filesystem ({cause})"
     if exc.errno == errno.EISDIR:
         cause = "is a directory, not a file"
     if writing:

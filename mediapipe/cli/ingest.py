@@ -31,6 +31,7 @@ from mediapipe.cli.context import (
     pass_app,
     readable_source,
 )
+from mediapipe.cli.shown import shown
 from mediapipe.errors import ErrorRecord, Unreadable, combined_exit_code
 
 __all__ = ["Progress", "ingest"]
@@ -127,7 +128,7 @@ def _report(summary: Any, as_json: bool, missing: bool) -> None:
     if as_json:
         emit_json(summary.to_dict())
     else:
-        click.echo(f"{summary.library}: {summary.new} new, {summary.changed} changed, "
+        click.echo(f"{shown(str(summary.library))}: {summary.new} new, {summary.changed} changed, "
                    f"{summary.unchanged} unchanged, {summary.offline} offline, "
                    f"{summary.back_online} back online; {summary.processed} processed, "
                    f"{summary.failed} failed in {summary.duration_s:.1f}s"
@@ -137,9 +138,9 @@ def _report(summary: Any, as_json: bool, missing: bool) -> None:
                        "`mediapipe ls --failed` lists them, --retry-failed tries them again",
                        err=True)
         for f in summary.failures[:20]:
-            click.echo(f"  FAILED {f['path']}: {f['error']}", err=True)
+            click.echo(shown(f"  FAILED {f['path']}: {f['error']}"), err=True)
         for p in summary.problems[:20]:
-            click.echo(f"  skipped {p['path']}: {p['error']}", err=True)
+            click.echo(shown(f"  skipped {p['path']}: {p['error']}"), err=True)
 
 
 class Progress:

@@ -17,6 +17,7 @@ import difflib
 import json
 import logging
 import re
+import stat
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -75,6 +76,8 @@ def read_file(path: str | Path) -> dict[str, Any]:
     """A config file as a dict: TOML by default, JSON for ``.json`` (Immich's export)."""
     p = Path(path)
     try:
+        if not p.is_dir() and not stat.S_ISREG(p.stat().st_mode):  # a FIFO would block
+            raise ConfigError(str(p), "cannot read config file: not a regular file")
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(p), f"cannot read config file: {exc.strerror}") from exc
