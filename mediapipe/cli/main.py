@@ -15,7 +15,8 @@ imported inside commands so start-up stays fast.
 Exit codes: 0 ok, 1 files failed in different ways, 2 usage, 3 config, 4 storage offline, 5
 unsupported, 6 corrupt, 7 too large, 8 transcode failed, 9 path escape, 10 integrity, 11
 catalog, 12 not found / not readable, 13 permission denied, 14 broker unreachable, 15 media root
-busy (another run), 16 over a worker's time limit, 70 internal error, 130 interrupted. A batch
+busy (another run), 16 over a worker's time limit, 18 assets left waiting in a queue no worker
+serves (``Unserved``), 70 internal error, 130 interrupted. A batch
 exits with its failures' code when they share one, else 1 (``errors.combined_exit_code``).
 """
 
@@ -38,6 +39,7 @@ from mediapipe.errors import (
     ConfigError,
     MediaError,
     MediaRootBusy,
+    Unserved,
     from_os_error,
 )
 
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.exit_code
     except (click.Abort, KeyboardInterrupt):
         code = fail("interrupted", 130)
-    except (MediaError, ConfigError, BrokerUnreachable, MediaRootBusy) as exc:
+    except (MediaError, ConfigError, BrokerUnreachable, MediaRootBusy, Unserved) as exc:
         code = fail(str(exc), exc.exit_code)
     except sqlite3.Error as exc:  # a catalog call no method mapped: still one line, exit 11
         from mediapipe.index.sqlerrors import catalog_error
