@@ -5,8 +5,9 @@ Owns: these commands' options and output. ``doctor`` prints the report ``cli.doc
 checks its options with click types (known queues, a positive concurrency, a port) and hands
 them, with the
 config (``--broker`` in place of ``brokerUrl`` when given), to ``workers.start.run_worker``;
-``config`` prints the effective settings or a commented sample. Does not own: how a worker
-starts (its environment, metrics, default concurrency, NVENC sessions: ``workers.start``) or
+``config`` prints the effective settings (the broker's password masked: the config's one
+rule, ``config.shown``, which ``doctor`` uses too) or a commented sample. Does not own: how a
+worker starts (its environment, metrics, default concurrency, NVENC sessions: ``workers.start``) or
 the settings' names and defaults (``config``).
 """
 
@@ -87,8 +88,10 @@ def config_group() -> None:
 @config_group.command("show")
 @pass_app
 def config_show(app: AppContext) -> None:
-    """The effective settings (defaults, file, environment) as JSON."""
-    emit_json(app.config.to_dict())
+    """The effective settings (defaults, file, environment) as JSON, secrets masked."""
+    from mediapipe.config import shown
+
+    emit_json(shown(app.config.to_dict()))
 
 
 @config_group.command("sample")
