@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
 from mediapipe.library import storage
 from mediapipe.pipeline.state import StageOutcome, Status
-from tests.support.services import RedisServer, free_port
+from tests.support.services import CeleryWorker, RedisServer, free_port
 from workers import metrics
 from workers.runner import new_run
 
@@ -320,3 +320,33 @@ def test_an_nvenc_fallback_is_a_warning_in_the_log_in_ls_and_counted(
     got = samples(textfile.read_text())
     assert got["mediapipe_encoder_fallbacks_total"] == 1
     assert got['mediapipe_encoder_used_total{encoder="libx264"}'] == 1
+
+
+# --- task events: what Flower and celery-exporter read ------------------------------------------
+
+def test_workers_send_task_events_by_default(
+        redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker], tmp_path: Path,
+        media_root: Path) -> None:
+    import threading
+
+    from workers.app import make_app
+
+    celery_worker("metadata,thumbnails,video")
+    photo = images.jpeg(tmp_path / "p.jpg", (320, 240))
+    app = make_app(Config(broker_url=redis_server.url))
+    seen: list[str] = []
+    with app.connection() as conn:
+        receiver = app.events.Receiver(conn, handlers={"*": lambda e: seen.append(e["type"])})
+        listening = threading.Thread(target=receiver.capture,
+                                     kwargs={"limit": None, "timeout": None}, daemon=True)
+        listening.start()
+        time.sleep(1)  # subscribed before anything is sent
+        run = new_run(media_root, Config(broker_url=redis_server.url))
+        run.submit([(str(photo), asset_id_for_path(photo), "image")])
+        [result] = list(run.results(timeout=60))
+        deadline = time.monotonic() + 10
+        while "task-succeeded" not in seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        receiver.should_stop = True
+    assert result.ok
+    assert {"task-sent", "task-received", "task-started", "task-succeeded"} <= set(seen)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import importlib.metadata
+import logging
 import os
 import platform
 import threading
@@ -45,7 +46,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from mediapipe.errors import ConfigError
+from mediapipe.errors import ConfigError, MediaError
 from mediapipe.pipeline.state import StageOutcome, Status
 
 __all__ = ["CatalogCounts", "Exporter", "fell_back", "record_outcome", "registry", "serve",
@@ -76,6 +77,7 @@ class CatalogCounts:
 
 
 Catalog = Callable[[], CatalogCounts]
+log = logging.getLogger(__name__)
 
 
 def fell_back(outcome: StageOutcome, accel: str) -> bool:
@@ -174,7 +176,11 @@ class Exporter:
         assert self.catalog is not None
         with self._lock:
             if self._counts is None or time.monotonic() - self._counts[0] > self.catalog_every_s:
-                self._counts = (time.monotonic(), self.catalog())
+                try:
+                    self._counts = (time.monotonic(), self.catalog())
+                except (MediaError, OSError) as exc:  # unmounted, damaged: no samples, said
+                    log.warning("metrics: the catalog cannot be read: %s", exc)
+                    return
             counts = self._counts[1]
         assets = GaugeMetricFamily("mediapipe_assets", "Assets in the catalog by state (online, "
                                    "offline; failed: online with a failed step)",
