@@ -177,17 +177,22 @@ def test_json_logs_have_no_plain_text_line_not_even_celerys_banner(
     assert any("ready." in json.loads(line)["msg"] for line in lines)
 
 
+@pytest.mark.parametrize("command", ["worker", "ingest"])
 def test_a_metrics_port_in_use_is_one_line_and_a_config_exit(
-        redis_server: RedisServer, tmp_path: Path) -> None:
+        command: str, redis_server: RedisServer, tmp_path: Path, media_root: Path) -> None:
     tmp = tmp_path / "tmp"
     tmp.mkdir()
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    args = {"worker": ["worker", "--broker", redis_server.url],
+            "ingest": ["ingest", str(lib), "--media-root", str(media_root)]}[command]
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         proc = subprocess.run(
-            [sys.executable, "-m", "mediapipe", "worker", "--broker", redis_server.url,
-             "--metrics-port", str(port), "--metrics-address", "127.0.0.1"],
+            [sys.executable, "-m", "mediapipe", *args, "--metrics-port", str(port),
+             "--metrics-address", "127.0.0.1"],
             capture_output=True, text=True, timeout=60, cwd=ROOT, env={
                 **os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp)})
     assert proc.returncode == 3, proc.stderr

@@ -87,8 +87,11 @@ class Watch:
             raise Unserved(unserved, now - self._since)
 
     def _unserved(self) -> dict[str, int]:
-        counts = {q: n for q in self.queues if (n := waiting(self.client, q, self.run_id))}
-        if not counts:
+        """Cheapest first: which queues hold anything (LLEN), then whether a worker consumes
+        them (one broadcast), and only for those that none does, how many of ours wait there."""
+        busy = [q for q in self.queues if self.client.llen(q)]
+        if not busy:
             return {}
         consumed = served(self.app)
-        return {q: n for q, n in counts.items() if q not in consumed}
+        counts = {q: waiting(self.client, q, self.run_id) for q in busy if q not in consumed}
+        return {q: n for q, n in counts.items() if n}
