@@ -80,3 +80,9 @@ def test_config_show_and_doctor_never_print_the_broker_password() -> None:
                             capture_output=True, text=True, timeout=120)
     assert "s3cret" not in show.stdout + show.stderr + doctor.stdout + doctor.stderr
     assert json.loads(doctor.stdout)["broker"]["url"] == "redis://:***@127.0.0.1:1/0"
+
+
+def test_a_bad_broker_url_is_named_without_its_password() -> None:
+    with pytest.raises(ConfigError) as err:
+        config.load(None, {"MEDIAPIPE_BROKER_URL": "http://:s3cret@queue:6379/0"})
+    assert "s3cret" not in str(err.value) and "http://:***@queue:6379/0" in str(err.value)

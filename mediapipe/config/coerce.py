@@ -148,7 +148,9 @@ def _check(key: str, f: dataclasses.Field[Any], value: Any) -> None:
     if meta.get("max") is not None and value > meta["max"]:
         raise ConfigError(key, f"{value!r} is above the maximum {meta['max']}")
     if meta.get("check") and (problem := meta["check"](value)):
-        raise ConfigError(key, f"{value!r} is not valid; expected {problem}")
+        # A message about a URL never carries its password.
+        shown = redact(value) if key.rpartition(".")[2] in URL_SETTINGS else value
+        raise ConfigError(key, f"{shown!r} is not valid; expected {problem}")
 
 
 def build(cls: type[_D], data: Mapping[str, Any], prefix: str = "",
