@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 UNITS = ("mediapipe-worker@cpu.service", "mediapipe-worker@gpu.service",
          "mediapipe-ingest@mnt-photos.service", "mediapipe-ingest@mnt-photos.timer",
-         "mediapipe-watch@mnt-photos.service")
+         "mediapipe-watch@mnt-photos.service",
+         # the files themselves, as a tool run over the folder sees them
+         "mediapipe-worker@.service", "mediapipe-ingest@.service", "mediapipe-ingest@.timer",
+         "mediapipe-watch@.service")
 
 
 def tool(name: str) -> str:
@@ -58,7 +61,7 @@ def test_the_gpu_instance_gets_the_nvidia_devices_and_nothing_else() -> None:
     allowed = re.findall(r"^DeviceAllow=(\S+) rw$", gpu, re.M)
     assert "/dev/nvidiactl" in allowed and "/dev/nvidia-uvm" in allowed
     assert all("nvidia" in device for device in allowed)
-    assert "QUEUES=video" in unit_text("worker-gpu.env")
+    assert "QUEUES=video" in (DEPLOY / "etc" / "mediapipe" / "worker-gpu.env").read_text()
 
 
 def test_the_timer_runs_a_oneshot_ingest_writing_a_textfile_and_the_watch_serves_a_port() -> None:
