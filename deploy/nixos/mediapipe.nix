@@ -185,6 +185,12 @@ in
       description = "Address the metrics ports bind (127.0.0.1 when Prometheus runs on this machine).";
     };
 
+    openFirewall = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Open the metrics ports for a Prometheus on another machine.";
+    };
+
     workers = mkOption {
       default = { all = { }; };
       description = "Workers by name, each serving a set of queues.";
@@ -244,7 +250,8 @@ in
         timerConfig = { OnCalendar = cfg.ingest.timer; RandomizedDelaySec = "15min"; Persistent = true; };
       }) cfg.libraries));
 
-    networking.firewall.allowedTCPPorts = lib.filter (p: p != null)
-      (map (w: w.metricsPort) (lib.attrValues cfg.workers));
+    networking.firewall.allowedTCPPorts = mkIf cfg.openFirewall (lib.filter (p: p != null)
+      (map (w: w.metricsPort) (lib.attrValues cfg.workers)
+        ++ optionals cfg.ingest.watch [ cfg.ingest.metricsPort ]));
   };
 }
