@@ -40,6 +40,20 @@ def test_with_no_worker_at_all_the_run_names_the_queue_and_ends_at_its_deadline(
     assert Unserved.exit_code == 18
 
 
+def test_a_service_with_no_deadline_says_so_and_waits(
+        redis_server: RedisServer, tmp_path: Path, media_root: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    photo = images.jpeg(tmp_path / "p.jpg", (64, 48))
+    said: list[str | None] = []
+    run = new_run(media_root, Config(broker_url=redis_server.url), on_status=said.append,
+                  unserved_deadline=float("inf"))
+    run.submit([(str(photo), asset_id_for_path(photo), "image")])
+    with pytest.raises(TimeoutError):  # the caller's own bound, not Unserved
+        list(run.results(timeout=8))
+    assert "no worker serves `metadata`: 1 asset waiting" in said
+    assert "waiting until a worker serves it" in caplog.text
+
+
 def test_a_video_waiting_for_a_gpu_worker_that_is_not_there_is_said_and_left_pending(
         redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker], tmp_path: Path,
         media_root: Path) -> None:

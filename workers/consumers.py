@@ -6,14 +6,16 @@ assets wait in a queue: its messages read off the list, each read as ``inflight`
 and ``Watch``, the coordinator's eye on them: while no result comes, every few seconds, a queue
 where assets of the run wait and that no worker serves is said at once (the status line and one
 warning: ``no worker serves `video`: 1 asset waiting``); when it stays so past the deadline,
-``Unserved`` ends the run and the assets stay pending in the catalog for the next one. A queue
-that gets a consumer starts the count again. Does not own: the run (``dispatch``).
+``Unserved`` ends the run and the assets stay pending in the catalog for the next one (an
+infinite deadline, ``ingest --watch``'s, waits it out). A queue that gets a consumer starts the
+count again. Does not own: the run (``dispatch``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
 
@@ -79,8 +81,9 @@ class Watch:
         line = unserved_line(unserved)
         self.on_status(line)
         if unserved != self._said:
-            log.warning("%s (the run ends in %.0fs unless a worker starts serving it)", line,
-                        self.deadline_s - (now - self._since),
+            left = self.deadline_s - (now - self._since)
+            log.warning("%s (%s)", line, "waiting until a worker serves it" if left == math.inf
+                        else f"the run ends in {left:.0f}s unless a worker starts serving it",
                         extra={"unserved": unserved})
             self._said = unserved
         if now - self._since >= self.deadline_s:

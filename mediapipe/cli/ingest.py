@@ -61,8 +61,8 @@ __all__ = ["Progress", "ingest"]
 @click.option("--unserved-deadline", type=click.FloatRange(min=0), default=None,
               metavar="SECONDS",
               help="With a broker: end the run (exit 18, assets left pending) when its assets "
-                   "wait this long in a queue no worker serves (default: 600; said within "
-                   "seconds either way).")
+                   "wait this long in a queue no worker serves (default: 600, with --watch "
+                   "none; said within seconds either way).")
 @metrics_options
 @textfile_option
 @json_option
@@ -93,6 +93,8 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
                               on_status=bar.waiting)
         if unserved_deadline is not None:
             runner.unserved_deadline = unserved_deadline
+        elif watch or cfg.library.watch.enabled:  # a service: said, and waited out
+            runner.unserved_deadline = float("inf")
     else:
         from mediapipe.pipeline.local import LocalRunner
 
