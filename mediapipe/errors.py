@@ -19,7 +19,8 @@ Exit codes (the CLI's, one per type): 1 ``MediaError`` (some files failed), 3 ``
 may not be written), 14 ``BrokerUnreachable``, 15 ``SourceOffline`` (a source the scan saw that
 cannot be read when it is processed: a share gone, a disk failing; transient), 16 ``OverTimeLimit``
 (a task ran past its worker's time limit), 17 ``MediaRootBusy`` (another run holds the media
-root). ``from_os_error`` turns an ``OSError`` into the right one of these by its errno class;
+root), 18 ``Unserved`` (assets waited past a deadline in a queue no worker serves; they stay
+pending). ``from_os_error`` turns an ``OSError`` into the right one of these by its errno class;
 ``combined_exit_code`` is the one rule for a batch. A failure that is no ``MediapipeError`` (a
 bug) travels as an ``ErrorRecord`` of type ``InternalError``, exit code 70.
 """
@@ -50,10 +51,12 @@ __all__ = [
     "TooLarge",
     "TranscodeFailed",
     "Unreadable",
+    "Unserved",
     "UnsupportedMedia",
     "check_pixels",
     "combined_exit_code",
     "from_os_error",
+    "unserved_line",
 ]
 
 
@@ -329,6 +332,34 @@ class MediaRootBusy(MediapipeError):
 
     def __str__(self) -> str:
         return f"{self.root}: in use by another run ({self.holder}); nothing changed"
+
+
+class Unserved(MediapipeError):
+    """A run's assets waited in queues that no worker consumes (no ``mediapipe worker -Q``
+    names them) past the run's deadline: the run ends, those assets stay pending in the catalog
+    for the next run. Names each queue and how many assets wait there."""
+
+    exit_code = 18
+
+    def __init__(self, waiting: dict[str, int], waited_s: float) -> None:
+        self.waiting = dict(waiting)
+        self.waited_s = waited_s
+        super().__init__(waiting, waited_s)
+
+    @property
+    def reason(self) -> str:
+        return str(self)
+
+    def __str__(self) -> str:
+        return (f"{unserved_line(self.waiting)} for {self.waited_s:.0f}s: start a worker that "
+                "serves it (mediapipe worker -Q ...); the assets stay pending for the next run")
+
+
+def unserved_line(waiting: dict[str, int]) -> str:
+    """``no worker serves `video`: 1 asset waiting`` (queues joined by ``; ``): the one wording
+    of the coordinator's status line, its log line and ``Unserved``."""
+    return "; ".join(f"no worker serves `{queue}`: {n} asset{'s' if n != 1 else ''} waiting"
+                     for queue, n in sorted(waiting.items()))
 
 
 class ConfigError(MediapipeError, ValueError):

@@ -3,9 +3,10 @@
 Owns: the root click group and its global options (``--config``, ``--log-format``,
 ``--log-level``, ``--library-log-level``), the list of commands, and ``main()``, the one edge where
 every failure becomes a one-line message on stderr and an exit code, never a traceback:
-``MediaError`` (a file), ``ConfigError``, ``BrokerUnreachable``, an ``OSError`` no command
-caught (by its errno class), an ``sqlite3.Error`` no catalog method mapped (as a
-``CatalogError``), ``MediaRootBusy`` (another run holds the media root), and, last, any other
+any ``MediapipeError`` (a file's ``MediaError``, ``ConfigError``, ``BrokerUnreachable``,
+``MediaRootBusy``, ``Unserved``: its type's exit code), an ``OSError`` no command caught (by
+its errno class), an ``sqlite3.Error`` no catalog method mapped (as a ``CatalogError``), and,
+last, any other
 exception (an internal error: one line, the traceback only at ``--log-level debug``); ``run()``
 is the console script. Does not own: the commands themselves, one module per group:
 ``cli.media`` (info, thumbnail, transcode), ``cli.library`` (init, verify, import, migrate),
@@ -15,8 +16,9 @@ Heavy modules are imported inside commands so start-up stays fast.
 
 Exit codes: 0 ok, 1 files failed in different ways, 2 usage, 3 config, 4 storage offline, 5
 unsupported, 6 corrupt, 7 too large, 8 transcode failed, 9 path escape, 10 integrity, 11
-catalog, 12 not found / not readable, 13 permission denied, 14 broker unreachable, 15 media root
-busy (another run), 16 over a worker's time limit, 70 internal error, 130 interrupted. A batch
+catalog, 12 not found / not readable, 13 permission denied, 14 broker unreachable, 15 a source
+offline, 16 over a worker's time limit, 17 media root busy (another run), 18 assets left
+waiting in a queue no worker serves (``Unserved``), 70 internal error, 130 interrupted. A batch
 exits with its failures' code when they share one, else 1 (``errors.combined_exit_code``).
 """
 
@@ -34,13 +36,7 @@ from mediapipe.cli import catalog as catalog_command
 from mediapipe.cli import ingest as ingest_command
 from mediapipe.cli import library, listing, media, ops
 from mediapipe.cli.context import JSON_ASKED, AppContext, emit_json_error, fail
-from mediapipe.errors import (
-    BrokerUnreachable,
-    ConfigError,
-    MediaError,
-    MediaRootBusy,
-    from_os_error,
-)
+from mediapipe.errors import MediapipeError, from_os_error
 
 __all__ = ["INTERNAL_ERROR", "cli", "main", "run"]
 
@@ -102,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.exit_code
     except (click.Abort, KeyboardInterrupt):
         code = fail("interrupted", 130)
-    except (MediaError, ConfigError, BrokerUnreachable, MediaRootBusy) as exc:
+    except MediapipeError as exc:  # every error mediapipe raises on purpose
         code, error = fail(str(exc), exc.exit_code), exc
     except sqlite3.Error as exc:  # a catalog call no method mapped: still one line, exit 11
         from mediapipe.index.sqlerrors import catalog_error
