@@ -17,6 +17,7 @@ from fixtures import images, videos
 from mediapipe.config import Config
 from mediapipe.errors import Unserved
 from mediapipe.identity import asset_id_for_path
+from mediapipe.pipeline import Asset
 from tests.support.services import CeleryWorker, RedisServer
 from workers.runner import new_run
 
@@ -29,7 +30,7 @@ def test_with_no_worker_at_all_the_run_names_the_queue_and_ends_at_its_deadline(
     said: list[str | None] = []
     run = new_run(media_root, Config(broker_url=redis_server.url), on_status=said.append,
                   unserved_deadline=3)
-    run.submit([(str(p), asset_id_for_path(p), "image") for p in photos])
+    run.submit([Asset(str(p), asset_id_for_path(p)) for p in photos])
     started = time.monotonic()
     with pytest.raises(Unserved) as ended:
         list(run.results(timeout=60))
@@ -47,7 +48,7 @@ def test_a_service_with_no_deadline_says_so_and_waits(
     said: list[str | None] = []
     run = new_run(media_root, Config(broker_url=redis_server.url), on_status=said.append,
                   unserved_deadline=float("inf"))
-    run.submit([(str(photo), asset_id_for_path(photo), "image")])
+    run.submit([Asset(str(photo), asset_id_for_path(photo))])
     with pytest.raises(TimeoutError):  # the caller's own bound, not Unserved
         list(run.results(timeout=8))
     assert "no worker serves `metadata`: 1 asset waiting" in said

@@ -22,6 +22,7 @@ from fixtures import images
 from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
 from mediapipe.library import storage
+from mediapipe.pipeline import Asset
 from mediapipe.pipeline.state import StageOutcome, Status
 from tests.support.services import CeleryWorker, RedisServer, free_port
 from workers import metrics
@@ -128,7 +129,7 @@ def worker_scrape(redis_server: RedisServer, tmp_path: Path) -> Iterator[dict[st
         wait_for(lambda: b" ready." in log.read_bytes(), proc, log)
         assert list(tmp.iterdir()), "the multiprocess folder is in TMPDIR while it runs"
         run = new_run(root, Config(broker_url=redis_server.url))
-        run.submit([(str(photo), asset_id_for_path(photo), "image")])
+        run.submit([Asset(str(photo), asset_id_for_path(photo))])
         [result] = list(run.results(timeout=60))
         assert result.ok
         up = scrape(port)
@@ -283,7 +284,7 @@ def test_every_dashboard_expression_names_only_metrics_a_live_scrape_has(
         wait_for(lambda: listening(port), proc, log)
         run = new_run(media_root, Config(broker_url=redis_server.url))
         photo = lib / "a.jpg"
-        run.submit([(str(photo), asset_id_for_path(photo), "image")])
+        run.submit([Asset(str(photo), asset_id_for_path(photo))])
         list(run.results(timeout=60))
         exported |= families(scrape(port))
     finally:
@@ -347,7 +348,7 @@ def test_workers_send_task_events_by_default(
         listening.start()
         time.sleep(1)  # subscribed before anything is sent
         run = new_run(media_root, Config(broker_url=redis_server.url))
-        run.submit([(str(photo), asset_id_for_path(photo), "image")])
+        run.submit([Asset(str(photo), asset_id_for_path(photo))])
         [result] = list(run.results(timeout=60))
         deadline = time.monotonic() + 10
         while "task-succeeded" not in seen and time.monotonic() < deadline:

@@ -20,6 +20,8 @@ from typing import Any
 import redis
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 
+from mediapipe.pipeline.state import Asset
+
 __all__ = ["held", "queued"]
 
 # kombu's names: a list per queue and priority (the queue's own name for priority 0), and the
@@ -55,7 +57,7 @@ def _assets(payload: dict[str, Any], run_id: str) -> list[str]:
     if "assets" in message:  # dispatch_batch
         if message["common"]["run_id"] != run_id:
             return []
-        return [str(asset[1]) for asset in message["assets"]]
+        return [Asset.from_dict(asset).asset_id for asset in message["assets"]]
     if message.get("run_id") != run_id:
         return []
     return [str(message["state"]["asset_id"])]
