@@ -327,6 +327,7 @@ BAD = {
     "36-memory_error.jpg": None, "42_IndexError.jpg": None, "67-0_length_string.jpg": None,
     "87_OSError.jpg": None, "exif_gps.jpg": None, "image00971.jpg": None,
     "image01137.jpg": None, "invalid-exif.jpg": None,
+    "giant-280MP.jpg": TooLarge,  # 280 MP: refused from its header, nothing decoded
 }
 
 

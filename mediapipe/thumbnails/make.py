@@ -5,7 +5,8 @@ Owns: the order of the work and every size decision: refuse oversized images bef
 scaling), preview (shorter side ``image.preview.size``), thumbnail and thumbhash made from the
 preview, never upscaled; the output colour space (``colour``); the optional full-size JPEG for
 formats browsers cannot show (RAW included, as Immich does); which engine reads a file (RAW:
-``raw.RawEngine``, libraw; everything else ``PillowEngine``); videos via ``videoframe``; the
+``raw.RawEngine``, libraw; everything else ``vips.VipsEngine`` where it loads, else
+``PillowEngine``); videos via ``videoframe``; the
 warnings of a file decoded only in part (``Thumbnails.warnings``). Does not own: pixel
 operations (an ``ImageEngine``), writing files (``library.storage``,
 ``pipeline``), reading metadata (``metadata``: the caller passes ``MediaInfo``; for images the
@@ -28,8 +29,9 @@ from mediapipe.metadata.model import MediaInfo
 from mediapipe.thumbnails import geometry, thumbhash
 from mediapipe.thumbnails.engine import Header, ImageEngine, PillowEngine, pixel_limit
 from mediapipe.thumbnails.raw import RawEngine, open_raw
+from mediapipe.thumbnails.vips import VipsEngine, available
 
-__all__ = ["Encoded", "Thumbnails", "make_thumbnails"]
+__all__ = ["Encoded", "Thumbnails", "default_engine", "make_thumbnails"]
 
 THUMBHASH_BOX = 100
 # Formats every browser shows; others (HEIF, TIFF, RAW previews, ...) get a full-size JPEG when
@@ -71,7 +73,13 @@ def make_thumbnails(path: str | Path, info: MediaInfo, cfg: Config,
     undecodable input and ``UnsupportedMedia`` for what no engine can read.
     """
     with pixel_limit(cfg.image.max_pixels):
-        return _make(Path(path), info, cfg, engine or PillowEngine())
+        return _make(Path(path), info, cfg, engine or default_engine())
+
+
+def default_engine() -> ImageEngine:
+    """The fastest engine that loads here (``bench_thumbnails`` measures them): libvips with
+    libjpeg-turbo, else Pillow alone."""
+    return VipsEngine() if available() else PillowEngine()
 
 
 def _make(path: Path, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbnails:
