@@ -26,7 +26,7 @@ from mediapipe.config import Config
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
 from mediapipe.formats import is_raw
 from mediapipe.metadata.model import MediaInfo
-from mediapipe.thumbnails import geometry, thumbhash
+from mediapipe.thumbnails import geometry, headers, thumbhash
 from mediapipe.thumbnails.engine import Header, ImageEngine, PillowEngine, pixel_limit
 from mediapipe.thumbnails.raw import RawEngine, open_raw
 from mediapipe.thumbnails.vips import VipsEngine, available
@@ -91,17 +91,26 @@ def _make(path: Path, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbna
     if is_raw(path):
         raw_eng = eng if isinstance(eng, RawEngine) else RawEngine()
         header = open_raw(path, preview_size=cfg.image.preview.size,
-                          extract_embedded=cfg.image.extract_embedded, engine=raw_eng)
+                          extract_embedded=cfg.image.extract_embedded, engine=raw_eng,
+                          max_pixels=cfg.image.max_pixels)
         return _from_image(header, cfg, raw_eng)
+    declared = headers.declared_size(path)  # where opening would already decode (JPEG XL)
+    if declared is not None:
+        _check_pixels(path, declared, cfg.image.max_pixels)
     return _from_image(eng.open(path), cfg, eng)
+
+
+def _check_pixels(path: Path, size: tuple[int, int], max_pixels: int) -> None:
+    w, h = size
+    if w * h > max_pixels:
+        raise TooLarge(path, f"{w}x{h} = {w * h} pixels exceeds the limit of "
+                             f"{max_pixels} (image.maxPixels)")
 
 
 def _from_image(header: Header, cfg: Config, eng: ImageEngine) -> Thumbnails:
     im_cfg = cfg.image
     w, h = header.size
-    if w * h > im_cfg.max_pixels:
-        raise TooLarge(header.path, f"{w}x{h} = {w * h} pixels exceeds the limit of "
-                                    f"{im_cfg.max_pixels} (image.maxPixels)")
+    _check_pixels(header.path, header.size, im_cfg.max_pixels)
     if w <= 0 or h <= 0:
         raise CorruptMedia(header.path, f"impossible image size {w}x{h}")
     space = colour.output_space(header.icc, im_cfg.colorspace)
