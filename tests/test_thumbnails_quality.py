@@ -3,8 +3,9 @@ Lanczos reference of the same size as libvips' own Q80 preview is (SSIM within 0
 
 The reference: every pixel decoded by Pillow, shown upright, an embedded profile applied to
 sRGB, resized with Pillow's Lanczos-3 to the preview's size, never encoded. libvips' preview:
-``thumbnail`` (shrink-on-load, its own Lanczos-3) saved at the same quality. SSIM on luminance, 7x7 windows, as thumbor's tests
-compare images. The bench (``bench_thumbnails``) measures the speed of the same files.
+``thumbnail`` (shrink-on-load, its own Lanczos-3) saved at the same quality. SSIM on
+luminance, 7x7 windows, as thumbor's tests compare images. The bench (``bench_thumbnails``)
+measures the speed of the same files.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-import pyvips
+import pyvips  # type: ignore[import-untyped]
 from PIL import Image, ImageCms, ImageOps
 
 from mediapipe import formats
@@ -57,9 +58,10 @@ def reference(path: Path, size: tuple[int, int]) -> Image.Image:
     im = ImageOps.exif_transpose(Image.open(path))
     icc = im.info.get("icc_profile")
     if icc:
-        im = ImageCms.profileToProfile(  # type: ignore[assignment]  # None only in placeim, io.BytesIO(icc), ImageCms.createProfile("sRGB"),
-                                       renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
-                                       outputMode="RGB")
+        srgb = ImageCms.profileToProfile(im, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                                         ImageCms.createProfile("sRGB"), outputMode="RGB")
+        assert srgb is not None  # None only for inPlace=True
+        im = srgb
     return im.convert("RGB").resize(size, Image.Resampling.LANCZOS)
 
 
