@@ -23,8 +23,8 @@ from mediapipe import formats
 from mediapipe.config import Config
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.thumbnails.engine import PillowEngine
-from mediapipe.thumbnails.make import make_thumbnails
-from mediapipe.thumbnails.vips import VipsEngine
+from mediapipe.thumbnails.make import default_engine, make_thumbnails
+from mediapipe.thumbnails.vips import VipsEngine, available
 
 PHOTOS = ["photos/flickr-2569067123.jpg", "photos/ultrahdr-gain-map-3840x2160.jpg",
           "camera/iphone_hdr_YES.jpg", "camera/jolla.jpg", "orientation/portrait_6.jpg"]
@@ -88,3 +88,9 @@ def test_preview_is_as_close_to_a_full_lanczos_as_libvips_own(samples: Path, nam
     if theirs.size != ours.size:  # libvips rounds the long side its own way: compare alike
         theirs = theirs.resize(ours.size, Image.Resampling.LANCZOS)
     assert ssim(ours, ref) >= ssim(theirs, ref) - TOLERANCE
+
+
+def test_the_default_engine_is_the_measured_one_where_it_loads() -> None:
+    """bench_thumbnails chose libjpeg-turbo + libvips; Pillow alone is the fallback."""
+    expected = VipsEngine if available() else PillowEngine
+    assert type(default_engine()) is expected
