@@ -1,4 +1,5 @@
-"""VipsEngine's own parts: the DCT scale it decodes at, orientation as Pillow's, ICC in JPEG.
+"""VipsEngine's own parts: the DCT scale it decodes at, orientation as Pillow's, ICC in JPEG,
+the peak memory of a 50 MP JPEG.
 
 The behaviour of the whole stage on this engine is ``test_thumbnails`` (every case runs on each
 engine); these pin what is particular to it.
@@ -7,6 +8,9 @@ engine); these pin what is particular to it.
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,3 +49,30 @@ def test_an_icc_profile_of_any_length_is_embedded_as_readers_expect(length: int)
     out = Image.open(io.BytesIO(with_icc(bytes(jpeg), icc)))
     assert out.info["icc_profile"] == icc
     out.load()  # the rest of the file is intact
+
+
+_PEAK_CHILD = """
+import sys
+from pathlib import Path
+from mediapipe import allocator
+from mediapipe.config import Config
+from mediapipe.metadata.model import MediaInfo
+from mediapipe.thumbnails.make import make_thumbnails
+allocator.tune()
+p = Path(sys.argv[1])
+t = make_thumbnails(p, MediaInfo(path=str(p), kind="image", mime_type="image/jpeg",
+                                 size=p.stat().st_size), Config())
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+print(t.preview.width, t.preview.height, int(hwm.split()[1]) // 1024)
+"""
+
+
+def test_a_50_mp_jpeg_peaks_under_150_mb(tmp_path: Path) -> None:
+    """Decoded at 1/4 in the DCT: the whole process, imports included, stays under 150 MB."""
+    path = tmp_path / "50mp.jpg"
+    Image.linear_gradient("L").convert("RGB").resize((8660, 5773)).save(path, quality=90)
+    out = subprocess.run([sys.executable, "-c", _PEAK_CHILD, str(path)], capture_output=True,
+                         text=True, timeout=120, check=True).stdout.split()
+    width, height, peak_mb = map(int, out)
+    assert (width, height) == (2160, 1440)
+    assert peak_mb <= 150
