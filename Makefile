@@ -9,7 +9,7 @@ SYSTEM_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg redis-server:redis-server \
                 exiftool:libimage-exiftool-perl vipsthumbnail:libvips-tools
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps test bench run worker fixtures lint soak clean
+.PHONY: install system-deps test bench run worker fixtures lint soak docs clean
 
 install: system-deps $(STAMP)
 
@@ -44,6 +44,11 @@ soak: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# The API reference, from the docstrings: every module named (pdoc shows a package's __all__).
+DOC_MODULES = $(shell find mediapipe workers -name '*.py' | sed 's|/__init__\.py$$||; s|\.py$$||; s|/|.|g' | grep -v '__main__' | sort)
+docs: install
+	$(BIN)/pdoc -o build/docs $(DOC_MODULES)
 
 fixtures: install
 	$(BIN)/python -m fixtures fixtures/out

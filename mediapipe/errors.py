@@ -1,8 +1,11 @@
-"""The one error family of mediapipe.
+"""The one error family of mediapipe, and the record an error travels as.
 
-Owns: every exception a stage, the storage layer or the CLI raises on purpose, and the exit code
-each maps to. Does not own: catching them (the edges do: ``cli.py``, ``pipeline.py``,
-``workers/tasks.py``).
+Owns: ``MediapipeError``, the one root of every exception mediapipe raises on purpose (a stage,
+storage, the catalog, the config, the broker), each type with its exit code and whether a retry
+may help; ``MediaError``, the branch about one file; ``ErrorRecord``, an error as a value that
+crosses a process or a Celery message (``to_dict``/``from_dict``) and keeps its type's exit
+code wherever it was raised. Does not own: catching them (the edges do: ``mediapipe.cli``,
+``mediapipe.pipeline.drive``, ``workers.tasks``).
 
 Every error about a file carries the path and a reason, and is raised ``from`` its cause.
 ``MediaError.transient`` tells the workers whether a retry can help: only ``StorageOffline``,
@@ -17,14 +20,16 @@ may not be written), 14 ``BrokerUnreachable``, 15 ``SourceOffline`` (a source th
 cannot be read when it is processed: a share gone, a disk failing; transient), 16 ``OverTimeLimit``
 (a task ran past its worker's time limit), 17 ``MediaRootBusy`` (another run holds the media
 root). ``from_os_error`` turns an ``OSError`` into the right one of these by its errno class;
-``combined_exit_code`` is the one rule for a batch.
+``combined_exit_code`` is the one rule for a batch. A failure that is no ``MediapipeError`` (a
+bug) travels as an ``ErrorRecord`` of type ``InternalError``, exit code 70.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 __all__ = [
     "OFFLINE_ERRNOS",
@@ -32,9 +37,11 @@ __all__ = [
     "CatalogError",
     "ConfigError",
     "CorruptMedia",
+    "ErrorRecord",
     "IntegrityError",
     "MediaError",
     "MediaRootBusy",
+    "MediapipeError",
     "OverTimeLimit",
     "PathEscape",
     "PermissionDenied",
@@ -45,29 +52,113 @@ __all__ = [
     "Unreadable",
     "UnsupportedMedia",
     "combined_exit_code",
-    "error_from_dict",
     "from_os_error",
 ]
 
 
-class MediaError(Exception):
+INTERNAL_EXIT_CODE = 70  # a bug (EX_SOFTWARE): a failure no MediapipeError names
+
+
+class MediapipeError(Exception):
+    """The root of every error mediapipe raises on purpose: its type names what happened,
+    ``exit_code`` what the CLI exits with, ``transient`` whether a later try may succeed."""
+
+    exit_code: ClassVar[int] = 1
+    transient: bool = False
+    _types: ClassVar[dict[str, type[MediapipeError]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        MediapipeError._types[cls.__name__] = cls
+
+    @property
+    def path(self) -> str:
+        """The file (or place) it is about; empty when none."""
+        return ""
+
+    @property
+    def reason(self) -> str:
+        return str(self)
+
+    def record(self) -> ErrorRecord:
+        """This error as a value that crosses processes and messages."""
+        return ErrorRecord(type(self).__name__, self.reason, self.path, bool(self.transient))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly form, the shape results and ``--json`` output carry."""
+        return self.record().to_dict()
+
+    @classmethod
+    def by_name(cls, name: str) -> type[MediapipeError] | None:
+        """The error type named ``name`` (as an ``ErrorRecord`` names it), if there is one."""
+        return cls._types.get(name) or (cls if name == cls.__name__ else None)
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorRecord:
+    """One error as a value: its type's name, its message, the path it is about and whether
+    it is transient. What a failed step's outcome carries, on a wire or in the catalog."""
+
+    type: str
+    message: str
+    path: str = ""
+    transient: bool = False
+
+    @classmethod
+    def of(cls, exc: BaseException) -> ErrorRecord:
+        """``exc``'s record; anything that is not a ``MediapipeError`` is an ``InternalError``."""
+        if isinstance(exc, MediapipeError):
+            return exc.record()
+        return cls("InternalError", f"{type(exc).__name__}: {exc}")
+
+    @property
+    def exit_code(self) -> int:
+        """The exit code of its type, wherever it was raised (a worker's ConfigError: 3)."""
+        kind = MediapipeError.by_name(self.type)
+        return kind.exit_code if kind is not None else INTERNAL_EXIT_CODE
+
+    def describe(self) -> str:
+        """``Type: path: message`` (the path left out when there is none)."""
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.type}: {where}{self.message}"
+
+    def error(self) -> MediapipeError:
+        """The error again, of its own type where it is a ``MediaError`` (else the root)."""
+        kind = MediapipeError.by_name(self.type)
+        if kind is not None and issubclass(kind, MediaError):
+            return kind(self.path, self.message)
+        return MediapipeError(self.describe())
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ErrorRecord:
+        return cls(str(data.get("type") or "MediaError"), str(data.get("message") or ""),
+                   str(data.get("path") or ""), bool(data.get("transient")))
+
+
+class MediaError(MediapipeError):
     """A problem with one file (a source or an output); the rest of a batch carries on."""
 
     exit_code = 1
     transient = False
 
     def __init__(self, path: object, reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
+        self._path = str(path)
+        self._reason = reason
         super().__init__(path, reason)
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def reason(self) -> str:
+        return self._reason
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-friendly form, the shape results and ``--json`` output carry."""
-        return {"type": type(self).__name__, "path": self.path, "message": self.reason,
-                "transient": self.transient}
 
 
 class UnsupportedMedia(MediaError):
@@ -182,7 +273,7 @@ class OverTimeLimit(MediaError):
     exit_code = 16
 
 
-class BrokerUnreachable(Exception):
+class BrokerUnreachable(MediapipeError):
     """The Celery broker does not answer or refuses us: connection refused, unknown host, no
     answer within the timeout, authentication failed. Checked before a run starts, and raised
     by a run whose broker stays away past ``worker.brokerDeadline`` (its assets stay pending)."""
@@ -191,14 +282,22 @@ class BrokerUnreachable(Exception):
 
     def __init__(self, url: str, reason: str) -> None:
         self.url = url
-        self.reason = reason
+        self.why = reason
         super().__init__(url, reason)
 
+    @property
+    def reason(self) -> str:
+        return self.why
+
+    @property
+    def path(self) -> str:
+        return self.url
+
     def __str__(self) -> str:
-        return f"broker {self.url}: {self.reason}"
+        return f"broker {self.url}: {self.why}"
 
 
-class MediaRootBusy(Exception):
+class MediaRootBusy(MediapipeError):
     """Another mediapipe run holds the media root (``ingest``, ``import``, ``migrate``): names
     the holder (pid, host, command, since when). Nothing was changed; run again when it ends."""
 
@@ -209,11 +308,19 @@ class MediaRootBusy(Exception):
         self.holder = holder
         super().__init__(root, holder)
 
+    @property
+    def path(self) -> str:
+        return self.root
+
+    @property
+    def reason(self) -> str:
+        return f"in use by another run ({self.holder}); nothing changed"
+
     def __str__(self) -> str:
         return f"{self.root}: in use by another run ({self.holder}); nothing changed"
 
 
-class ConfigError(ValueError):
+class ConfigError(MediapipeError, ValueError):
     """An invalid setting: names the key, the value given and what is allowed."""
 
     exit_code = 3
@@ -222,13 +329,6 @@ class ConfigError(ValueError):
         self.key = key
         super().__init__(f"{key}: {message}")
 
-
-_BY_NAME: dict[str, type[MediaError]] = {
-    cls.__name__: cls
-    for cls in (MediaError, UnsupportedMedia, CorruptMedia, TooLarge, StorageOffline,
-                TranscodeFailed, PathEscape, IntegrityError, CatalogError, Unreadable,
-                PermissionDenied, SourceOffline, OverTimeLimit)
-}
 
 # errno classes: what a failed read or write says about the path.
 _NOT_FOUND = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG, errno.EISDIR}
@@ -271,9 +371,3 @@ def combined_exit_code(codes: Iterable[int]) -> int:
     if not distinct:
         return 0
     return distinct.pop() if len(distinct) == 1 else 1
-
-
-def error_from_dict(data: dict[str, Any]) -> MediaError:
-    """Rebuild an error from ``MediaError.to_dict()`` (results cross process boundaries as JSON)."""
-    cls = _BY_NAME.get(data.get("type", ""), MediaError)
-    return cls(data.get("path", ""), data.get("message", ""))

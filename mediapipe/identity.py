@@ -21,10 +21,14 @@ ASSET_NAMESPACE = uuid.UUID("f3de3e5a-8eb8-55ff-b68d-2a4865156b83")
 def asset_id_for_path(path: str | bytes | os.PathLike[str]) -> str:
     """UUIDv5 of ``"path:" + absolute path``, over the path's bytes.
 
-    Equal to ``uuid.uuid5(ASSET_NAMESPACE, "path:" + path)`` for UTF-8 paths, and defined for
-    names that are not UTF-8 too (their exact bytes are hashed).
+    Equal to ``uuid.uuid5(ASSET_NAMESPACE, "path:" + path)`` for absolute UTF-8 paths, and
+    defined for names that are not UTF-8 too (their exact bytes are hashed). A relative path is
+    made absolute first (from the working directory), so ``IMG_0001.jpg`` and the same file's
+    absolute path get one id; an absolute path is hashed as it is spelled.
     """
     raw = os.fsencode(path)
+    if not os.path.isabs(raw):
+        raw = os.path.abspath(raw)
     digest = hashlib.sha1(ASSET_NAMESPACE.bytes + b"path:" + raw).digest()
     return str(uuid.UUID(bytes=digest[:16], version=5))
 

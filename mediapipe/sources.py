@@ -1,58 +1,79 @@
 """The source a step reads: the very file the scan saw, opened once and held while it is read.
 
-Owns: ``held(path, identity)``, which opens a source (following a link inside the library, as
-the scan did), checks that what it opened is a regular file and, when the scan recorded one,
-that its (device, inode) is the scan's, and holds it open while a step runs; and
-``readable(path)``, the name every reader opens (the block readers, Pillow, pillow-heif, rawpy,
-PyAV, exiftool, ffmpeg): while a source is held, ``/proc/<pid>/fd/<n>``, which opens the held
-file and no other whatever happens to ``path`` meanwhile (a symbolic link to a file outside the
-library swapped in, a folder above it replaced); the path itself when nothing holds it (a file
-named on the command line) or where ``/proc`` is absent. Every other use of a source's name
-(its extension, its sidecar, messages) keeps ``path``; ``reason`` takes the hold's name out of
-a reader's words (PyAV and ffmpeg quote the name they opened). And ``fingerprint``: a cheap
-digest of a file's first and last 64 KiB, which the scan may compare besides size, mtime, inode
-and ctime (``library.scan.fingerprint``).
+Owns: ``Source``, the value every stage reads a file through: ``path`` names it (its
+extension, its sidecar, messages) and ``name`` is what readers open (the block readers, Pillow,
+pillow-heif, rawpy, PyAV, exiftool, ffmpeg); ``held(path, identity)``, which opens a source
+(following a link inside the library, as the scan did), checks that what it opened is a regular
+file and, when the scan recorded one, that its (device, inode) is the scan's, and yields a
+``Source`` whose ``name`` is ``/proc/<pid>/fd/<n>``: it opens the held file and no other
+whatever happens to ``path`` meanwhile (a symbolic link to a file outside the library swapped
+in, a folder above it replaced); ``Source.of(path)`` for a file named on the command line (its
+``name`` is the path itself). ``reason`` takes the hold's name out of a reader's words (PyAV and
+ffmpeg quote the name they opened). And ``fingerprint``: a cheap digest of a file's first and
+last 64 KiB, which the scan may compare besides size, mtime, inode and ctime
+(``library.scan.fingerprint``). No process-wide state: a hold is a value passed down.
 Does not own: what a reader makes of the file (the stages), what the scan records (``index``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import re
 import stat
-import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from mediapipe.errors import OFFLINE_ERRNOS, SourceOffline, Unreadable, from_os_error
 
-__all__ = ["FINGERPRINT_SPAN", "Identity", "fingerprint", "held", "offline", "readable",
-           "reason"]
+__all__ = ["FINGERPRINT_SPAN", "Identity", "Source", "SourceLike", "fingerprint", "held",
+           "offline", "reason"]
 
 Identity = tuple[int, int]  # (st_dev, st_ino): which file the scan saw at a path
 
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC  # a FIFO must not block
-_HELD: dict[str, int] = {}  # a held source's path -> its descriptor, in this process
-_LOCK = threading.Lock()
 _PROC = os.path.isdir("/proc/self/fd")
 # A hold's name as readers quote it: "…input: '/proc/1/fd/3'" (PyAV), "/proc/1/fd/3: …" (ffmpeg).
 _QUOTED = re.compile(r"(: ')?(?:file:)?/proc/\d+/fd/\d+(')?(: )?")
 
 
-def _key(path: str | os.PathLike[str]) -> str:
-    """One spelling of a path, however a reader was handed it (``a/./b.jpg``, ``Path``)."""
-    return str(Path(path))
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """A source file as a stage reads it: ``path`` names it (its extension, its sidecar,
+    messages), ``name`` is what readers open (during a step, the held file's
+    ``/proc/<pid>/fd/<n>``; else the path itself)."""
+
+    path: Path
+    name: str
+
+    @classmethod
+    def of(cls, source: SourceLike) -> Source:
+        """``source`` itself, or the file a path names (read by that path)."""
+        if isinstance(source, Source):
+            return source
+        path = Path(source)
+        return cls(path, os.fspath(path))
+
+    def open(self) -> BinaryIO:
+        """The file's bytes, opened by ``name``; the caller closes it."""
+        return open(self.name, "rb")
+
+    def stat(self) -> os.stat_result:
+        """The file's ``stat``, through ``name`` (the held file while a step runs)."""
+        return os.stat(self.name)
+
+    @property
+    def suffix(self) -> str:
+        return self.path.suffix
+
+    def __str__(self) -> str:
+        return str(self.path)
 
 
-def readable(path: str | os.PathLike[str]) -> str:
-    """The name to open ``path``'s contents by: the held file's, or ``path`` itself."""
-    name = os.fspath(path)
-    fd = _HELD.get(_key(name)) if _HELD else None  # nothing held: no spelling to work out
-    if fd is None:
-        return name
-    return f"/proc/{os.getpid()}/fd/{fd}"  # a child process (ffmpeg, exiftool) opens it too
+SourceLike = Source | str | os.PathLike[str]
 
 
 FINGERPRINT_SPAN = 64 * 1024  # read from each end of a file
@@ -90,10 +111,9 @@ def reason(said: BaseException | str) -> str:
 
 
 @contextlib.contextmanager
-def held(path: str | os.PathLike[str],
-         identity: Identity | None = None) -> Iterator[os.stat_result]:
-    """Hold ``path`` open while the block runs, which reads it through ``readable(path)``;
-    yields its ``stat`` (what the outputs made from it are stamped with).
+def held(path: str | os.PathLike[str], identity: Identity | None = None) -> Iterator[Source]:
+    """Hold ``path`` open while the block runs; yields the ``Source`` its readers read it by
+    (``Source.stat`` is then the held file's: what outputs made from it are stamped with).
 
     ``SourceOffline`` (transient) when it cannot be opened now or another file stands where
     the scan saw ``identity``; ``Unreadable`` when it is not a regular file."""
@@ -112,16 +132,7 @@ def held(path: str | os.PathLike[str],
                                       "left for the next scan")
         if not stat.S_ISREG(st.st_mode):
             raise Unreadable(name, "not a regular file")
-        key = _key(name)
-        with _LOCK:  # held already (a step inside a step): that hold answers
-            mine = _PROC and key not in _HELD
-            if mine:
-                _HELD[key] = fd
-        try:
-            yield st
-        finally:
-            if mine:
-                with _LOCK:
-                    del _HELD[key]
+        # a child process (ffmpeg, exiftool) opens the held file by this name too
+        yield Source(Path(name), f"/proc/{os.getpid()}/fd/{fd}" if _PROC else name)
     finally:
         os.close(fd)

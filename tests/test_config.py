@@ -52,10 +52,27 @@ def test_defaults_are_immichs() -> None:
         "**/.stfolder/**")
 
 
-def test_sections_are_attributes() -> None:
+def test_sections_are_typed_frozen_values() -> None:
+    import dataclasses
+
+    from mediapipe.config import FFmpegConfig, ImageConfig, LibraryConfig, StorageTemplateConfig
+
     c = Config()
-    assert c.image is not None and c.ffmpeg is not None
-    assert c.storage_template is not None and c.library is not None
+    assert isinstance(c.image, ImageConfig) and isinstance(c.ffmpeg, FFmpegConfig)
+    assert isinstance(c.storage_template, StorageTemplateConfig)
+    assert isinstance(c.library, LibraryConfig)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.image.max_pixels = 1  # type: ignore[misc]
+
+
+def test_a_golden_file_pins_every_default() -> None:
+    """Every setting's default, as ``Config().to_dict()`` writes it (Immich's names). A change
+    of default is a change of this file: regenerate it with
+    ``python -c "import json; from mediapipe import Config; print(json.dumps(Config().to_dict(),
+    indent=2, sort_keys=True))" > tests/data/defaults.json`` and say why in the commit."""
+    golden = json.loads((Path(__file__).parent / "data" / "defaults.json").read_text())
+    assert Config().to_dict() == golden
+    assert Config.from_dict(golden) == Config()
 
 
 def test_toml_file_then_env_later_wins(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from mediapipe.errors import (
     CatalogError,
     ConfigError,
     CorruptMedia,
+    ErrorRecord,
     IntegrityError,
     MediaError,
     OverTimeLimit,
@@ -24,7 +25,6 @@ from mediapipe.errors import (
     TranscodeFailed,
     Unreadable,
     UnsupportedMedia,
-    error_from_dict,
 )
 
 FAMILY: list[tuple[type[MediaError], int, bool]] = [
@@ -65,8 +65,27 @@ def test_every_error_survives_a_trip_through_json(cls: type[MediaError]) -> None
     data = json.loads(json.dumps(cls("/p", "why").to_dict()))
     assert data == {"type": cls.__name__, "path": "/p", "message": "why",
                     "transient": cls("/p", "why").transient}
-    back = error_from_dict(data)
+    record = ErrorRecord.from_dict(data)
+    back = record.error()
     assert type(back) is cls and (back.path, back.reason) == ("/p", "why")
+    assert record.exit_code == cls.exit_code
+
+
+@pytest.mark.parametrize("error", [ConfigError("image.quality", "must be 1-100"),
+                                   errors.BrokerUnreachable("redis://q", "refused"),
+                                   errors.MediaRootBusy("/srv/media", "pid 7")],
+                         ids=lambda e: type(e).__name__)
+def test_an_error_keeps_its_exit_code_as_a_record_wherever_it_was_raised(
+        error: errors.MediapipeError) -> None:
+    record = ErrorRecord.from_dict(json.loads(json.dumps(error.record().to_dict())))
+    assert record.type == type(error).__name__ and record.exit_code == error.exit_code
+
+
+def test_one_root_for_every_error_mediapipe_raises() -> None:
+    for cls in (MediaError, ConfigError, errors.BrokerUnreachable, errors.MediaRootBusy):
+        assert issubclass(cls, errors.MediapipeError)
+    assert ErrorRecord.of(KeyError("x")).type == "InternalError"
+    assert ErrorRecord.of(KeyError("x")).exit_code == 70
 
 
 def test_only_a_killed_ffmpeg_is_a_transient_transcode_failure() -> None:

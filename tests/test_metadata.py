@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,9 @@ def test_sidecar_values_win_for_date_gps_description_rating_keywords(tmp_path: P
     assert info.keywords == ("places/France/Nice",)  # HierarchicalSubject before dc:subject
     assert info.make == "Canon"  # not a sidecar field: the file's value stays
     embedded = read_metadata(p, sidecar=False)
-    assert (embedded.description, embedded.taken_at) == ("embedded", T)
+    assert embedded.description == "embedded"
+    assert embedded.taken_at == T.replace(tzinfo=UTC)  # at sea off Africa: the zone Etc/GMT
+    assert embedded.time_zone == "Etc/GMT"
 
 
 @pytest.mark.parametrize(("names", "used"), [

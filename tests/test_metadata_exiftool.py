@@ -1,8 +1,10 @@
 """read_metadata agrees with ``exiftool -j -n`` on every image sample and generated image fixture,
 and on the long tail (``fixtures/longtail.py``): RAW of several makes, IPTC-only, XMP-only
-(UTF-16, Extended) and dates only exiftool finds (the fallback reader answers those).
+(UTF-16, Extended) and dates only exiftool finds (the fallback reader answers those: also an
+old camera archive's CIFF, Picture Info, QVCI and XMP-pdf dates, ``fixtures/oldcams.py``).
 
-Fields compared: taken_at (to the second; the offset too when exiftool's chosen date has one),
+Fields compared: taken_at (to the second; the offset too when exiftool's chosen date has one,
+and then as an instant: a UTC GPS time we show in the zone of its position is the same moment),
 GPS (1e-5 degrees), orientation, displayed width/height, make, model, lens. At least 99% of the
 comparisons must agree, and every disagreement must be listed in ``EXPECTED_DIFFERENCES`` with
 its reason; an unlisted disagreement fails, and so does a listed one that no longer happens.
@@ -16,12 +18,13 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fixtures import images, longtail
+from fixtures import images, longtail, oldcams
 from mediapipe import formats
 from mediapipe.errors import MediaError
 from mediapipe.metadata.dates import PRIORITY, parse_date
@@ -98,11 +101,18 @@ def _theirs(tags: dict[str, Any]) -> dict[str, Any] | None:
 
 def _agree(field: str, ours: Any, theirs: Any) -> bool:
     if field == "taken_at" and ours and theirs:
-        return ours[0] == theirs[0] and (theirs[1] is None or ours[1] == theirs[1])
+        if theirs[1] is not None and ours[1] is not None:  # both aware: the same instant
+            return bool(_instant(*ours) == _instant(*theirs))
+        return ours[0] == theirs[0] and theirs[1] is None
     if field == "gps" and ours and theirs:
         return None not in theirs and all(abs(a - b) <= 1e-5 for a, b in zip(ours, theirs,
                                                                               strict=True))
     return bool(ours == theirs)
+
+
+def _instant(when: Any, offset: str) -> Any:
+    sign = -1 if offset[0] == "-" else 1
+    return when - sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6]))
 
 
 def _image_files(samples: Path, fixture_set: dict[str, Any], tail: Path) -> list[Path]:
@@ -110,6 +120,7 @@ def _image_files(samples: Path, fixture_set: dict[str, Any], tail: Path) -> list
                    if p.is_file() and formats.kind_of(p) is formats.Kind.IMAGE)
     files += sorted(f.path for f in fixture_set.values() if f.kind == "image")
     files += sorted(longtail.build(tail, samples).values())
+    files += sorted(oldcams.build(tail / "digicam").values())
     return files
 
 

@@ -52,15 +52,17 @@ def test_a_second_run_finds_its_outputs_done_unless_forced(photo: Path,
     assert thumbs.status is Status.DONE and thumbs.duration_s == 0.0  # found, not made again
     assert thumbs.note == "outputs already made from this source"
     forced = process_asset(photo, ASSET, media_root, Config(), force=True)
-    assert forced.stages["thumbnails"].status is Status.DONE
+    made = forced.stages["thumbnails"]
+    assert made.status is Status.DONE and made.note == ""  # made, not found
+    assert made.bytes_written > 0 and made.duration_s > 0
 
 
 def test_a_changed_source_is_processed_again(photo: Path, media_root: Path) -> None:
     process_asset(photo, ASSET, media_root, Config())
     later = time.time() + 5
     os.utime(photo, (later, later))
-    assert process_asset(photo, ASSET, media_root, Config()).stages["thumbnails"].status \
-        is Status.DONE
+    again = process_asset(photo, ASSET, media_root, Config()).stages["thumbnails"]
+    assert again.status is Status.DONE and again.note == "" and again.bytes_written > 0
 
 
 def test_a_source_replaced_with_an_older_mtime_is_processed_again(photo: Path,
@@ -88,7 +90,7 @@ def test_a_source_gone_at_processing_time_is_transient_source_offline(
     photo.unlink()  # the share went away between the scan and now
     result = process_asset(photo, ASSET, media_root, Config())
     error = result.stages["metadata"].error
-    assert error and error["type"] == "SourceOffline" and error["transient"] is True
+    assert error and error.type == "SourceOffline" and error.transient is True
     thumbs = result.stages["thumbnails"]
     assert thumbs.status is Status.SKIPPED and thumbs.details == {"waits_for": "metadata"}
 
@@ -113,7 +115,7 @@ def test_corrupt_media_fails_once_with_a_typed_error_and_writes_nothing(
     bad.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 10)
     result = process_asset(bad, ASSET, media_root, Config())
     assert not result.ok
-    assert result.error and result.error["type"] in {"CorruptMedia", "UnsupportedMedia"}
+    assert result.error and result.error.type in {"CorruptMedia", "UnsupportedMedia"}
     assert not list((media_root / "thumbs").rglob("*.jpeg"))
 
 
@@ -122,5 +124,5 @@ def test_offline_thumbs_disk_is_reported_transient_and_nothing_written(
     (media_root / "thumbs" / ".immich").unlink()
     result = process_asset(photo, ASSET, media_root, Config())
     error = result.stages["thumbnails"].error
-    assert error and error["type"] == "StorageOffline" and error["transient"] is True
+    assert error and error.type == "StorageOffline" and error.transient is True
     assert list((media_root / "thumbs").iterdir()) == []

@@ -42,32 +42,37 @@ def _swap_in_link(path: Path, target: Path) -> Path:
     return aside
 
 
-def test_nothing_held_reads_the_path_itself(photo: Path) -> None:
-    assert sources.readable(photo) == str(photo)
+def test_a_source_named_by_its_path_is_read_by_that_path(photo: Path) -> None:
+    source = sources.Source.of(photo)
+    assert (source.path, source.name) == (photo, str(photo))
+    assert sources.Source.of(source) is source
 
 
 def test_a_held_source_is_read_from_the_hold_even_after_a_link_is_swapped_in(
         photo: Path, outside: Path) -> None:
-    with sources.held(photo, _identity(photo)):
+    with sources.held(photo, _identity(photo)) as source:
         _swap_in_link(photo, outside)
         assert photo.read_bytes() == b"somebody else's file"  # the name now leads outside
-        assert Path(sources.readable(photo)).read_bytes() == b"the photo the scan saw"
+        with source.open() as fh:
+            assert fh.read() == b"the photo the scan saw"
+        assert source.path == photo and str(source) == str(photo)  # messages name the source
 
 
 def test_a_child_process_reads_the_held_file_too(photo: Path, outside: Path) -> None:
     """ffmpeg and exiftool run as children: the name they are given opens the held file."""
-    with sources.held(photo, _identity(photo)):
+    with sources.held(photo, _identity(photo)) as source:
         _swap_in_link(photo, outside)
-        out = subprocess.run(["cat", sources.readable(photo)], capture_output=True, check=True)
+        out = subprocess.run(["cat", source.name], capture_output=True, check=True)
     assert out.stdout == b"the photo the scan saw"
 
 
-def test_the_hold_yields_the_stat_of_the_opened_file_and_is_released_after(
-        photo: Path) -> None:
-    with sources.held(photo, _identity(photo)) as st:
+def test_the_hold_stats_the_opened_file_and_is_released_after(photo: Path) -> None:
+    with sources.held(photo, _identity(photo)) as source:
+        st = source.stat()
         assert (st.st_dev, st.st_ino) == _identity(photo)
-        assert sources.readable(photo) != str(photo)
-    assert sources.readable(photo) == str(photo)
+        assert source.name != str(photo)
+    with pytest.raises(FileNotFoundError):
+        os.stat(source.name)  # the descriptor is closed: its name leads nowhere
 
 
 def test_another_file_where_the_scan_saw_this_one_is_not_opened_for_reading(
@@ -78,7 +83,6 @@ def test_another_file_where_the_scan_saw_this_one_is_not_opened_for_reading(
           sources.held(photo, scanned)):
         pytest.fail("the block ran on another file")
     assert err.value.transient  # left pending: the next scan decides what the file is
-    assert sources.readable(photo) == str(photo)
 
 
 def test_a_source_gone_since_the_scan_is_offline_not_broken(photo: Path) -> None:
@@ -102,13 +106,13 @@ def test_a_fifo_in_a_sources_place_is_refused_without_blocking(tmp_path: Path) -
         pass
 
 
-def test_a_hold_inside_a_hold_keeps_the_outer_one(photo: Path) -> None:
-    with sources.held(photo, _identity(photo)):
-        outer = sources.readable(photo)
-        with sources.held(photo, _identity(photo)):
-            assert sources.readable(photo) == outer
-        assert sources.readable(photo) == outer
-    assert sources.readable(photo) == str(photo)
+def test_holds_are_values_a_hold_inside_a_hold_leaves_the_outer_one_readable(
+        photo: Path) -> None:
+    with sources.held(photo, _identity(photo)) as outer:
+        with sources.held(photo, _identity(photo)) as inner:
+            assert inner.name != outer.name
+        with outer.open() as fh:
+            assert fh.read() == b"the photo the scan saw"
 
 
 def test_a_readers_words_about_a_held_source_do_not_name_the_hold(
@@ -122,8 +126,8 @@ def test_a_readers_words_about_a_held_source_do_not_name_the_hold(
     result = process_asset(bad, "0f1e2d3c-4b5a-4968-8776-655443322110", media_root, Config(),
                            identity=_identity(bad))
     error = result.stages["metadata"].error
-    assert error and error["type"] == "CorruptMedia" and error["path"] == str(bad)
-    assert "Invalid data found" in error["message"] and "/proc/" not in error["message"]
+    assert error and error.type == "CorruptMedia" and error.path == str(bad)
+    assert "Invalid data found" in error.message and "/proc/" not in error.message
 
 
 @pytest.mark.parametrize(("said", "told"), [
@@ -180,10 +184,10 @@ def test_a_small_files_fingerprint_covers_every_byte(tmp_path: Path) -> None:
             data[at] ^= 0xFF
 
 
-def test_a_reader_handed_another_spelling_of_the_path_reads_the_hold(
+def test_a_source_held_by_another_spelling_of_its_path_is_the_scanned_file(
         photo: Path, outside: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(photo.parent.parent)
-    with sources.held("library/./a.jpg", _identity(photo)):
+    with sources.held("library/./a.jpg", _identity(photo)) as source:
         _swap_in_link(photo, outside)
-        for spelling in ("library/a.jpg", Path("library") / "a.jpg", "library//a.jpg"):
-            assert Path(sources.readable(spelling)).read_bytes() == b"the photo the scan saw"
+        with source.open() as fh:
+            assert fh.read() == b"the photo the scan saw"

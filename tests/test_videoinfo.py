@@ -77,10 +77,21 @@ def test_hdr_transfer_and_primaries_are_named(fixture_set: dict[str, Any], name:
     assert info.streams[0].color_transfer == transfer
 
 
-def test_quicktime_creation_time_is_utc_with_source(fixture_set: dict[str, Any]) -> None:
-    info = read_video(fixture_set["video-h264-aac.mp4"].path)
-    assert info.taken_at == datetime(2023, 6, 1, 12, tzinfo=UTC)
-    assert (info.taken_at_source, info.offset) == ("CreateDate", "+00:00")
+def test_quicktime_creation_time_is_utc_shown_in_the_zone_of_the_position(
+        fixture_set: dict[str, Any]) -> None:
+    info = read_video(fixture_set["video-h264-aac.mp4"].path)  # filmed in Paris
+    assert info.taken_at == datetime(2023, 6, 1, 12, tzinfo=UTC)  # the same instant
+    assert (info.taken_at_source, info.offset, info.time_zone) == \
+        ("CreateDate", "+02:00", "Europe/Paris")
+
+
+def test_quicktime_creation_time_without_a_position_stays_utc(tmp_path: Path) -> None:
+    from fixtures import videos
+
+    clip = videos.video(tmp_path / "c.mp4", created=datetime(2023, 6, 1, 12, tzinfo=UTC))
+    info = read_video(clip)
+    assert (info.taken_at, info.offset, info.time_zone) == \
+        (datetime(2023, 6, 1, 12, tzinfo=UTC), "+00:00", "UTC")
 
 
 def test_no_date_tag_falls_back_to_file_mtime(fixture_set: dict[str, Any]) -> None:
@@ -206,3 +217,25 @@ def test_bad_input_raises_only_the_error_family(case: str, tmp_path: Path,
     assert isinstance(err.value, Unreadable if case == "missing-file"
                       else CorruptMedia | UnsupportedMedia)
     assert str(path) in str(err.value)
+
+
+# --- the container's word over a damaged track ------------------------------------------------
+
+def test_a_damaged_media_header_does_not_shorten_the_movie(tmp_path: Path) -> None:
+    from fixtures import oldcams
+
+    mov = oldcams.pentax_mov(tmp_path / "IMGP0001.MOV", 4.97)
+    ref = json.loads(subprocess.run(["exiftool", "-j", "-n", "-Duration", "-MediaDuration",
+                                     str(mov)], capture_output=True, text=True,
+                                    check=True).stdout)[0]
+    assert ref["MediaDuration"] < 0.5  # the damage: the track says 0.43 s
+    info = read_video(mov)
+    assert info.duration is not None and abs(info.duration - ref["Duration"]) <= 0.01
+    assert abs(info.duration - 4.97) <= 0.05  # what ffprobe's format duration says too
+
+
+def test_the_make_from_a_pentax_maker_box_in_a_mov(tmp_path: Path) -> None:
+    from fixtures import oldcams
+
+    info = read_video(oldcams.pentax_mov(tmp_path / "IMGP0002.MOV", 1.0))
+    assert info.make == oldcams.PENTAX_MAKE

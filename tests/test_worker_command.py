@@ -14,6 +14,7 @@ from fixtures import images
 from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
 from mediapipe.library import storage
+from mediapipe.pipeline import Asset
 from tests.support.services import RedisServer, free_port
 from workers.runner import new_run
 
@@ -43,7 +44,7 @@ def test_worker_serves_metrics_and_logs_one_json_line_per_task(
             assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
             time.sleep(0.1)
         run = new_run(root, Config(broker_url=redis_server.url))
-        run.submit([(str(photo), asset_id_for_path(photo), "image")])
+        run.submit([Asset(str(photo), asset_id_for_path(photo))])
         [result] = list(run.results(timeout=60))
         assert result.ok
         metrics = _scrape(port)

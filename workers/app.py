@@ -1,10 +1,10 @@
 """The Celery application: broker, serialisation, delivery guarantees and queues.
 
-Owns: building the Celery app from a ``Config`` (``make_app``: no app exists until one is made;
-``celery -A workers worker`` gets one made from ``MEDIAPIPE_*`` variables, see ``workers``),
-its queues (one per distinct queue of ``mediapipe.pipeline.steps.STEPS``) and the time limits of
-each step's task: a worker's app is made from the worker's own config, so its
-``worker.imageTimeLimit``/``videoTimeLimit`` govern the tasks it runs (messages carry none,
+Owns: building the Celery app from a ``Config`` and a ``Pipeline`` (``make_app``: no app exists
+until one is made; ``celery -A workers worker`` gets one made from ``MEDIAPIPE_*`` variables and
+the product's pipeline, see ``workers``), its queues (the pipeline's) and the time limits of
+each step's task, by the step's budget: a worker's app is made from the worker's own config, so
+its ``worker.imageTimeLimit``/``videoTimeLimit`` govern the tasks it runs (messages carry none,
 ``workers.tasks.send``). Does not own: what tasks do (``workers.tasks``).
 
 Delivery: JSON only; ``acks_late`` with ``reject_on_worker_lost`` (tasks are idempotent, so a
@@ -21,17 +21,16 @@ from kombu import Queue
 
 from mediapipe import allocator
 from mediapipe.config import Config
-from mediapipe.pipeline import steps
-from workers import tasks
-from workers.policy import queues, time_limit
+from mediapipe.pipeline.steps import IMAGE_BUDGET, PIPELINE, Pipeline
+from workers import policy, tasks
 
-__all__ = ["make_app", "queues"]
+__all__ = ["make_app"]
 
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
-SOFT_LIMIT_MARGIN_S = {"image": 10, "video": 30}  # time to clean up after a soft time limit
 
 
-def make_app(cfg: Config) -> Celery:
+def make_app(cfg: Config, pipeline: Pipeline = PIPELINE) -> Celery:
+    """The Celery app for ``pipeline`` (its queues, one task per step) on ``cfg``'s broker."""
     broker = cfg.broker_url or DEFAULT_BROKER
     w = cfg.worker
     restore_every = max(1, min(60, w.visibility_timeout // 4))
@@ -60,21 +59,22 @@ def make_app(cfg: Config) -> Celery:
         # longer outage around them, up to worker.brokerDeadline.
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2,
                                    "interval_step": 0.3, "interval_max": 0.5},
-        task_queues=[Queue(name) for name in queues()],  # a worker without -Q serves them all
-        task_default_queue=steps.STEPS[0].queue,
+        # a worker without -Q serves them all
+        task_queues=[Queue(name) for name in pipeline.queues],
+        task_default_queue=pipeline.queues[0],
         task_create_missing_queues=True,
         # Celery reprs every task's return value for its own "succeeded" log line, which is
         # silenced below: keep that repr short.
         resultrepr_maxsize=80,
         worker_hijack_root_logger=False,
         task_annotations={
-            tasks.DISPATCH: {"time_limit": w.image_time_limit,
-                             "soft_time_limit": max(1, w.image_time_limit - 10)},
-            **{tasks.task_name(s): {
-                "time_limit": time_limit(s, cfg),
-                "soft_time_limit": max(1, time_limit(s, cfg) - SOFT_LIMIT_MARGIN_S[s.budget])}
-               for s in steps.STEPS}},
+            tasks.DISPATCH: {"time_limit": IMAGE_BUDGET.limit(cfg),
+                             "soft_time_limit": IMAGE_BUDGET.soft_limit(cfg)},
+            **{tasks.task_name(s): {"time_limit": s.budget.limit(cfg),
+                                    "soft_time_limit": s.budget.soft_limit(cfg)}
+               for s in pipeline}},
     )
+    policy.attach(celery, pipeline)
     tasks.register(celery)
     return celery
 

@@ -28,7 +28,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import redis
 from celery import Celery
@@ -38,8 +37,7 @@ from redis.retry import Retry
 
 from mediapipe.config import Config
 from mediapipe.errors import BrokerUnreachable
-from mediapipe.pipeline import steps
-from mediapipe.pipeline.state import AssetResult
+from mediapipe.pipeline.state import Asset, AssetResult
 from workers import inflight, policy
 from workers.broker import redact
 from workers.outage import BROKER_ERRORS, patiently
@@ -51,7 +49,6 @@ RESULTS_KEY = "mediapipe:results:{run_id}"  # a list of AssetResult JSON, one pe
 CONFIG_KEY = "mediapipe:config:{digest}"  # a run's Config JSON, by content
 KEYS_TTL_S = 6 * 3600  # refreshed while the run lives (results: by each push)
 REFRESH_EVERY_S = 600
-Asset = tuple[Any, ...]  # source, asset id, kind[, todo, identity, remake]: pipeline.local.Asset
 Status = Callable[[str | None], None]  # a line on what the run waits for; None: nothing
 log = logging.getLogger("mediapipe.dispatch")
 
@@ -73,6 +70,7 @@ class Run:
     def __init__(self, app: Celery, root: Path, cfg: Config, *, force: bool = False,
                  run_id: str | None = None, on_status: Status | None = None) -> None:
         self.app = app
+        self.pipeline = policy.pipeline_of(app)
         self.cfg = cfg
         self.run_id = run_id or uuid.uuid4().hex
         self.on_status = on_status or (lambda _line: None)
@@ -113,7 +111,7 @@ class Run:
             "it is back")
 
     def submit(self, assets: Iterable[Asset], batch_size: int = BATCH_SIZE) -> int:
-        """Send ``(source, asset_id, kind[, todo])`` in batches; returns how many were sent."""
+        """Send ``assets`` in batches; returns how many were sent."""
         batch: list[Asset] = []
         sent = 0
         for asset in assets:
@@ -131,13 +129,14 @@ class Run:
             with self.app.producer_or_acquire() as producer:
                 self._publish(batch, producer)
         self._patiently(publish, "send assets")
-        self.outstanding.update((a[1], a) for a in batch)
+        self.outstanding.update((a.asset_id, a) for a in batch)
         return len(batch)
 
     def _publish(self, batch: list[Asset], producer: Producer) -> None:
         self.app.send_task("mediapipe.dispatch_batch",
-                           args=[{"common": self.common, "assets": [list(a) for a in batch]}],
-                           queue=steps.STEPS[0].queue, producer=producer, time_limit=None,
+                           args=[{"common": self.common,
+                                  "assets": [a.to_dict() for a in batch]}],
+                           queue=self.pipeline.queues[0], producer=producer, time_limit=None,
                            soft_time_limit=None)
 
     def redispatch(self, assets: Iterable[Asset] | None = None) -> int:
@@ -152,7 +151,7 @@ class Run:
     def _lost(self) -> list[Asset]:
         """The assets out that no task stands for: nothing waits in the queues (it could be
         theirs) and no worker holds them."""
-        if inflight.queued(self._redis, policy.queues()):
+        if inflight.queued(self._redis, self.pipeline.queues):
             return []
         held = inflight.held(self._redis, self.run_id)
         return [a for asset_id, a in self.outstanding.items() if asset_id not in held]

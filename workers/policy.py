@@ -1,36 +1,40 @@
-"""How the Celery driver walks the step list: which step runs in the task at hand, which is sent on.
+"""How the Celery driver walks a pipeline: which step runs in the task at hand, which is sent on.
 
-Owns: ``queues`` (every queue a step is served on), ``time_limit`` (a step's hard limit, from
-its budget and the worker's own settings) and ``run_here``, the one rule for taking the next
-step along instead of sending it to its queue: a step with nothing to do
-(``pipeline.skip_outcome``) is recorded where it is; a step with work runs here when this worker
-consumes its queue and its time limit is the task's (a step must not run under a longer limit
-than its own). A task
-boundary (publish, ack, fetch, hand-off to the pool: ~2 ms) costs more than reading a photo's
-metadata, and a worker serving the next queue would most likely take the step next anyway;
-a transcode keeps its own task (its own, longer limit, and the GPU machines' queue).
+Owns: ``pipeline_of`` (the ``Pipeline`` an app was made for: ``workers.app.make_app`` keeps it
+on the app) and ``run_here``, the one rule for taking the next step along instead of sending it
+to its queue: a step with nothing to do (``pipeline.skip_outcome``) is recorded where it is; a
+step with work runs here when this worker consumes its queue and its time limit is the task's
+(a step must not run under a longer limit than its own). A task boundary (publish, ack, fetch,
+hand-off to the pool: ~2 ms) costs more than reading a photo's metadata, and a worker serving
+the next queue would most likely take the step next anyway; a transcode keeps its own task (its
+own, longer limit, and the GPU machines' queue). Queues, budgets and time limits are the
+pipeline's own (``Pipeline.queues``, ``Step.budget``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from mediapipe.config import Config
-from mediapipe.pipeline import steps
-from mediapipe.pipeline.steps import Step
+from celery import Celery
 
-__all__ = ["queues", "run_here", "time_limit"]
+from mediapipe.pipeline.steps import Pipeline, Step
 
+__all__ = ["attach", "pipeline_of", "run_here"]
 
-def queues() -> tuple[str, ...]:
-    """Every queue a step is served on, in pipeline order."""
-    return tuple(dict.fromkeys(s.queue for s in steps.STEPS))
+_ATTRIBUTE = "mediapipe_pipeline"
 
 
-def time_limit(step: Step, cfg: Config) -> int:
-    """The hard time limit of ``step``'s task, by its budget (``worker.<budget>TimeLimit``)."""
-    w = cfg.worker
-    return w.video_time_limit if step.budget == "video" else w.image_time_limit
+def attach(app: Celery, pipeline: Pipeline) -> None:
+    """Keep ``pipeline`` on ``app``: its tasks walk it, its queues are the app's."""
+    setattr(app, _ATTRIBUTE, pipeline)
+
+
+def pipeline_of(app: Celery) -> Pipeline:
+    """The pipeline ``app`` was made for (``workers.app.make_app``)."""
+    pipeline = getattr(app, _ATTRIBUTE, None)
+    if not isinstance(pipeline, Pipeline):
+        raise RuntimeError("this Celery app was not made by workers.app.make_app")
+    return pipeline
 
 
 def run_here(step: Step, task_step: Step, consumed: Collection[str],

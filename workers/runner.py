@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from mediapipe.config import Config
-from mediapipe.pipeline.local import Asset
-from mediapipe.pipeline.state import AssetResult
+from mediapipe.pipeline.state import Asset, AssetResult
+from mediapipe.pipeline.steps import PIPELINE, Pipeline
 from workers.app import make_app
 from workers.dispatch import Run, Status
 
@@ -25,10 +25,11 @@ __all__ = ["CeleryRunner", "new_run"]
 log = logging.getLogger(__name__)
 
 
-def new_run(root: Path, cfg: Config, *, force: bool = False,
-            on_status: Status | None = None) -> Run:
-    """A run on an app made from ``cfg`` (its broker): submit assets, then read results."""
-    return Run(make_app(cfg), root, cfg, force=force, on_status=on_status)
+def new_run(root: Path, cfg: Config, *, force: bool = False, on_status: Status | None = None,
+            pipeline: Pipeline = PIPELINE) -> Run:
+    """A run of ``pipeline`` on an app made from ``cfg`` (its broker): submit assets, then
+    read results."""
+    return Run(make_app(cfg, pipeline), root, cfg, force=force, on_status=on_status)
 
 
 @dataclasses.dataclass
@@ -40,9 +41,11 @@ class CeleryRunner:
     force: bool = False
     idle_timeout: float | None = None
     on_status: Status | None = None
+    pipeline: Pipeline = PIPELINE
 
     def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]:
-        run = new_run(self.root, self.cfg, force=self.force, on_status=self.on_status)
+        run = new_run(self.root, self.cfg, force=self.force, on_status=self.on_status,
+                      pipeline=self.pipeline)
         if not run.app.control.ping(timeout=1.0):
             log.warning("no worker answered on %s: the assets wait in the queue until one "
                         "starts (mediapipe worker --broker ...)", self.cfg.broker_url)

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Sequence
 
 from mediapipe.config import Config
+from mediapipe.pipeline.steps import PIPELINE, Pipeline
 
 __all__ = ["NVENC_SESSIONS", "default_concurrency", "run_worker"]
 
@@ -27,9 +28,10 @@ NVENC_SESSIONS = 3
 log = logging.getLogger(__name__)
 
 
-def default_concurrency(queues: Sequence[str]) -> int:
-    """CPU count for image work; for a video-only worker, NVENC sessions if NVENC opens."""
-    if set(queues) == {"video"}:
+def default_concurrency(queues: Sequence[str], pipeline: Pipeline = PIPELINE) -> int:
+    """CPU count for image work; for a worker that serves only the pipeline's GPU queue,
+    NVENC sessions if NVENC opens, else 1."""
+    if set(queues) == {pipeline.gpu_queue}:
         from mediapipe.transcode import toolchain
 
         return NVENC_SESSIONS if toolchain.probe_encoder("h264_nvenc").available else 1
@@ -37,8 +39,9 @@ def default_concurrency(queues: Sequence[str]) -> int:
 
 
 def run_worker(cfg: Config, *, queues: Sequence[str], concurrency: int | None = None,
-               metrics_port: int | None = None, hostname: str | None = None) -> None:
-    """Serve ``queues`` with a prefork Celery worker until it is stopped."""
+               metrics_port: int | None = None, hostname: str | None = None,
+               pipeline: Pipeline = PIPELINE) -> None:
+    """Serve ``queues`` of ``pipeline`` with a prefork Celery worker until it is stopped."""
     from workers.broker import probe, redact
 
     probe(cfg.broker_url)
@@ -51,13 +54,13 @@ def run_worker(cfg: Config, *, queues: Sequence[str], concurrency: int | None = 
     from workers.app import make_app
     from workers.tasks import config_digest
 
-    app = make_app(cfg)
+    app = make_app(cfg, pipeline)
     for name in ("mediapipe.asset", __name__):  # a line per step, and this one, always
         logging.getLogger(name).setLevel(logging.INFO)
     log.info("worker on %s serving %s; its own settings (config %s) set only brokerUrl and "
              "worker.*: each task runs with the settings its coordinator sent with the run "
              "(config=... on each task line)", redact(cfg.broker_url), ",".join(queues),
              config_digest(cfg), extra={"config": config_digest(cfg)})
-    n = concurrency or default_concurrency(queues)
+    n = concurrency or default_concurrency(queues, pipeline)
     app.worker_main(["worker", "-Q", ",".join(queues), "-c", str(n), "--pool", "prefork",
                      "-n", hostname or "mediapipe@%h", "-l", "info"])

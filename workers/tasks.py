@@ -1,6 +1,6 @@
 """Celery tasks: one generic task that runs a named pipeline step and hands the state on.
 
-Owns: registering, on an app, one task per step of ``mediapipe.pipeline.steps.STEPS`` (named
+Owns: registering, on an app, one task per step of the app's ``Pipeline`` (named
 ``mediapipe.<step>``, all running ``run_step_task``), ``dispatch_batch`` (one coordinator message
 fans out into one task per asset, so dispatch is fast) and ``ping``; the walk down the step list
 (what runs here and what is sent on is ``workers.policy``'s rule), retries with backoff for
@@ -35,9 +35,10 @@ import mediapipe.metadata.read
 import mediapipe.thumbnails.make
 import mediapipe.transcode.run  # noqa: F401
 from mediapipe.config import Config, WorkerConfig
-from mediapipe.errors import ConfigError, OverTimeLimit
-from mediapipe.pipeline import drive, steps
-from mediapipe.pipeline.state import AssetState, StageOutcome, Status
+from mediapipe.errors import ConfigError, ErrorRecord, OverTimeLimit
+from mediapipe.pipeline import drive
+from mediapipe.pipeline.state import Asset, AssetState, StageOutcome, Status
+from mediapipe.pipeline.steps import Pipeline, Step
 from workers import metrics, policy
 from workers.dispatch import KEYS_TTL_S, RESULTS_KEY, config_json, digest_of
 from workers.outage import patiently
@@ -51,15 +52,15 @@ DISPATCH = "mediapipe.dispatch_batch"
 BROKER_DEADLINE_S = WorkerConfig().broker_deadline  # before a run's config is known
 
 
-def task_name(step: steps.Step) -> str:
+def task_name(step: Step) -> str:
     return PREFIX + step.name
 
 
 def register(app: Celery) -> None:
-    """Register the tasks on ``app``: ping, dispatch and one task per pipeline step."""
+    """Register the tasks on ``app``: ping, dispatch and one task per step of its pipeline."""
     app.task(name="mediapipe.ping")(ping)
     app.task(name=DISPATCH, bind=True, acks_late=True, ignore_result=True)(dispatch_batch)
-    for step in steps.STEPS:
+    for step in policy.pipeline_of(app):
         app.task(name=task_name(step), bind=True, acks_late=True,
                  ignore_result=True)(run_step_task)
 
@@ -69,7 +70,7 @@ def ping() -> dict[str, object]:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
-def send(app: Celery, step: steps.Step, message: dict[str, Any], *,
+def send(app: Celery, step: Step, message: dict[str, Any], *,
          deadline_s: float = BROKER_DEADLINE_S, **options: Any) -> None:
     """Publish ``step`` for the asset, waiting out a broker outage of up to ``deadline_s``.
 
@@ -84,20 +85,16 @@ def send(app: Celery, step: steps.Step, message: dict[str, Any], *,
 
 def dispatch_batch(task: Task, batch: dict[str, Any]) -> int:
     """Fan one coordinator message out into the first step of each asset: ``{"common":
-    {"root", "config_key", "force", "run_id"}, "assets": [[source, asset_id, kind, todo,
-    identity, remake], ...]}`` (``todo``: the steps due, or null for every step;
-    ``identity``: the file the scan saw, ``[device, inode]``; ``remake``: forced, this asset)."""
+    {"root", "config_key", "force", "run_id"}, "assets": [Asset.to_dict(), ...]}``."""
     common = batch["common"]
+    pipeline = policy.pipeline_of(task.app)
     started = time.perf_counter()
     with task.app.producer_or_acquire() as producer:
-        for source, asset_id, _kind, *rest in batch["assets"]:
-            force = common["force"] or (len(rest) > 2 and bool(rest[2]))
-            state = AssetState.start(source, asset_id, common["root"], force=force,
-                                     todo=rest[0] if rest else None,
-                                     identity=rest[1] if len(rest) > 1 else None)
+        for asset in map(Asset.from_dict, batch["assets"]):
+            state = asset.state(common["root"], force=common["force"])
             message = {"run_id": common["run_id"], "config_key": common["config_key"],
                        "state": state.to_dict()}
-            first = next((s for s in steps.STEPS if drive.is_due(s, state)), None)
+            first = pipeline.first_due(state)
             if first is None:  # nothing due: the asset is done as it is
                 report(task.app, message, state)
                 continue
@@ -110,19 +107,20 @@ def dispatch_batch(task: Task, batch: dict[str, Any]) -> int:
 def run_step_task(task: Task, message: dict[str, Any]) -> None:
     """Run the step this task is named for, then walk on: record the steps with nothing to do,
     run here those ``policy.run_here`` allows, send the next one to its queue, or report."""
-    task_step = steps.by_name(task.name.removeprefix(PREFIX))
+    pipeline = policy.pipeline_of(task.app)
+    task_step = pipeline.by_name(task.name.removeprefix(PREFIX))
     state = AssetState.from_dict(message["state"])
     try:
         cfg = _config_at(task.app.conf.broker_url, message["config_key"])
     except Exception as exc:  # fail the asset, reported: the coordinator must not wait forever
         log.exception("the run's config is unusable here", extra={"asset_id": state.asset_id})
-        report(task.app, message, _unconfigured(state, task_step, ConfigError("config", str(exc))
-                                                if not isinstance(exc, ConfigError) else exc))
+        error = exc if isinstance(exc, ConfigError) else ConfigError("config", str(exc))
+        report(task.app, message, _unconfigured(pipeline, state, task_step, error))
         return
-    step: steps.Step | None = task_step
+    step: Step | None = task_step
     while step is not None:
-        if not drive.is_due(step, state):  # done in an earlier run: left as the catalog has it
-            step = drive.next_step(step.name)
+        if not pipeline.is_due(step, state):  # done earlier: left as the catalog has it
+            step = pipeline.next_step(step.name)
             continue
         skipped = drive.skip_outcome(step, state, cfg)
         if skipped is not None:
@@ -146,11 +144,11 @@ def run_step_task(task: Task, message: dict[str, Any]) -> None:
             return
         if step.applies(state):  # a step that does not apply to this asset is no task's work
             _account(step, state.stages[step.name], state, cfg)
-        step = drive.next_step(step.name)
+        step = pipeline.next_step(step.name)
     report(task.app, message, state, deadline_s=cfg.worker.broker_deadline)
 
 
-def _run_step(task: Task, step: steps.Step, state: AssetState, cfg: Config) -> AssetState:
+def _run_step(task: Task, step: Step, state: AssetState, cfg: Config) -> AssetState:
     """``drive.run_due`` (the walk already asked ``skip_outcome``), with this worker's soft
     time limit turned into a failed ``OverTimeLimit``: the exception passes the step's own
     containment, so its type says what happened."""
@@ -158,28 +156,27 @@ def _run_step(task: Task, step: steps.Step, state: AssetState, cfg: Config) -> A
         return drive.run_due(step, state, cfg, passing=(SoftTimeLimitExceeded,))
     except SoftTimeLimitExceeded:
         return state.with_outcome(step.name, StageOutcome(
-            Status.FAILED, error=_over_time(task, step, state, cfg).to_dict()))
+            Status.FAILED, error=_over_time(task, step, state, cfg).record()))
 
 
-def _over_time(task: Task, step: steps.Step, state: AssetState, cfg: Config) -> OverTimeLimit:
-    limit = task.app.tasks[task_name(step)].soft_time_limit or policy.time_limit(step, cfg)
-    budget = "videoTimeLimit" if step.budget == "video" else "imageTimeLimit"
+def _over_time(task: Task, step: Step, state: AssetState, cfg: Config) -> OverTimeLimit:
+    limit = task.app.tasks[task_name(step)].soft_time_limit or step.budget.soft_limit(cfg)
     return OverTimeLimit(state.source_path, f"{step.name} ran past this worker's time limit "
-                                            f"({limit}s soft; worker.{budget})")
+                                            f"({limit}s soft; {step.budget.setting})")
 
 
-def _retry_if_transient(task: Task, step: steps.Step, state: AssetState,
+def _retry_if_transient(task: Task, step: Step, state: AssetState,
                         message: dict[str, Any], cfg: Config) -> None:
     outcome = state.stages[step.name]
     if outcome.transient and task.request.retries < cfg.worker.max_retries:
         countdown = min(600, 5 * 2 ** task.request.retries)
         log.warning("transient failure, retrying in %ss", countdown,
                     extra={"asset_id": state.asset_id, "stage": step.name,
-                           "error": (outcome.error or {}).get("message")})
+                           "error": outcome.error.message if outcome.error else None})
         raise task.retry(args=(message,), countdown=countdown)
 
 
-def _account(step: steps.Step, outcome: StageOutcome, state: AssetState, cfg: Config) -> None:
+def _account(step: Step, outcome: StageOutcome, state: AssetState, cfg: Config) -> None:
     """The step's line (``drive.log_outcome``: the same line as in-process runs, plus the
     digest of the config the task ran with) and the metrics for one step's outcome."""
     drive.log_outcome(step, state, config=config_digest(cfg))
@@ -197,11 +194,12 @@ def config_digest(cfg: Config) -> str:
     return digest_of(config_json(cfg))[:12]
 
 
-def _unconfigured(state: AssetState, step: steps.Step, exc: ConfigError) -> AssetState:
+def _unconfigured(pipeline: Pipeline, state: AssetState, step: Step,
+                  exc: ConfigError) -> AssetState:
     """The asset failed at ``step`` for want of its run's config; the rest cannot run either."""
-    error = {"type": "ConfigError", "path": "", "message": str(exc), "transient": False}
-    state = state.with_outcome(step.name, StageOutcome(Status.FAILED, error=error))
-    for later in steps.STEPS:
+    state = state.with_outcome(step.name, StageOutcome(Status.FAILED,
+                                                       error=ErrorRecord.of(exc)))
+    for later in pipeline:
         if later.name not in state.stages:
             state = state.with_outcome(later.name, StageOutcome(Status.SKIPPED,
                                                                 note="no config"))

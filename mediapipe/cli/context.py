@@ -58,9 +58,9 @@ class QueueList(click.ParamType):
                 ctx: click.Context | None) -> tuple[str, ...]:
         if isinstance(value, tuple):
             return value
-        from mediapipe.pipeline.steps import STEPS
+        from mediapipe.pipeline.steps import PIPELINE
 
-        known = tuple(dict.fromkeys(s.queue for s in STEPS))
+        known = PIPELINE.queues
         names = tuple(dict.fromkeys(q.strip() for q in str(value).split(",") if q.strip()))
         if not names:
             self.fail(f"no queue named; choose from {', '.join(known)}", param, ctx)

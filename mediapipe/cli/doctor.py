@@ -52,7 +52,7 @@ def _check_root(root: Path, failures: list[dict[str, Any]]) -> dict[str, Any]:
     for name in storage.FOLDERS:
         folder = root / name
         problem, code = "", 0
-        if not (folder / storage.MARKER).is_file():
+        if not storage.marked(folder):
             problem, code = "marker missing (not initialised, or disk not mounted)", \
                 StorageOffline.exit_code
         elif not os.access(folder, os.W_OK):

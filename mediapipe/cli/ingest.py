@@ -31,7 +31,7 @@ from mediapipe.cli.context import (
     pass_app,
     readable_source,
 )
-from mediapipe.errors import Unreadable, combined_exit_code, error_from_dict
+from mediapipe.errors import ErrorRecord, Unreadable, combined_exit_code
 
 __all__ = ["Progress", "ingest"]
 
@@ -92,8 +92,7 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
                                      on_start=bar.start, on_result=bar.advance)
     _report(summary, as_json, missing)
     if summary.failed:  # the failures' shared code (all PermissionDenied: 13), else 1
-        codes = [error_from_dict({"type": f.get("type", "")}).exit_code
-                 for f in summary.failures]
+        codes = [ErrorRecord(f.get("type", ""), "").exit_code for f in summary.failures]
         first = summary.failures[0]
         raise click.exceptions.Exit(fail(
             f"{summary.failed} of {summary.processed} assets failed (first: {first['path']}: "

@@ -62,7 +62,7 @@ def verify(app: AppContext, root: str | None, as_json: bool) -> None:
     path = app.media_root(root, "pass ROOT")
     statuses = storage.verify_root(path)
     swept = sum(temps.sweep_temp(path / f, recursive=True) for f in storage.FOLDERS
-                if (path / f / storage.MARKER).is_file())
+                if storage.marked(path / f))
     _report_folders(statuses, as_json, swept=swept)
 
 

@@ -25,6 +25,7 @@ from mediapipe.cli.context import (
     media_root_option,
     pass_app,
 )
+from mediapipe.pipeline.steps import PIPELINE
 
 __all__ = ["config_group", "doctor", "worker"]
 
@@ -55,7 +56,7 @@ def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json:
 @click.command()
 @click.option("--broker", type=BrokerUrl(), default=None,
               help="Broker URL (default: MEDIAPIPE_BROKER_URL).")
-@click.option("-Q", "--queues", type=QueueList(), default="metadata,thumbnails,video",
+@click.option("-Q", "--queues", type=QueueList(), default=",".join(PIPELINE.queues),
               show_default=True,
               help="Comma-separated queues to serve; a GPU machine serves 'video'.")
 @click.option("-c", "--concurrency", type=COUNT, default=None,

@@ -35,7 +35,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mediapipe.errors import CatalogError, StorageOffline
+from mediapipe.errors import CatalogError, ErrorRecord
 from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
 from mediapipe.index.diff import ScanDiff, apply_scan, path_range
@@ -43,6 +43,7 @@ from mediapipe.index.scan import SourceFile
 from mediapipe.index.schema import FACTS, HIDE_LIVE_VIDEOS, LINK_LIVE_STILLS, Schema
 from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error, mapped
 from mediapipe.library import storage
+from mediapipe.pipeline.steps import PIPELINE, Pipeline
 from mediapipe.sources import Identity
 
 __all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "ScanDiff", "State"]
@@ -86,10 +87,11 @@ class CatalogEntry:
 
 class Catalog:
     """The SQLite catalog of one media root. Open with ``Catalog.open(root)``; one per process,
-    used from one thread (the coordinator's). The diff itself lives in ``catalog_diff``."""
+    used from one thread (the coordinator's). The diff itself lives in ``index.diff``."""
 
-    def __init__(self, db_path: str | Path) -> None:
+    def __init__(self, db_path: str | Path, pipeline: Pipeline = PIPELINE) -> None:
         self.path = Path(db_path)
+        self.pipeline = pipeline
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
         except sqlite3.Error as exc:
@@ -110,7 +112,7 @@ class Catalog:
         if version > SCHEMA_VERSION:
             raise CatalogError(self.path, f"catalog schema {version} is newer than this "
                                           f"mediapipe knows ({SCHEMA_VERSION}); upgrade mediapipe")
-        self.schema = Schema.current()
+        self.schema = Schema.of(self.pipeline)
         self.schema.apply(self._db)
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._columns = ("asset_id, path, kind, size, mtime_ns, sidecar, online, "
@@ -120,15 +122,11 @@ class Catalog:
         self._last_flush = time.monotonic()
 
     @classmethod
-    def open(cls, media_root: str | Path) -> Catalog:
-        """The catalog of an initialised media root; ``StorageOffline`` before any write if a
-        folder's ``.immich`` marker is missing (an unmounted disk must not get a fresh catalog)."""
-        root = Path(media_root)
-        for folder in storage.FOLDERS:
-            if not (root / folder / storage.MARKER).is_file():
-                raise StorageOffline(root / folder, f"marker {storage.MARKER} is missing "
-                                                    "(disk not mounted? run `mediapipe init`)")
-        return cls(root / CATALOG_NAME)
+    def open(cls, media_root: str | Path, pipeline: Pipeline = PIPELINE) -> Catalog:
+        """The catalog of an initialised media root, with a state column for each step of
+        ``pipeline``; ``StorageOffline`` before any write if a folder's ``.immich`` marker is
+        missing (an unmounted disk must not get a fresh catalog: ``storage.require_root``)."""
+        return cls(storage.require_root(media_root) / CATALOG_NAME, pipeline)
 
     def __enter__(self) -> Catalog:
         return self
@@ -229,12 +227,12 @@ class Catalog:
         return json.loads(row[0]) if row and row[0] else None
 
     def record_result(self, asset_id: str, stage: str, state: State | str, *,
-                      error: BaseException | Mapping[str, Any] | None = None,
+                      error: BaseException | ErrorRecord | None = None,
                       metadata: Mapping[str, Any] | None = None,
                       facts: Mapping[str, Any] | None = None) -> None:
         """Record a stage's outcome (buffered; see the module docstring for when it commits).
 
-        ``error`` (a ``MediaError``, any exception, or its ``to_dict()``) is kept for a failed
+        ``error`` (an ``ErrorRecord``, or an exception) is kept for a failed
         stage, with its time; a later success of the same stage clears it. ``metadata`` replaces
         the stored JSON; ``facts`` (``schema.FACTS``: thumbhash, size, encoder, links,
         warnings as a list) set what they name.
@@ -243,10 +241,9 @@ class Catalog:
         if stage not in self.schema.names:
             raise ValueError(f"no step named {stage!r} in this catalog")
         etype = emsg = None
-        if isinstance(error, BaseException):
-            etype, emsg = type(error).__name__, getattr(error, "reason", None) or str(error)
-        elif error is not None:
-            etype, emsg = str(error.get("type", "MediaError")), str(error.get("message", ""))
+        if error is not None:
+            record = error if isinstance(error, ErrorRecord) else ErrorRecord.of(error)
+            etype, emsg = record.type, record.message
         self._buffer.append({
             "asset_id": asset_id, "stage": stage, "state": state.value, "etype": etype,
             "emsg": emsg, "now": time.time(),

@@ -26,13 +26,15 @@ from mediapipe.config import Config
 from mediapipe.errors import PathEscape
 from mediapipe.index import listing
 from mediapipe.index.catalog import Catalog, CatalogEntry, State
-from mediapipe.index.scan import LibraryScan, inside
+from mediapipe.index.scan import LibraryScan
 from mediapipe.library import upgrade
-from mediapipe.pipeline import steps
-from mediapipe.pipeline.local import Asset, Runner
-from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
+from mediapipe.library.storage import inside
+from mediapipe.metadata.model import MediaInfo
+from mediapipe.pipeline.local import Runner
+from mediapipe.pipeline.state import Asset, AssetResult, AssetState, StageOutcome, Status
+from mediapipe.pipeline.steps import Step
 
-__all__ = ["IngestSummary", "ingest"]
+__all__ = ["IngestSummary", "ingest", "missing_outputs", "record", "requeue_missing"]
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +87,9 @@ def _facts(outcome: StageOutcome, metadata: Mapping[str, Any] | None) -> dict[st
 
 def record(cat: Catalog, result: AssetResult) -> None:
     """Write one asset's stage outcomes (its metadata, what it has) into the catalog."""
+    provider = cat.pipeline.metadata_step.name
     for name, outcome in result.stages.items():
-        metadata = result.metadata if name == "metadata" else None
+        metadata = result.metadata if name == provider else None
         cat.record_result(result.asset_id, name, _state(outcome), error=outcome.error,
                           metadata=metadata, facts=_facts(outcome, metadata))
 
@@ -100,7 +103,8 @@ def requeue_missing(cat: Catalog, root: Path, cfg: Config, *, under: str | None 
     skipped though it applies and its needed steps are done). Returns how many assets."""
     count = 0
     for entry in cat.entries(under=under):
-        gone = list(_missing_stages(entry, root, cfg))
+        gone = list(dict.fromkeys(step.name for step, _ in missing_outputs(cat, entry, root,
+                                                                           cfg)))
         if not dry_run:
             for stage in gone:
                 cat.record_result(entry.asset_id, stage, State.PENDING)
@@ -109,24 +113,16 @@ def requeue_missing(cat: Catalog, root: Path, cfg: Config, *, under: str | None 
     return count
 
 
-def _missing_stages(entry: CatalogEntry, root: Path, cfg: Config) -> Iterator[str]:
-    """The done steps of ``entry`` with an output that is gone (and the ``skipped`` ones that
-    stand for done: see ``requeue_missing``)."""
-    state = AssetState.start(entry.path, entry.asset_id, root)
-    for step in steps.STEPS:
-        if step.outputs is None or not _made(step, entry):
-            continue
-        if not all(p.exists() for p in step.outputs(state, cfg)):
-            yield step.name
-
-
-def _made(step: steps.Step, entry: CatalogEntry) -> bool:
-    """Whether ``step`` made (or found made) outputs for ``entry``, by its recorded states."""
-    have = entry.states.get(step.name)
-    if have is State.DONE:
-        return True
-    return (have is State.SKIPPED and not step.declines and str(entry.kind) in step.kinds
-            and all(entry.states.get(n) is State.DONE for n in step.needs))
+def missing_outputs(cat: Catalog, entry: CatalogEntry, root: Path,
+                    cfg: Config) -> Iterator[tuple[Step, Path]]:
+    """Each output of ``entry`` that its recorded states say was made and is not on disk
+    (``Pipeline.missing_outputs``, with the metadata the catalog keeps: what a step makes may
+    depend on what the file is): what ``--missing`` requeues and ``catalog check`` reports."""
+    metadata = cat.metadata(entry.asset_id)
+    state = dataclasses.replace(AssetState.start(entry.path, entry.asset_id, root),
+                                info=MediaInfo.from_dict(metadata) if metadata else None)
+    states = {name: str(value) for name, value in entry.states.items()}
+    return cat.pipeline.missing_outputs(state, str(entry.kind), states, cfg)
 
 
 LAYOUT = "immich-names"  # derived files named <id>-preview.jpeg, as Immich names them
@@ -152,7 +148,8 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
     ``settling``: paths still being written, left as they are until a later ingest."""
     started = time.perf_counter()
     under = os.fsdecode(os.path.abspath(library))
-    with Catalog.open(root) as cat:  # StorageOffline here, before any write, if a marker is gone
+    # StorageOffline here, before any write, if a marker is gone; a column per runner's step
+    with Catalog.open(root, runner.pipeline) as cat:
         if not dry_run:
             upgrade_layout(cat, root)
         diff = cat.diff(LibraryScan(library, cfg.library.exclusion_patterns,
@@ -173,20 +170,20 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
             if on_start:
                 by_stage = listing.stats(cat, under=under).by_stage.values()
                 on_start(max((states.get("pending", 0) for states in by_stage), default=0))
-            assets = _contained(cat, cat.pending(under=under), under, summary)
+            escaped: list[Asset] = []  # failed here, before any runner: for good
+            assets = _contained(cat, cat.pending(under=under), under, summary, escaped)
             failed_for_good = 0  # a transient failure leaves its step pending, not failed
             for result in runner.run(assets):
                 record(cat, result)
                 failed_for_good += any(_state(o) is State.FAILED for o in result.stages.values())
                 summary.processed += 1
-                if not result.ok:
+                if result.error is not None:
                     summary.failed += 1
-                    summary.failures.append({"path": result.source,
-                                             "type": str((result.error or {}).get("type")),
-                                             "error": _describe(result.error)})
+                    summary.failures.append({"path": result.source, "type": result.error.type,
+                                             "error": result.error.describe()})
                 if on_result:
                     on_result(result)
-            failed_for_good += sum(f["type"] == "PathEscape" for f in summary.failures)
+            failed_for_good += len(escaped)
             cat.link_live_photos()
             summary.still_failed = listing.stats(cat, under=under).failed - failed_for_good
         else:
@@ -196,7 +193,7 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
 
 
 def _contained(cat: Catalog, entries: Iterable[CatalogEntry], library: str,
-               summary: IngestSummary) -> Iterator[Asset]:
+               summary: IngestSummary, escaped: list[Asset]) -> Iterator[Asset]:
     """The pending assets to hand to the runner, each checked just before: one whose path now
     resolves outside the library (a symbolic link swapped in for it, or for a folder above it,
     after the scan) or is a link standing where the scan saw another file is not read: its
@@ -205,15 +202,15 @@ def _contained(cat: Catalog, entries: Iterable[CatalogEntry], library: str,
     for entry in entries:
         why = _swapped(entry, real_root)
         if why is None:
-            yield Asset(entry.path, entry.asset_id, str(entry.kind), entry.todo,
-                        entry.identity, entry.remake)
+            yield Asset(entry.path, entry.asset_id, entry.todo, entry.identity, entry.remake)
             continue
-        error = PathEscape(entry.path, f"{why} after the scan; not read")
+        escaped.append(Asset(entry.path, entry.asset_id, entry.todo, entry.identity))
+        error = PathEscape(entry.path, f"{why} after the scan; not read").record()
         for name in entry.todo:
             cat.record_result(entry.asset_id, name, State.FAILED, error=error)
         summary.failed += 1
-        summary.failures.append({"path": entry.path, "type": "PathEscape",
-                                 "error": f"PathEscape: {error.reason}"})
+        summary.failures.append({"path": entry.path, "type": error.type,
+                                 "error": f"{error.type}: {error.message}"})
 
 
 def _swapped(entry: CatalogEntry, real_root: str) -> str | None:
@@ -228,12 +225,3 @@ def _swapped(entry: CatalogEntry, real_root: str) -> str | None:
     if st and entry.identity is not None and entry.identity != (st.st_dev, st.st_ino):
         return "a symbolic link to another file was put in its place"
     return None
-
-
-def _describe(error: Any) -> str:
-    """``Type: message``, naming the file it is about when that is not the source (an output
-    that could not be written, say)."""
-    if not error:
-        return "failed"
-    where = f"{error['path']}: " if error.get("path") else ""
-    return f"{error.get('type')}: {where}{error.get('message')}"

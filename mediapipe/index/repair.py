@@ -15,19 +15,17 @@ import dataclasses
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from mediapipe.config import Config
 from mediapipe.errors import CatalogError
 from mediapipe.index import ingest as coordinator
-from mediapipe.index.catalog import CATALOG_NAME, SCHEMA_VERSION, Catalog, CatalogEntry, State
-from mediapipe.index.schema import Schema, column
+from mediapipe.index.catalog import CATALOG_NAME, SCHEMA_VERSION, Catalog
 from mediapipe.index.sqlerrors import catalog_error
-from mediapipe.pipeline import steps
 from mediapipe.pipeline.local import Runner
-from mediapipe.pipeline.state import AssetResult, AssetState
+from mediapipe.pipeline.state import AssetResult
 
 __all__ = ["CheckReport", "check", "rebuild"]
 
@@ -74,10 +72,10 @@ def check(root: Path, cfg: Config) -> CheckReport:
         with Catalog(db) as cat:
             for entry in cat.entries():
                 report.sources += 1
-                for stage, output in _missing(entry, root, cfg):
+                for step, output in coordinator.missing_outputs(cat, entry, root, cfg):
                     report.missing_outputs += 1
                     if len(report.missing) < MISSING_SHOWN:
-                        report.missing.append({"path": entry.path, "stage": stage,
+                        report.missing.append({"path": entry.path, "stage": step.name,
                                                "output": str(output)})
     return report
 
@@ -89,22 +87,9 @@ def _schema_problems(con: sqlite3.Connection) -> list[str]:
     have = {str(r[1]) for r in con.execute("PRAGMA table_info(sources)")}
     if not have:
         return ["no sources table"]
-    want = {"asset_id", "path", "kind", "size", "mtime_ns", "online",
-            *(column(n) for n in Schema.current().names)}
     # A step added since the catalog was written gets its column on the next open: not a fault.
-    lacking = sorted(want - have - {column(s.name) for s in steps.STEPS})
+    lacking = sorted({"asset_id", "path", "kind", "size", "mtime_ns", "online"} - have)
     return [f"sources lacks column {c}" for c in lacking]
-
-
-def _missing(entry: CatalogEntry, root: Path, cfg: Config) -> Iterator[tuple[str, Path]]:
-    """Each output of a done step of ``entry`` that is not on disk."""
-    state = AssetState.start(entry.path, entry.asset_id, str(root))
-    for step in steps.STEPS:
-        if step.outputs is None or entry.states.get(step.name) is not State.DONE:
-            continue
-        for output in step.outputs(state, cfg):
-            if not output.exists():
-                yield step.name, output
 
 
 def set_aside(root: Path) -> Path | None:

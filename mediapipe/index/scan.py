@@ -30,8 +30,9 @@ from collections.abc import Iterable, Iterator
 
 from mediapipe import formats, sources
 from mediapipe.errors import StorageOffline
+from mediapipe.library.storage import inside
 
-__all__ = ["LibraryScan", "ScanProblem", "SourceFile", "compile_exclusions", "inside"]
+__all__ = ["LibraryScan", "ScanProblem", "SourceFile", "compile_exclusions"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -240,10 +241,3 @@ class LibraryScan:
             yield SourceFile(entry.path, st.st_size, st.st_mtime_ns, kind,
                              sidecars[side] if side else None, st.st_ino, st.st_dev,
                              st.st_ctime_ns, fingerprint)
-
-
-def inside(real: str, real_root: str) -> bool:
-    """Whether the resolved path ``real`` is ``real_root`` or below it (the one rule for what a
-    link may lead to, at the scan and again before a source is read)."""
-    return real == real_root or real.startswith(real_root.rstrip("/") + "/")
-

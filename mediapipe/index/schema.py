@@ -1,10 +1,11 @@
 """The catalog's SQL, made from the pipeline's steps: one state column per step.
 
 Owns: the ``sources`` table (its fixed columns and a ``<step>_state`` column for every step of
-``pipeline.steps.STEPS``), bringing an older catalog up to the current steps (a step added
-since gets its column, ``pending`` for every source that it applies to, and the partial index
-of pending work is remade), and the SQL fragments the catalog and the diff share: where work is
-pending, a step's first state for a kind of source, the statement that records one outcome.
+the ``Pipeline`` the catalog is opened with), bringing an older catalog up to the current
+steps (a step added since gets its column, ``pending`` for every source that it applies to,
+and the partial index of pending work is remade), and the SQL fragments the catalog and the
+diff share: where work is pending, a step's first state for a kind of source, the statement
+that records one outcome.
 Does not own: running the statements (``catalog``, ``diff``).
 """
 
@@ -14,8 +15,7 @@ import dataclasses
 import sqlite3
 from collections.abc import Iterable
 
-from mediapipe.pipeline import steps
-from mediapipe.pipeline.steps import Step
+from mediapipe.pipeline.steps import Pipeline, Step
 
 __all__ = ["FACTS", "HIDE_LIVE_VIDEOS", "LINK_LIVE_STILLS", "Schema"]
 
@@ -83,10 +83,11 @@ class Schema:
     """The SQL for one list of steps (the pipeline's, read when a catalog opens)."""
 
     steps: tuple[Step, ...]
+    first: str  # the step that provides the metadata: its outcome starts an asset's warnings
 
     @classmethod
-    def current(cls) -> Schema:
-        return cls(tuple(steps.STEPS))
+    def of(cls, pipeline: Pipeline) -> Schema:
+        return cls(pipeline.steps, pipeline.metadata_step.name)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -123,7 +124,7 @@ class Schema:
             f"{column(n)} = CASE WHEN :stage = '{n}' THEN :state ELSE {column(n)} END"
             for n in self.names)
         facts = ",\n    ".join(f"{f} = COALESCE(:{f}, {f})" for f in FACTS if f != "warnings")
-        first = self.names[0]
+        first = self.first
         finished = " AND ".join(  # every step done or skipped once this one is recorded
             f"(CASE WHEN :stage = '{n}' THEN :state ELSE {column(n)} END) IN ('done', 'skipped')"
             for n in self.names)

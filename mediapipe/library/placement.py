@@ -181,7 +181,7 @@ def place_file(source: str | Path, target: str | Path, *, inside: str | Path, mo
     side_src = Path(sidecar) if sidecar else None
     storage.require_marker(target)
     real_inside = os.path.realpath(inside)
-    if not Path(os.path.realpath(target)).is_relative_to(real_inside):
+    if not storage.inside(os.path.realpath(target), real_inside):
         raise PathEscape(target, f"resolves outside {inside}; refused")
     try:
         while True:
@@ -192,7 +192,7 @@ def place_file(source: str | Path, target: str | Path, *, inside: str | Path, mo
             if dry_run:
                 return Placement(source, final, action, side_src, side_dst)
             final.parent.mkdir(parents=True, exist_ok=True)
-            if not Path(os.path.realpath(final.parent)).is_relative_to(real_inside):
+            if not storage.inside(os.path.realpath(final.parent), real_inside):
                 raise PathEscape(final, f"resolves outside {inside}; refused")
             try:
                 if side_src and side_dst and not side_dst.exists():

@@ -39,6 +39,8 @@ __all__ = [
     "atomic_write",
     "derived_path",
     "init_root",
+    "inside",
+    "marked",
     "require_marker",
     "require_root",
     "verify_root",
@@ -46,6 +48,18 @@ __all__ = [
 
 FOLDERS = ("library", "thumbs", "encoded-video", "profile")
 MARKER = ".immich"
+
+
+def marked(folder: str | Path) -> bool:
+    """Whether ``folder`` carries its ``.immich`` marker (the one test: its disk is mounted)."""
+    return (Path(folder) / MARKER).is_file()
+
+
+def inside(real: str | Path, real_root: str | Path) -> bool:
+    """Whether the resolved path ``real`` is ``real_root`` or below it: the one rule for what a
+    write, a placed original or a library's link may lead to (both already resolved)."""
+    real, real_root = os.fspath(real), os.fspath(real_root)
+    return real == real_root or real.startswith(real_root.rstrip("/") + "/")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,7 +137,7 @@ def verify_root(root: str | Path) -> list[FolderStatus]:
     for name in FOLDERS:
         folder = root / name
         marker = folder / MARKER
-        if not marker.is_file():
+        if not marked(folder):
             out.append(FolderStatus(name, folder, False,
                                     f"marker {marker} is missing (disk not mounted?)",
                                     StorageOffline.exit_code))
@@ -144,8 +158,7 @@ def require_root(root: str | Path, folders: tuple[str, ...] = FOLDERS) -> Path:
     first folder without one and what to do (``mediapipe init``, or mount the disk)."""
     root = Path(root)
     for name in folders:
-        marker = root / name / MARKER
-        if not marker.is_file():
+        if not marked(root / name):
             why = ("the media root does not exist" if not root.is_dir() else
                    f"{name}/ has no {MARKER} marker")
             raise StorageOffline(root / name, f"{why}: not an initialised media root, or its "
@@ -162,7 +175,7 @@ def require_marker(path: str | Path) -> Path:
     """
     path = Path(path).absolute()
     for folder in path.parents:
-        if (folder / MARKER).is_file():
+        if marked(folder):
             return folder
         if folder.name in FOLDERS:
             raise StorageOffline(path, f"{folder} has no {MARKER} marker (disk not mounted?); "
@@ -202,8 +215,7 @@ def _contained_folder(guard: Path, folder: Path, target: Path, mode: int) -> Non
             raise PathEscape(target, f"{here} is a symbolic link: writes stay below the media "
                                      "root; nothing written")
     real_guard = Path(os.path.realpath(guard))
-    if not (real_guard / MARKER).is_file() or \
-            not Path(os.path.realpath(folder)).is_relative_to(real_guard):
+    if not marked(real_guard) or not inside(os.path.realpath(folder), real_guard):
         raise PathEscape(target, f"{folder} resolves outside {real_guard}; nothing written")
 
 

@@ -2,5 +2,30 @@
 
 Modules: ``read`` (the stage's entry, ``read_metadata``), ``model`` (``MediaInfo``,
 ``StreamInfo``), ``blocks`` (an image's metadata blocks, found without decoding), ``exif``,
-``xmp``, ``dates`` (which date wins, Immich's rules), ``video`` (PyAV headers).
+``xmp``, ``iptc``, ``exiftool`` (the fallback reader), ``dates`` (which date wins, Immich's
+rules), ``motion`` (where a motion photo keeps its video), ``video`` (PyAV headers).
+Public names (imported on first use): ``read_metadata``, ``read_video``, ``MediaInfo``,
+``StreamInfo``.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mediapipe.exports import lazy
+
+__all__ = ["MediaInfo",
+           "StreamInfo",
+           "read_metadata",
+           "read_video"]
+__getattr__, __dir__ = lazy(__name__, {
+    "read_metadata": "mediapipe.metadata.read",
+    "read_video": "mediapipe.metadata.video",
+    "MediaInfo": "mediapipe.metadata.model",
+    "StreamInfo": "mediapipe.metadata.model",
+})
+
+if TYPE_CHECKING:
+    from mediapipe.metadata.model import MediaInfo, StreamInfo
+    from mediapipe.metadata.read import read_metadata
+    from mediapipe.metadata.video import read_video

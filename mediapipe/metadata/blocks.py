@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from mediapipe import sources
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
+from mediapipe.sources import Source, SourceLike
 
 __all__ = ["ImageBlocks", "read_blocks", "sniff"]
 
@@ -69,10 +70,12 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def read_blocks(path: Path) -> ImageBlocks:
-    """Find the metadata blocks of the image at ``path`` (see the module docstring)."""
+def read_blocks(source: SourceLike) -> ImageBlocks:
+    """Find the metadata blocks of the image ``source`` (see the module docstring)."""
+    src = Source.of(source)
+    path = src.path
     try:
-        f = open(sources.readable(path), "rb")  # noqa: SIM115 - closed below, also on error
+        f = src.open()
     except OSError as exc:
         raise CorruptMedia(path, f"cannot open: {exc.strerror or exc}") from exc
     with f:
@@ -84,10 +87,10 @@ def read_blocks(path: Path) -> ImageBlocks:
         if fmt == "JPEG":
             return _jpeg(f, path)
         if fmt == "HEIF":
-            return _heif(path)
+            return _heif(path, src.name)
         if fmt == "TIFF":
             return _tiff(f, path)
-        return _pillow(path, fmt)
+        return _pillow(path, fmt, src.name)
 
 
 class _Reader:
@@ -174,11 +177,11 @@ def _extended_xmp(main: list[bytes], parts: dict[bytes, dict[int, bytes]]) -> li
             if any(guid in packet for packet in main)]
 
 
-def _heif(path: Path) -> ImageBlocks:
+def _heif(path: Path, name: str) -> ImageBlocks:
     import pillow_heif
 
     try:
-        heif = pillow_heif.open_heif(sources.readable(path), convert_hdr_to_8bit=False)
+        heif = pillow_heif.open_heif(name, convert_hdr_to_8bit=False)
         width, height = heif.size
         info = heif.info
     except IndexError as exc:  # pillow-heif indexes its empty list of images
@@ -209,14 +212,14 @@ def _tiff(f: BinaryIO, path: Path) -> ImageBlocks:
                        None, tuple(warnings), iptc if isinstance(iptc, bytes) else None)
 
 
-def _pillow(path: Path, fmt: str | None) -> ImageBlocks:
+def _pillow(path: Path, fmt: str | None, name: str) -> ImageBlocks:
     from PIL import Image, UnidentifiedImageError
 
     # Only the header is read here, never the pixels: Pillow's decompression-bomb limit is for
     # decoders (``image.maxPixels`` governs it in the thumbnails stage), not for reading tags.
     before, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
     try:
-        with Image.open(sources.readable(path)) as im:
+        with Image.open(name) as im:
             info = im.info
             exif = info.get("exif")
             xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")

@@ -1,11 +1,15 @@
 """Date taken: which tag wins, its sub-seconds and its UTC offset (Immich's rules).
 
 Owns: parsing exif/XMP/QuickTime date strings, building exiftool's SubSec composites, the tag
-priority, and finding the offset (in the string, from OffsetTimeOriginal/OffsetTime, else from
-a UTC GPS timestamp). Does not own: reading tags (``exif``, ``xmp``) or the file-mtime fallback
+priority, and finding the offset and zone as exiftool-vendored (Immich's reader) does: the
+offset the date names (in the string, then OffsetTimeOriginal/OffsetTime, a maker note's
+TimeZone with its DaylightSavings, EXIF's TimeZoneOffset); else the zone of the
+GPS position (``zones.zone_at``: the wall time is read in that zone, a UTC ``GPSDateTime`` is
+shown in it, daylight saving included); else the difference to a UTC GPS timestamp. Does not own:
+reading tags (``exif``, ``xmp``), the zone index (``zones``) or the file-mtime fallback
 (``read``, which has the file).
 
-Entry point: ``taken_at(tags) -> Taken | None``.
+Entry point: ``taken_at(tags, position=None) -> Taken | None``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+
+from mediapipe.metadata.zones import in_zone_at, offset_zone_name
 
 __all__ = ["PRIORITY", "Taken", "parse_date", "taken_at"]
 
@@ -30,11 +36,14 @@ _GPS_SLACK = timedelta(minutes=5)  # a GPS fix may lag the shutter by this much
 
 @dataclasses.dataclass(frozen=True)
 class Taken:
-    """The moment a photo was taken: aware when ``offset`` is known, and the tag it came from."""
+    """The moment a photo was taken: aware when ``offset`` is known, the tag it came from, and
+    its zone as Immich names it (``timeZone``: an IANA name from the position, or ``UTC+2``
+    for an offset the file names)."""
 
     when: datetime
     offset: str | None
     source: str
+    zone: str | None = None
 
 
 def format_offset(delta: timedelta) -> str:
@@ -113,24 +122,59 @@ def _gps_offset(local: datetime, tags: Mapping[str, object]) -> timedelta | None
     return rounded
 
 
-def taken_at(tags: Mapping[str, object]) -> Taken | None:
-    """The first date tag in ``PRIORITY`` that parses, with its offset when one is known."""
+def _named_offset(tags: Mapping[str, object]) -> timedelta | None:
+    """The offset a tag beside the date names: OffsetTimeOriginal, OffsetTime, a maker note's
+    ``TimeZone`` (minutes with exiftool's ``-n``, or ``+01:00``; an hour more where its
+    ``DaylightSavings`` is on, as exiftool-vendored adjusts it), EXIF's ``TimeZoneOffset``
+    (hours)."""
+    for key in ("OffsetTimeOriginal", "OffsetTime"):
+        offset = parse_offset(tags.get(key))
+        if offset is not None:
+            return offset
+    zone = tags.get("TimeZone")
+    offset = parse_offset(zone) if isinstance(zone, str) else _minutes(zone)
+    if offset is not None:
+        if tags.get("DaylightSavings") in (1, "Yes", "On"):
+            offset += timedelta(hours=1)
+        return offset if abs(offset) <= _MAX_OFFSET else None
+    hours = tags.get("TimeZoneOffset")
+    hours = hours[0] if isinstance(hours, tuple) and hours else hours
+    return _minutes(hours * 60) if isinstance(hours, int) and not isinstance(hours, bool) \
+        else None
+
+
+def _minutes(value: object) -> timedelta | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    delta = timedelta(minutes=round(value))
+    return delta if abs(delta) <= _MAX_OFFSET else None
+
+
+def taken_at(tags: Mapping[str, object],
+             position: tuple[float | None, float | None] | None = None) -> Taken | None:
+    """The first date tag in ``PRIORITY`` that parses, with its offset and zone when known;
+    ``position`` (latitude, longitude) gives the zone when the file names no offset."""
     merged = {**tags, **composites(tags)}
     for name in PRIORITY:
         parsed = parse_date(merged.get(name))
         if parsed is None:
             continue
         when, offset = parsed
+        if name == "GPSDateTime":  # a UTC instant ("Z" names no local offset): shown in the
+            utc = when - (offset or timedelta(0))  # position's zone where there is one
+            placed = in_zone_at(utc, True, position)
+            if placed is not None:
+                return Taken(placed[0], format_offset(placed[1]), name, placed[2])
+            return Taken(utc.replace(tzinfo=UTC), "+00:00", name, "UTC")
         if offset is None:
-            for key in ("OffsetTimeOriginal", "OffsetTime"):
-                offset = parse_offset(tags.get(key))
-                if offset is not None:
-                    break
-        if offset is None and name != "GPSDateTime":
+            offset = _named_offset(tags)
+        if offset is None:
+            placed = in_zone_at(when, False, position)
+            if placed is not None:
+                return Taken(placed[0], format_offset(placed[1]), name, placed[2])
             offset = _gps_offset(when, tags)
-        if name == "GPSDateTime" and offset is None:
-            offset = timedelta(0)  # GPS time is UTC
         if offset is None:
             return Taken(when, None, name)
-        return Taken(when.replace(tzinfo=timezone(offset)), format_offset(offset), name)
+        return Taken(when.replace(tzinfo=timezone(offset)), format_offset(offset), name,
+                     offset_zone_name(offset))
     return None

@@ -20,7 +20,8 @@ import subprocess
 import threading
 from pathlib import Path
 
-from mediapipe import lifelines, sources
+from mediapipe import lifelines
+from mediapipe.sources import Source, SourceLike
 
 __all__ = ["TAGS", "TIMEOUT_S", "ExiftoolUnavailable", "exiftool_tags", "shutdown"]
 
@@ -30,13 +31,15 @@ TIMEOUT_S = 30.0  # per file; a config setting could carry it (see the metadata 
 TAGS = (
     "SubSecDateTimeOriginal", "SubSecCreateDate", "DateTimeOriginal", "SubSecTimeOriginal",
     "OffsetTimeOriginal", "CreationDate", "CreateDate", "SubSecTimeDigitized",
-    "OffsetTimeDigitized", "OffsetTime", "MediaCreateDate", "DateTimeCreated", "GPSDateTime",
+    "OffsetTimeDigitized", "OffsetTime", "TimeZone", "DaylightSavings", "TimeZoneOffset",
+    "MediaCreateDate", "DateTimeCreated", "GPSDateTime",
     "GPSLatitude", "GPSLongitude", "GPSAltitude", "Orientation", "ImageSize", "ImageWidth",
     "ImageHeight", "BitsPerSample", "Make", "Model", "LensModel", "LensID", "LensType", "Lens",
     "ISO", "ExposureTime", "FNumber", "FocalLength", "ImageDescription", "Description",
     "Caption-Abstract", "Rating", "Subject", "Keywords", "HierarchicalSubject", "TagsList",
     "XPKeywords", "City", "Country", "ColorSpace", "ProfileDescription", "ContentIdentifier",
-    "MicroVideo", "MicroVideoOffset", "MotionPhoto", "MIMEType")
+    "MicroVideo", "MicroVideoOffset", "MotionPhoto", "MotionPhotoVideo", "EmbeddedVideoFile",
+    "MIMEType")
 # Each request: JSON, numbers as numbers, names without groups, no warnings on stderr.
 _ARGS = ("-j", "-n", "-q", "-q", "-charset", "filename=utf8", "-api", "largefilesupport=1",
          *(f"-{tag}" for tag in TAGS))
@@ -105,10 +108,11 @@ _lock = threading.Lock()
 _current: _Process | None = None
 
 
-def exiftool_tags(path: str | os.PathLike[str], timeout: float = TIMEOUT_S) -> dict[str, object]:
-    """exiftool's ``-j -n`` tags of one file (see the module docstring)."""
+def exiftool_tags(source: SourceLike, timeout: float = TIMEOUT_S) -> dict[str, object]:
+    """exiftool's ``-j -n`` tags of one file, read by its ``Source.name`` (the held file,
+    whatever its path says now; see the module docstring)."""
     global _current
-    p = Path(sources.readable(path))  # the held file, whatever its name says now
+    p = Path(Source.of(source).name)
     if "\n" in str(p) or "\r" in str(p):
         raise ExiftoolUnavailable("exiftool's argument file cannot carry a newline in a name")
     with _lock:

@@ -67,6 +67,9 @@ class MediaInfo:
     orientation: int = 1
     taken_at: datetime | None = None
     offset: str | None = None
+    # Immich's ``timeZone``: the IANA zone of the GPS position where the file names no offset
+    # ("America/Los_Angeles"), else the offset's name ("UTC+2"); None when neither is known
+    time_zone: str | None = None
     taken_at_source: str = "file_mtime"
     make: str | None = None
     model: str | None = None
@@ -86,7 +89,11 @@ class MediaInfo:
     bits_per_sample: int | None = None
     live_photo_id: str | None = None
     motion_photo: bool = False
+    # where Google's XMP says the video is: from ``offset``, ``length`` bytes (None: to the end)
     motion_photo_offset: int | None = None
+    motion_photo_length: int | None = None
+    # why a photo marked as a motion photo names no usable range (also among ``warnings``)
+    motion_photo_problem: str | None = None
     # video
     duration: float | None = None
     fps: float | None = None

@@ -2,7 +2,9 @@
 
 Owns: dispatching by kind (videos go to ``video.read_video``), choosing the reader (in-process
 first; exiftool, through ``metadata.exiftool``, for what it cannot read: RAW, PSD, JXL, SVG and
-any format it does not know, and for the date of a file where it finds no date tag at all),
+any format it does not know, and for the date of a file where it finds no date tag at all,
+with the make and model found beside it: no date comes from the file system while exiftool
+finds one in the file),
 merging an image's tag sources (EXIF first, embedded XMP then IPTC fill gaps, the XMP sidecar
 ``formats.find_sidecar`` picks wins for date, GPS, description, rating and keywords), and
 Immich's rules for every field: date (``dates``) with the file mtime as the last resort, GPS
@@ -25,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from mediapipe import formats, sources
+from mediapipe import formats
 from mediapipe.colour import profile_description
 from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
 from mediapipe.metadata.blocks import ImageBlocks, read_blocks
@@ -34,7 +36,9 @@ from mediapipe.metadata.exif import read_exif
 from mediapipe.metadata.exiftool import ExiftoolUnavailable, exiftool_tags
 from mediapipe.metadata.iptc import read_iptc
 from mediapipe.metadata.model import MediaInfo
+from mediapipe.metadata.motion import heif_video
 from mediapipe.metadata.xmp import read_xmp
+from mediapipe.sources import Source, SourceLike, reason
 
 __all__ = ["EXIFTOOL_FIRST", "read_metadata"]
 
@@ -47,54 +51,68 @@ Tags = dict[str, object]
 _DATE_TAGS = frozenset({
     "DateTimeOriginal", "SubSecTimeOriginal", "OffsetTimeOriginal", "CreateDate",
     "SubSecTimeDigitized", "OffsetTimeDigitized", "OffsetTime", "DateCreated", "GPSDateTime",
-    "CreationDate", "MediaCreateDate", "DateTimeCreated", *PRIORITY})
+    "CreationDate", "MediaCreateDate", "DateTimeCreated", "TimeZone", "DaylightSavings",
+    "TimeZoneOffset", *PRIORITY})
 _GPS_TAGS = frozenset({"GPSLatitude", "GPSLongitude", "GPSAltitude"})
+# What exiftool may add beside a date it found where ours found none (CIFF has make and model).
+_CAMERA_TAGS = frozenset({"Make", "Model", "LensModel", "Lens", "ISO", "ExposureTime",
+                          "FNumber", "FocalLength"})
 _SIDECAR_WINS = frozenset({"Description", "Rating", "Subject", "HierarchicalSubject", "Keywords"})
-# Formats whose every date-bearing block the in-process readers read (EXIF, XMP, IPTC).
-_READ_WHOLE = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "HEIF"})
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
          "TIFF": "image/tiff", "BMP": "image/bmp"}
 # Keyed as float: codes match by value, so a ColorSpace stored as a rational 1.0 is sRGB too.
 _COLOR_SPACES: dict[float, str] = {1: "sRGB", 2: "Adobe RGB", 0xFFFF: "Uncalibrated"}
 
 
-def read_metadata(path: str | os.PathLike[str], *, sidecar: bool = True) -> MediaInfo:
-    """What the file at ``path`` is and what it says about itself (see the module docstring)."""
-    p = Path(path)
+def read_metadata(source: SourceLike, *, sidecar: bool = True) -> MediaInfo:
+    """What the file ``source`` (a path, or a held ``Source``) is and what it says about
+    itself (see the module docstring)."""
+    src = Source.of(source)
+    p = src.path
     kind = formats.kind_of(p)
     if kind is formats.Kind.VIDEO:
         from mediapipe.metadata.video import read_video
 
-        return read_video(p)
+        return read_video(src)
     if kind is not formats.Kind.IMAGE:
         raise UnsupportedMedia(p, f"not a media file mediapipe reads ({p.suffix or 'no ext'})")
     try:
-        st = os.stat(sources.readable(p))
+        st = src.stat()
     except OSError as exc:
         raise from_os_error(p, exc) from exc
     if st.st_size == 0:
         raise CorruptMedia(p, "empty file")
     side = formats.find_sidecar(p) if sidecar else None
     if p.suffix.lower() in EXIFTOOL_FIRST:
-        return _by_exiftool(p, st, side, "")
+        return _by_exiftool(src, st, side, "")
     try:
-        blocks = read_blocks(p)
+        blocks = read_blocks(src)
     except UnsupportedMedia as exc:
-        return _by_exiftool(p, st, side, exc.reason)
+        return _by_exiftool(src, st, side, exc.reason)
     warnings = list(blocks.warnings)
     tags = _embedded_tags(blocks, warnings)
     if side is not None:
         tags = _apply_sidecar(tags, side, warnings)
-    source = "mediapipe"
-    if taken_at(tags) is None and (tags.get("MakerNoteSize") or blocks.format not in _READ_WHOLE):
-        # no date tag, and a maker note or a container only exiftool reads all of: ask it
-        tags, source = _date_from_exiftool(p, tags, warnings)
+    if blocks.format == "HEIF" and _motion_box(src):
+        tags["MotionPhotoVideo"] = True  # exiftool's name for the mpvd box
+    reader = "mediapipe"
+    if taken_at(tags) is None:  # no date from the file system while exiftool finds one
+        tags, reader = _date_from_exiftool(src, tags, warnings)
     mime = _MIME.get(blocks.format) or formats.mime_type(p)
     if mime != formats.mime_type(p) and blocks.format != "HEIF":
         warnings.append(f"content is {blocks.format}, not what the name {p.suffix} says")
     pixels = _Pixels(blocks.width, blocks.height, blocks.displayed, blocks.bits_per_sample,
                      profile_description(blocks.icc) if blocks.icc else None)
-    return _build(p, st, pixels, tags, mime, warnings, source)
+    return _build(p, st, pixels, tags, mime, warnings, reader)
+
+
+def _motion_box(src: Source) -> bool:
+    """Whether a HEIF carries a motion photo's video in its ``mpvd`` box (Samsung One UI 6)."""
+    try:
+        with src.open() as fh:
+            return heif_video(fh) is not None
+    except OSError:
+        return False
 
 
 class _Pixels(NamedTuple):
@@ -107,40 +125,84 @@ class _Pixels(NamedTuple):
     profile: str | None
 
 
-def _date_from_exiftool(p: Path, tags: Tags, warnings: list[str]) -> tuple[Tags, str]:
+def _date_from_exiftool(src: Source, tags: Tags, warnings: list[str]) -> tuple[Tags, str]:
     """``tags`` with exiftool's date tags added when it finds a date the in-process readers
-    did not (maker notes, old containers); the reader that answered."""
+    did not (maker notes, CIFF, APP12 Picture Info, Casio QVCI, old containers), and the
+    camera facts it found there that ours lack (CIFF's make and model); the reader that
+    answered. Only a file with no date in-process pays for this round trip."""
     try:
-        theirs = exiftool_tags(p)
+        theirs = exiftool_tags(src)
     except ExiftoolUnavailable as exc:
         warnings.append(f"no date tag; exiftool could not be asked: {exc}")
         return tags, "mediapipe"
     dates = {k: v for k, v in theirs.items() if k in _DATE_TAGS}
     if taken_at(dates) is None:
         return tags, "mediapipe"
-    return {**tags, **dates}, "mediapipe+exiftool"
+    camera = {k: v for k, v in theirs.items() if k in _CAMERA_TAGS and not _present(tags.get(k))}
+    return {**tags, **dates, **camera}, "mediapipe+exiftool"
 
 
-def _by_exiftool(p: Path, st: os.stat_result, side: Path | None, why: str) -> MediaInfo:
+def _by_exiftool(src: Source, st: os.stat_result, side: Path | None, why: str) -> MediaInfo:
     """The whole answer from exiftool, for what the in-process readers cannot read."""
+    p = src.path
     try:
-        tags: Tags = exiftool_tags(p)
+        tags: Tags = exiftool_tags(src)
     except ExiftoolUnavailable as exc:
         raise UnsupportedMedia(p, f"{why or 'format read by exiftool only'}; "
                                   f"exiftool could not answer: {exc}") from exc
+    decoded: _Pixels | None = None
     if tags.get("ImageSize") is None and tags.get("ImageWidth") is None:
         said = f"exiftool: {tags['Error']}" if "Error" in tags else "exiftool finds no size"
-        if p.suffix.lower() in EXIFTOOL_FIRST:  # the name promises a format the bytes are not
+        if p.suffix.lower() == ".jxl":  # the decoder's header says; it alone says "corrupt"
+            decoded, tags = _jxl_pixels(src, tags, said)
+        elif p.suffix.lower() in EXIFTOOL_FIRST:  # the name promises a format it is not
             raise CorruptMedia(p, f"{p.suffix} file not readable ({said})")
-        raise UnsupportedMedia(p, f"{why or 'not an image format mediapipe reads'}; {said}")
+        else:
+            raise UnsupportedMedia(p, f"{why or 'not an image format mediapipe reads'}; {said}")
     warnings: list[str] = []
     if side is not None:
         tags = _apply_sidecar(tags, side, warnings)
     width, height = _image_size(tags)
     bits = tags.get("BitsPerSample")
     bits = bits if isinstance(bits, int) else None
-    pixels = _Pixels(width, height, False, bits, _text(tags.get("ProfileDescription")))
+    pixels = decoded or _Pixels(width, height, False, bits,
+                                _text(tags.get("ProfileDescription")))
     return _build(p, st, pixels, tags, formats.mime_type(p), warnings, "exiftool")
+
+
+def _jxl_pixels(src: Source, tags: Tags, said: str) -> tuple[_Pixels, Tags]:
+    """A JPEG XL's size, depth and colour from its codestream header (``jxl``), where exiftool
+    has none (a container in ``jxlp`` parts, which Debian's 12.57 does not follow); the
+    header's orientation where the EXIF box names none. A header it cannot follow is handed
+    to the decoder: the file is corrupt only when the decoder says so."""
+    from mediapipe.metadata.jxl import JxlHeaderError, read_header
+
+    p = src.path
+    try:
+        head = read_header(src)
+    except OSError as exc:
+        raise from_os_error(p, exc) from exc
+    except JxlHeaderError as exc:
+        return _jxl_decoded(src, f"{said}; header: {exc}"), tags
+    if not _present(tags.get("Orientation")) and head.orientation != 1:
+        tags = {**tags, "Orientation": head.orientation}
+    return _Pixels(head.width, head.height, False, head.bits_per_sample, head.colour), tags
+
+
+def _jxl_decoded(src: Source, said: str) -> _Pixels:
+    """What the JPEG XL decoder (pillow-jxl) makes of a file whose header we cannot follow."""
+    import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
+    from PIL import Image
+
+    p = src.path
+    try:
+        with Image.open(src.name) as im:
+            icc = im.info.get("icc_profile")
+            return _Pixels(im.width, im.height, False, 16 if im.mode == "I;16" else 8,
+                           profile_description(icc) if icc else None)
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
+        raise CorruptMedia(p, f".jxl file not readable ({said}; decoder: "
+                              f"{reason(exc)})") from exc
 
 
 def _image_size(tags: Mapping[str, object]) -> tuple[int | None, int | None]:
@@ -230,21 +292,24 @@ def _build(p: Path, st: os.stat_result, pixels: _Pixels, tags: Mapping[str, obje
     width, height = pixels.width, pixels.height
     if orientation >= 5 and not pixels.displayed:
         width, height = height, width
-    taken = taken_at(tags)
-    if taken is not None:
-        when, offset, source = taken.when, taken.offset, taken.source
-    else:
-        when, offset, source = datetime.fromtimestamp(st.st_mtime, UTC), "+00:00", "file_mtime"
     lat, lon = _number(tags.get("GPSLatitude")), _number(tags.get("GPSLongitude"))
     if lat is None or lon is None or (lat == 0 and lon == 0):
         lat = lon = None
+    taken = taken_at(tags, (lat, lon))
+    if taken is not None:
+        when, offset, source, zone = taken.when, taken.offset, taken.source, taken.zone
+    else:
+        when, offset, source = datetime.fromtimestamp(st.st_mtime, UTC), "+00:00", "file_mtime"
+        zone = None
     iso = tags.get("ISO")
     rating = tags.get("Rating")
-    motion, motion_offset = _motion_photo(tags, st.st_size)
+    motion = _motion_photo(tags, st.st_size)
+    if motion.problem:
+        warnings.append(motion.problem)
     return MediaInfo(
         path=str(p), kind="image", mime_type=mime, size=st.st_size,
         width=width, height=height, orientation=orientation,
-        taken_at=when, offset=offset, taken_at_source=source,
+        taken_at=when, offset=offset, time_zone=zone, taken_at_source=source,
         make=_text(tags.get("Make")), model=_text(tags.get("Model")), lens_model=_lens(tags),
         iso=iso if isinstance(iso, int) and iso > 0 else None,
         exposure_time=_number(tags.get("ExposureTime")), f_number=_number(tags.get("FNumber")),
@@ -259,7 +324,8 @@ def _build(p: Path, st: os.stat_result, pixels: _Pixels, tags: Mapping[str, obje
         profile_description=pixels.profile,
         bits_per_sample=pixels.bits_per_sample,
         live_photo_id=_text(tags.get("ContentIdentifier")),
-        motion_photo=motion, motion_photo_offset=motion_offset,
+        motion_photo=motion.marked, motion_photo_offset=motion.offset,
+        motion_photo_length=motion.length, motion_photo_problem=motion.problem,
         warnings=tuple(dict.fromkeys(warnings)), metadata_source=reader,
     )
 
@@ -284,15 +350,41 @@ def _keywords(tags: Mapping[str, object]) -> tuple[str, ...]:
     return ()
 
 
-def _motion_photo(tags: Mapping[str, object], size: int) -> tuple[bool, int | None]:
-    """Google MicroVideo (offset counted from the end) or MotionPhoto (its item's length)."""
-    length = None
+class _Motion(NamedTuple):
+    """What the XMP says of a motion photo's video: whether it is one, where the video starts
+    and how long it is (None where it says nothing usable: ``problem`` says why)."""
+
+    marked: bool
+    offset: int | None = None
+    length: int | None = None
+    problem: str | None = None
+
+
+def _motion_photo(tags: Mapping[str, object], size: int) -> _Motion:
+    """Google MicroVideo (the video's offset from the end: it runs to the end) or MotionPhoto
+    (its Container:Directory item: ``Length`` bytes ending ``Padding`` before the end); a video
+    in a box or trailer (exiftool's ``MotionPhotoVideo``, ``EmbeddedVideoFile``) marks one too."""
+    boxed = bool(tags.get("MotionPhotoVideo") or tags.get("EmbeddedVideoFile"))
+    found = _google_motion(tags, size)
+    return found._replace(marked=True) if boxed else found
+
+
+def _google_motion(tags: Mapping[str, object], size: int) -> _Motion:
+    padding: object = 0
     if tags.get("MicroVideo") == 1:
-        length = tags.get("MicroVideoOffset")
+        length, padding, name = tags.get("MicroVideoOffset"), 0, "MicroVideoOffset"
     elif tags.get("MotionPhoto") == 1:
-        length = tags.get("MotionPhotoVideoLength")
+        length, name = tags.get("MotionPhotoVideoLength"), "Item:Length"
+        padding = tags.get("MotionPhotoVideoPadding", 0)
+        if length is None:  # no directory item: the video is found some other way
+            return _Motion(True)
     else:
-        return False, None
-    if isinstance(length, int) and 0 < length < size:
-        return True, size - length
-    return True, None
+        return _Motion(False)
+    if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+        return _Motion(True, problem=f"motion photo: {name} {length!r} is no video length")
+    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
+        return _Motion(True, problem=f"motion photo: Item:Padding {padding!r} is no padding")
+    if length + padding >= size:
+        return _Motion(True, problem=f"motion photo: {name} {length} (padding {padding}) runs "
+                                     f"past the start of the {size}-byte file")
+    return _Motion(True, size - length - padding, length)

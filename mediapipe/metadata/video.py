@@ -2,21 +2,21 @@
 
 Owns: ``read_video(path) -> MediaInfo`` for video files: displayed size, rotation (clockwise, as
 exiftool), duration, frame rate, codecs, pixel format, HDR transfer, per-stream facts for the
-transcode stage, QuickTime/Matroska/AVI dates, ISO 6709 location, QuickTime make/model. Does not
+transcode stage, QuickTime/Matroska/AVI dates (in the zone of the video's position where the
+file names no offset, as for photos), ISO 6709 location, QuickTime make/model. Does not
 own: images (``read``), deciding what to transcode (``transcode.plan``).
 
-Rotation: FFmpeg 8 keeps the display matrix in codec parameters that PyAV does not expose, so for
-ISO-BMFF files (mp4/mov/3gp) it is read from the video track's ``tkhd`` matrix, as exiftool does.
+For ISO-BMFF files (mp4/mov/3gp) ``moov`` says what PyAV does not: the rotation (the video
+track's ``tkhd`` matrix), the duration (the movie header's, which ffprobe and exiftool report,
+whatever a damaged track header says) and a maker note's make and model (Pentax).
 
 Entry point: ``read_video``.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
-import struct
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +25,9 @@ from mediapipe import formats, sources
 from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
 from mediapipe.metadata.dates import format_offset
 from mediapipe.metadata.model import MediaInfo, StreamInfo, main_stream
+from mediapipe.metadata.moov import Movie, read_movie
+from mediapipe.metadata.zones import in_zone_at, offset_zone_name
+from mediapipe.sources import Source, SourceLike
 
 __all__ = ["TRANSFER_NAMES", "read_video"]
 
@@ -41,36 +44,37 @@ _CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".insv": "mp4", ".mov": "mov", ".3g
                ".3gpp": "3gp", ".mkv": "matroska", ".webm": "webm"}
 _ISO6709 = re.compile(r"([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)?")
 _EPOCH_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_MOOV = 64 << 20
 StreamType = Literal["video", "audio", "subtitle", "data", "attachment"]
 
 
-def read_video(path: str | Path) -> MediaInfo:
+def read_video(source: SourceLike) -> MediaInfo:
     """Read a video's metadata; ``CorruptMedia``/``UnsupportedMedia`` for anything unreadable."""
     import av
 
-    p = Path(path)
+    src = Source.of(source)
+    p = src.path
     try:
-        st = os.stat(sources.readable(p))
+        st = src.stat()
     except OSError as exc:
         raise from_os_error(p, exc) from exc
     if st.st_size == 0:
         raise CorruptMedia(p, "empty file")
     try:
-        container = av.open(sources.readable(p), metadata_errors="replace", timeout=30.0)
+        container = av.open(src.name, metadata_errors="replace", timeout=30.0)
     except av.error.InvalidDataError as exc:
         raise CorruptMedia(p, f"not a readable video: {sources.reason(exc)}") from exc
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise CorruptMedia(p, f"cannot open: {sources.reason(exc)}") from exc
     try:
-        return _info(p, st, container)
+        return _info(p, st, container, src.name)
     except (av.error.FFmpegError, ValueError, OverflowError, ZeroDivisionError) as exc:
         raise CorruptMedia(p, f"unreadable stream headers: {sources.reason(exc)}") from exc
     finally:
         container.close()
 
 
-def _info(p: Path, st: os.stat_result, container: Any) -> MediaInfo:
+def _info(p: Path, st: os.stat_result, container: Any, name: str) -> MediaInfo:
+    """``name``: what to open the file by (``Source.name``); ``p``: what to call it."""
     streams = tuple(_stream(s) for s in container.streams)
     main = main_stream(streams, "video")
     if main is None:
@@ -82,7 +86,8 @@ def _info(p: Path, st: os.stat_result, container: Any) -> MediaInfo:
     if not cc.width or not cc.height:
         raise CorruptMedia(p, "video stream has no dimensions (truncated or missing headers)")
     fmt = container.format.name
-    rotation = _mp4_rotation(p, video.index) if fmt.startswith("mov,") else 0
+    movie = read_movie(name, video.index) if fmt.startswith("mov,") else Movie()
+    rotation = movie.rotation
     width, height = (cc.height, cc.width) if rotation in (90, 270) else (cc.width, cc.height)
     audio = main_stream(streams, "audio")  # a codec a damaged header hides is "none"
     tags = {k.lower(): v for k, v in (container.metadata or {}).items()}
@@ -90,14 +95,18 @@ def _info(p: Path, st: os.stat_result, container: Any) -> MediaInfo:
     if taken_at is None:
         taken_at, source = datetime.fromtimestamp(st.st_mtime, UTC), "file_mtime"
     lat, lon, alt = _location(tags)
+    zone = None
+    if source != "file_mtime":
+        taken_at, zone = _zoned(taken_at, source, (lat, lon))
     rate = video.average_rate or video.guessed_rate
-    duration = container.duration / 1_000_000 if container.duration else _stream_duration(video)
+    duration = movie.duration or (container.duration / 1_000_000 if container.duration
+                                  else _stream_duration(video))
     return MediaInfo(
         path=str(p), kind="video", mime_type=formats.mime_type(p), size=st.st_size,
         width=width, height=height, taken_at=taken_at, taken_at_source=source,
-        offset=_offset(taken_at) if source != "file_mtime" else None,
-        make=tags.get("com.apple.quicktime.make") or tags.get("make"),
-        model=tags.get("com.apple.quicktime.model") or tags.get("model"),
+        offset=_offset(taken_at) if source != "file_mtime" else None, time_zone=zone,
+        make=tags.get("com.apple.quicktime.make") or tags.get("make") or movie.make,
+        model=tags.get("com.apple.quicktime.model") or tags.get("model") or movie.model,
         latitude=lat, longitude=lon, altitude=alt,
         duration=round(duration, 6) if duration else None,
         fps=round(float(rate), 3) if rate else None,
@@ -197,6 +206,20 @@ def _taken_at(tags: dict[str, str]) -> tuple[datetime | None, str]:
     return None, "file_mtime"
 
 
+def _zoned(when: datetime, source: str,
+           position: tuple[float | None, float | None]) -> tuple[datetime, str | None]:
+    """The date as Immich shows it, and its zone's name: QuickTime's UTC ``CreateDate`` (and a
+    wall time with no offset) in the zone of the video's position, as for photos (``dates``);
+    an offset the file names stays, named as Immich names it (``UTC+2``)."""
+    named = when.utcoffset() is not None and source != "CreateDate"
+    if not named:
+        placed = in_zone_at(when, when.tzinfo is not None, position)
+        if placed is not None:
+            return placed[0], placed[2]
+    offset = when.utcoffset()
+    return when, offset_zone_name(offset) if offset is not None else None
+
+
 def _offset(taken_at: datetime | None) -> str | None:
     off = taken_at.utcoffset() if taken_at is not None else None
     return format_offset(off) if off is not None else None
@@ -211,70 +234,3 @@ def _location(tags: dict[str, str]) -> tuple[float | None, float | None, float |
     if lat == 0 and lon == 0:
         return None, None, None
     return lat, lon, float(m.group(3)) if m.group(3) else None
-
-
-def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
-    """The ISO-BMFF boxes in ``data[start:end]`` as (type, payload start, payload end)."""
-    out = []
-    pos = start
-    while pos + 8 <= end:
-        size, kind = struct.unpack_from(">I4s", data, pos)
-        head = 8
-        if size == 1 and pos + 16 <= end:
-            size, head = struct.unpack_from(">Q", data, pos + 8)[0], 16
-        elif size == 0:
-            size = end - pos
-        if size < head or pos + size > end:
-            break
-        out.append((kind, pos + head, pos + size))
-        pos += size
-    return out
-
-
-def _read_moov(p: Path) -> bytes | None:
-    with open(sources.readable(p), "rb") as fh:
-        file_end = os.fstat(fh.fileno()).st_size
-        pos = 0
-        while pos + 8 <= file_end:
-            fh.seek(pos)
-            head = fh.read(16)
-            if len(head) < 8:
-                return None
-            size, kind = struct.unpack_from(">I4s", head)
-            if size == 1 and len(head) == 16:
-                size = struct.unpack_from(">Q", head, 8)[0]
-            elif size == 0:
-                size = file_end - pos
-            if size < 8:
-                return None
-            if kind == b"moov":
-                fh.seek(pos)
-                return fh.read(size) if size <= _MAX_MOOV else None
-            pos += size
-    return None
-
-
-def _mp4_rotation(p: Path, stream_index: int) -> int:
-    """Clockwise rotation from the ``tkhd`` matrix of the ``stream_index``-th track (0 if none)."""
-    try:
-        moov = _read_moov(p)
-    except OSError:
-        return 0
-    if moov is None:
-        return 0
-    head = 16 if struct.unpack_from(">I", moov)[0] == 1 else 8
-    traks = [b for b in _boxes(moov, head, len(moov)) if b[0] == b"trak"]
-    if stream_index >= len(traks):
-        return 0
-    _, start, end = traks[stream_index]
-    for kind, s, _e in _boxes(moov, start, end):
-        if kind != b"tkhd":
-            continue
-        version = moov[s]
-        matrix_at = s + 4 + (32 if version == 1 else 20) + 16
-        if matrix_at + 36 > len(moov):
-            return 0
-        a, b = struct.unpack_from(">ii", moov, matrix_at)
-        angle = math.degrees(math.atan2(b, a))
-        return round(angle / 90.0) * 90 % 360
-    return 0

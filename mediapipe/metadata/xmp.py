@@ -26,6 +26,7 @@ _NS = {
     "http://ns.google.com/photos/1.0/camera/": "GCamera",
     "http://ns.google.com/photos/1.0/container/": "Container",
     "http://ns.google.com/photos/1.0/container/item/": "Item",
+    "http://ns.adobe.com/pdf/1.3/": "pdf",
 }
 # (prefix, property) -> exiftool tag name; ``*`` matches any namespace.
 _NAMES = {
@@ -39,6 +40,7 @@ _NAMES = {
     ("tiff", "Make"): "Make", ("tiff", "Model"): "Model", ("tiff", "Orientation"): "Orientation",
     ("GCamera", "MicroVideo"): "MicroVideo", ("GCamera", "MicroVideoOffset"): "MicroVideoOffset",
     ("GCamera", "MotionPhoto"): "MotionPhoto", ("*", "ContentIdentifier"): "ContentIdentifier",
+    ("pdf", "CreationDate"): "CreationDate",
 }
 _LIST_TAGS = {"Subject", "HierarchicalSubject"}
 _COORD = re.compile(r"^\s*(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)(?:,(\d+(?:\.\d+)?))?\s*([NSEW])\s*$",
@@ -135,18 +137,24 @@ def read_xmp(data: bytes) -> tuple[dict[str, Value], list[str]]:
 
 
 def _directory(el: ET.Element) -> dict[str, Value]:
-    """Google's Container:Directory: the MotionPhoto item's length (its bytes end the file)."""
+    """Google's Container:Directory: the MotionPhoto item's ``Length`` and ``Padding`` (its
+    bytes end that far before the end of the file), as integers where they are, else as
+    written (``read`` says what is wrong with them)."""
     for item in el.iter("{http://ns.google.com/photos/1.0/container/}Item"):
         attrs = {_split(k)[1]: v for k, v in item.attrib.items()}
         for child in item:  # properties may also be elements
             attrs.setdefault(_split(child.tag)[1], (child.text or "").strip())
         if attrs.get("Semantic") == "MotionPhoto":
-            try:
-                length = int(attrs.get("Length", "0")) + int(attrs.get("Padding", "0") or 0)
-            except ValueError:
-                return {}
-            return {"MotionPhotoVideoLength": length}
+            return {"MotionPhotoVideoLength": _integer(attrs.get("Length", "")),
+                    "MotionPhotoVideoPadding": _integer(attrs.get("Padding", "0") or "0")}
     return {}
+
+
+def _integer(text: str) -> Value:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return text
 
 
 def _typed(tags: dict[str, Value]) -> dict[str, Value]:

@@ -1,16 +1,19 @@
 """One asset through the steps: the only place that composes stages with storage.
 
-Modules: ``state`` (what travels between steps: ``AssetState``, ``StageOutcome``,
-``AssetResult``), ``steps`` (the steps as data: ``Step``, ``STEPS``), ``drive`` (the rules every
-step shares, ``run_step``, and the in-process driver ``process_asset``), ``local`` (the embedded
-runner: a process pool over ``process_asset``), ``files`` (one file outside any media root, for
-the CLI's ``thumbnail`` and ``transcode``). The Celery driver lives in ``workers/``; nothing here
-imports it. Config and paths are passed in; nothing here reads the environment.
+Modules: ``state`` (what travels between steps: ``Asset``, ``AssetState``, ``StageOutcome``,
+``AssetResult``), ``steps`` (the pipeline as a value: ``Step``, ``Pipeline``, the product's
+``PIPELINE``), ``drive`` (the rules every step shares, ``run_step``, and the in-process driver
+``process_asset``), ``local`` (the embedded runner: a process pool over ``process_asset``),
+``motion`` (the motion step), ``files`` (one file outside any media root, for the CLI's
+``thumbnail`` and ``transcode``). The Celery driver lives in ``workers/``; nothing here imports
+it. Config and paths are passed in; nothing here reads the environment.
 """
 
-from mediapipe.pipeline.drive import next_step, process_asset, run_step, skip_outcome
-from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
-from mediapipe.pipeline.steps import STEPS, Step
+from mediapipe.pipeline.drive import process_asset, run_step, skip_outcome
+from mediapipe.pipeline.local import LocalRunner, Runner
+from mediapipe.pipeline.state import Asset, AssetResult, AssetState, StageOutcome, Status
+from mediapipe.pipeline.steps import IMAGE_BUDGET, PIPELINE, VIDEO_BUDGET, Budget, Pipeline, Step
 
-__all__ = ["STEPS", "AssetResult", "AssetState", "StageOutcome", "Status", "Step", "next_step",
+__all__ = ["IMAGE_BUDGET", "PIPELINE", "VIDEO_BUDGET", "Asset", "AssetResult", "AssetState",
+           "Budget", "LocalRunner", "Pipeline", "Runner", "StageOutcome", "Status", "Step",
            "process_asset", "run_step", "skip_outcome"]

@@ -3,15 +3,16 @@
 Owns: ``skip_outcome`` (a step that does not apply or whose needed step failed is skipped; one
 whose outputs exist and were made from the source as it is now is recorded done without
 running: the same rules for every driver), ``run_step`` (one step, run with its source held
-open, ``sources.held``: the file the scan saw or nothing is read; every failure contained in
-the asset as a failed ``StageOutcome`` carrying the ``MediaError`` type and message; a source
-the scan saw that cannot be read now is ``SourceOffline``, transient; the outputs a step made
-are stamped with the identity of the source they were made from), ``log_outcome`` (the one
-structured line per asset and step, the same in every mode), ``next_step`` and
-``process_asset`` (every step in order, here). The Celery driver (``workers.tasks``) runs the
-same ``run_step`` one step per task and logs each step with the same ``log_outcome``.
-Does not own: what the steps do (``steps``), which assets to process (``index``), or how a
-stamp is written and read (``library.stamps.stamp_outputs``/``made_from``).
+open, ``sources.held``: the file the scan saw or nothing is read, handed to the step as a
+``Source``; every failure contained in the asset as a failed ``StageOutcome`` carrying its
+``ErrorRecord``; a source the scan saw that cannot be read now is ``SourceOffline``,
+transient; the outputs a step made are stamped with the identity of the source they were made
+from), ``log_outcome`` (the one structured line per asset and step, the same in every mode)
+and ``process_asset`` (every step of a ``Pipeline`` in order, here). The Celery driver
+(``workers.tasks``) runs the same ``run_step`` one step per task and logs each step with the
+same ``log_outcome``. Does not own: what the steps are and their order (``steps.Pipeline``),
+which assets to process (``index``), or how a stamp is written and read
+(``library.stamps.stamp_outputs``/``made_from``).
 
 Idempotent: a step whose outputs carry the stamp of the source as it is now (its ctime: any
 write, replacement, ``cp -p``, rsync or restored mtime changes it) is done, unless forced.
@@ -27,15 +28,13 @@ from pathlib import Path
 
 from mediapipe import sources
 from mediapipe.config import Config
-from mediapipe.errors import MediaError, SourceOffline
+from mediapipe.errors import ErrorRecord, MediaError, SourceOffline
 from mediapipe.library import stamps, temps
-from mediapipe.pipeline import steps
 from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
-from mediapipe.pipeline.steps import Progress, Step
+from mediapipe.pipeline.steps import PIPELINE, Pipeline, Progress, Step
 from mediapipe.sources import Identity
 
-__all__ = ["ASSET_LOG", "is_due", "log_outcome", "next_step", "process_asset", "run_due",
-           "run_step", "skip_outcome"]
+__all__ = ["ASSET_LOG", "log_outcome", "process_asset", "run_due", "run_step", "skip_outcome"]
 
 log = logging.getLogger(__name__)
 ASSET_LOG = logging.getLogger("mediapipe.asset")  # one line per asset and step, every mode
@@ -92,12 +91,9 @@ def _source_fault(state: AssetState, exc: BaseException) -> MediaError | None:
 
 def _failed(exc: BaseException, started: float, state: AssetState) -> StageOutcome:
     exc = _source_fault(state, exc) or exc
-    if isinstance(exc, MediaError):
-        error = exc.to_dict()
-    else:  # a bug, not bad media: still contained in this asset, logged with its traceback
+    error = ErrorRecord.of(exc)
+    if error.type == "InternalError":  # a bug, not bad media: contained, logged with its trace
         log.exception("internal error")
-        error = {"type": "InternalError", "path": "", "message": f"{type(exc).__name__}: {exc}",
-                 "transient": False}
     return StageOutcome(Status.FAILED, error=error, duration_s=time.perf_counter() - started)
 
 
@@ -117,9 +113,10 @@ def run_due(step: Step, state: AssetState, cfg: Config, progress: Progress | Non
     handles itself (a Celery worker's soft time limit)."""
     started = time.perf_counter()
     try:
-        # the file the scan saw, held open while the step reads it (``sources.readable``)
-        with sources.held(state.source, state.identity) as before:
-            outcome, state = step.run(state, cfg, progress)
+        # the file the scan saw, held open while the step reads it (by ``source.name``)
+        with sources.held(state.source, state.identity) as source:
+            before = source.stat()
+            outcome, state = step.run(state, source, cfg, progress)
         if outcome.status is Status.DONE and outcome.outputs:
             stamps.stamp_outputs(outcome.outputs, stamps.source_stamp(before))
     except passing:
@@ -143,7 +140,7 @@ def log_outcome(step: Step, state: AssetState, **extra: object) -> bool:
         "encoder": outcome.encoder, **extra}
     why = ""
     if outcome.error:
-        fields["error"] = f"{outcome.error.get('type')}: {outcome.error.get('message')}"
+        fields["error"] = f"{outcome.error.type}: {outcome.error.message}"
         why = f": {fields['error']}"
     elif outcome.note:
         fields["note"] = outcome.note
@@ -153,32 +150,16 @@ def log_outcome(step: Step, state: AssetState, **extra: object) -> bool:
     return True
 
 
-def next_step(after: str | None) -> Step | None:
-    """The step that follows the one named ``after`` (the first when None)."""
-    names = [s.name for s in steps.STEPS]
-    index = 0 if after is None else names.index(after) + 1
-    return steps.STEPS[index] if index < len(names) else None
-
-
-def is_due(step: Step, state: AssetState) -> bool:
-    """Whether ``step`` runs for this asset: it is in ``state.todo`` (None: every step), or a
-    step due later needs it (thumbnails due needs this run's metadata)."""
-    if state.todo is None or step.name in state.todo:
-        return True
-    later = [s for s in steps.STEPS if s.name in state.todo]
-    return any(step.name in s.needs for s in later)
-
-
 def process_asset(source: str | os.PathLike[str], asset_id: str, root: str | os.PathLike[str],
-                  cfg: Config, *, force: bool = False, todo: Sequence[str] | None = None,
-                  identity: Identity | None = None,
+                  cfg: Config, *, pipeline: Pipeline = PIPELINE, force: bool = False,
+                  todo: Sequence[str] | None = None, identity: Identity | None = None,
                   progress: Progress | None = None) -> AssetResult:
-    """Every step for one asset (or those ``todo`` names and what they need), here and in
-    order: metadata, thumbnails, the transcode…"""
+    """Every step of ``pipeline`` for one asset (or those ``todo`` names and what they need),
+    here and in order: metadata, thumbnails, the transcode…"""
     state = AssetState.start(source, asset_id, root, force=force, todo=todo,
                               identity=identity)
-    for step in steps.STEPS:
-        if not is_due(step, state):
+    for step in pipeline:
+        if not pipeline.is_due(step, state):
             continue
         state = run_step(step, state, cfg, progress)
         log_outcome(step, state)

@@ -1,7 +1,8 @@
 """The embedded runner: the pipeline in this process, or in a pool of processes on this machine.
 
-Owns: ``Runner`` (what a coordinator needs of any runner: assets in, results out as they finish)
-and ``LocalRunner``, the default of ``mediapipe ingest`` without a broker. The Celery runner,
+Owns: ``Runner`` (what a coordinator needs of any runner: ``Asset`` values in, results out as
+they finish) and ``LocalRunner``, the default of ``mediapipe ingest`` without a broker, which
+runs the ``Pipeline`` it is given (the product's by default). The Celery runner,
 with the same shape, is ``workers.runner.CeleryRunner``. Does not own: the steps (``drive``) or
 the catalog (the coordinator records the results).
 
@@ -16,35 +17,28 @@ import dataclasses
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from mediapipe import allocator, lifelines, logs
 from mediapipe.config import Config
 from mediapipe.pipeline.drive import process_asset
-from mediapipe.pipeline.state import AssetResult
-from mediapipe.sources import Identity
+from mediapipe.pipeline.state import Asset, AssetResult
+from mediapipe.pipeline.steps import PIPELINE, Pipeline
 
 __all__ = ["Asset", "LocalRunner", "Runner"]
 
-class Asset(NamedTuple):
-    """One asset handed to a runner: where it is, its id, its kind as the scan saw it, the steps
-    due (the catalog's pending ones; None: every step) and the file the scan saw there."""
-
-    source: str
-    asset_id: str
-    kind: str
-    todo: tuple[str, ...] | None = None
-    identity: Identity | None = None  # the file the scan saw (a contained link's target)
-    remake: bool = False  # new content the outputs' stamps cannot tell: forced, this asset
-
-
 class Runner(Protocol):
+    """Runs ``pipeline``'s steps for each asset, yielding results as they finish."""
+
+    pipeline: Pipeline
+
     def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]: ...
 
 
-def _process(asset: Asset, root: str, cfg: Config, force: bool) -> AssetResult:
-    return process_asset(asset.source, asset.asset_id, root, cfg, force=force or asset.remake,
-                         todo=asset.todo, identity=asset.identity)
+def _process(asset: Asset, root: str, cfg: Config, force: bool,
+             pipeline: Pipeline) -> AssetResult:
+    return process_asset(asset.source, asset.asset_id, root, cfg, pipeline=pipeline,
+                         force=force or asset.remake, todo=asset.todo, identity=asset.identity)
 
 
 def _start_process(log_settings: tuple[str, str, str], parent: int) -> None:
@@ -64,11 +58,12 @@ class LocalRunner:
     cfg: Config
     workers: int = 1
     force: bool = False
+    pipeline: Pipeline = PIPELINE
 
     def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]:
         if self.workers <= 1:
             for asset in assets:
-                yield _process(asset, str(self.root), self.cfg, self.force)
+                yield _process(asset, str(self.root), self.cfg, self.force, self.pipeline)
             return
         # Pool processes handle image after image, as the CLI and Celery's do: same allocator.
         with cf.ProcessPoolExecutor(self.workers, initializer=_start_process,
@@ -77,7 +72,7 @@ class LocalRunner:
             try:
                 for asset in assets:
                     inflight.add(pool.submit(_process, asset, str(self.root), self.cfg,
-                                             self.force))
+                                             self.force, self.pipeline))
                     if len(inflight) >= 2 * self.workers:  # bounded: a million assets stream
                         done, inflight = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
                         yield from (f.result() for f in done)

@@ -1,13 +1,15 @@
 """The motion step: a motion photo's embedded video, copied out, checked, linked, transcoded.
 
-Owns: ``extract`` — the MP4 a Google or Samsung motion photo carries after its still
-(``metadata.motion.locate``) is copied, as a byte range, to Immich's path for it,
-``encoded-video/<owner>/<xx>/<yy>/<id>-MP.mp4`` (the id is ``identity.motion_part_id`` of the
-photo's), written through a temp file and kept only if PyAV reads it as a video; then, when the
-transcode policy says so, transcoded to that id's ``encoded-video`` path as any video is. The
-photo's outcome links the video (``details["linked_video"]``). A damaged trailer is a warning
-on the photo, not a failure: nothing is kept, the step is skipped with the reason. ``applies``
-and ``outputs`` are the step's declaration helpers (``steps``).
+Owns: ``extract`` — the MP4 a Google or Samsung motion photo carries (a JPEG trailer, a HEIF
+``mpvd`` box, where Google's XMP says: ``metadata.motion.locate``) is copied, as a byte range,
+to Immich's path for it, ``encoded-video/<owner>/<xx>/<yy>/<id>-MP.mp4`` (the id is
+``identity.motion_part_id`` of the photo's), written through a temp file and kept only if
+PyAV reads it as a video; then, when the transcode policy says so, transcoded to that id's
+``encoded-video`` path as any video is. The photo's outcome links the video
+(``details["linked_video"]``). A damaged trailer is a warning on the photo, not a failure:
+nothing is kept, the step is skipped with the reason (never the temp file's name); so is a
+photo that says it carries a video and does not. ``applies`` and ``outputs`` are the step's
+declaration helpers (``steps``).
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mediapipe import sources
 from mediapipe.config import Config
 from mediapipe.errors import CorruptMedia, UnsupportedMedia
 from mediapipe.identity import motion_part_id
 from mediapipe.library import storage
 from mediapipe.metadata import motion
 from mediapipe.pipeline.state import AssetState, StageOutcome, Status
+from mediapipe.sources import Source
 
 __all__ = ["applies", "extract", "outputs"]
 
@@ -45,8 +47,8 @@ def outputs(state: AssetState, cfg: Config) -> list[Path]:
     return [_part_path(state, cfg, storage.Derived.MOTION_PART)]
 
 
-def _copy_range(source: Path, offset: int, length: int, target: Path) -> None:
-    with open(sources.readable(source), "rb") as src, open(target, "wb") as dst:
+def _copy_range(source: Source, offset: int, length: int, target: Path) -> None:
+    with source.open() as src, open(target, "wb") as dst:
         src.seek(offset)
         remaining = length
         while remaining > 0:
@@ -57,7 +59,15 @@ def _copy_range(source: Path, offset: int, length: int, target: Path) -> None:
             remaining -= len(chunk)
 
 
-def extract(state: AssetState, cfg: Config,
+def _without(reason: str, tmp: Path) -> str:
+    """A reader's words about the temp file, with the temp file's name taken out (it is gone
+    once the step returns; the warning is about the photo)."""
+    for name in (str(tmp), tmp.name):
+        reason = reason.replace(f"'{name}'", "the video").replace(name, "the video")
+    return reason
+
+
+def extract(state: AssetState, source: Source, cfg: Config,
             progress: Callable[[float], None] | None) -> tuple[StageOutcome, AssetState]:
     from mediapipe.metadata.video import read_video
     from mediapipe.transcode import plan as policy
@@ -65,14 +75,21 @@ def extract(state: AssetState, cfg: Config,
 
     assert state.info is not None  # ``needs`` metadata
     started = time.perf_counter()
-    part = motion.locate(state.source_path, state.info)
+    found = motion.locate(source, state.info)
+    part = found.part
     if part is None:
+        if found.problem:  # the photo says it has a video and it has none: the user is told
+            return StageOutcome(Status.SKIPPED, note=found.problem,
+                                details={"warnings": found.problem}), state
         return StageOutcome(Status.SKIPPED, note="no embedded video found"), state
     target = _part_path(state, cfg, storage.Derived.MOTION_PART)
     try:
         with storage.atomic_output(target, modes=_modes(cfg)) as tmp:
-            _copy_range(state.source_path, part.offset, part.length, tmp)
-            video = read_video(tmp)  # PyAV reads it by its content: it must be a video
+            _copy_range(source, part.offset, part.length, tmp)
+            try:
+                video = read_video(tmp)  # PyAV reads it by its content: it must be a video
+            except (CorruptMedia, UnsupportedMedia) as exc:
+                raise type(exc)(target, _without(exc.reason, tmp)) from exc
     except (CorruptMedia, UnsupportedMedia) as exc:
         warning = f"motion photo video is damaged, not kept: {exc.reason}"
         return StageOutcome(Status.SKIPPED, note=warning, details={"warnings": warning}), state

@@ -1,10 +1,13 @@
 """What travels through the pipeline: one asset's state between steps, and what each step did.
 
-Owns: ``AssetState`` (the serialisable state a step reads and returns: the source, its media
-root, the metadata once read, and the outcomes so far), ``StageOutcome`` (one step's outcome),
+Owns: ``Asset`` (what a coordinator hands a runner: the source, its id, the steps due, the
+file the scan saw there, whether it must be remade), ``AssetState`` (the serialisable state a
+step reads and returns: the source, its media root, the metadata once read, and the outcomes so
+far), ``StageOutcome`` (one step's outcome, its error an ``errors.ErrorRecord``),
 ``AssetResult`` (the finished account the coordinator records) and ``Status``. Every value here
-round-trips through JSON (``to_dict``/``from_dict``), so the same state crosses a Celery message
-or stays in one process. Does not own: the steps (``steps``) or running them (``drive``).
+round-trips through JSON (``to_dict``/``from_dict``), so the same value crosses a Celery
+message or stays in one process. Does not own: the steps (``steps``) or running them
+(``drive``).
 """
 
 from __future__ import annotations
@@ -16,10 +19,46 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mediapipe.errors import ErrorRecord
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.sources import Identity
 
-__all__ = ["AssetResult", "AssetState", "StageOutcome", "Status"]
+__all__ = ["Asset", "AssetResult", "AssetState", "StageOutcome", "Status"]
+
+
+def _identity(value: Sequence[int] | None) -> Identity | None:
+    return None if value is None else (int(value[0]), int(value[1]))
+
+
+@dataclasses.dataclass(frozen=True)
+class Asset:
+    """One asset handed to a runner: where it is, its id, the steps due (the catalog's pending
+    ones; None: every step), the file the scan saw there (device, inode), and whether its
+    outputs must be remade (new content the outputs' stamps cannot tell)."""
+
+    source: str
+    asset_id: str
+    todo: tuple[str, ...] | None = None
+    identity: Identity | None = None
+    remake: bool = False
+
+    def state(self, root: str | os.PathLike[str], *, force: bool = False) -> AssetState:
+        """The state its first step starts from (``force``: the run's; a remake forces too)."""
+        return AssetState.start(self.source, self.asset_id, root, force=force or self.remake,
+                                todo=self.todo, identity=self.identity)
+
+    def to_dict(self) -> dict[str, Any]:
+        # Source paths whose bytes are not UTF-8 travel as surrogate escapes (os.fsdecode).
+        return {"source": self.source, "asset_id": self.asset_id,
+                "todo": None if self.todo is None else list(self.todo),
+                "identity": None if self.identity is None else list(self.identity),
+                "remake": self.remake}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Asset:
+        return cls(d["source"], d["asset_id"],
+                   None if d.get("todo") is None else tuple(d["todo"]),
+                   _identity(d.get("identity")), bool(d.get("remake")))
 
 
 class Status(enum.StrEnum):
@@ -32,7 +71,7 @@ class Status(enum.StrEnum):
 class StageOutcome:
     status: Status
     outputs: tuple[str, ...] = ()
-    error: Mapping[str, Any] | None = None  # MediaError.to_dict()
+    error: ErrorRecord | None = None
     encoder: str | None = None
     note: str = ""
     details: Mapping[str, str] = dataclasses.field(default_factory=dict)  # thumbhash, …
@@ -42,20 +81,21 @@ class StageOutcome:
     @property
     def transient(self) -> bool:
         """Failed for a reason a later try may not meet (``MediaError.transient``)."""
-        return self.status is Status.FAILED and bool(self.error) \
-            and bool(self.error.get("transient"))  # type: ignore[union-attr]
+        return self.status is Status.FAILED and self.error is not None \
+            and self.error.transient
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["status"] = str(self.status)
         d["outputs"] = list(self.outputs)
-        d["error"] = dict(self.error) if self.error else None
+        d["error"] = self.error.to_dict() if self.error else None
         d["details"] = dict(self.details)
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> StageOutcome:
-        return cls(**{**d, "status": Status(d["status"]), "outputs": tuple(d["outputs"])})
+        return cls(**{**d, "status": Status(d["status"]), "outputs": tuple(d["outputs"]),
+                      "error": ErrorRecord.from_dict(d["error"]) if d.get("error") else None})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +107,7 @@ class AssetResult:
     metadata: Mapping[str, Any] | None = None
 
     @property
-    def error(self) -> Mapping[str, Any] | None:
+    def error(self) -> ErrorRecord | None:
         """The first stage error, if any."""
         return next((s.error for s in self.stages.values() if s.error), None)
 
@@ -82,7 +122,7 @@ class AssetResult:
         return {"asset_id": self.asset_id, "source": self.source, "kind": self.kind,
                 "stages": {k: v.to_dict() for k, v in self.stages.items()},
                 "metadata": dict(self.metadata) if self.metadata else None,
-                "error": dict(self.error) if self.error else None}
+                "error": self.error.to_dict() if self.error else None}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AssetResult:
@@ -149,4 +189,4 @@ class AssetState:
                    MediaInfo.from_dict(d["info"]) if d.get("info") else None,
                    {k: StageOutcome.from_dict(v) for k, v in d.get("stages", {}).items()},
                    None if d.get("todo") is None else tuple(d["todo"]),
-                   None if d.get("identity") is None else (d["identity"][0], d["identity"][1]))
+                   _identity(d.get("identity")))

@@ -1,12 +1,18 @@
-"""The pipeline's steps, declared once as data: what runs, on which queue, when, and what it makes.
+"""The pipeline as a value: its steps, declared once as data, and the rules read off them.
 
-Owns: ``Step`` (a name, the queue a worker serves it on, the time-limit budget it runs under,
-when it applies, which earlier steps it needs, the outputs that, made from the source as it is
-now, mean "already done", whether it may decline (nothing to make: a video that plays as is),
-and its function over an ``AssetState``) and ``STEPS``, the ordered list both drivers run: the
-in-process one (``drive.process_asset``) and the Celery one (``workers.tasks``). Adding a step is
-adding one ``Step`` here. Each step function is the only place that composes its stage with
-storage; it may raise, and the driver turns any exception into a failed ``StageOutcome``.
+Owns: ``Step`` (a name, the queue a worker serves it on, the ``Budget`` whose time limit it
+runs under, the kinds of asset it applies to and a finer ``when``, the steps it needs, every
+output it makes (``outputs``: made from the source as it is now, they mean "already done"),
+what it provides to the catalog (``provides``: ``"metadata"`` for the step whose ``MediaInfo``
+the catalog keeps), whether it may decline (nothing to make: a video that plays as is), and its
+function over an ``AssetState`` and the held ``Source``); ``Pipeline`` (the ordered steps, their
+queues, budgets and GPU queue; the walk ``next_step``/``is_due``; ``missing_outputs``, the one
+rule ``ingest --missing`` and ``catalog check`` share); and ``PIPELINE``, the product's. Every
+driver is handed a ``Pipeline``: the in-process one (``drive.process_asset``,
+``local.LocalRunner``), the Celery one (``workers.app.make_app``), the catalog's schema and the
+CLI. Adding a step, a queue or an output is one declaration here (or in a ``Pipeline`` of a
+test's own). Each step function is the only place that composes its stage with storage; it may
+raise, and the driver turns any exception into a failed ``StageOutcome``.
 Does not own: skip rules common to every step and error containment (``drive``).
 """
 
@@ -15,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +29,39 @@ from mediapipe.config import Config
 from mediapipe.library import storage
 from mediapipe.pipeline import motion
 from mediapipe.pipeline.state import AssetState, StageOutcome, Status
+from mediapipe.sources import Source
 
-__all__ = ["STEPS", "Progress", "Step", "by_name", "modes", "output", "thumbnail_targets"]
+__all__ = ["IMAGE_BUDGET", "PIPELINE", "VIDEO_BUDGET", "Budget", "Pipeline", "Progress", "Step",
+           "modes", "output", "thumbnail_targets"]
 
 Progress = Callable[[float], None]
-StepFunction = Callable[[AssetState, Config, "Progress | None"], tuple[StageOutcome, AssetState]]
-
+StepFunction = Callable[[AssetState, Source, Config, "Progress | None"],
+                        tuple[StageOutcome, AssetState]]
+Outputs = Callable[[AssetState, Config], Sequence[Path]]
 
 ALL_KINDS = frozenset({"image", "video"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """A time-limit budget a step runs under: the worker setting that sets its hard limit
+    (``worker.<setting>``) and the margin its soft limit leaves to clean up."""
+
+    name: str
+    setting: str  # the setting's Immich-style name, for messages
+    field: str  # the ``WorkerConfig`` attribute
+    soft_margin_s: int
+
+    def limit(self, cfg: Config) -> int:
+        """The hard time limit (s) of a step under this budget, by ``cfg``'s worker settings."""
+        return int(getattr(cfg.worker, self.field))
+
+    def soft_limit(self, cfg: Config) -> int:
+        return max(1, self.limit(cfg) - self.soft_margin_s)
+
+
+IMAGE_BUDGET = Budget("image", "worker.imageTimeLimit", "image_time_limit", 10)
+VIDEO_BUDGET = Budget("video", "worker.videoTimeLimit", "video_time_limit", 30)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,12 +71,13 @@ class Step:
     name: str
     run: StepFunction
     queue: str
-    budget: str = "image"  # which worker time limit it runs under: "image" or "video"
+    budget: Budget = IMAGE_BUDGET
     kinds: frozenset[str] = ALL_KINDS  # the kinds of asset it applies to (the catalog knows)
     when: Callable[[AssetState], bool] | None = None  # a finer test, once metadata is known
     when_not: str = ""  # the note when ``when`` says no
     needs: tuple[str, ...] = ("metadata",)  # a failure of one of these skips this step
-    outputs: Callable[[AssetState, Config], Sequence[Path]] | None = None  # skip when fresh
+    outputs: Outputs | None = None  # every file it makes: fresh ones mean done
+    provides: frozenset[str] = frozenset()  # what the catalog keeps of it ("metadata")
     reads_sidecar: bool = False  # an XMP sidecar appearing or changing makes it due again
     declines: bool = False  # may itself decide there is nothing to make (skipped, no outputs)
 
@@ -66,6 +98,90 @@ class Step:
         return "not " + " or ".join(f"a {k}" if k[0] not in "aeiou" else f"an {k}"
                                     for k in sorted(self.kinds))
 
+    def made(self, kind: str | None, states: Mapping[str, str]) -> bool:
+        """Whether this step made (or found made) its outputs, by the states recorded of an
+        asset of ``kind``: done, or ``skipped`` where it stands for done (a step that cannot
+        decline on its own, skipped though it applies and its needed steps are done: what an
+        older mediapipe recorded for outputs it found)."""
+        have = states.get(self.name)
+        if have == "done":
+            return True
+        return (have == "skipped" and not self.declines and str(kind) in self.kinds
+                and all(states.get(n) == "done" for n in self.needs))
+
+
+@dataclasses.dataclass(frozen=True)
+class Pipeline:
+    """The steps in order and what follows from them: queues, budgets, the GPU queue."""
+
+    steps: tuple[Step, ...]
+    gpu_queue: str = "video"  # the queue GPU machines serve (their concurrency: NVENC sessions)
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.steps]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"a pipeline needs steps with distinct names: {names}")
+        if sum("metadata" in s.provides for s in self.steps) != 1:
+            raise ValueError("exactly one step provides the metadata")
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self.steps)
+
+    def add(self, *steps: Step) -> Pipeline:
+        """This pipeline with ``steps`` appended (a test's, or a plugin's)."""
+        return dataclasses.replace(self, steps=(*self.steps, *steps))
+
+    @functools.cached_property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.steps)
+
+    @functools.cached_property
+    def queues(self) -> tuple[str, ...]:
+        """Every queue a step is served on, in pipeline order (the first: where runs start)."""
+        return tuple(dict.fromkeys(s.queue for s in self.steps))
+
+    @functools.cached_property
+    def budgets(self) -> tuple[Budget, ...]:
+        return tuple(dict.fromkeys(s.budget for s in self.steps))
+
+    @functools.cached_property
+    def metadata_step(self) -> Step:
+        """The step whose ``MediaInfo`` every later one reads and the catalog keeps."""
+        return next(s for s in self.steps if "metadata" in s.provides)
+
+    def by_name(self, name: str) -> Step:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(f"no pipeline step named {name!r}")
+
+    def next_step(self, after: str | None) -> Step | None:
+        """The step that follows the one named ``after`` (the first when None)."""
+        index = 0 if after is None else self.names.index(after) + 1
+        return self.steps[index] if index < len(self.steps) else None
+
+    def is_due(self, step: Step, state: AssetState) -> bool:
+        """Whether ``step`` runs for this asset: it is in ``state.todo`` (None: every step), or
+        a step due later needs it (thumbnails due needs this run's metadata)."""
+        if state.todo is None or step.name in state.todo:
+            return True
+        return any(step.name in s.needs for s in self.steps if s.name in state.todo)
+
+    def first_due(self, state: AssetState) -> Step | None:
+        return next((s for s in self.steps if self.is_due(s, state)), None)
+
+    def missing_outputs(self, state: AssetState, kind: str | None, states: Mapping[str, str],
+                        cfg: Config) -> Iterator[tuple[Step, Path]]:
+        """Each output that is not on disk of each step that made its outputs (``Step.made``)
+        for an asset (its ``state`` names it; ``states``: what the catalog recorded of it).
+        The one rule of ``ingest --missing`` and ``catalog check``."""
+        for step in self.steps:
+            if step.outputs is None or not step.made(kind, states):
+                continue
+            for path in step.outputs(state, cfg):
+                if not path.exists():
+                    yield step, path
+
 
 def modes(cfg: Config) -> storage.Modes:
     """The permission bits of what the steps write (``storage.fileMode``/``folderMode``)."""
@@ -81,41 +197,54 @@ def _elapsed(started: float) -> float:
     return time.perf_counter() - started
 
 
-def read(state: AssetState, cfg: Config, _: Progress | None) -> tuple[StageOutcome, AssetState]:
+def read(state: AssetState, source: Source, cfg: Config,
+         _: Progress | None) -> tuple[StageOutcome, AssetState]:
     """Read the source's metadata (always: it is cheap and has no output on disk)."""
     from mediapipe.metadata.read import read_metadata
 
     started = time.perf_counter()
-    info = read_metadata(state.source_path)
+    info = read_metadata(source)
     return (StageOutcome(Status.DONE, duration_s=_elapsed(started)),
             dataclasses.replace(state, info=info))
 
 
 def thumbnail_targets(state: AssetState, cfg: Config) -> dict[str, Path]:
-    """Where the preview and the thumbnail of this asset go (Immich's layout)."""
+    """Where this asset's preview, thumbnail and (when it gets one) full-size image go, by
+    Immich's layout: every file the thumbnails step makes."""
+    from mediapipe.thumbnails.make import wants_fullsize
+
     img, root = cfg.image, state.root_path
-    return {
-        "preview": storage.derived_path(root, cfg.owner_id, state.asset_id,
-                                        storage.Derived.PREVIEW, img.preview.format),
-        "thumbnail": storage.derived_path(root, cfg.owner_id, state.asset_id,
-                                          storage.Derived.THUMBNAIL, img.thumbnail.format),
-    }
+
+    def path(derived: storage.Derived, fmt: str) -> Path:
+        return storage.derived_path(root, cfg.owner_id, state.asset_id, derived, fmt)
+
+    targets = {"preview": path(storage.Derived.PREVIEW, img.preview.format),
+               "thumbnail": path(storage.Derived.THUMBNAIL, img.thumbnail.format)}
+    if state.info is not None and wants_fullsize(state.info, cfg):
+        targets["fullsize"] = path(storage.Derived.FULLSIZE, img.fullsize.format)
+    return targets
 
 
-def thumbnails(state: AssetState, cfg: Config,
+def thumbnail_outputs(state: AssetState, cfg: Config) -> list[Path]:
+    return list(thumbnail_targets(state, cfg).values())
+
+
+def thumbnails(state: AssetState, source: Source, cfg: Config,
                _: Progress | None) -> tuple[StageOutcome, AssetState]:
     """Write the preview and thumbnail (and the full size where asked)."""
     from mediapipe.thumbnails.make import make_thumbnails
 
     assert state.info is not None  # ``needs`` metadata
     started = time.perf_counter()
-    thumbs = make_thumbnails(state.source_path, state.info, cfg)
+    thumbs = make_thumbnails(source, state.info, cfg)
     targets = thumbnail_targets(state, cfg)
-    files = {targets["preview"]: thumbs.preview.data, targets["thumbnail"]: thumbs.thumbnail.data}
-    if thumbs.fullsize is not None:
-        files[storage.derived_path(state.root_path, cfg.owner_id, state.asset_id,
-                                   storage.Derived.FULLSIZE, thumbs.fullsize.format)] = \
-            thumbs.fullsize.data
+    made = {"preview": thumbs.preview, "thumbnail": thumbs.thumbnail,
+            "fullsize": thumbs.fullsize}
+    files: dict[Path, bytes] = {}
+    for name, target in targets.items():  # what the declaration names, and nothing else
+        encoded = made[name]
+        if encoded is not None:
+            files[target] = encoded.data
     for target, data in files.items():
         storage.atomic_write(target, data, modes=modes(cfg))
     details = {"thumbhash": thumbs.thumbhash, "colorspace": thumbs.colorspace}
@@ -132,7 +261,7 @@ def encoded_video(state: AssetState, cfg: Config) -> list[Path]:
                                  storage.Derived.ENCODED_VIDEO, "mp4")]
 
 
-def transcode(state: AssetState, cfg: Config,
+def transcode(state: AssetState, source: Source, cfg: Config,
               progress: Progress | None) -> tuple[StageOutcome, AssetState]:
     """Transcode the video when the policy asks for it, down the accelerator fallback chain."""
     from mediapipe.transcode import plan as policy
@@ -145,7 +274,7 @@ def transcode(state: AssetState, cfg: Config,
         return StageOutcome(Status.SKIPPED, note="plays as it is: " + "; ".join(plan.reasons)), \
             state
     [target] = encoded_video(state, cfg)
-    result = ffmpeg.transcode(plan, state.source_path, target, output=output(cfg),
+    result = ffmpeg.transcode(plan, source, target, output=output(cfg),
                               accel=cfg.ffmpeg.accel, accel_decode=cfg.ffmpeg.accel_decode,
                               progress=progress)
     return StageOutcome(Status.DONE, (str(target),), encoder=result.encoder,
@@ -153,21 +282,14 @@ def transcode(state: AssetState, cfg: Config,
                         duration_s=_elapsed(started), bytes_written=result.size), state
 
 
-STEPS: tuple[Step, ...] = (
-    Step("metadata", read, queue="metadata", needs=(), reads_sidecar=True),
-    Step("thumbnails", thumbnails, queue="thumbnails",
-         outputs=lambda state, cfg: list(thumbnail_targets(state, cfg).values())),
-    Step("video", transcode, queue="video", budget="video", kinds=frozenset({"video"}),
+PIPELINE = Pipeline((
+    Step("metadata", read, queue="metadata", needs=(), provides=frozenset({"metadata"}),
+         reads_sidecar=True),
+    Step("thumbnails", thumbnails, queue="thumbnails", outputs=thumbnail_outputs),
+    Step("video", transcode, queue="video", budget=VIDEO_BUDGET, kinds=frozenset({"video"}),
          outputs=encoded_video, declines=True),
-    Step("motion", motion.extract, queue="video", budget="video", kinds=frozenset({"image"}),
-         when=motion.applies, when_not="not a motion photo", outputs=motion.outputs,
-         declines=True),
-)
-"""Every step, in order. Read it as ``steps.STEPS`` at call time (a test may add one)."""
-
-
-def by_name(name: str) -> Step:
-    for step in STEPS:
-        if step.name == name:
-            return step
-    raise KeyError(f"no pipeline step named {name!r}")
+    Step("motion", motion.extract, queue="video", budget=VIDEO_BUDGET,
+         kinds=frozenset({"image"}), when=motion.applies, when_not="not a motion photo",
+         outputs=motion.outputs, declines=True),
+), gpu_queue="video")
+"""The product's pipeline: metadata, thumbnails, the transcode, a motion photo's video."""

@@ -18,7 +18,6 @@ import contextlib
 import dataclasses
 import functools
 import io
-import os
 import struct
 import warnings
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from PIL.JpegImagePlugin import JpegImageFile
 
 from mediapipe import colour, sources
 from mediapipe.errors import CorruptMedia, TooLarge
+from mediapipe.sources import Source
 from mediapipe.thumbnails.videoframe import is_blank
 
 __all__ = ["DECODE_ERRORS", "Header", "ImageEngine", "PillowEngine"]
@@ -71,7 +71,7 @@ class ImageEngine(Protocol):
 
     name: str
 
-    def open(self, path: Path, data: bytes | None = None) -> Header: ...
+    def open(self, source: Source, data: bytes | None = None) -> Header: ...
     def decode(self, header: Header, at_least: tuple[int, int]) -> Any: ...
     def from_array(self, rgb: npt.NDArray[np.uint8]) -> Any: ...
     def size(self, image: Any) -> tuple[int, int]: ...
@@ -160,19 +160,21 @@ class PillowEngine:
 
     name = "pillow"
 
-    def open(self, path: Path, data: bytes | None = None) -> Header:
+    def open(self, source: Source, data: bytes | None = None) -> Header:
+        """The header of ``source`` (or of ``data``, an image it carries), nothing decoded."""
         import pillow_heif
 
-        source: Any = io.BytesIO(data) if data is not None else sources.readable(path)
+        path = source.path
+        opened: Any = io.BytesIO(data) if data is not None else source.name
         try:
-            if data is None and os.stat(source).st_size == 0:
+            if data is None and source.stat().st_size == 0:
                 raise CorruptMedia(path, "empty file")
-            if pillow_heif.is_supported(source) and not _pillow_avif(source):
-                heif = pillow_heif.open_heif(source, convert_hdr_to_8bit=True)
+            if pillow_heif.is_supported(opened) and not _pillow_avif(opened):
+                heif = pillow_heif.open_heif(opened, convert_hdr_to_8bit=True)
                 # libheif applies irot/imir while decoding; EXIF orientation is informational.
                 return Header(path, "HEIF", heif.size, 1, heif.info.get("icc_profile") or None,
                               heif)
-            im = Image.open(source)
+            im = Image.open(opened)
         except Image.DecompressionBombError as exc:
             raise TooLarge(path, f"refused by Pillow's decompression-bomb guard: {exc}") from exc
         except UnidentifiedImageError as exc:

@@ -25,18 +25,20 @@ from mediapipe import colour
 from mediapipe.config import Config
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
 from mediapipe.formats import is_raw
+from mediapipe.metadata import jxl
 from mediapipe.metadata.model import MediaInfo
-from mediapipe.thumbnails import geometry, headers, thumbhash
+from mediapipe.sources import Source, SourceLike
+from mediapipe.thumbnails import geometry, thumbhash
 from mediapipe.thumbnails.engine import Header, ImageEngine, PillowEngine, pixel_limit
 from mediapipe.thumbnails.raw import RawEngine, open_raw
 from mediapipe.thumbnails.vips import VipsEngine, available
 
-__all__ = ["Encoded", "Thumbnails", "default_engine", "make_thumbnails"]
+__all__ = ["Encoded", "Thumbnails", "default_engine", "make_thumbnails", "wants_fullsize"]
 
 THUMBHASH_BOX = 100
-# Formats every browser shows; others (HEIF, TIFF, RAW previews, ...) get a full-size JPEG when
-# ``image.fullsize.enabled``.
-WEB_FORMATS = frozenset({"JPEG", "MPO", "PNG", "GIF", "WEBP", "AVIF"})
+# Formats every browser shows; others (HEIF, TIFF, RAW, ...) get a full-size image when
+# ``image.fullsize.enabled`` (``wants_fullsize``).
+WEB_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"})
 # Extensions no engine here can read, and why.
 UNREADABLE = {".svg": "SVG is not rendered: no SVG renderer is installed with mediapipe"}
 
@@ -65,7 +67,7 @@ class Thumbnails:
     warnings: tuple[str, ...] = ()  # what the decode had to forgive (a damaged file, ...)
 
 
-def make_thumbnails(path: str | Path, info: MediaInfo, cfg: Config,
+def make_thumbnails(source: SourceLike, info: MediaInfo, cfg: Config,
                     engine: ImageEngine | None = None) -> Thumbnails:
     """Preview, thumbnail and thumbhash (and full size when configured) of one image or video.
 
@@ -73,7 +75,7 @@ def make_thumbnails(path: str | Path, info: MediaInfo, cfg: Config,
     undecodable input and ``UnsupportedMedia`` for what no engine can read.
     """
     with pixel_limit(cfg.image.max_pixels):
-        return _make(Path(path), info, cfg, engine or default_engine())
+        return _make(Source.of(source), info, cfg, engine or default_engine())
 
 
 def default_engine() -> ImageEngine:
@@ -82,22 +84,32 @@ def default_engine() -> ImageEngine:
     return VipsEngine() if available() else PillowEngine()
 
 
-def _make(path: Path, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbnails:
+def _make(src: Source, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbnails:
     if info.kind == "video":
-        return _from_video(path, info, cfg, eng)
-    why = UNREADABLE.get(path.suffix.lower())
+        return _from_video(src, info, cfg, eng)
+    why = UNREADABLE.get(src.suffix.lower())
     if why is not None:
-        raise UnsupportedMedia(path, why)
-    if is_raw(path):
+        raise UnsupportedMedia(src.path, why)
+    if is_raw(src.path):
         raw_eng = eng if isinstance(eng, RawEngine) else RawEngine()
-        header = open_raw(path, preview_size=cfg.image.preview.size,
+        header = open_raw(src, preview_size=cfg.image.preview.size,
                           extract_embedded=cfg.image.extract_embedded, engine=raw_eng,
                           max_pixels=cfg.image.max_pixels)
-        return _from_image(header, cfg, raw_eng)
-    declared = headers.declared_size(path)  # where opening would already decode (JPEG XL)
+        return _from_image(header, cfg, raw_eng, wants_fullsize(info, cfg))
+    declared = _jxl_size(src)  # pillow-jxl decodes inside Image.open: its header first
     if declared is not None:
-        _check_pixels(path, declared, cfg.image.max_pixels)
-    return _from_image(eng.open(path), cfg, eng)
+        _check_pixels(src.path, declared, cfg.image.max_pixels)
+    return _from_image(eng.open(src), cfg, eng, wants_fullsize(info, cfg))
+
+
+def _jxl_size(src: Source) -> tuple[int, int] | None:
+    """The size a JPEG XL's SizeHeader declares (whatever the file's extension); None for any
+    other file, or a header the decoder is left to judge."""
+    try:
+        head = jxl.read_header(src)
+    except (jxl.JxlHeaderError, OSError):
+        return None
+    return head.width, head.height
 
 
 def _check_pixels(path: Path, size: tuple[int, int], max_pixels: int) -> None:
@@ -107,7 +119,16 @@ def _check_pixels(path: Path, size: tuple[int, int], max_pixels: int) -> None:
                              f"{max_pixels} (image.maxPixels)")
 
 
-def _from_image(header: Header, cfg: Config, eng: ImageEngine) -> Thumbnails:
+def wants_fullsize(info: MediaInfo, cfg: Config) -> bool:
+    """Whether this asset gets a full-size image besides its preview: a photo in a format
+    browsers do not show, when ``image.fullsize.enabled`` (the one rule: what the step writes
+    and what it declares it makes)."""
+    return (cfg.image.fullsize.enabled and info.kind == "image"
+            and info.mime_type not in WEB_MIME_TYPES)
+
+
+def _from_image(header: Header, cfg: Config, eng: ImageEngine,
+                fullsize_wanted: bool = False) -> Thumbnails:
     im_cfg = cfg.image
     w, h = header.size
     _check_pixels(header.path, header.size, im_cfg.max_pixels)
@@ -117,7 +138,7 @@ def _from_image(header: Header, cfg: Config, eng: ImageEngine) -> Thumbnails:
     out_icc = colour.display_p3_icc() if space is colour.Space.P3 else None
     preview_stored = geometry.fit_shorter(header.size, im_cfg.preview.size)
     fullsize = None
-    if im_cfg.fullsize.enabled and header.format not in WEB_FORMATS:
+    if fullsize_wanted:
         img = eng.decode(header, header.size)
         img = eng.orient(eng.to_space(img, header.icc, space), header.orientation)
         fw, fh = eng.size(img)
@@ -151,10 +172,10 @@ def _outputs(preview_img: Any, cfg: Config, eng: ImageEngine, out_icc: bytes | N
     return Thumbnails(preview, thumbnail, hash_, str(space), fullsize, warnings)
 
 
-def _from_video(path: Path, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbnails:
+def _from_video(src: Source, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbnails:
     from mediapipe.thumbnails.videoframe import representative_frame
 
-    frame = representative_frame(path, rotation=info.rotation, transfer=info.color_transfer,
+    frame = representative_frame(src, rotation=info.rotation, transfer=info.color_transfer,
                                  shorter=cfg.image.preview.size,
                                  max_pixels=cfg.image.max_pixels)
     return _outputs(eng.from_array(frame), cfg, eng, None, colour.Space.SRGB, None)

@@ -25,7 +25,6 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import rawpy
@@ -33,6 +32,7 @@ from PIL import Image
 
 from mediapipe import sources
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
+from mediapipe.sources import Source, SourceLike
 from mediapipe.thumbnails.engine import Header, PillowEngine
 
 __all__ = ["RAW_PREVIEW_TAGS", "RawEngine", "open_raw"]
@@ -98,19 +98,22 @@ class RawEngine(PillowEngine):
         return Image.fromarray(rgb, "RGB")
 
 
-def open_raw(path: Path, *, preview_size: int, extract_embedded: bool,
+def open_raw(source: SourceLike, *, preview_size: int, extract_embedded: bool,
              engine: PillowEngine, max_pixels: int) -> Header:
     """The header of a RAW file's pixels (see the module docstring): ``TooLarge`` when the
     sensor's size from the header is over ``max_pixels``, before libraw unpacks a byte of it;
     ``CorruptMedia`` when the sensor data cannot be read (truncated, damaged); ``UnsupportedMedia``
     naming why when there is neither a usable preview nor decodable sensor data."""
+    source = Source.of(source)
+    path = source.path
     raw = rawpy.RawPy()
     try:
         with _libraw_says() as said:
-            raw.open_file(sources.readable(path))  # the header only: nothing is unpacked
+            raw.open_file(source.name)  # the header only: nothing is unpacked
     except _LIBRAW_ERRORS as exc:
         raw.close()
-        return _exiftool_preview(path, engine, f"libraw cannot open it ({_why(exc, said)})")
+        return _exiftool_preview(source, engine,
+                                 f"libraw cannot open it ({_why(exc, said)})")
     try:
         sizes = raw.sizes
         orientation = _FLIP_TO_ORIENTATION.get(sizes.flip, 1)
@@ -120,7 +123,7 @@ def open_raw(path: Path, *, preview_size: int, extract_embedded: bool,
             raise TooLarge(path, f"sensor of {sizes.raw_width}x{sizes.raw_height} = {stored} "
                                  f"pixels exceeds the limit of {max_pixels} (image.maxPixels)")
         if extract_embedded:
-            embedded = _embedded(raw, path, engine)
+            embedded = _embedded(raw, source, engine)
             if embedded is not None and min(embedded.size) >= preview_size:
                 raw.close()
                 return dataclasses.replace(embedded, format="RAW", orientation=orientation)
@@ -139,7 +142,7 @@ def open_raw(path: Path, *, preview_size: int, extract_embedded: bool,
     return Header(path, "RAW", size, orientation, None, raw)
 
 
-def _embedded(raw: Any, path: Path, engine: PillowEngine) -> Header | None:
+def _embedded(raw: Any, source: Source, engine: PillowEngine) -> Header | None:
     """The JPEG libraw finds largest among the file's thumbnails, opened; None without one."""
     try:
         with _libraw_says():
@@ -149,16 +152,17 @@ def _embedded(raw: Any, path: Path, engine: PillowEngine) -> Header | None:
     if thumb.format != rawpy.ThumbFormat.JPEG:
         return None
     try:
-        return engine.open(path, bytes(thumb.data))
+        return engine.open(source, bytes(thumb.data))
     except CorruptMedia:
         return None
 
 
-def _exiftool_preview(path: Path, engine: PillowEngine, why: str) -> Header:
+def _exiftool_preview(source: Source, engine: PillowEngine, why: str) -> Header:
     """The largest JPEG exiftool extracts, with the RAW's orientation: what is left of a RAW
     libraw cannot open."""
     argv = ["exiftool", "-json", "-b", "-n", "-Orientation",
-            *(f"-{tag}" for tag in RAW_PREVIEW_TAGS), str(path)]
+            *(f"-{tag}" for tag in RAW_PREVIEW_TAGS), source.name]
+    path = source.path
     try:
         proc = subprocess.run(argv, capture_output=True, timeout=EXIFTOOL_TIMEOUT_S,
                               stdin=subprocess.DEVNULL, check=False)
@@ -172,7 +176,7 @@ def _exiftool_preview(path: Path, engine: PillowEngine, why: str) -> Header:
         if not isinstance(value, str) or not value.startswith("base64:"):
             continue
         try:
-            candidate = engine.open(path, base64.b64decode(value[7:]))
+            candidate = engine.open(source, base64.b64decode(value[7:]))
         except CorruptMedia:
             continue
         if best is None or candidate.size[0] * candidate.size[1] > best.size[0] * best.size[1]:

@@ -22,6 +22,7 @@ from mediapipe import sources
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
 from mediapipe.metadata.model import HDR_TRANSFERS
 from mediapipe.metadata.video import TRANSFER_NAMES
+from mediapipe.sources import Source, SourceLike
 from mediapipe.thumbnails.geometry import fit_shorter
 
 if TYPE_CHECKING:  # PyAV is imported where it is used: importing this module stays cheap
@@ -93,7 +94,7 @@ def tonemap(rgb: npt.NDArray[np.float32], transfer: str) -> npt.NDArray[np.uint8
     return (srgb * 255 + 0.5).astype(np.uint8)
 
 
-def representative_frame(path: Path, *, rotation: int = 0, transfer: str | None = None,
+def representative_frame(source: SourceLike, *, rotation: int = 0, transfer: str | None = None,
                          shorter: int = 1440, max_pixels: int = 200_000_000,
                          ) -> npt.NDArray[np.uint8]:
     """The first keyframe that is not blank (else the most detailed seen), as upright sRGB
@@ -101,8 +102,10 @@ def representative_frame(path: Path, *, rotation: int = 0, transfer: str | None 
     ``transfer`` the stream's colour transfer (PQ/HLG are tone-mapped; None: read the stream's)."""
     import av
 
+    src = Source.of(source)
+    path = src.path
     try:
-        container = av.open(sources.readable(path), metadata_errors="ignore")
+        container = av.open(src.name, metadata_errors="ignore")
     except av.FFmpegError as exc:
         raise CorruptMedia(path, f"cannot open video: {sources.reason(exc)}") from exc
     with container:

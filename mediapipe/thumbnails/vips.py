@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ from PIL import Image
 
 from mediapipe import colour, sources
 from mediapipe.errors import CorruptMedia
+from mediapipe.sources import Source
 from mediapipe.thumbnails import geometry
 from mediapipe.thumbnails.engine import DECODE_ERRORS, Header, PillowEngine
 
@@ -112,8 +112,8 @@ class VipsEngine:
     def __init__(self) -> None:
         self.pillow = PillowEngine()
 
-    def open(self, path: Path, data: bytes | None = None) -> Header:
-        return self.pillow.open(path, data)
+    def open(self, source: Source, data: bytes | None = None) -> Header:
+        return self.pillow.open(source, data)
 
     def decode(self, header: Header, at_least: tuple[int, int]) -> Pixels:
         if header.format in ("JPEG", "MPO") and header.handle.mode in _JPEG_MODES:
@@ -142,8 +142,9 @@ class VipsEngine:
         k = geometry.dct_scale(header.size, at_least)
         w, h = header.size
         try:
-            with open(sources.readable(header.path), "rb") as f:
-                data = f.read()
+            fp = header.handle.fp  # the file (or bytes) Pillow opened, not yet decoded
+            fp.seek(0)
+            data = fp.read()
             arr = simplejpeg.decode_jpeg(data, _JPEG_MODES[header.handle.mode],
                                          min_width=-(-w // k), min_height=-(-h // k))
         except ValueError:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from mediapipe import lifelines, sources
 from mediapipe.errors import MediaError, PermissionDenied, StorageOffline, TranscodeFailed
+from mediapipe.sources import Source, SourceLike
 from mediapipe.transcode import toolchain
 from mediapipe.transcode.argv import NVENC_ENCODERS, SOFTWARE_ENCODERS, build_command, two_pass
 from mediapipe.transcode.plan import Accel, TranscodePlan
@@ -197,10 +198,12 @@ def run_ffmpeg(argv: list[str], *, source: str, duration: float | None = None,
         progress(1.0)
 
 
-def transcode(plan: TranscodePlan, src: str | Path, dst: str | Path, *, output: Output,
+def transcode(plan: TranscodePlan, source: SourceLike, dst: str | Path, *, output: Output,
               accel: str = "disabled", accel_decode: bool = False,
               progress: Progress | None = None) -> TranscodeResult:
-    """Carry out ``plan`` into ``dst`` down the fallback chain; the result says what ran."""
+    """Carry out ``plan`` on ``source`` (ffmpeg reads its ``Source.name``) into ``dst`` down
+    the fallback chain; the result says what ran."""
+    src = Source.of(source)
     chain, skipped = accel_chain(accel, accel_decode, plan.target_video_codec)
     if plan.decision not in ("all", "video"):
         skipped += [(a.value, f"decision {plan.decision}: no video encode")
@@ -237,19 +240,19 @@ def transcode(plan: TranscodePlan, src: str | Path, dst: str | Path, *, output: 
     raise AssertionError("the chain always ends with software")  # pragma: no cover
 
 
-def _run_passes(plan: TranscodePlan, src: str | Path, tmp: Path, link: Accel,
+def _run_passes(plan: TranscodePlan, src: Source, tmp: Path, link: Accel,
                 progress: Progress | None) -> list[str]:
     """Run ``plan`` into ``tmp``: once, or twice for a two-pass encode; the last argv."""
     ff = plan.ffmpeg
     if not two_pass(plan, link):
-        argv = build_command(plan, sources.readable(src), tmp, link)
+        argv = build_command(plan, src.name, tmp, link)
         run_ffmpeg(argv, source=str(src), duration=plan.duration, progress=progress,
                    timeout=ff.timeout, nice=ff.nice)
         return argv
     with tempfile.TemporaryDirectory(prefix="mediapipe-2pass-") as folder:
         passlog = Path(folder, "pass")
         for number in (1, 2):
-            argv = build_command(plan, sources.readable(src), tmp, link, pass_number=number,
+            argv = build_command(plan, src.name, tmp, link, pass_number=number,
                                  passlog=passlog)
 
             def half(fraction: float, number: int = number) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 from mediapipe.errors import MediaError
 from mediapipe.library import storage, temps
-from mediapipe.pipeline import steps
+from mediapipe.pipeline import PIPELINE
 
 __all__ = ["MEDIA_ERRORS", "Figures", "IngestRun", "account", "digests", "partial_files",
            "run_ingest"]
@@ -37,7 +37,7 @@ MEDIA_ERRORS = frozenset({"MediaError"} | {c.__name__ for c in MediaError.__subc
 # What a run that ended and reported its failed assets may exit with: 1, or the code their
 # failures share (every one StorageOffline: 4, ...).
 FAILED_RUN_CODES = frozenset({1} | {c.exit_code for c in MediaError.__subclasses__()})
-STATES = tuple(f"{step.name}_state" for step in steps.STEPS)  # every step's state column
+STATES = tuple(f"{step.name}_state" for step in PIPELINE)  # every step's state column
 
 
 @dataclasses.dataclass

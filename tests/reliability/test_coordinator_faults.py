@@ -25,7 +25,7 @@ from fixtures import images, videos
 from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
 from mediapipe.index import lock
-from mediapipe.pipeline import steps
+from mediapipe.pipeline import PIPELINE
 from mediapipe.pipeline.state import AssetState
 from tests.reliability.harness import (
     Figures,
@@ -70,7 +70,7 @@ def _outputs(root: Path, sources: list[Path]) -> list[Path]:
     for src in sources:
         state = AssetState.start(os.path.abspath(src), asset_id_for_path(os.path.abspath(src)),
                                  str(root))
-        for step in steps.STEPS:
+        for step in PIPELINE:
             if step.outputs is not None and step.applies(state):
                 out += [p for p in step.outputs(state, cfg) if p.is_file()]
     return out

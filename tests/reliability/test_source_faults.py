@@ -292,7 +292,7 @@ def test_a_file_replaced_after_the_scan_is_not_read_by_a_step_that_waited(
     result = process_asset(photo, "0f1e2d3c-4b5a-4968-8776-655443322110", media_root, Config(),
                            identity=scanned)
     error = result.stages["metadata"].error
-    assert error and error["type"] == "SourceOffline" and error["transient"] is True
+    assert error and error.type == "SourceOffline" and error.transient is True
     assert [p.name for p in (media_root / "thumbs").rglob("*")] == [".immich"]  # nothing else
 
 
@@ -300,12 +300,12 @@ def _swapping(run: Callable[..., Any], victim: Path, outside: Path) -> Callable[
     """``run`` (a step's function), with a link to ``outside`` standing at ``victim`` while it
     runs: swapped in after the driver opened and verified the source, as a racing attacker
     would at the worst moment; the scanned file is put back after, for the next step."""
-    def swapped(state: Any, cfg: Any, progress: Any) -> Any:
+    def swapped(state: Any, source: Any, cfg: Any, progress: Any) -> Any:
         aside = victim.with_name(".aside" + victim.suffix)
         os.rename(victim, aside)
         victim.symlink_to(outside)
         try:
-            return run(state, cfg, progress)
+            return run(state, source, cfg, progress)
         finally:
             os.replace(aside, victim)
     return swapped
@@ -333,7 +333,7 @@ def test_a_link_swapped_in_while_a_step_reads_leads_no_reader_outside(
 
     from fixtures import raw, videos
     from mediapipe.config import Config, FFmpegConfig
-    from mediapipe.pipeline import Status, process_asset, steps
+    from mediapipe.pipeline import PIPELINE, Pipeline, Status, process_asset
 
     lib = tmp_path / "photos"
     lib.mkdir()
@@ -346,12 +346,12 @@ def test_a_link_swapped_in_while_a_step_reads_leads_no_reader_outside(
     else:  # PyAV, ffmpeg (a child process)
         victim = videos.video(lib / "a.mp4", size=(320, 240), duration=1.0)
         outside = videos.video(tmp_path / "outside.mp4", size=(240, 320), duration=1.0)
-    monkeypatch.setattr(steps, "STEPS", tuple(
-        dataclasses.replace(s, run=_swapping(s.run, victim, outside)) for s in steps.STEPS))
+    swapping = Pipeline(tuple(dataclasses.replace(s, run=_swapping(s.run, victim, outside))
+                              for s in PIPELINE))
     st = victim.stat()
     cfg = Config(ffmpeg=dataclasses.replace(FFmpegConfig(), transcode="all"))
     result = process_asset(victim, asset_id_for_path(victim), media_root, cfg,
-                           identity=(st.st_dev, st.st_ino))
+                           pipeline=swapping, identity=(st.st_dev, st.st_ino))
     outputs = [p for o in result.stages.values() for p in o.outputs]
     assert all(o.status is not Status.FAILED for o in result.stages.values()), result.stages
     assert result.metadata and result.metadata["width"] > result.metadata["height"]

@@ -177,10 +177,10 @@ def test_enospc_during_a_write_is_storage_offline_and_leaves_no_temp(
     monkeypatch.setattr(storage.os, "fsync", full)
     state = dataclasses.replace(pipeline.AssetState.start(src, "abcd" * 8, media_root), info=info,
                                 stages={"metadata": pipeline.StageOutcome(pipeline.Status.DONE)})
-    thumbnails = pipeline.steps.by_name("thumbnails")
+    thumbnails = pipeline.PIPELINE.by_name("thumbnails")
     outcome = pipeline.run_step(thumbnails, state, cfg).stages["thumbnails"]
     assert outcome.status is pipeline.Status.FAILED and outcome.error
-    assert outcome.error["type"] == "StorageOffline" and outcome.error["transient"] is True
-    assert "No space left" in outcome.error["message"]
+    assert outcome.error and outcome.error.type == "StorageOffline" and outcome.error.transient
+    assert "No space left" in outcome.error.message
     assert not [p for p in (media_root / "thumbs").rglob("*") if p.is_file()
                 and p.name != storage.MARKER]

@@ -1,17 +1,22 @@
-"""A step the product does not have, declared the way every step is: the sha1 of the source."""
+"""A step the product does not have, declared the way every step is: the sha1 of the source,
+and a pipeline with it (the product's, plus this step, on a queue of its own)."""
 
 from __future__ import annotations
 
 import hashlib
 
 from mediapipe.config import Config
-from mediapipe.pipeline import steps
+from mediapipe.pipeline import PIPELINE, Step
 from mediapipe.pipeline.state import AssetState, StageOutcome, Status
+from mediapipe.sources import Source
 
 
-def sha1(state: AssetState, cfg: Config, _: object) -> tuple[StageOutcome, AssetState]:
-    digest = hashlib.sha1(state.source_path.read_bytes()).hexdigest()
+def sha1(state: AssetState, source: Source, cfg: Config,
+         _: object) -> tuple[StageOutcome, AssetState]:
+    with source.open() as fh:
+        digest = hashlib.sha1(fh.read()).hexdigest()
     return StageOutcome(Status.DONE, details={"sha1": digest}), state
 
 
-CHECKSUM = steps.Step("checksum", sha1, queue="checksums")
+CHECKSUM = Step("checksum", sha1, queue="checksums")
+WITH_CHECKSUM = PIPELINE.add(CHECKSUM)

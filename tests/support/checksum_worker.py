@@ -1,13 +1,10 @@
-"""``celery -A tests.support.checksum_worker``: the product's workers, with one more step.
+"""``celery -A tests.support.checksum_worker``: the product's workers, for a pipeline with one
+more step. Nothing under ``workers/`` knows of it: the app is made for that pipeline."""
 
-The step is added to the list before the app is made; nothing under ``workers/`` knows of it.
-"""
+import os
 
-from mediapipe.pipeline import steps
-from tests.support.checksum_step import CHECKSUM
+from mediapipe.config import load
+from tests.support.checksum_step import WITH_CHECKSUM
+from workers.app import make_app
 
-steps.STEPS = (*steps.STEPS, CHECKSUM)
-
-import workers  # noqa: E402  (after the step list is complete)
-
-celery = workers.celery
+celery = make_app(load(os.environ.get("MEDIAPIPE_CONFIG") or None, os.environ), WITH_CHECKSUM)
