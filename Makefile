@@ -6,7 +6,9 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 # command:debian-package pairs the project needs at run and test time
 SYSTEM_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg redis-server:redis-server \
-                exiftool:libimage-exiftool-perl vipsthumbnail:libvips-tools
+                exiftool:libimage-exiftool-perl vipsthumbnail:libvips-tools \
+                systemd-analyze:systemd nix-instantiate:nix-bin promtool:prometheus
+# (the last three check deploy/: systemd units, the NixOS module, the alert rules)
 PYTEST_ARGS ?=
 
 .PHONY: install system-deps test bench run worker fixtures lint soak docs clean

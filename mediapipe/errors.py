@@ -19,7 +19,8 @@ Exit codes (the CLI's, one per type): 1 ``MediaError`` (some files failed), 3 ``
 may not be written), 14 ``BrokerUnreachable``, 15 ``SourceOffline`` (a source the scan saw that
 cannot be read when it is processed: a share gone, a disk failing; transient), 16 ``OverTimeLimit``
 (a task ran past its worker's time limit), 17 ``MediaRootBusy`` (another run holds the media
-root). ``from_os_error`` turns an ``OSError`` into the right one of these by its errno class;
+root), 18 ``Unserved`` (assets waited past a deadline in a queue no worker serves; they stay
+pending). ``from_os_error`` turns an ``OSError`` into the right one of these by its errno class;
 ``combined_exit_code`` is the one rule for a batch. A failure that is no ``MediapipeError`` (a
 bug) travels as an ``ErrorRecord`` of type ``InternalError``, exit code 70.
 """
@@ -50,9 +51,12 @@ __all__ = [
     "TooLarge",
     "TranscodeFailed",
     "Unreadable",
+    "Unserved",
     "UnsupportedMedia",
+    "check_pixels",
     "combined_exit_code",
     "from_os_error",
+    "unserved_line",
 ]
 
 
@@ -177,6 +181,16 @@ class TooLarge(MediaError):
     """Refused before decoding: the image exceeds the configured pixel limit."""
 
     exit_code = 7
+
+
+def check_pixels(path: object, width: int | None, height: int | None, limit: int, *,
+                 what: str = "image") -> None:
+    """The one pixel check (``image.maxPixels``), for images and video streams alike:
+    ``TooLarge`` when ``width`` x ``height``, as a header says, exceeds ``limit``. Called with
+    the header's numbers before any decoder allocates a frame of that size."""
+    if width and height and width * height > limit:
+        raise TooLarge(path, f"{what} of {width}x{height} = {width * height} pixels exceeds "
+                             f"the limit of {limit} (image.maxPixels); refused before decoding")
 
 
 class StorageOffline(MediaError):
@@ -320,6 +334,34 @@ class MediaRootBusy(MediapipeError):
         return f"{self.root}: in use by another run ({self.holder}); nothing changed"
 
 
+class Unserved(MediapipeError):
+    """A run's assets waited in queues that no worker consumes (no ``mediapipe worker -Q``
+    names them) past the run's deadline: the run ends, those assets stay pending in the catalog
+    for the next run. Names each queue and how many assets wait there."""
+
+    exit_code = 18
+
+    def __init__(self, waiting: dict[str, int], waited_s: float) -> None:
+        self.waiting = dict(waiting)
+        self.waited_s = waited_s
+        super().__init__(waiting, waited_s)
+
+    @property
+    def reason(self) -> str:
+        return str(self)
+
+    def __str__(self) -> str:
+        return (f"{unserved_line(self.waiting)} for {self.waited_s:.0f}s: start a worker that "
+                "serves it (mediapipe worker -Q ...); the assets stay pending for the next run")
+
+
+def unserved_line(waiting: dict[str, int]) -> str:
+    """``no worker serves `video`: 1 asset waiting`` (queues joined by ``; ``): the one wording
+    of the coordinator's status line, its log line and ``Unserved``."""
+    return "; ".join(f"no worker serves `{queue}`: {n} asset{'s' if n != 1 else ''} waiting"
+                     for queue, n in sorted(waiting.items()))
+
+
 class ConfigError(MediapipeError, ValueError):
     """An invalid setting: names the key, the value given and what is allowed."""
 
@@ -351,6 +393,10 @@ def from_os_error(path: object, exc: OSError, *, writing: bool = False) -> Media
     is transient.
     """
     cause = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        cause = f"the disk is full ({cause})"
+    elif exc.errno == errno.EROFS:
+        cause = f"a read-only filesystem ({cause})"
     if exc.errno == errno.EISDIR:
         cause = "is a directory, not a file"
     if writing:

@@ -6,7 +6,8 @@ other library's (Pillow, Celery, Kombu…) held at ``libraries``, warning unless
 ``--log-level debug`` shows mediapipe's lines and not Pillow's TIFF tag dumps. Modules log
 through ``logging.getLogger(__name__)`` and pass structured fields as ``extra={...}``
 (``path``, ``asset_id``, ``stage``, ``outcome``, ``duration_s`` …); the JSON format keeps them
-as keys.
+as keys. Python's warnings go through the log too (``py.warnings``): with JSON, every line
+on stderr is a JSON object.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def configure(fmt: str = "text", level: str = "warning", libraries: str = "warni
                          TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    logging.captureWarnings(True)  # Python's warnings (Celery's as root…) are lines like any other
     root.setLevel(libraries.upper())
     for name in ("mediapipe", "workers"):
         logging.getLogger(name).setLevel(level.upper())

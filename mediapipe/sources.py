@@ -121,6 +121,9 @@ def held(path: str | os.PathLike[str], identity: Identity | None = None) -> Iter
     try:
         fd = os.open(name, _FLAGS)
     except OSError as exc:
+        with contextlib.suppress(OSError):  # a socket cannot be opened (ENXIO): say what it is
+            if stat.S_ISSOCK(os.stat(name).st_mode):
+                raise Unreadable(name, "not a regular file (a socket)") from exc
         gone = offline(name, exc) if identity is not None else None  # the scan saw it there
         raise gone or from_os_error(name, exc) from exc
     try:
@@ -131,7 +134,10 @@ def held(path: str | os.PathLike[str], identity: Identity | None = None) -> Iter
             raise SourceOffline(name, "replaced since the scan (another file is there now); "
                                       "left for the next scan")
         if not stat.S_ISREG(st.st_mode):
-            raise Unreadable(name, "not a regular file")
+            kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device"
+                    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a folder"
+                    if stat.S_ISDIR(st.st_mode) else "not a file")
+            raise Unreadable(name, f"not a regular file ({kind})")
         # a child process (ffmpeg, exiftool) opens the held file by this name too
         yield Source(Path(name), f"/proc/{os.getpid()}/fd/{fd}" if _PROC else name)
     finally:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mediapipe.config import Config, FFmpegConfig, parse_bitrate
-from mediapipe.errors import ConfigError, UnsupportedMedia
+from mediapipe.errors import ConfigError, TooLarge, UnsupportedMedia
 from mediapipe.metadata.model import MediaInfo, StreamInfo, main_stream
 from mediapipe.transcode.argv import build_command, two_pass
 from mediapipe.transcode.plan import Accel, plan_transcode
@@ -105,6 +105,27 @@ def test_default_audio_stream_is_default_disposition_else_highest_bitrate() -> N
                StreamInfo(3, "video", "mjpeg", False, attached_pic=True))
     plan = plan_transcode(dataclasses.replace(info, streams=streams), _cfg())
     assert (plan.video_stream, plan.audio_stream, plan.decision) == (0, 2, "audio")
+
+
+@pytest.mark.parametrize("policy", ["required", "all", "disabled"])
+def test_a_video_over_image_max_pixels_is_too_large_before_anything_decodes(
+        policy: str) -> None:
+    """16000x16000 (256 MP) over the default 200 MP: refused from the header, whatever the
+    policy would have done; the same video under a larger limit is planned as any other."""
+    bomb = _info(codec="mjpeg", pix="yuvj420p", size=(16000, 16000), audio=())
+    with pytest.raises(TooLarge, match=r"16000x16000.*image\.maxPixels") as err:
+        plan_transcode(bomb, _cfg(transcode=policy))
+    assert err.value.exit_code == 7
+    roomy = dataclasses.replace(_cfg(transcode=policy),
+                                image=dataclasses.replace(Config().image, max_pixels=300_000_000))
+    assert plan_transcode(bomb, roomy).source_size == (16000, 16000)
+
+
+def test_a_second_video_stream_over_the_limit_is_too_large_too() -> None:
+    info = _info()
+    big = StreamInfo(9, "video", "mjpeg", False, 1, width=20000, height=20000)
+    with pytest.raises(TooLarge, match="stream 9"):
+        plan_transcode(dataclasses.replace(info, streams=(*info.streams, big)), _cfg())
 
 
 def test_no_video_stream_is_unsupported() -> None:

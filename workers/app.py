@@ -7,9 +7,10 @@ each step's task, by the step's budget: a worker's app is made from the worker's
 its ``worker.imageTimeLimit``/``videoTimeLimit`` govern the tasks it runs (messages carry none,
 ``workers.tasks.send``). Does not own: what tasks do (``workers.tasks``).
 
-Delivery: JSON only; ``acks_late`` with ``reject_on_worker_lost`` (tasks are idempotent, so a
-worker killed mid-task means the task runs again elsewhere); prefetch 1; a Redis visibility
-timeout above the longest transcode.
+Task events are on (``worker_send_task_events``, ``task_send_sent_event``), so Flower and
+celery-exporter see every task. Delivery: JSON only; ``acks_late`` with
+``reject_on_worker_lost`` (tasks are idempotent, so a worker killed mid-task means the task
+runs again elsewhere); prefetch 1; a Redis visibility timeout above the longest transcode.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ def make_app(cfg: Config, pipeline: Pipeline = PIPELINE) -> Celery:
         # silenced below: keep that repr short.
         resultrepr_maxsize=80,
         worker_hijack_root_logger=False,
+        # Task events on: Flower and celery-exporter see tasks start, succeed and fail.
+        worker_send_task_events=True,
+        task_send_sent_event=True,
         task_annotations={
             tasks.DISPATCH: {"time_limit": IMAGE_BUDGET.limit(cfg),
                              "soft_time_limit": IMAGE_BUDGET.soft_limit(cfg)},

@@ -3,35 +3,25 @@
 Owns: ``probe`` (the URL's shape first, ``config.broker_url_problem``; then one
 PING with a connect and read timeout: ``BrokerUnreachable`` naming the URL, its password
 hidden, and the cause in words: refused, unknown host, no answer, authentication failed) and
-``redact``. Does not own: the Celery app (``workers.app``) or what is sent (``workers.dispatch``).
+``redact`` (the config's one masking rule, re-exported). Does not own: the Celery app
+(``workers.app``) or what is sent (``workers.dispatch``).
 
 Entry points: ``probe``, ``redact``; ``check_url`` and ``SCHEMES`` are the config's, re-exported.
 """
 
 from __future__ import annotations
 
-import urllib.parse
-
 import redis
 import redis.exceptions
 
 from mediapipe.config import BROKER_SCHEMES as SCHEMES
 from mediapipe.config import broker_url_problem as check_url
+from mediapipe.config import redact
 from mediapipe.errors import BrokerUnreachable
 
 __all__ = ["DEFAULT_TIMEOUT_S", "SCHEMES", "check_url", "probe", "redact"]
 
 DEFAULT_TIMEOUT_S = 3.0
-
-
-def redact(url: str) -> str:
-    """``url`` with its password, if any, replaced by ``***``: safe to print and log."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _cause(exc: Exception, timeout: float) -> str:

@@ -16,7 +16,9 @@ The run's keys expire in hours (``KEYS_TTL_S``): a killed coordinator leaves not
 Without an outage too, after ``worker.redispatchAfter`` seconds without a result and with no task
 waiting in the queues, the assets out that no worker holds (``inflight.held``) are lost and are
 sent again: a worker killed as it took a message off the queue loses it with kombu's Redis
-transport. A slow task (a long transcode) is held, so it is never sent twice.
+transport. A slow task (a long transcode) is held, so it is never sent twice. Assets waiting in
+a queue that no worker serves are said within seconds and end the run at its deadline
+(``consumers.Watch``, when the run is given ``unserved_deadline``).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from redis.retry import Retry
 from mediapipe.config import Config
 from mediapipe.errors import BrokerUnreachable
 from mediapipe.pipeline.state import Asset, AssetResult
-from workers import inflight, policy
+from workers import consumers, inflight, policy
 from workers.broker import redact
 from workers.outage import BROKER_ERRORS, patiently
 
@@ -68,7 +70,8 @@ class Run:
     """One coordinator run: ``submit`` assets, then ``results`` until all are back."""
 
     def __init__(self, app: Celery, root: Path, cfg: Config, *, force: bool = False,
-                 run_id: str | None = None, on_status: Status | None = None) -> None:
+                 run_id: str | None = None, on_status: Status | None = None,
+                 unserved_deadline: float | None = None) -> None:
         self.app = app
         self.pipeline = policy.pipeline_of(app)
         self.cfg = cfg
@@ -85,6 +88,11 @@ class Run:
                        "run_id": self.run_id}
         self.submitted = 0
         self.outstanding: dict[str, Asset] = {}  # sent, no result yet: by asset id
+        # Assets waiting where no worker serves: said within seconds, the run ended at the
+        # deadline (``consumers``).
+        self.watch = None if unserved_deadline is None else consumers.Watch(
+            app, self._redis, self.run_id, self.pipeline.queues, deadline_s=unserved_deadline,
+            on_status=self.on_status)
 
     def _store_config(self) -> None:
         self._patiently(lambda: self._redis.set(self.config_key, self._config_text,
@@ -189,6 +197,8 @@ class Run:
                                     "those again", self.cfg.worker.redispatch_after, len(lost))
                         self.redispatch(lost)
                     outage, last = False, time.monotonic()
+                if self.watch is not None and now - last > consumers.QUIET_S:
+                    self.watch.check(now)
                 if now - refreshed > REFRESH_EVERY_S:
                     self._redis.expire(self.config_key, KEYS_TTL_S)
                     refreshed = now

@@ -180,11 +180,7 @@ def _account(step: Step, outcome: StageOutcome, state: AssetState, cfg: Config) 
     """The step's line (``drive.log_outcome``: the same line as in-process runs, plus the
     digest of the config the task ran with) and the metrics for one step's outcome."""
     drive.log_outcome(step, state, config=config_digest(cfg))
-    metrics.record_task(step.name, str(outcome.status), outcome.duration_s,
-                        encoder=outcome.encoder,
-                        fell_back=bool(outcome.encoder and cfg.ffmpeg.accel != "disabled"
-                                       and cfg.ffmpeg.accel not in outcome.encoder),
-                        bytes_written=outcome.bytes_written)
+    metrics.record_outcome(step.name, outcome, accel=cfg.ffmpeg.accel)
 
 
 @functools.lru_cache(maxsize=8)

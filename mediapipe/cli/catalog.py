@@ -24,6 +24,7 @@ from mediapipe.cli.context import (
     pass_app,
     readable_source,
 )
+from mediapipe.cli.shown import shown
 from mediapipe.errors import CatalogError
 
 __all__ = ["catalog_group"]
@@ -49,7 +50,8 @@ def check(app: AppContext, media_root: str | None, as_json: bool) -> None:
         for line in report.integrity + report.schema:
             click.echo(f"  damaged: {line}", err=True)
         for m in report.missing[:20]:
-            click.echo(f"  missing: {m['output']} ({m['stage']} of {m['path']})", err=True)
+            click.echo(shown(f"  missing: {m['output']} ({m['stage']} of {m['path']})"),
+                       err=True)
         click.echo(f"{report.catalog}: {report.sources} sources, "
                    f"{report.missing_outputs} outputs missing"
                    + ("" if report.usable else "; DAMAGED"))

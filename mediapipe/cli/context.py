@@ -4,13 +4,15 @@ Owns: ``AppContext`` (the ``--config`` path and the config loaded from it and th
 ``MEDIAPIPE_*`` environment on first use; the media root a command works on), the
 ``--media-root`` and ``--json`` options, the click types that check input before a command runs
 (``BrokerUrl``, ``QueueList``, ``COUNT``, ``PORT``), ``readable_source`` (a source the user named:
-there, a file, readable, or ``Unreadable``), ``emit_json`` and ``fail`` (the one-line error
-message that goes with an exit code). Does not own: any command (see the sibling modules) or
+there, a regular file, readable, or ``Unreadable``), ``emit_json``, ``emit_json_error`` (the one
+object of a ``--json`` command an error ended) and ``fail`` (the one-line error message that
+goes with an exit code). Does not own: any command (see the sibling modules) or
 the mapping of exceptions to exit codes (``cli.main``).
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
 import os
@@ -19,13 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mediapipe.errors import Unreadable, from_os_error
+from mediapipe import sources
+from mediapipe.cli.shown import json_names, shown
+from mediapipe.errors import MediaError, Unreadable, from_os_error
 
 if TYPE_CHECKING:
     from mediapipe.config import Config
 
-__all__ = ["ACCEL_CHOICE", "COUNT", "PORT", "AppContext", "BrokerUrl", "QueueList", "emit_json",
-           "fail", "json_option", "media_root_option", "pass_app", "readable_source"]
+__all__ = ["ACCEL_CHOICE", "COUNT", "JSON_ASKED", "PORT", "AppContext", "BrokerUrl", "QueueList",
+           "emit_json", "emit_json_error", "fail", "json_option", "media_root_option", "pass_app",
+           "readable_source"]
 
 COUNT = click.IntRange(min=1)  # processes, workers: at least one
 # Immich's accelerators (mediapipe's config.ACCELS, spelled here so --help loads no config).
@@ -73,15 +78,16 @@ class QueueList(click.ParamType):
 
 def readable_source(name: str, *, folder_ok: bool = False) -> Path:
     """``name`` as a path once it is there, of the right kind and readable; ``Unreadable``
-    (missing, a folder where a file is wanted, no permission, a dangling link) otherwise."""
+    (missing, a folder where a file is wanted, no permission, a dangling link, a FIFO, a
+    device or a socket: not a regular file, refused at once) otherwise."""
     path = Path(name)
     try:
         if path.is_dir():
             if not folder_ok:
                 raise Unreadable(path, "is a directory, not a file")
             os.scandir(path).close()
-        else:
-            with open(path, "rb") as fh:
+        else:  # sources' rule: opened without blocking (a FIFO), a regular file or Unreadable
+            with sources.held(path) as source, source.open() as fh:
                 fh.read(1)
     except OSError as exc:
         raise from_os_error(path, exc) from exc
@@ -113,13 +119,30 @@ class AppContext:
 
 
 def emit_json(data: Any) -> None:
-    """``data`` as indented JSON on stdout (paths and dates as strings)."""
-    click.echo(json.dumps(data, indent=2, default=str))
+    """``data`` as indented JSON on stdout (paths and dates as strings; a name that is not
+    UTF-8 in the unambiguous form of ``shown.json_names``)."""
+    click.echo(json.dumps(json_names(data), indent=2, default=str))
+
+
+# Whether the command at hand was given --json: an error that ends it (``cli.main``) is then
+# one JSON object on stdout as well as its line on stderr, never an empty stdout.
+JSON_ASKED: contextvars.ContextVar[bool] = contextvars.ContextVar("json_asked", default=False)
+
+
+def emit_json_error(error: BaseException, code: int) -> None:
+    """The one object a ``--json`` command prints when an error ends it:
+    ``{"error": {"type", "message", "path"?, "transient"?}, "exit_code": code}``."""
+    if isinstance(error, MediaError):
+        described = error.to_dict()
+    else:
+        described = {"type": type(error).__name__, "message": str(error)}
+    emit_json({"error": described, "exit_code": code})
 
 
 def fail(message: str, code: int) -> int:
-    """Print ``mediapipe: error: <message>`` on stderr and return ``code`` for the caller."""
-    click.echo(f"mediapipe: error: {message}", err=True)
+    """Print ``mediapipe: error: <message>`` on stderr (control characters escaped: one line
+    whatever the names in it) and return ``code`` for the caller."""
+    click.echo(f"mediapipe: error: {shown(message)}", err=True)
     return code
 
 
@@ -127,4 +150,13 @@ pass_app = click.make_pass_decorator(AppContext)
 media_root_option = click.option(
     "--media-root", "media_root", type=click.Path(), default=None,
     help="Media root (default: MEDIAPIPE_MEDIA_ROOT or mediaRoot in the config).")
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+def _remember_json(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        JSON_ASKED.set(True)
+    return value
+
+
+json_option = click.option("--json", "as_json", is_flag=True, callback=_remember_json,
+                           help="Machine-readable output.")

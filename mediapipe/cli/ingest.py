@@ -6,10 +6,14 @@ the media root is initialised and mounted, the broker answers within its timeout
 given or configured, else ``pipeline.local.LocalRunner`` with ``--workers`` processes), the
 media root's lock for the run (``index.lock``: one run per media root), the rich progress bar on
 stderr (which says when the run waits for the broker) and the summary (exit 1, or the failures'
-shared code — all read-only thumbs/ is 13 — while any asset of the library is failed, in this
-run or an earlier one). Does not own: the scan, the catalog or the results' bookkeeping
-(``index.ingest``), or the work on each asset (the runners). Both runners are imported only
-when chosen: an unchanged library starts fast.
+shared code — all read-only thumbs/ is 13 — when an asset failed in this run; failures of
+earlier runs are said, and counted in the metrics, but a run that failed nothing new exits 0,
+as a systemd timer needs). Does not own: the scan, the catalog or the results' bookkeeping
+(``index.ingest``), or the work on each asset (the runners), or its metrics (``cli.metrics``:
+served on ``--metrics-port``, and written to ``--metrics-textfile`` after each ingest for a
+timer run). With a broker, assets waiting in a queue no worker serves are said within seconds
+and end the run after ``--unserved-deadline`` (exit 18, ``workers.consumers``). Both runners
+are imported only when chosen: an unchanged library starts fast.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from mediapipe.cli.context import (
     pass_app,
     readable_source,
 )
+from mediapipe.cli.metrics import metrics_options, textfile_option
+from mediapipe.cli.shown import shown
 from mediapipe.errors import ErrorRecord, Unreadable, combined_exit_code
 
 __all__ = ["Progress", "ingest"]
@@ -53,11 +59,19 @@ __all__ = ["Progress", "ingest"]
 @click.option("--watch", is_flag=True,
               help="After the scan, follow the library and process what changes, until "
                    "stopped (library.watch.enabled makes it the default).")
+@click.option("--unserved-deadline", type=click.FloatRange(min=0), default=None,
+              metavar="SECONDS",
+              help="With a broker: end the run (exit 18, assets left pending) when its assets "
+                   "wait this long in a queue no worker serves (default: 600, with --watch "
+                   "none; said within seconds either way).")
+@metrics_options
+@textfile_option
 @json_option
 @pass_app
 def ingest(app: AppContext, library: str, media_root: str | None, broker: str | None,
            workers: int | None, force: bool, missing: bool, retry_failed: bool, dry_run: bool,
-           watch: bool, as_json: bool) -> None:
+           watch: bool, unserved_deadline: float | None, metrics_port: int | None,
+           metrics_address: str, metrics_textfile: str | None, as_json: bool) -> None:
     """Index an external library in place and make its thumbnails and encoded videos."""
     from mediapipe.index import ingest as coordinator
     from mediapipe.index import lock
@@ -78,18 +92,37 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
         probe(broker_url)  # before the catalog changes: a broker that is not there stops here
         runner = CeleryRunner(root, cfg.replace(broker_url=broker_url), force=force,
                               on_status=bar.waiting)
+        if unserved_deadline is not None:
+            runner.unserved_deadline = unserved_deadline
+        elif watch or cfg.library.watch.enabled:  # a service: said, and waited out
+            runner.unserved_deadline = float("inf")
     else:
         from mediapipe.pipeline.local import LocalRunner
 
         runner = LocalRunner(root, cfg, workers or os.cpu_count() or 1, force=force)
+    observed = None
+    if (metrics_port is not None or metrics_textfile) and not dry_run:
+        from mediapipe.cli.metrics import Observed
+
+        observed = Observed(root, cfg, broker_url=broker_url, in_process=not broker_url,
+                            port=metrics_port, address=metrics_address, textfile=metrics_textfile)
+        observed.start()  # a port in use stops here, before anything changes
+        runner = observed.counting(runner)
     if (watch or cfg.library.watch.enabled) and not dry_run:
         with lock.hold(root):
-            _follow(library, root, cfg, runner, as_json)
+            _follow(library, root, cfg, runner, as_json, observed)
         return
-    with lock.hold(root) if not dry_run else _nothing(), bar:
-        summary = coordinator.ingest(library, root, cfg, runner, force=force, missing=missing,
-                                     retry_failed=retry_failed, dry_run=dry_run,
-                                     on_start=bar.start, on_result=bar.advance)
+    scanned = None
+    try:
+        with lock.hold(root) if not dry_run else _nothing(), bar:
+            summary = coordinator.ingest(library, root, cfg, runner, force=force,
+                                         missing=missing, retry_failed=retry_failed,
+                                         dry_run=dry_run, on_start=bar.start,
+                                         on_result=bar.advance)
+        scanned = summary.library
+    finally:
+        if observed:
+            observed.ended(scanned)
     _report(summary, as_json, missing)
     if summary.failed:  # the failures' shared code (all PermissionDenied: 13), else 1
         codes = [ErrorRecord(f.get("type", ""), "").exit_code for f in summary.failures]
@@ -97,8 +130,8 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
         raise click.exceptions.Exit(fail(
             f"{summary.failed} of {summary.processed} assets failed (first: {first['path']}: "
             f"{first['error']})", combined_exit_code(codes) or 1))
-    if summary.still_failed:  # failed before and not retried: still not done
-        raise click.exceptions.Exit(1)
+    # Assets that failed in earlier runs and were not retried are in the summary (and the
+    # metrics), not in the exit code: a nightly timer over an unchanged library succeeds.
 
 
 def _nothing() -> Any:
@@ -107,8 +140,10 @@ def _nothing() -> Any:
     return contextlib.nullcontext()
 
 
-def _follow(library: str, root: Any, cfg: Any, runner: Any, as_json: bool) -> None:
-    """``--watch``: ingest, then follow; a summary per ingest; Ctrl-C or SIGTERM ends it."""
+def _follow(library: str, root: Any, cfg: Any, runner: Any, as_json: bool,
+            observed: Any) -> None:
+    """``--watch``: ingest, then follow; a summary per ingest (and the metrics: the scan's
+    time, the textfile); Ctrl-C or SIGTERM ends it."""
     import signal
     import threading
 
@@ -116,9 +151,13 @@ def _follow(library: str, root: Any, cfg: Any, runner: Any, as_json: bool) -> No
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def summarised(summary: Any) -> None:
+        _report(summary, as_json, False)
+        if observed:
+            observed.ended(summary.library)
     try:
-        follow(library, root, cfg, runner, stop=stop,
-               on_summary=lambda summary: _report(summary, as_json, False))
+        follow(library, root, cfg, runner, stop=stop, on_summary=summarised)
     except KeyboardInterrupt:
         stop.set()
 
@@ -127,7 +166,7 @@ def _report(summary: Any, as_json: bool, missing: bool) -> None:
     if as_json:
         emit_json(summary.to_dict())
     else:
-        click.echo(f"{summary.library}: {summary.new} new, {summary.changed} changed, "
+        click.echo(f"{shown(str(summary.library))}: {summary.new} new, {summary.changed} changed, "
                    f"{summary.unchanged} unchanged, {summary.offline} offline, "
                    f"{summary.back_online} back online; {summary.processed} processed, "
                    f"{summary.failed} failed in {summary.duration_s:.1f}s"
@@ -137,9 +176,9 @@ def _report(summary: Any, as_json: bool, missing: bool) -> None:
                        "`mediapipe ls --failed` lists them, --retry-failed tries them again",
                        err=True)
         for f in summary.failures[:20]:
-            click.echo(f"  FAILED {f['path']}: {f['error']}", err=True)
+            click.echo(shown(f"  FAILED {f['path']}: {f['error']}"), err=True)
         for p in summary.problems[:20]:
-            click.echo(f"  skipped {p['path']}: {p['error']}", err=True)
+            click.echo(shown(f"  skipped {p['path']}: {p['error']}"), err=True)
 
 
 class Progress:

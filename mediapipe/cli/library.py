@@ -27,6 +27,7 @@ from mediapipe.cli.context import (
     pass_app,
     readable_source,
 )
+from mediapipe.cli.shown import shown
 from mediapipe.errors import MediaError, combined_exit_code
 from mediapipe.index import lock
 
@@ -77,8 +78,8 @@ def _report_folders(statuses: list[Any], as_json: bool, swept: int | None = None
         emit_json(data)
     else:
         for s in statuses:
-            click.echo(f"{'ok ' if s.ok else 'BAD'} {s.folder:<14} {s.path}"
-                       + (f"  {s.problem}" if s.problem else ""))
+            click.echo(shown(f"{'ok ' if s.ok else 'BAD'} {s.folder:<14} {s.path}"
+                             + (f"  {s.problem}" if s.problem else "")))
     if bad:
         names = ", ".join(s.folder for s in bad)
         code = combined_exit_code(s.exit_code or 4 for s in bad)
@@ -142,9 +143,9 @@ def _report_placements(report: Any, as_json: bool, only_changes: bool = False,
             if only_changes and p.action.value == "already-placed":
                 continue
             verb = f"would be {p.action.value}" if report.dry_run else p.action.value
-            click.echo(f"{verb:<20} {p.source} -> {p.target}")
+            click.echo(f"{verb:<20} {shown(str(p.source))} -> {shown(str(p.target))}")
         for f in report.removed_folders:
-            click.echo(f"{'removed empty folder':<20} {f}")
+            click.echo(f"{'removed empty folder':<20} {shown(str(f))}")
         counts = report.to_dict()["counts"]
         click.echo(", ".join(f"{n} {k}" for k, n in counts.items())
                    + (" (dry run: nothing changed)" if report.dry_run else ""))

@@ -3,7 +3,9 @@
 Owns: the command's options and its output: one line per asset (a mark for failed, hidden and
 linked ones, the path, the kind, the error), or with ``--json`` one array of objects with at
 least ``path``, ``asset_id``, ``kind``, ``hidden``, ``linked_video``, ``thumbhash``, ``failed``
-and ``error``. Does not own: the query (``index.listing``).
+and ``error``; a name that is not UTF-8 also ``path_bytes`` (``shown.json_names``). Each text
+line is one asset: control characters in a name are escaped (``shown.shown``). Does not own:
+the query (``index.listing``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import click
 
 from mediapipe.cli.context import AppContext, emit_json, json_option, media_root_option, pass_app
+from mediapipe.cli.shown import shown
 
 __all__ = ["ls"]
 
@@ -42,4 +45,4 @@ def ls(app: AppContext, media_root: str | None, failed: bool, kind: str | None,
         marks = ("F" if item.failed else "-") + ("H" if item.hidden else "-") + \
                 ("L" if item.linked_video else "-") + ("-" if item.online else "O")
         line = f"{marks} {item.kind:5} {item.path}"
-        click.echo(line + (f"  [{item.error_stage}] {item.error}" if item.error else ""))
+        click.echo(shown(line + (f"  [{item.error_stage}] {item.error}" if item.error else "")))

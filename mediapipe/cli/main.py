@@ -3,19 +3,22 @@
 Owns: the root click group and its global options (``--config``, ``--log-format``,
 ``--log-level``, ``--library-log-level``), the list of commands, and ``main()``, the one edge where
 every failure becomes a one-line message on stderr and an exit code, never a traceback:
-``MediaError`` (a file), ``ConfigError``, ``BrokerUnreachable``, an ``OSError`` no command
-caught (by its errno class), an ``sqlite3.Error`` no catalog method mapped (as a
-``CatalogError``), ``MediaRootBusy`` (another run holds the media root), and, last, any other
+any ``MediapipeError`` (a file's ``MediaError``, ``ConfigError``, ``BrokerUnreachable``,
+``MediaRootBusy``, ``Unserved``: its type's exit code), an ``OSError`` no command caught (by
+its errno class), an ``sqlite3.Error`` no catalog method mapped (as a ``CatalogError``), and,
+last, any other
 exception (an internal error: one line, the traceback only at ``--log-level debug``); ``run()``
 is the console script. Does not own: the commands themselves, one module per group:
 ``cli.media`` (info, thumbnail, transcode), ``cli.library`` (init, verify, import, migrate),
-``cli.ingest``, ``cli.ops`` (doctor, worker, config); nor any media work. Heavy modules are
-imported inside commands so start-up stays fast.
+``cli.ingest``, ``cli.ops`` (doctor, worker, config); nor any media work. A command given
+``--json`` that an error ends still prints one object on stdout (``context.emit_json_error``).
+Heavy modules are imported inside commands so start-up stays fast.
 
 Exit codes: 0 ok, 1 files failed in different ways, 2 usage, 3 config, 4 storage offline, 5
 unsupported, 6 corrupt, 7 too large, 8 transcode failed, 9 path escape, 10 integrity, 11
-catalog, 12 not found / not readable, 13 permission denied, 14 broker unreachable, 15 media root
-busy (another run), 16 over a worker's time limit, 70 internal error, 130 interrupted. A batch
+catalog, 12 not found / not readable, 13 permission denied, 14 broker unreachable, 15 a source
+offline, 16 over a worker's time limit, 17 media root busy (another run), 18 assets left
+waiting in a queue no worker serves (``Unserved``), 70 internal error, 130 interrupted. A batch
 exits with its failures' code when they share one, else 1 (``errors.combined_exit_code``).
 """
 
@@ -32,18 +35,14 @@ from mediapipe import allocator
 from mediapipe.cli import catalog as catalog_command
 from mediapipe.cli import ingest as ingest_command
 from mediapipe.cli import library, listing, media, ops
-from mediapipe.cli.context import AppContext, fail
-from mediapipe.errors import (
-    BrokerUnreachable,
-    ConfigError,
-    MediaError,
-    MediaRootBusy,
-    from_os_error,
-)
+from mediapipe.cli.context import JSON_ASKED, AppContext, emit_json_error, fail
+from mediapipe.errors import MediapipeError, from_os_error
 
 __all__ = ["INTERNAL_ERROR", "cli", "main", "run"]
 
 INTERNAL_ERROR = 70  # a bug, not bad input (sysexits' EX_SOFTWARE)
+# An OSError that can only have come from writing: a full disk or quota is storage offline (4).
+_WRITING_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT})
 LEVELS = click.Choice(["debug", "info", "warning", "error"])
 log = logging.getLogger("mediapipe.cli")
 _help_asked = False  # --help anywhere: show it even where the settings are bad
@@ -84,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     global _help_asked
     allocator.tune()  # an ingest handles image after image in this process
     _help_asked = bool({"--help", "-h"} & set(sys.argv[1:] if argv is None else argv))
+    JSON_ASKED.set(False)
+    error: BaseException | None = None  # what ended the command, for --json's one object
     try:
         code = cli.main(args=argv, prog_name="mediapipe", standalone_mode=False)
         code = code if isinstance(code, int) else 0
@@ -97,20 +98,25 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.exit_code
     except (click.Abort, KeyboardInterrupt):
         code = fail("interrupted", 130)
-    except (MediaError, ConfigError, BrokerUnreachable, MediaRootBusy) as exc:
-        code = fail(str(exc), exc.exit_code)
+    except MediapipeError as exc:  # every error mediapipe raises on purpose
+        code, error = fail(str(exc), exc.exit_code), exc
     except sqlite3.Error as exc:  # a catalog call no method mapped: still one line, exit 11
         from mediapipe.index.sqlerrors import catalog_error
 
-        mapped = catalog_error("catalog", exc)
-        code = fail(str(mapped), mapped.exit_code)
+        error = catalog_error("catalog", exc)
+        code = fail(str(error), error.exit_code)
     except OSError as exc:  # a path no command checked: named, by its errno class
-        error = from_os_error(exc.filename or "", exc, writing=exc.errno == errno.EROFS)
+        error = from_os_error(exc.filename or "", exc, writing=exc.errno in _WRITING_ERRNOS)
         code = fail(str(error), error.exit_code)
     except Exception as exc:  # the edge: a bug is still one line (traceback at debug)
         log.debug("internal error", exc_info=True)
         code = fail(f"internal error: {type(exc).__name__}: {exc} (run with --log-level debug "
                     "for the traceback, and please report it)", INTERNAL_ERROR)
+        error = exc
+    # --json seen by the command, or on the line when an error came before the command parsed
+    # it (a bad --config or MEDIAPIPE_* variable stops the root group first)
+    if error is not None and (JSON_ASKED.get() or "--json" in (argv or sys.argv[1:])):
+        emit_json_error(error, code)
     return code
 
 

@@ -27,6 +27,7 @@ from mediapipe.cli.context import (
     pass_app,
     readable_source,
 )
+from mediapipe.cli.shown import shown
 from mediapipe.errors import MediaError, PermissionDenied, StorageOffline, combined_exit_code
 
 __all__ = ["info", "thumbnail", "transcode"]
@@ -75,13 +76,13 @@ def _print_info(r: dict[str, Any]) -> None:
     camera = " ".join(v for v in (r["make"], r["model"]) if v)
     gps = (f"{r['latitude']:.6f},{r['longitude']:.6f}" if r["latitude"] is not None
            else "no GPS")
-    click.echo(f"{r['path']}: {r['kind']} {r['mime_type']} {r['width']}x{r['height']} "
-               f"orientation {r['orientation']}")
-    click.echo(f"  taken {r['taken_at']} ({r['taken_at_source']})  {gps}"
-               + (f"  {camera}" if camera else "") + (f"  {r['lens_model']}"
-                                                    if r["lens_model"] else ""))
+    click.echo(f"{shown(str(r['path']))}: {r['kind']} {r['mime_type']} "
+               f"{r['width']}x{r['height']} orientation {r['orientation']}")
+    click.echo(shown(f"  taken {r['taken_at']} ({r['taken_at_source']})  {gps}"  # EXIF text too
+                     + (f"  {camera}" if camera else "")
+                     + (f"  {r['lens_model']}" if r["lens_model"] else "")))
     for w in r["warnings"]:
-        click.echo(f"  warning: {w}")
+        click.echo(f"  warning: {shown(w)}")
 
 
 @click.command()
@@ -108,11 +109,12 @@ def thumbnail(app: AppContext, files: tuple[str, ...], out_dir: str, as_json: bo
         results.append(written.to_dict())
         if not as_json:
             p, t = written.preview, written.thumbnail
-            click.echo(f"{written.source}: preview {p.width}x{p.height} ({p.nbytes} B), "
+            click.echo(f"{shown(str(written.source))}: preview {p.width}x{p.height} "
+                       f"({p.nbytes} B), "
                        f"thumbnail {t.width}x{t.height} ({t.nbytes} B), "
                        f"thumbhash {written.thumbhash}")
             for warning in written.warnings:
-                click.echo(f"  warning: {warning}", err=True)
+                click.echo(f"  warning: {shown(warning)}", err=True)
     if as_json:
         emit_json(results)
     _exit(codes)
@@ -161,7 +163,7 @@ def transcode(app: AppContext, file: str, out: str | None, accel: str | None, dr
     if as_json:
         emit_json({**result.to_dict(), "reasons": list(planned.reasons)})
     else:
-        click.echo(f"{result.output}: {result.decision} with {result.encoder} ({result.accel}), "
-                   f"{result.size} bytes in {result.seconds:.2f}s")
+        click.echo(f"{shown(str(result.output))}: {result.decision} with {result.encoder} "
+                   f"({result.accel}), {result.size} bytes in {result.seconds:.2f}s")
         for link, why in result.skipped:
             click.echo(f"  skipped {link}: {why}")

@@ -5,8 +5,9 @@ Owns: these commands' options and output. ``doctor`` prints the report ``cli.doc
 checks its options with click types (known queues, a positive concurrency, a port) and hands
 them, with the
 config (``--broker`` in place of ``brokerUrl`` when given), to ``workers.start.run_worker``;
-``config`` prints the effective settings or a commented sample. Does not own: how a worker
-starts (its environment, metrics, default concurrency, NVENC sessions: ``workers.start``) or
+``config`` prints the effective settings (the broker's password masked: the config's one
+rule, ``config.shown``, which ``doctor`` uses too) or a commented sample. Does not own: how a
+worker starts (its environment, metrics, default concurrency, NVENC sessions: ``workers.start``) or
 the settings' names and defaults (``config``).
 """
 
@@ -16,7 +17,6 @@ import click
 
 from mediapipe.cli.context import (
     COUNT,
-    PORT,
     AppContext,
     BrokerUrl,
     QueueList,
@@ -25,6 +25,7 @@ from mediapipe.cli.context import (
     media_root_option,
     pass_app,
 )
+from mediapipe.cli.metrics import metrics_options
 from mediapipe.pipeline.steps import PIPELINE
 
 __all__ = ["config_group", "doctor", "worker"]
@@ -62,11 +63,12 @@ def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json:
 @click.option("-c", "--concurrency", type=COUNT, default=None,
               help="Worker processes, 1 or more (default: CPU count; for video alone, the NVENC "
                    "sessions when NVENC works, else 1).")
-@click.option("--metrics-port", type=PORT, default=None, help="Serve Prometheus metrics here.")
+@metrics_options
 @click.option("-n", "--hostname", default=None, help="Worker name (default: mediapipe@host).")
 @pass_app
 def worker(app: AppContext, broker: str | None, queues: tuple[str, ...],
-           concurrency: int | None, metrics_port: int | None, hostname: str | None) -> None:
+           concurrency: int | None, metrics_port: int | None, metrics_address: str,
+           hostname: str | None) -> None:
     """Run a Celery worker that serves tasks from the broker (checked first: it must answer).
 
     The worker's own --config and MEDIAPIPE_* variables set only its broker and the worker.*
@@ -77,7 +79,7 @@ def worker(app: AppContext, broker: str | None, queues: tuple[str, ...],
     from workers.start import run_worker
 
     run_worker(cfg, queues=queues, concurrency=concurrency, metrics_port=metrics_port,
-               hostname=hostname)
+               metrics_address=metrics_address, hostname=hostname)
 
 
 @click.group("config")
@@ -88,8 +90,10 @@ def config_group() -> None:
 @config_group.command("show")
 @pass_app
 def config_show(app: AppContext) -> None:
-    """The effective settings (defaults, file, environment) as JSON."""
-    emit_json(app.config.to_dict())
+    """The effective settings (defaults, file, environment) as JSON, secrets masked."""
+    from mediapipe.config import shown
+
+    emit_json(shown(app.config.to_dict()))
 
 
 @config_group.command("sample")

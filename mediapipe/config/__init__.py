@@ -8,11 +8,12 @@ passes ``env`` in (stages never read it). A low layer: imports only ``mediapipe.
 ``mediapipe.template`` and ``mediapipe.formats``.
 
 Sources, later wins: defaults, the file, the environment. Entry points: ``Config`` (defaults),
-``load(path, env)``, ``sample_toml()``.
+``load(path, env)``, ``sample_toml()``, ``shown(cfg.to_dict())`` (secrets masked: ``redact``).
 """
 
 from __future__ import annotations
 
+from mediapipe.config.coerce import redact, shown
 from mediapipe.config.loading import ENV_PREFIX, OTHER_VARIABLES, env_names, load, read_file
 from mediapipe.config.sample import sample_toml
 from mediapipe.config.settings import (
@@ -57,6 +58,8 @@ __all__ = [
     "load",
     "parse_bitrate",
     "read_file",
+    "redact",
     "sample_toml",
     "setting",
+    "shown",
 ]

@@ -3,10 +3,14 @@
 Owns: a setting's name in files (camelCase of the field, or its declared ``key``), turning raw
 values (TOML/JSON values, environment strings) into each field's type, the declared checks
 (choices, minimum, maximum, ``check``), building a settings dataclass over a base from a nested
-mapping, and ``to_dict`` (the reverse). Does not own: where the mapping comes from (``loading``)
-or what the settings are (``settings``).
+mapping, ``to_dict`` (the reverse) and the one masking rule for showing settings (``redact``: a
+URL's password; ``shown``: every setting whose value may carry one). An unknown key inside one of
+Immich's own sections (``IMMICH_SECTIONS``) is an error, or, for an Immich export read leniently
+(a newer Immich adds keys), reported to the caller and skipped. Does not own: where the mapping
+comes from (``loading``) or what the settings are (``settings``).
 
-Entry points: ``build(cls, data)``, ``to_dict(obj)``, ``file_key(field)``.
+Entry points: ``build(cls, data)``, ``to_dict(obj)``, ``file_key(field)``, ``redact(url)``,
+``shown(data)``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import dataclasses
 import functools
 import json
 import typing
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mediapipe.errors import ConfigError
@@ -25,13 +30,37 @@ if TYPE_CHECKING:
 
 _D = TypeVar("_D", bound="DataclassInstance")
 
-__all__ = ["IMMICH_UNUSED", "build", "file_key", "hints", "to_dict"]
+__all__ = ["IMMICH_SECTIONS", "IMMICH_UNUSED", "Unknown", "build", "file_key", "hints", "redact",
+           "shown", "to_dict"]
+
+# The sections an Immich system-config export has (ours are the rest: worker, the top level).
+IMMICH_SECTIONS = frozenset({"ffmpeg", "image", "library", "storageTemplate"})
+# Settings whose value is a URL that may carry a password (shown with it masked).
+URL_SETTINGS = frozenset({"brokerUrl"})
+Unknown = Callable[[str, str], None]  # (key, what is known there): an unknown key let through
 
 # Keys an Immich system-config export carries inside our sections that mediapipe does not use.
 IMMICH_UNUSED = frozenset({
     "ffmpeg.npl", "ffmpeg.realtime", "image.thumbnail.progressive", "image.preview.progressive",
     "image.fullsize.progressive", "library.scan", "library.watch",
 })
+
+
+def redact(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***``: safe to print and log."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def shown(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings in file shape (``to_dict``) as they may be shown: every URL setting redacted."""
+    return {k: shown(v) if isinstance(v, Mapping)
+            else redact(v) if k in URL_SETTINGS and isinstance(v, str) else v
+            for k, v in data.items()}
 
 
 def _camel(name: str) -> str:
@@ -119,15 +148,19 @@ def _check(key: str, f: dataclasses.Field[Any], value: Any) -> None:
     if meta.get("max") is not None and value > meta["max"]:
         raise ConfigError(key, f"{value!r} is above the maximum {meta['max']}")
     if meta.get("check") and (problem := meta["check"](value)):
-        raise ConfigError(key, f"{value!r} is not valid; expected {problem}")
+        # A message about a URL never carries its password.
+        shown = redact(value) if key.rpartition(".")[2] in URL_SETTINGS else value
+        raise ConfigError(key, f"{shown!r} is not valid; expected {problem}")
 
 
 def build(cls: type[_D], data: Mapping[str, Any], prefix: str = "",
-          base: _D | None = None) -> _D:
+          base: _D | None = None, *, unknown: Unknown | None = None) -> _D:
     """``base`` (default: ``cls()``) overlaid with ``data`` (camelCase or snake_case keys).
 
     At the top level (empty ``prefix``) unknown keys are an Immich export's other sections and
-    are skipped; inside a section an unknown key is an error naming the known ones.
+    are skipped; inside a section an unknown key is an error naming the known ones, except in
+    one of Immich's sections when ``unknown`` is given (an export read leniently): it hears the
+    key and the known ones, and the key is skipped.
     """
     if not isinstance(data, Mapping):
         raise ConfigError(prefix.rstrip(".") or "config", f"expected a table, got {data!r}")
@@ -145,10 +178,14 @@ def build(cls: type[_D], data: Mapping[str, Any], prefix: str = "",
             if key in IMMICH_UNUSED or not prefix:
                 continue  # an Immich export's other sections and keys we do not use
             known = ", ".join(sorted(file_key(f) for f in dataclasses.fields(cls)))
+            if unknown is not None and key.split(".")[0] in IMMICH_SECTIONS:
+                unknown(key, known)
+                continue
             raise ConfigError(key, f"unknown setting; known here: {known}")
         hint = types[f.name]
         if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-            changes[f.name] = build(hint, value, key + ".", getattr(base, f.name))
+            changes[f.name] = build(hint, value, key + ".", getattr(base, f.name),
+                                    unknown=unknown)
         else:
             coerced = _coerce(key, value, hint)
             if f.metadata.get("normalize"):

@@ -1,11 +1,13 @@
-"""Loading the settings: defaults, then a TOML or JSON file, then ``MEDIAPIPE_*`` variables.
+"""Loading the settings: defaults, then a TOML, JSON or YAML file, then ``MEDIAPIPE_*`` variables.
 
-Owns: reading a config file (TOML, or JSON such as an Immich system-config export, accepted as
-is), the environment names of every setting (its path in upper snake case: ``image.preview.size``
-is ``MEDIAPIPE_IMAGE_PREVIEW_SIZE``; lists are comma-separated or a JSON array), merging the
-sources (later wins), and warning once per load about settings that have no effect here (an
-Immich export's QSV/VAAPI knobs). Does not own: reading the environment by itself (the caller
-passes ``env`` in; stages never read it), coercion and checks (``coerce``).
+Owns: reading a config file (TOML, or JSON or YAML such as an Immich system-config export,
+accepted as is: a key a newer Immich added to one of its sections is warned about and skipped,
+where in TOML, our own format, it is an error), the environment names of every setting (its
+path in upper snake case: ``image.preview.size`` is ``MEDIAPIPE_IMAGE_PREVIEW_SIZE``; lists
+are comma-separated or a JSON array), merging the sources (later wins), and warning once per
+load about settings that have no effect here (an Immich export's QSV/VAAPI knobs). Does not
+own: reading the environment by itself (the caller passes ``env`` in; stages never read it),
+coercion and checks (``coerce``).
 
 Entry points: ``load(path, env)``, ``read_file(path)``, ``env_names()``.
 """
@@ -17,18 +19,20 @@ import difflib
 import json
 import logging
 import re
+import stat
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mediapipe.config.coerce import file_key, hints
+from mediapipe.config.coerce import build, file_key, hints
 from mediapipe.config.settings import Config
 from mediapipe.errors import ConfigError
 
 __all__ = ["ENV_PREFIX", "OTHER_VARIABLES", "env_names", "load", "read_file"]
 
 ENV_PREFIX = "MEDIAPIPE_"
+IMMICH_SUFFIXES = {".json": "JSON", ".yaml": "YAML", ".yml": "YAML"}  # Immich's export formats
 # MEDIAPIPE_* variables that are not settings, and what reads them; any other is a typo.
 OTHER_VARIABLES = {
     "MEDIAPIPE_CONFIG": "the CLI's --config",
@@ -72,17 +76,23 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_file(path: str | Path) -> dict[str, Any]:
-    """A config file as a dict: TOML by default, JSON for ``.json`` (Immich's export)."""
+    """A config file as a dict: TOML by default, JSON for ``.json`` and YAML for ``.yaml`` or
+    ``.yml`` (the formats of Immich's config file)."""
+    import yaml
+
     p = Path(path)
     try:
+        if not p.is_dir() and not stat.S_ISREG(p.stat().st_mode):  # a FIFO would block
+            raise ConfigError(str(p), "cannot read config file: not a regular file")
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(p), f"cannot read config file: {exc.strerror}") from exc
-    json_file = p.suffix.lower() == ".json"
+    kind = IMMICH_SUFFIXES.get(p.suffix.lower(), "TOML")
     try:
-        data = json.loads(text) if json_file else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(str(p), f"not valid {'JSON' if json_file else 'TOML'}: {exc}") from exc
+        data = (json.loads(text) if kind == "JSON" else yaml.safe_load(text) if kind == "YAML"
+                else tomllib.loads(text))
+    except (ValueError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(str(p), f"not valid {kind}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(str(p), "the file must hold a table of settings")
     return data
@@ -117,16 +127,24 @@ def _unknown_variable(name: str, names: Mapping[str, str]) -> ConfigError:
                              f"a setting); {hint}")
 
 
+def _skipped(key: str, known: str) -> None:
+    log.warning("%s: unknown setting in an Immich export (from a newer Immich?), skipped; "
+                "known here: %s", key, known)
+
+
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Defaults, then the file at ``path`` (if any), then ``MEDIAPIPE_*`` entries of ``env``.
 
-    An unknown ``MEDIAPIPE_*`` variable is a ``ConfigError``, like an unknown key in a file
-    section (``OTHER_VARIABLES`` are the project's non-setting variables). A setting kept only
+    An unknown ``MEDIAPIPE_*`` variable is a ``ConfigError``, like an unknown key in a section
+    of a TOML file (``OTHER_VARIABLES`` are the project's non-setting variables); in a JSON or
+    YAML file (an Immich export) an unknown key of one of Immich's sections is one warning. A
+    setting kept only
     for Immich compatibility (``ffmpeg.cqMode``, ``ffmpeg.preferredHwDevice``) set to anything but
     its default, or a value mediapipe does not run (``ffmpeg.accel`` qsv, vaapi, rkmpp), is
     accepted with one warning naming it.
     """
     data: dict[str, Any] = read_file(path) if path else {}
+    immich_export = bool(path) and Path(path or "").suffix.lower() in IMMICH_SUFFIXES
     if env:
         names = env_names()
         for name, value in sorted(env.items()):
@@ -134,7 +152,7 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
                 data = _merge(data, _nest(names[name], value))
             elif name.startswith(ENV_PREFIX) and name not in OTHER_VARIABLES:
                 raise _unknown_variable(name, names)
-    cfg = Config.from_dict(data)
+    cfg = build(Config, data, unknown=_skipped if immich_export else None)
     for key, value, why in without_effect(cfg):
         log.warning("%s = %r has no effect in mediapipe: %s", key, value, why)
     for key, value in not_run(cfg):

@@ -17,6 +17,11 @@ results are redone (stages are idempotent). Failed stages are not retried unless
 or ``requeue`` says so. Every ``sqlite3.Error`` (damaged, read-only, immutable, locked) leaves a
 method as one ``CatalogError`` in words (``sqlerrors``).
 
+``catalog.db`` and the files SQLite keeps beside it (``-wal``, ``-shm``, ``-journal``) are the
+media root's own files: each is checked by ``storage.refuse_link`` before SQLite opens it (and
+``catalog.db`` is created by ``storage.open_own``), so a link planted there is ``PathEscape``,
+never a catalog written elsewhere.
+
 Paths are stored as the bytes ``os.fsencode`` gives (lossless for names that are not UTF-8) and
 come back as ``str`` via ``os.fsdecode``. Asset ids come from ``mediapipe.identity``. Entry
 points: ``Catalog``, ``State``.
@@ -27,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import errno
 import json
 import os
 import sqlite3
@@ -35,23 +41,32 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mediapipe.errors import CatalogError, ErrorRecord
+from mediapipe.errors import CatalogError, ErrorRecord, from_os_error
 from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
 from mediapipe.index.diff import ScanDiff, apply_scan, path_range
 from mediapipe.index.scan import SourceFile
-from mediapipe.index.schema import FACTS, HIDE_LIVE_VIDEOS, LINK_LIVE_STILLS, Schema
+from mediapipe.index.schema import FACTS, LIVE_PAIRING, Schema, live_photo_key
 from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error, mapped
 from mediapipe.library import storage
 from mediapipe.pipeline.steps import PIPELINE, Pipeline
 from mediapipe.sources import Identity
 
-__all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "ScanDiff", "State"]
+__all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "ScanDiff", "State", "refuse_links"]
 
 CATALOG_NAME = "catalog.db"
+SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite opens beside the catalog itself
 SCHEMA_VERSION = 1
 FLUSH_EVERY = 500
 FLUSH_AFTER_S = 1.0
+
+
+def refuse_links(db_path: str | Path) -> None:
+    """``PathEscape`` when the catalog, or a file SQLite keeps beside it, is a link (symbolic
+    or hard) or a FIFO: checked before SQLite opens it, for reading too (a reader in WAL mode
+    writes ``-shm``)."""
+    for side in ("", *SIDE_FILES):
+        storage.refuse_link(f"{db_path}{side}")
 
 
 class State(enum.StrEnum):
@@ -92,6 +107,13 @@ class Catalog:
     def __init__(self, db_path: str | Path, pipeline: Pipeline = PIPELINE) -> None:
         self.path = Path(db_path)
         self.pipeline = pipeline
+        refuse_links(self.path)
+        if not os.path.lexists(self.path):  # made here, as the media root's own file
+            try:
+                os.close(storage.open_own(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL))
+            except OSError as exc:  # cannot be made: SQLite says why in its words, or full
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise from_os_error(self.path, exc, writing=True) from exc
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
         except sqlite3.Error as exc:
@@ -108,6 +130,7 @@ class Catalog:
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA cache_size = -32768")
         self._db.create_function("mp_asset_id", 1, asset_id_for_path, deterministic=True)
+        self._db.create_function("mp_live_id", 1, live_photo_key, deterministic=True)
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise CatalogError(self.path, f"catalog schema {version} is newer than this "
@@ -285,12 +308,16 @@ class Catalog:
     @mapped
     def link_live_photos(self) -> int:
         """Pair stills and videos that carry the same live-photo id, whatever order and run they
-        were seen in: the still links the video, the video is hidden. Returns the links made."""
+        were seen in, from what the files say now (``schema.LIVE_PAIRING``): the still links
+        the video, the video is hidden; a pair the files no longer make is undone. Returns the
+        stills whose link changed."""
         self.flush()
+        normalise, link, hide = LIVE_PAIRING
         with self._transaction():
-            linked = self._db.execute(LINK_LIVE_STILLS).rowcount
-            self._db.execute(HIDE_LIVE_VIDEOS)
-        return linked
+            self._db.execute(normalise)
+            changed = self._db.execute(link).rowcount
+            self._db.execute(hide)
+        return changed
 
     @mapped
     def rows(self, sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:

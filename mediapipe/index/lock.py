@@ -6,6 +6,10 @@ another run has it. The kernel drops the lock when its holder dies, however it d
 too): no stale lock to clean up. The holder's details are written into the lock file for the
 message only; the ``flock`` is the truth. Does not own: what the run does.
 
+The lock file is opened by the media root's one rule for its own files
+(``storage.open_own``): a symbolic link, a hard link or a FIFO planted as ``.mediapipe.lock`` is
+refused (``PathEscape``), never followed and truncated.
+
 A root that cannot be written (a read-only mount) gets no lock file: nothing can be written
 there by any run, so there is nothing to serialise; the command fails on its own terms.
 """
@@ -23,7 +27,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from mediapipe.errors import MediaRootBusy
+from mediapipe.errors import MediaRootBusy, PathEscape, from_os_error
+from mediapipe.library import storage
 
 __all__ = ["LOCK_NAME", "hold", "holder"]
 
@@ -34,8 +39,9 @@ _NO_LOCK = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT}
 def holder(root: str | Path) -> str:
     """The holder as its lock file describes it, in words (``pid 12, host h, ...``)."""
     try:
-        info = json.loads((Path(root) / LOCK_NAME).read_text() or "{}")
-    except (OSError, ValueError):
+        with os.fdopen(storage.open_own(Path(root) / LOCK_NAME, os.O_RDONLY)) as fh:
+            info = json.loads(fh.read() or "{}")
+    except (OSError, ValueError, PathEscape):
         return "holder unknown"
     if not isinstance(info, dict) or not info:
         return "holder unknown"
@@ -49,7 +55,7 @@ def hold(root: str | Path, command: str | None = None) -> Iterator[None]:
     """Hold the media root's lock for the block; ``MediaRootBusy`` at once if another has it."""
     path = Path(root) / LOCK_NAME
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = storage.open_own(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         if exc.errno in _NO_LOCK:  # read-only or missing root: the command says what is wrong
             yield
@@ -63,8 +69,11 @@ def hold(root: str | Path, command: str | None = None) -> Iterator[None]:
         described = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                 "command": command or " ".join(["mediapipe", *sys.argv[1:]]),
                                 "since": int(time.time())})
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, described.encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, described.encode(), 0)
+        except OSError as exc:  # a full disk: StorageOffline, as any write there
+            raise from_os_error(path, exc, writing=True) from exc
         yield
     finally:
         os.close(fd)  # releases the flock

@@ -22,7 +22,12 @@ from typing import Any
 from mediapipe.config import Config
 from mediapipe.errors import CatalogError
 from mediapipe.index import ingest as coordinator
-from mediapipe.index.catalog import CATALOG_NAME, SCHEMA_VERSION, Catalog
+from mediapipe.index.catalog import (
+    CATALOG_NAME,
+    SCHEMA_VERSION,
+    Catalog,
+    refuse_links,
+)
 from mediapipe.index.sqlerrors import catalog_error
 from mediapipe.pipeline.local import Runner
 from mediapipe.pipeline.state import AssetResult
@@ -60,6 +65,7 @@ def check(root: Path, cfg: Config) -> CheckReport:
     report = CheckReport(str(db))
     if not db.is_file():
         raise CatalogError(db, "no catalog here (never ingested, or the wrong --media-root)")
+    refuse_links(db)  # SQLite writes -shm even for a read-only check
     try:
         with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
             found = [str(r[0]) for r in con.execute("PRAGMA integrity_check")]

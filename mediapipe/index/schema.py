@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from mediapipe.pipeline.steps import Pipeline, Step
 
-__all__ = ["FACTS", "HIDE_LIVE_VIDEOS", "LINK_LIVE_STILLS", "Schema"]
+__all__ = ["FACTS", "LIVE_PAIRING", "Schema", "live_photo_key"]
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -58,20 +58,45 @@ _ADDED = {**FACTS, "hidden": "INTEGER NOT NULL DEFAULT 0",  # a live photo's vid
           # New content the outputs' stamps cannot tell (a same-size file with its mtime put
           # back where ctime does not change): its steps run forced until all are done.
           "remake": "INTEGER NOT NULL DEFAULT 0"}
-# Live photos: a still links the video with its live-photo id; that video is hidden.
-LINK_LIVE_STILLS = """
-UPDATE sources SET linked_video = v.asset_id FROM (
-    SELECT live_photo_id, min(asset_id) AS asset_id FROM sources
-    WHERE kind = 'video' AND live_photo_id IS NOT NULL GROUP BY live_photo_id
-) AS v
-WHERE sources.kind = 'image' AND sources.live_photo_id = v.live_photo_id
-  AND sources.linked_video IS NOT v.asset_id"""
-HIDE_LIVE_VIDEOS = """
-UPDATE sources SET hidden = 1 WHERE kind = 'video' AND hidden = 0
-  AND live_photo_id IN (SELECT live_photo_id FROM sources
-                        WHERE kind = 'image' AND live_photo_id IS NOT NULL)"""
-_LIVE_INDEX = ("CREATE INDEX IF NOT EXISTS sources_live ON sources(live_photo_id) "
-               "WHERE live_photo_id IS NOT NULL")
+
+
+def live_photo_key(value: object) -> str | None:
+    """The one normalisation of a live-photo id (Apple's ContentIdentifier, the MOV's content
+    identifier): surrounding white space dropped; nothing left, or not text, is no id. In SQL
+    it is ``mp_live_id`` (registered by the catalog), applied as each id is recorded."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text or None
+
+
+# Live photos, recomputed from what the files say now, every scan (in this order, in one
+# transaction): ids recorded before the one normalisation are normalised; each online still
+# links the online video with its id (the least asset id of several), and a still whose id
+# changed, went or whose video went offline loses its old live link (a motion part's link,
+# not a catalogued video, is the motion step's and stays); exactly the videos an online still
+# links are hidden, so one still with two MOVs hides only the one it links.
+LIVE_PAIRING = ("""
+UPDATE sources SET live_photo_id = mp_live_id(live_photo_id)
+WHERE live_photo_id IS NOT NULL AND live_photo_id IS NOT mp_live_id(live_photo_id)""", """
+UPDATE sources SET linked_video = pair.video FROM (
+    SELECT s.id, (SELECT min(v.asset_id) FROM sources AS v
+                  WHERE v.kind = 'video' AND v.online = 1 AND s.online = 1
+                    AND v.live_photo_id = s.live_photo_id) AS video
+    FROM sources AS s
+    WHERE s.kind = 'image' AND (s.live_photo_id IS NOT NULL OR s.linked_video IS NOT NULL)
+) AS pair
+WHERE sources.id = pair.id AND sources.linked_video IS NOT pair.video
+  AND (pair.video IS NOT NULL OR EXISTS (SELECT 1 FROM sources AS old
+       WHERE old.asset_id = sources.linked_video AND old.kind = 'video'))""", """
+UPDATE sources SET hidden = h.hide FROM (
+    SELECT v.id, EXISTS (SELECT 1 FROM sources AS s WHERE s.linked_video = v.asset_id
+                         AND s.kind = 'image' AND s.online = 1) AS hide
+    FROM sources AS v WHERE v.kind = 'video' AND (v.hidden = 1 OR v.live_photo_id IS NOT NULL)
+) AS h
+WHERE sources.id = h.id AND sources.hidden != h.hide""")
+_LIVE_INDEXES = ("CREATE INDEX IF NOT EXISTS sources_live ON sources(live_photo_id) "
+                 "WHERE live_photo_id IS NOT NULL",
+                 "CREATE INDEX IF NOT EXISTS sources_linked ON sources(linked_video) "
+                 "WHERE linked_video IS NOT NULL")
 
 
 def column(step: str) -> str:
@@ -119,11 +144,14 @@ class Schema:
     @property
     def record(self) -> str:
         """Record one step's outcome (``:stage``, ``:state``, the error, the metadata, the
-        ``FACTS``: each one given replaces the stored one; warnings from later steps add up)."""
+        ``FACTS``: each one given replaces the stored one; warnings from later steps add up;
+        the live-photo id is what the metadata step read now, normalised, none when it read
+        none or failed)."""
         states = ",\n    ".join(
             f"{column(n)} = CASE WHEN :stage = '{n}' THEN :state ELSE {column(n)} END"
             for n in self.names)
-        facts = ",\n    ".join(f"{f} = COALESCE(:{f}, {f})" for f in FACTS if f != "warnings")
+        facts = ",\n    ".join(f"{f} = COALESCE(:{f}, {f})" for f in FACTS
+                                 if f not in ("warnings", "live_photo_id"))
         first = self.first
         finished = " AND ".join(  # every step done or skipped once this one is recorded
             f"(CASE WHEN :stage = '{n}' THEN :state ELSE {column(n)} END) IN ('done', 'skipped')"
@@ -146,6 +174,8 @@ UPDATE sources SET
         ELSE (SELECT json_group_array(value) FROM (
             SELECT value FROM json_each(coalesce(warnings, '[]'))
             UNION SELECT value FROM json_each(:warnings))) END,
+    live_photo_id = CASE WHEN :stage = '{first}' AND (:metadata IS NOT NULL OR :state = 'failed')
+        THEN mp_live_id(:live_photo_id) ELSE live_photo_id END,
     remake = CASE WHEN {finished} THEN 0 ELSE remake END,
     updated_at = :now
 WHERE asset_id = :asset_id
@@ -182,7 +212,8 @@ WHERE asset_id = :asset_id
         for name, decl in _ADDED.items():
             if name not in have:
                 db.execute(f"ALTER TABLE sources ADD COLUMN {name} {decl}")
-        db.execute(_LIVE_INDEX)
+        for index_sql in _LIVE_INDEXES:
+            db.execute(index_sql)
         for step in self.steps:
             if column(step.name) not in have:
                 db.execute(f"ALTER TABLE sources ADD COLUMN {column(step.name)} TEXT NOT NULL "

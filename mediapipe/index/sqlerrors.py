@@ -1,8 +1,9 @@
 """SQLite's errors in words: every ``sqlite3.Error`` the catalog meets, as one ``CatalogError``.
 
 Owns: ``catalog_error`` (a damaged, unwritable, immutable, locked or unreadable ``catalog.db``,
-each named with what to do about it) and ``mapped``, the decorator that turns any
-``sqlite3.Error`` escaping a ``Catalog`` method into it. Does not own: the catalog (``catalog``)
+each named with what to do about it; a full disk is ``StorageOffline``, as everywhere) and
+``mapped``, the decorator that turns any ``sqlite3.Error`` escaping a ``Catalog`` method into
+it. Does not own: the catalog (``catalog``)
 or the exit code (``errors.CatalogError``: 11, at the CLI's edge).
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from mediapipe.errors import CatalogError
+from mediapipe.errors import CatalogError, MediaError, StorageOffline
 
 __all__ = ["BUSY_TIMEOUT_S", "catalog_error", "mapped"]
 
@@ -35,16 +36,20 @@ _WORDS = (  # (what SQLite says, in part; what it means and what to do)
                "mediapipe, or a program holding it open)"),
     ("busy", f"locked by another process for more than {BUSY_TIMEOUT_S:g}s"),
     ("disk i/o", "input/output error: a failing disk or a network share that went away"),
-    ("full", "the disk is full"),
     ("no such table", f"is missing tables; {_REPAIR}"),
     ("no such column", f"has a schema this mediapipe does not know; {_REPAIR}"),
 )
 
 
-def catalog_error(path: str | Path, exc: sqlite3.Error) -> CatalogError:
-    """The one-line ``CatalogError`` for ``exc`` met using the catalog at ``path``."""
+def catalog_error(path: str | Path, exc: sqlite3.Error) -> MediaError:
+    """The one-line ``CatalogError`` for ``exc`` met using the catalog at ``path``; a full
+    disk (``SQLITE_FULL``) is what it is anywhere else, ``StorageOffline`` (exit 4): nothing
+    more written, what was committed kept, a re-run once there is room finishes the work."""
     said = str(exc) or type(exc).__name__
     low = said.lower()
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in low:
+        return StorageOffline(path, f"cannot write: the disk is full; nothing more written, "
+                                    f"run again once there is room (SQLite: {said})")
     words = next((w for key, w in _WORDS if key in low), "cannot be used")
     return CatalogError(path, f"{words} (SQLite: {said})")
 

@@ -10,11 +10,16 @@ template migration while the template is disabled. Does not own: reading
 metadata (the ``reader`` passed in; the CLI passes ``metadata.read_metadata``), rendering
 (``template``) or the bytes on disk (``storage``).
 
+Each source is held while it is hashed and read, as a step holds its source (``sources.held``):
+one that is not a regular file (a FIFO, a device, a socket) is ``Unreadable`` at once, never
+waited on, and the rest of the run goes on.
+
 Crash safety comes from ``place_file``: every step is repeatable, so a re-run after a kill
 finds each half-done file (its copy already in place, same sha1) and finishes it.
 
 Names: the name a file had when it was imported is recorded in ``<media root>/names-<owner>.jsonl``
-beside the catalog (one JSON line per asset id, appended and fsynced before the file is placed), and
+beside the catalog (one JSON line per asset id, appended and fsynced before the file is placed;
+opened by ``storage.open_own``, never through a link), and
 ``migrate`` renders ``{{filename}}`` from it, never from the current name:
 ``{{filetype}}_{{filename}}`` stays ``IMG_x.jpg`` however often it runs. A file an older mediapipe
 (or Immich) placed gets its current name recorded at its first migrate. This ledger is also
@@ -36,18 +41,26 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from mediapipe import sources
 from mediapipe.config import Config
-from mediapipe.errors import ConfigError, MediaError, StorageOffline, UnsupportedMedia
+from mediapipe.errors import (
+    ConfigError,
+    MediaError,
+    StorageOffline,
+    UnsupportedMedia,
+    from_os_error,
+)
 from mediapipe.formats import Kind, find_sidecar, kind_of, supported
 from mediapipe.identity import asset_id_for_content
 from mediapipe.library import placement, storage, temps
 from mediapipe.library.placement import PlaceAction, Placement
 from mediapipe.metadata.model import MediaInfo
+from mediapipe.sources import Source
 from mediapipe.template import TemplateContext, compile_template
 
 __all__ = ["ImportReport", "import_files", "migrate", "upload_layout"]
 
-Reader = Callable[[Path], MediaInfo]
+Reader = Callable[[Source], MediaInfo]  # read_metadata, given the held source
 Layout = Callable[[TemplateContext], PurePosixPath]  # an asset's path inside library/<owner>/
 _ASSET_ID_NAME = compile_template("{{assetId}}")  # <id>.<ext>, extension as templates write it
 
@@ -129,7 +142,8 @@ class _Names:
         self.path = owner.parent.parent / NAMES.format(owner=owner.name)
         self.dry_run = dry_run
         self.known: dict[str, str] = {}
-        with contextlib.suppress(FileNotFoundError), open(self.path, "rb") as fh:
+        with contextlib.suppress(FileNotFoundError), \
+                os.fdopen(storage.open_own(self.path, os.O_RDONLY), "rb") as fh:
             for line in fh:
                 with contextlib.suppress(ValueError, KeyError, TypeError):
                     entry = json.loads(line)
@@ -143,10 +157,14 @@ class _Names:
                 line = json.dumps({"id": asset_id, "name": current}, ensure_ascii=False,
                                   default=str) + "\n"
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with open(self.path, "ab") as fh:
-                    fh.write(line.encode("utf-8", "surrogateescape"))
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT  # never through a link
+                try:
+                    with os.fdopen(storage.open_own(self.path, flags), "ab") as fh:
+                        fh.write(line.encode("utf-8", "surrogateescape"))
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                except OSError as exc:  # a full disk is StorageOffline: the run stops
+                    raise from_os_error(self.path, exc, writing=True) from exc
         return self.known[asset_id]
 
 
@@ -164,12 +182,15 @@ class _Run:
     planned: set[Path] = dataclasses.field(default_factory=set)
 
     def place(self, path: Path, *, move: bool) -> Placement:
-        try:
-            mtime = path.stat().st_mtime
-            sha1 = placement.file_sha1(path)
-        except OSError as exc:
-            raise MediaError(path, f"cannot read: {exc.strerror}") from exc
-        info = self.reader(path)
+        # held as a step holds its source: a FIFO, device or socket is refused at once
+        # (``Unreadable``), never waited on; the hash and the reader read the file held
+        with sources.held(path) as source:
+            try:
+                sha1 = placement.file_sha1(source.name)
+            except OSError as exc:
+                raise MediaError(path, f"cannot read: {exc.strerror}") from exc
+            info = self.reader(source)
+            mtime = source.stat().st_mtime
         asset_id = asset_id_for_content(sha1)
         name = Path(self.names.name(asset_id, path.name))
         rel = self.layout(_context(name, info, asset_id, mtime))

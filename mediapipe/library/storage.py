@@ -12,14 +12,22 @@ the guard resolves to. Files get ``Modes.file`` (0644) and the folders made for 
 ``Modes.folder`` (0755), whatever the umask. Temp files are named and swept by ``temps``; which
 source an output was made from is ``stamps``'.
 
+The media root's own files (the lock, ``catalog.db`` and the files SQLite keeps beside it, the
+import ledger, temp files) follow one rule, ``open_own`` (``refuse_link`` where another program,
+SQLite, opens the file itself): never opened through a symbolic link, never one that is not a
+regular file or that has another name (a hard link to a file elsewhere), so a link planted in
+the media root cannot make mediapipe write outside it (``PathEscape``).
+
 Entry points: ``init_root``, ``verify_root``, ``require_root``, ``atomic_write``, ``atomic_output``,
-``derived_path``. Placing originals in ``library/`` is ``placement``'s."""
+``derived_path``, ``open_own``, ``refuse_link``. Placing originals in ``library/`` is
+``placement``'s."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import enum
+import errno
 import os
 import stat
 import time
@@ -41,6 +49,8 @@ __all__ = [
     "init_root",
     "inside",
     "marked",
+    "open_own",
+    "refuse_link",
     "require_marker",
     "require_root",
     "verify_root",
@@ -99,14 +109,84 @@ class FolderStatus:
     exit_code: int = 0  # StorageOffline's (marker gone) or PermissionDenied's (not writable)
 
 
+def _not_own(st: os.stat_result) -> str | None:
+    """Why a file that is there may not be written as one of the media root's own, or None."""
+    if stat.S_ISLNK(st.st_mode):
+        return "is a symbolic link"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    if st.st_nlink > 1:
+        return f"has {st.st_nlink - 1} other name(s) (a hard link)"
+    return None
+
+
+def _escape(path: Path, why: str) -> PathEscape:
+    return PathEscape(path, f"{why}: the media root's own files are never written through a "
+                            "link (it could lead outside the media root); remove it; nothing "
+                            "written")
+
+
+def refuse_link(path: str | Path) -> None:
+    """``PathEscape`` when ``path`` is there and is not a plain file of its own (a symbolic or
+    hard link, a FIFO …): the check before another program (SQLite) opens it for writing. A
+    folder there is left to that program to refuse in its own words."""
+    path = Path(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise from_os_error(path, exc, writing=True) from exc
+    if not stat.S_ISDIR(st.st_mode) and (why := _not_own(st)) is not None:
+        raise _escape(path, why)
+
+
+def open_own(path: str | Path, flags: int, mode: int = DEFAULT_MODES.file) -> int:
+    """Open one of the media root's own files for writing (``os.open`` flags; ``O_CREAT`` to
+    make it), never through a link: ``PathEscape`` for a symbolic link (``O_NOFOLLOW``), a file
+    that is not regular (a FIFO does not block: ``O_NONBLOCK``) or has another name. Returns
+    the descriptor; other ``OSError``s are the caller's."""
+    path = Path(path)
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or (exc.errno == errno.ENXIO and path.is_fifo()):
+            raise _escape(path, "is a symbolic link" if exc.errno == errno.ELOOP
+                          else "is not a regular file") from exc
+        raise
+    try:
+        why = _not_own(os.fstat(fd))
+    except OSError:
+        os.close(fd)
+        raise
+    if why is not None:
+        os.close(fd)
+        raise _escape(path, why)
+    os.set_blocking(fd, True)
+    return fd
+
+
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL  # a temp file: a new name, never an old one
+
+
 def _write_marker(folder: Path, data: bytes | None = None) -> None:
     data = data if data is not None else str(int(time.time() * 1000)).encode()
     tmp = temp_path_for(folder / MARKER)
-    with open(tmp, "wb") as fh:
+    with os.fdopen(open_own(tmp, _NEW), "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, folder / MARKER)
+
+
+def _marker_content(marker: Path) -> bytes | None:
+    """What a marker holds, to write it again as it was; None for none, or for a marker that
+    is not the media root's own plain file (a link: its target is not copied into the root)."""
+    try:
+        with os.fdopen(open_own(marker, os.O_RDONLY), "rb") as fh:
+            return fh.read(4096)
+    except (OSError, PathEscape):
+        return None
 
 
 def init_root(root: str | Path) -> list[FolderStatus]:
@@ -120,8 +200,7 @@ def init_root(root: str | Path) -> list[FolderStatus]:
         folder = root / name
         try:
             folder.mkdir(exist_ok=True)
-            marker = folder / MARKER
-            _write_marker(folder, marker.read_bytes() if marker.is_file() else None)
+            _write_marker(folder, _marker_content(folder / MARKER))
             out.append(FolderStatus(name, folder, True))
         except OSError as exc:
             error = from_os_error(folder, exc, writing=True)
@@ -143,7 +222,8 @@ def verify_root(root: str | Path) -> list[FolderStatus]:
                                     StorageOffline.exit_code))
             continue
         try:
-            marker.read_bytes()
+            with open(marker, "rb") as fh:  # readable (a link's target is not read whole)
+                fh.read(4096)
             _write_marker(folder)
             out.append(FolderStatus(name, folder, True))
         except OSError as exc:
@@ -230,7 +310,9 @@ def _make_folder(folder: Path, mode: int) -> None:
 @contextlib.contextmanager
 def atomic_output(target: str | Path, *, guarded: bool = True,
                   modes: Modes = DEFAULT_MODES) -> Iterator[Path]:
-    """Yield a temp path beside ``target`` to write into (an ffmpeg output, say).
+    """Yield a temp path beside ``target`` to write into (an ffmpeg output, say): made here,
+    empty, as the media root's own file (``open_own``), so nothing planted there is written
+    through.
 
     On success the temp file is fsynced, given ``modes.file`` and renamed over ``target``; on
     any exception, or if nothing non-empty was written, it is removed and ``target`` is left as
@@ -250,6 +332,7 @@ def atomic_output(target: str | Path, *, guarded: bool = True,
     tmp = temp_path_for(target)
     try:
         try:
+            os.close(open_own(tmp, _NEW, modes.file))  # made here, empty: nothing planted
             yield tmp
         except OSError as exc:  # the disk is full, read-only or failing: nothing placed
             raise _unwritable(target, exc) from exc
@@ -275,7 +358,8 @@ def atomic_output(target: str | Path, *, guarded: bool = True,
 def atomic_write(path: str | Path, data: bytes, *, guarded: bool = True,
                  modes: Modes = DEFAULT_MODES) -> Path:
     """Write ``data`` to ``path`` all at once: readers see the old file or the new, never half."""
-    with atomic_output(path, guarded=guarded, modes=modes) as tmp, open(tmp, "wb") as fh:
+    with atomic_output(path, guarded=guarded, modes=modes) as tmp, \
+            os.fdopen(open_own(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mediapipe.config import Config
-from mediapipe.errors import CorruptMedia, UnsupportedMedia
+from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
 from mediapipe.identity import motion_part_id
 from mediapipe.library import storage
 from mediapipe.metadata import motion
@@ -90,6 +90,10 @@ def extract(state: AssetState, source: Source, cfg: Config,
                 video = read_video(tmp)  # PyAV reads it by its content: it must be a video
             except (CorruptMedia, UnsupportedMedia) as exc:
                 raise type(exc)(target, _without(exc.reason, tmp)) from exc
+            try:  # over image.maxPixels: TooLarge for the photo, nothing kept
+                policy.check_size(video, cfg)
+            except TooLarge as exc:
+                raise TooLarge(state.source_path, f"its motion video: {exc.reason}") from None
     except (CorruptMedia, UnsupportedMedia) as exc:
         warning = f"motion photo video is damaged, not kept: {exc.reason}"
         return StageOutcome(Status.SKIPPED, note=warning, details={"warnings": warning}), state

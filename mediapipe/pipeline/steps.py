@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -277,8 +278,15 @@ def transcode(state: AssetState, source: Source, cfg: Config,
     result = ffmpeg.transcode(plan, source, target, output=output(cfg),
                               accel=cfg.ffmpeg.accel, accel_decode=cfg.ffmpeg.accel_decode,
                               progress=progress)
-    return StageOutcome(Status.DONE, (str(target),), encoder=result.encoder,
-                        note="; ".join(f"{accel} skipped: {why}" for accel, why in result.skipped),
+    note = "; ".join(f"{accel} skipped: {why}" for accel, why in result.skipped)
+    fell_back = cfg.ffmpeg.accel != "disabled" and result.accel == "software" \
+        and plan.decision in ("all", "video")  # a warning in the log and in `ls`
+    if fell_back:
+        logging.getLogger(__name__).warning("%s: encoded in software, not %s (%s)",
+                                            state.source_path, cfg.ffmpeg.accel, note)
+    return StageOutcome(Status.DONE, (str(target),), encoder=result.encoder, note=note,
+                        details={"warnings": f"encoded in software, not {cfg.ffmpeg.accel}: "
+                                             f"{note}"} if fell_back else {},
                         duration_s=_elapsed(started), bytes_written=result.size), state
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mediapipe import sources
-from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
+from mediapipe.errors import CorruptMedia, UnsupportedMedia, check_pixels
 from mediapipe.metadata.model import HDR_TRANSFERS
 from mediapipe.metadata.video import TRANSFER_NAMES
 from mediapipe.sources import Source, SourceLike
@@ -114,9 +114,8 @@ def representative_frame(source: SourceLike, *, rotation: int = 0, transfer: str
         if not streams:
             raise UnsupportedMedia(path, "no video stream")
         stream = streams[0]
-        w, h = stream.codec_context.width, stream.codec_context.height
-        if w * h > max_pixels:
-            raise TooLarge(path, f"{w}x{h} video exceeds the {max_pixels} pixel limit")
+        check_pixels(path, stream.codec_context.width, stream.codec_context.height,
+                     max_pixels, what="video")  # the header's size: nothing decoded yet
         stream.codec_context.skip_frame = "NONKEY"
         chosen = _pick(container, stream, path)
     trc = transfer or TRANSFER_NAMES.get(int(chosen.color_trc))

@@ -6,7 +6,11 @@ Owns: ``plan_transcode(info, cfg) -> TranscodePlan`` (decision ``all``/``video``
 own: the ffmpeg argv (``argv.build_command``), running ffmpeg, probing encoders or the fallback
 chain (``run``, ``toolchain``), reading metadata (``metadata.video``).
 
-Entry points: ``plan_transcode``, ``TranscodePlan``, ``Accel``.
+A video whose stream headers say more pixels than ``image.maxPixels`` is refused before
+anything decodes it (``check_size``, which ``plan_transcode`` calls first; ``TooLarge``), as
+an image of that size is.
+
+Entry points: ``plan_transcode``, ``check_size``, ``TranscodePlan``, ``Accel``.
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ import enum
 from typing import Literal
 
 from mediapipe.config import Config, FFmpegConfig, parse_bitrate
-from mediapipe.errors import UnsupportedMedia
+from mediapipe.errors import UnsupportedMedia, check_pixels
 from mediapipe.metadata.model import HDR_TRANSFERS, MediaInfo, main_stream
 
-__all__ = ["Accel", "TranscodePlan", "plan_transcode"]
+__all__ = ["Accel", "TranscodePlan", "check_size", "plan_transcode"]
 
 Decision = Literal["all", "video", "audio", "remux", "none"]
 # Formats whose stream can go into mp4 unchanged (FFmpeg's demuxer names, normalised).
@@ -77,11 +81,23 @@ def _output_size(w: int, h: int, target: str) -> tuple[tuple[int, int], bool]:
     return (w - w % 2, h - h % 2), False
 
 
+def check_size(info: MediaInfo, cfg: Config) -> None:
+    """``TooLarge`` when a video stream's header (``MediaInfo``, read without decoding) says
+    more pixels than ``image.maxPixels``: ffmpeg would allocate frames of that size."""
+    for stream in info.streams:
+        if stream.type == "video" and not stream.attached_pic:
+            check_pixels(info.path, stream.width, stream.height, cfg.image.max_pixels,
+                         what=f"video stream {stream.index}")
+    check_pixels(info.path, info.width, info.height, cfg.image.max_pixels, what="video")
+
+
 def plan_transcode(info: MediaInfo, cfg: Config) -> TranscodePlan:
-    """Decide, by ``cfg.ffmpeg`` (Immich's policy), what a video needs to play in a browser."""
+    """Decide, by ``cfg.ffmpeg`` (Immich's policy), what a video needs to play in a browser;
+    ``TooLarge`` first for a video over ``image.maxPixels`` (``check_size``)."""
     ff = cfg.ffmpeg
     if str(info.kind) != "video":
         raise UnsupportedMedia(info.path, f"not a video (a {info.kind}): nothing to transcode")
+    check_size(info, cfg)
     video = main_stream(info.streams, "video")
     if video is None or not info.width or not info.height:
         raise UnsupportedMedia(info.path, "no video stream to transcode")

@@ -1,12 +1,12 @@
 """What the reliability tests share: running the real ``mediapipe ingest``, and judging its end.
 
 Owns: ``run_ingest`` (the command in a subprocess, under a time limit, with the peak resident
-memory of its whole process tree sampled from ``/proc``), ``account`` (every source of a run
-classed as processed, failed cleanly with a typed ``MediaError``, crashed or lost, from the
-catalog the run wrote), ``partial_files`` (temp files, empty or undecodable outputs under a
-media root), ``digests`` (sha256 of every file under a folder) and ``Figures``, the row each
-case adds to the table printed at the end of the session. Does not own: the media (``fixtures``)
-or the services (``tests.support.services``).
+memory of its whole process tree sampled from ``/proc``; ``run_cli`` for any other command),
+``account`` (every source of a run classed as processed, failed cleanly with a typed
+``MediaError``, crashed or lost, from the catalog the run wrote), ``partial_files`` (temp files,
+empty or undecodable outputs under a media root), ``digests`` (sha256 of every file under a
+folder) and ``Figures``, the row each case adds to the table printed at the end of the session.
+Does not own: the media (``fixtures``) or the services (``tests.support.services``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from mediapipe.library import storage, temps
 from mediapipe.pipeline import PIPELINE
 
 __all__ = ["MEDIA_ERRORS", "Figures", "IngestRun", "account", "digests", "partial_files",
-           "run_ingest"]
+           "run_cli", "run_ingest"]
 
 MEDIA_ERRORS = frozenset({"MediaError"} | {c.__name__ for c in MediaError.__subclasses__()})
 # What a run that ended and reported its failed assets may exit with: 1, or the code their
@@ -73,8 +73,18 @@ class IngestRun:
         and reported failed assets with their exit code."""
         if "Traceback" in self.stderr or not self.summary:
             return True
+        if self.refused:
+            return False
         reported = bool(self.summary.get("failed") or self.summary.get("still_failed"))
         return not (self.code == 0 or (reported and self.code in FAILED_RUN_CODES))
+
+    @property
+    def refused(self) -> bool:
+        """Stopped by one typed error, said as ``--json``'s error object with its exit code
+        (a planted link, a full disk): a clean end, not a crash."""
+        error = self.summary.get("error")
+        return isinstance(error, dict) and error.get("type") in MEDIA_ERRORS and \
+            self.code == self.summary.get("exit_code")
 
 
 def _tree(pid: int) -> list[int]:
@@ -152,8 +162,20 @@ def finish_ingest(proc: subprocess.Popen[str], timeout: float,
         summary = json.loads(out) if out.strip() else {}
     except json.JSONDecodeError:
         summary = {}
+    if isinstance(summary, list):  # info, thumbnail: one entry per file
+        summary = {"items": summary}
     return IngestRun(code, summary, err, sampler.peak if sampler else 0,
                      time.monotonic() - started)
+
+
+def run_cli(*args: str, timeout: float = 120) -> IngestRun:
+    """``mediapipe ARGS`` (any command; give it ``--json``) to its end, or killed at
+    ``timeout`` seconds, with the peak RSS of its process tree."""
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "mediapipe", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    with TreeSampler(proc.pid) as sampler:
+        return finish_ingest(proc, timeout, sampler, started)
 
 
 def run_ingest(library: Path, root: Path, *args: str, timeout: float = 240,
