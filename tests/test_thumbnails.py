@@ -34,7 +34,7 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
     if request.param == "vips" and not available():
         pytest.skip("libvips or simplejpeg does not load here")
     chosen: ImageEngine = ENGINES[request.param]()
-    monkeypatch.setattr(make, "default_engine", lambda: chosen)
+    monkeypatch.setattr(make, "default_engine", lambda choice="auto": chosen)
     return chosen
 
 

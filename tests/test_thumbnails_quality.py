@@ -94,3 +94,8 @@ def test_the_default_engine_is_the_measured_one_where_it_loads() -> None:
     """bench_thumbnails chose libjpeg-turbo + libvips; Pillow alone is the fallback."""
     expected = VipsEngine if available() else PillowEngine
     assert type(default_engine()) is expected
+
+
+def test_image_engine_pillow_picks_pillow_alone() -> None:
+    cfg = Config.from_dict({"image": {"engine": "pillow"}})
+    assert type(default_engine(cfg.image.engine)) is PillowEngine

@@ -75,13 +75,14 @@ def make_thumbnails(source: SourceLike, info: MediaInfo, cfg: Config,
     undecodable input and ``UnsupportedMedia`` for what no engine can read.
     """
     with pixel_limit(cfg.image.max_pixels):
-        return _make(Source.of(source), info, cfg, engine or default_engine())
+        return _make(Source.of(source), info, cfg, engine or default_engine(cfg.image.engine))
 
 
-def default_engine() -> ImageEngine:
-    """The fastest engine that loads here (``bench_thumbnails`` measures them): libvips with
-    libjpeg-turbo, else Pillow alone."""
-    return VipsEngine() if available() else PillowEngine()
+def default_engine(choice: str = "auto") -> ImageEngine:
+    """The engine ``image.engine`` picks: ``auto``, the fastest that loads here
+    (``bench_thumbnails`` measures them: libvips with libjpeg-turbo, else Pillow alone);
+    ``pillow``, Pillow alone."""
+    return VipsEngine() if choice == "auto" and available() else PillowEngine()
 
 
 def _make(src: Source, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbnails:
