@@ -17,7 +17,8 @@ import pytest
 import simplejpeg  # type: ignore[import-untyped]
 from PIL import Image
 
-from mediapipe.thumbnails.engine import PillowEngine
+from mediapipe import colour
+from mediapipe.thumbnails.engine import PillowEngine, leaves_unchanged
 from mediapipe.thumbnails.geometry import dct_scale
 from mediapipe.thumbnails.vips import Pixels, VipsEngine, with_icc
 
@@ -76,3 +77,13 @@ def test_a_50_mp_jpeg_peaks_under_150_mb(tmp_path: Path) -> None:
     width, height, peak_mb = map(int, out)
     assert (width, height) == (2160, 1440)
     assert peak_mb <= 150
+
+
+@pytest.mark.parametrize(("icc", "space", "unchanged"), [
+    pytest.param(colour.display_p3_icc(), colour.Space.P3, True, id="display-p3-kept-as-p3"),
+    pytest.param(colour.display_p3_icc(), colour.Space.SRGB, False, id="display-p3-to-srgb"),
+    pytest.param(colour.srgb_icc(), colour.Space.P3, False, id="srgb-profile-to-p3"),
+])
+def test_a_profile_already_in_the_output_space_costs_no_transform(
+        icc: bytes, space: colour.Space, unchanged: bool) -> None:
+    assert leaves_unchanged(icc, space) is unchanged

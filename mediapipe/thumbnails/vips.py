@@ -30,7 +30,7 @@ from mediapipe import colour, sources
 from mediapipe.errors import CorruptMedia
 from mediapipe.sources import Source
 from mediapipe.thumbnails import geometry
-from mediapipe.thumbnails.engine import DECODE_ERRORS, Header, PillowEngine
+from mediapipe.thumbnails.engine import DECODE_ERRORS, Header, PillowEngine, leaves_unchanged
 
 __all__ = ["Pixels", "VipsEngine", "available", "with_icc"]
 
@@ -183,9 +183,11 @@ class VipsEngine:
 
     def to_space(self, image: Pixels, icc: bytes | None,
                  space: colour.Space) -> Pixels:
+        """As ``PillowEngine.to_space``; pixels that need nothing are not copied through it."""
         gamut = colour.classify(icc)
-        if image.mode in ("RGB", "RGBA") and (icc is None or gamut in (colour.Gamut.NONE,
-                                                                        colour.Gamut.SRGB)):
+        if image.mode in ("RGB", "RGBA") and (
+                icc is None or gamut in (colour.Gamut.NONE, colour.Gamut.SRGB)
+                or (colour.profile_space(icc) == "RGB" and leaves_unchanged(icc, space))):
             return image
         return Pixels.of(self.pillow.to_space(image.pillow(), icc, space))
 
