@@ -1,17 +1,17 @@
-"""The fast image engine: libjpeg-turbo decodes, libvips resamples and encodes.
+"""The fast image engine: libjpeg-turbo decodes and encodes JPEG, libvips resamples.
 
 Owns: ``VipsEngine``, the engine chosen by measurement (``bench/bench_thumbnails.py``): JPEG
 pixels decoded by libjpeg-turbo through simplejpeg (faster on real photos than libvips' own
 loader), shrunk in the DCT by a power of two where that still covers the size asked (the
 scaled 8x8 IDCTs at other M/8 run slower than a full decode); HEIC's pixels taken from
 libheif's buffer as they are; every other format decoded as ``PillowEngine`` decodes it;
-resampling with libvips' SIMD Lanczos-3 (alpha premultiplied, as Pillow does); JPEG and WebP
-encoded by Pillow's encoders over the same memory (faster than libvips' here), the ICC profile
-embedded. Pixels travel as a ``Pixels`` value (a numpy array and its mode). Colour conversion
-and the rare modes (CMYK, an ICC transform) go through Pillow at preview size. Does not own:
-sizes, limits or the order of the steps (``make``); headers and damaged files
-(``PillowEngine``: a JPEG that libjpeg-turbo refuses as damaged is decoded by Pillow as far as
-its data goes).
+resampling with libvips' Lanczos-3 (alpha premultiplied, as Pillow does); RGB and grey JPEGs
+encoded by libjpeg-turbo straight from the array (``with_icc`` embeds the profile), WebP and
+the rest by Pillow's encoders (both faster than libvips' on one core). Pixels travel as a
+``Pixels`` value (a numpy array and its mode). Colour conversion and the rare modes (CMYK, an
+ICC transform) go through Pillow at preview size. Does not own: sizes, limits or the order of
+the steps (``make``); headers and damaged files (``PillowEngine``: a JPEG that libjpeg-turbo
+refuses as damaged is decoded by Pillow as far as its data goes).
 
 Entry points: ``VipsEngine``, ``Pixels``, ``available``, ``with_icc``.
 """
