@@ -52,8 +52,17 @@ def _libraw_says() -> Iterator[list[str]]:
     caught instead of reaching the terminal or the worker's log: the list holds them once the
     block ends, for the error that names what went wrong."""
     said: list[str] = []
-    with tempfile.TemporaryFile() as sink:
-        saved = os.dup(2)
+    try:
+        sink = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the `with sink` below
+    except OSError:  # no room for a temp file: libraw's words go where they would have
+        yield said
+        return
+    with sink:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all: nothing to keep libraw's words from
+            yield said
+            return
         os.dup2(sink.fileno(), 2)
         try:
             yield said
