@@ -25,7 +25,7 @@ def test_defaults_are_immichs() -> None:
     assert (c.image.preview.format, c.image.preview.size, c.image.preview.quality) == \
         DEFAULTS["image.preview"]
     assert c.image.colorspace == "p3" and c.image.extract_embedded is False
-    assert c.image.max_pixels == 200_000_000
+    assert c.image.max_pixels == 200_000_000 and c.image.engine == "auto"
     f = c.ffmpeg
     assert (f.crf, f.threads, f.preset, f.target_video_codec) == (23, 0, "ultrafast", "h264")
     assert f.accepted_video_codecs == ("h264",)

@@ -30,6 +30,7 @@ SIZE = (3000, 2000)  # half size (1500x1000) does not cover a 1440 preview: full
 TAKEN = datetime(2021, 6, 5, 4, 3, 2)
 DEFAULT = Config()
 EMBEDDED = Config.from_dict({"image": {"extractEmbedded": True}})
+MAX = DEFAULT.image.max_pixels
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +66,19 @@ def test_half_size_demosaic_when_it_still_covers_the_preview(tmp_path: Path,
                                                              picture: Image.Image) -> None:
     path = raw.dng(tmp_path / "a.dng", picture.resize((1200, 800)))
     engine = RawEngine()
-    header = open_raw(path, preview_size=300, extract_embedded=False, engine=engine)
+    header = open_raw(path, preview_size=300, extract_embedded=False, engine=engine,
+                      max_pixels=MAX)
     assert engine.decode(header, (450, 300)).size == (600, 400)  # half: covers 450x300
-    header = open_raw(path, preview_size=500, extract_embedded=False, engine=engine)
+    header = open_raw(path, preview_size=500, extract_embedded=False, engine=engine,
+                      max_pixels=MAX)
     assert engine.decode(header, (750, 500)).size == (1200, 800)  # half would not cover
 
 
 def test_the_embedded_jpeg_is_used_when_enabled_and_large_enough(tmp_path: Path,
                                                                  picture: Image.Image) -> None:
     path = raw.dng(tmp_path / "a.dng", picture, orientation=6, preview=(2400, 1600))
-    header = open_raw(path, preview_size=1440, extract_embedded=True, engine=RawEngine())
+    header = open_raw(path, preview_size=1440, extract_embedded=True, engine=RawEngine(),
+                      max_pixels=MAX)
     assert (header.size, header.orientation) == ((1600, 2400), 6)  # the JPEG, stored
     preview, _ = preview_of(path, EMBEDDED)
     assert preview.size == (2160, 1440)
@@ -86,7 +90,7 @@ def test_a_small_or_unwanted_embedded_jpeg_means_the_sensor_data_is_decoded(
         tmp_path: Path, picture: Image.Image, cfg: Config) -> None:
     path = raw.dng(tmp_path / "a.dng", picture, preview=(1200, 800))
     header = open_raw(path, preview_size=1440, extract_embedded=cfg.image.extract_embedded,
-                      engine=RawEngine())
+                      engine=RawEngine(), max_pixels=MAX)
     assert header.size == SIZE
     preview, _ = preview_of(path, cfg)
     assert preview.size == (2160, 1440)

@@ -1,4 +1,8 @@
-"""The thumbnail stage: sizes, formats, orientation, colour, modes, HEIC, limits, bad files."""
+"""The thumbnail stage: sizes, formats, orientation, colour, modes, HEIC, limits, bad files.
+
+One table of cases for every engine: each test runs once per engine that loads here (thumbor's
+lesson), the default one (``VipsEngine``) and ``PillowEngine``.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,23 @@ from mediapipe import colour, formats
 from mediapipe.config import Config, ImageConfig, ImageOutput
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
 from mediapipe.metadata.model import MediaInfo
+from mediapipe.thumbnails import make
+from mediapipe.thumbnails.engine import ImageEngine, PillowEngine
 from mediapipe.thumbnails.make import Thumbnails, make_thumbnails
+from mediapipe.thumbnails.vips import VipsEngine, available
 
 CFG = Config()
+ENGINES = {"vips": VipsEngine, "pillow": PillowEngine}
+
+
+@pytest.fixture(autouse=True, params=sorted(ENGINES))
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ImageEngine:
+    """The engine ``make_thumbnails`` picks by default, for the length of one test."""
+    if request.param == "vips" and not available():
+        pytest.skip("libvips or simplejpeg does not load here")
+    chosen: ImageEngine = ENGINES[request.param]()
+    monkeypatch.setattr(make, "default_engine", lambda choice="auto": chosen)
+    return chosen
 
 
 def info_for(path: Path, **kw: object) -> MediaInfo:
@@ -327,6 +345,7 @@ BAD = {
     "36-memory_error.jpg": None, "42_IndexError.jpg": None, "67-0_length_string.jpg": None,
     "87_OSError.jpg": None, "exif_gps.jpg": None, "image00971.jpg": None,
     "image01137.jpg": None, "invalid-exif.jpg": None,
+    "giant-280MP.jpg": TooLarge,  # 280 MP: refused from its header, nothing decoded
 }
 
 

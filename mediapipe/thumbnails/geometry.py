@@ -3,12 +3,12 @@
 Owns: fitting the shorter side to a target without upscaling, fitting inside a box, and the swap
 of width and height under EXIF orientations 5-8 and 90/270° video rotation. Does not own pixels.
 
-Entry points: ``fit_shorter``, ``fit_inside``, ``stored``.
+Entry points: ``fit_shorter``, ``fit_inside``, ``stored``, ``dct_scale``.
 """
 
 from __future__ import annotations
 
-__all__ = ["fit_inside", "fit_shorter", "stored"]
+__all__ = ["dct_scale", "fit_inside", "fit_shorter", "stored"]
 
 
 def fit_shorter(size: tuple[int, int], shorter: int) -> tuple[int, int]:
@@ -35,3 +35,12 @@ def stored(size: tuple[int, int], orientation: int = 1, rotation: int = 0) -> tu
     w, h = size
     swap = orientation in (5, 6, 7, 8) or rotation % 180 == 90
     return (h, w) if swap else (w, h)
+
+
+def dct_scale(size: tuple[int, int], at_least: tuple[int, int]) -> int:
+    """The largest of 8, 4, 2, 1 that, dividing ``size`` (rounding up, as a JPEG decoder
+    does), still covers ``at_least``: the JPEG DCT scaling that keeps a preview sharp."""
+    for k in (8, 4, 2):
+        if -(-size[0] // k) >= at_least[0] and -(-size[1] // k) >= at_least[1]:
+            return k
+    return 1

@@ -5,7 +5,8 @@ Owns: the order of the work and every size decision: refuse oversized images bef
 scaling), preview (shorter side ``image.preview.size``), thumbnail and thumbhash made from the
 preview, never upscaled; the output colour space (``colour``); the optional full-size JPEG for
 formats browsers cannot show (RAW included, as Immich does); which engine reads a file (RAW:
-``raw.RawEngine``, libraw; everything else ``PillowEngine``); videos via ``videoframe``; the
+``raw.RawEngine``, libraw; everything else ``vips.VipsEngine`` where it loads, else
+``PillowEngine``); videos via ``videoframe``; the
 warnings of a file decoded only in part (``Thumbnails.warnings``). Does not own: pixel
 operations (an ``ImageEngine``), writing files (``library.storage``,
 ``pipeline``), reading metadata (``metadata``: the caller passes ``MediaInfo``; for images the
@@ -17,19 +18,22 @@ Entry point: ``make_thumbnails(path, info, cfg) -> Thumbnails``.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from mediapipe import colour
 from mediapipe.config import Config
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
 from mediapipe.formats import is_raw
+from mediapipe.metadata import jxl
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.sources import Source, SourceLike
 from mediapipe.thumbnails import geometry, thumbhash
 from mediapipe.thumbnails.engine import Header, ImageEngine, PillowEngine, pixel_limit
 from mediapipe.thumbnails.raw import RawEngine, open_raw
+from mediapipe.thumbnails.vips import VipsEngine, available
 
-__all__ = ["Encoded", "Thumbnails", "make_thumbnails", "wants_fullsize"]
+__all__ = ["Encoded", "Thumbnails", "default_engine", "make_thumbnails", "wants_fullsize"]
 
 THUMBHASH_BOX = 100
 # Formats every browser shows; others (HEIF, TIFF, RAW, ...) get a full-size image when
@@ -71,7 +75,14 @@ def make_thumbnails(source: SourceLike, info: MediaInfo, cfg: Config,
     undecodable input and ``UnsupportedMedia`` for what no engine can read.
     """
     with pixel_limit(cfg.image.max_pixels):
-        return _make(Source.of(source), info, cfg, engine or PillowEngine())
+        return _make(Source.of(source), info, cfg, engine or default_engine(cfg.image.engine))
+
+
+def default_engine(choice: str = "auto") -> ImageEngine:
+    """The engine ``image.engine`` picks: ``auto``, the fastest that loads here
+    (``bench_thumbnails`` measures them: libvips with libjpeg-turbo, else Pillow alone);
+    ``pillow``, Pillow alone."""
+    return VipsEngine() if choice == "auto" and available() else PillowEngine()
 
 
 def _make(src: Source, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbnails:
@@ -83,9 +94,30 @@ def _make(src: Source, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbn
     if is_raw(src.path):
         raw_eng = eng if isinstance(eng, RawEngine) else RawEngine()
         header = open_raw(src, preview_size=cfg.image.preview.size,
-                          extract_embedded=cfg.image.extract_embedded, engine=raw_eng)
+                          extract_embedded=cfg.image.extract_embedded, engine=raw_eng,
+                          max_pixels=cfg.image.max_pixels)
         return _from_image(header, cfg, raw_eng, wants_fullsize(info, cfg))
+    declared = _jxl_size(src)  # pillow-jxl decodes inside Image.open: its header first
+    if declared is not None:
+        _check_pixels(src.path, declared, cfg.image.max_pixels)
     return _from_image(eng.open(src), cfg, eng, wants_fullsize(info, cfg))
+
+
+def _jxl_size(src: Source) -> tuple[int, int] | None:
+    """The size a JPEG XL's SizeHeader declares (whatever the file's extension); None for any
+    other file, or a header the decoder is left to judge."""
+    try:
+        head = jxl.read_header(src)
+    except (jxl.JxlHeaderError, OSError):
+        return None
+    return head.width, head.height
+
+
+def _check_pixels(path: Path, size: tuple[int, int], max_pixels: int) -> None:
+    w, h = size
+    if w * h > max_pixels:
+        raise TooLarge(path, f"{w}x{h} = {w * h} pixels exceeds the limit of "
+                             f"{max_pixels} (image.maxPixels)")
 
 
 def wants_fullsize(info: MediaInfo, cfg: Config) -> bool:
@@ -100,9 +132,7 @@ def _from_image(header: Header, cfg: Config, eng: ImageEngine,
                 fullsize_wanted: bool = False) -> Thumbnails:
     im_cfg = cfg.image
     w, h = header.size
-    if w * h > im_cfg.max_pixels:
-        raise TooLarge(header.path, f"{w}x{h} = {w * h} pixels exceeds the limit of "
-                                    f"{im_cfg.max_pixels} (image.maxPixels)")
+    _check_pixels(header.path, header.size, im_cfg.max_pixels)
     if w <= 0 or h <= 0:
         raise CorruptMedia(header.path, f"impossible image size {w}x{h}")
     space = colour.output_space(header.icc, im_cfg.colorspace)

@@ -1,0 +1,222 @@
+"""The fast image engine: libjpeg-turbo decodes and encodes JPEG, libvips resamples.
+
+Owns: ``VipsEngine``, the engine chosen by measurement (``bench/bench_thumbnails.py``): JPEG
+pixels decoded by libjpeg-turbo through simplejpeg (faster on real photos than libvips' own
+loader), shrunk in the DCT by a power of two where that still covers the size asked (the
+scaled 8x8 IDCTs at other M/8 run slower than a full decode); HEIC's pixels taken from
+libheif's buffer as they are; every other format decoded as ``PillowEngine`` decodes it;
+resampling with libvips' Lanczos-3 (alpha premultiplied, as Pillow does); RGB and grey JPEGs
+encoded by libjpeg-turbo straight from the array (``with_icc`` embeds the profile), WebP and
+the rest by Pillow's encoders (both faster than libvips' on one core). Pixels travel as a
+``Pixels`` value (a numpy array and its mode). Colour conversion and the rare modes (CMYK, an
+ICC transform) go through Pillow at preview size. Does not own: sizes, limits or the order of
+the steps (``make``); headers and damaged files (``PillowEngine``: a JPEG that libjpeg-turbo
+refuses as damaged is decoded by Pillow as far as its data goes).
+
+Entry points: ``VipsEngine``, ``Pixels``, ``available``, ``with_icc``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from mediapipe import colour, sources
+from mediapipe.errors import CorruptMedia
+from mediapipe.sources import Source
+from mediapipe.thumbnails import geometry
+from mediapipe.thumbnails.engine import DECODE_ERRORS, Header, PillowEngine, leaves_unchanged
+
+__all__ = ["Pixels", "VipsEngine", "available", "with_icc"]
+
+REDUCING_GAP = 2.0  # Lanczos-3 over at least this factor after a box shrink (see resize)
+_JPEG_MODES = {"RGB": "RGB", "L": "GRAY"}  # Pillow's mode -> simplejpeg's colourspace
+# numpy view that shows stored pixels upright, per EXIF orientation (see engine._ORIENT).
+_TRANSPOSED = (5, 6, 7, 8)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Pixels:
+    """8-bit pixels, ``array`` of shape (height, width, bands), in Pillow's mode names."""
+
+    array: npt.NDArray[np.uint8]
+    mode: str
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.array.shape[1], self.array.shape[0])
+
+    def pillow(self) -> Image.Image:
+        arr = self.array[:, :, 0] if self.mode == "L" else self.array
+        return Image.fromarray(np.ascontiguousarray(arr), self.mode)
+
+    @classmethod
+    def of(cls, im: Image.Image) -> Pixels:
+        arr = np.asarray(im)
+        return cls(arr.reshape(arr.shape[0], arr.shape[1], -1), im.mode)
+
+
+@functools.cache
+def available() -> bool:
+    """libvips (pyvips, ideally pyvips-binary's 8.18) and simplejpeg both load."""
+    try:
+        import pyvips  # type: ignore[import-untyped]
+        import simplejpeg  # type: ignore[import-untyped]  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    pyvips.concurrency_set(1)  # one image at a time per process: no thread pool to feed
+    pyvips.cache_set_max(0)  # every image is seen once: libvips' operation cache only costs
+    return True
+
+
+def _vips(arr: npt.NDArray[Any], fmt: str = "uchar") -> Any:
+    import pyvips
+
+    arr = np.ascontiguousarray(arr)
+    return pyvips.Image.new_from_memory(arr.data, arr.shape[1], arr.shape[0], arr.shape[2], fmt)
+
+
+def _numpy(image: Any) -> npt.NDArray[np.uint8]:
+    data = image.write_to_memory()
+    return np.frombuffer(data, np.uint8).reshape(image.height, image.width, image.bands)
+
+
+_ICC_CHUNK = 65519  # an APP2 segment's room for profile bytes (65535 - 2 - 14)
+
+
+def with_icc(jpeg: bytes, icc: bytes) -> bytes:
+    """``jpeg`` with ``icc`` embedded as ICC.1's APP2 ``ICC_PROFILE`` segments, after the
+    JFIF APP0 segment (where Pillow and libjpeg put them)."""
+    chunks = [icc[i:i + _ICC_CHUNK] for i in range(0, len(icc), _ICC_CHUNK)]
+    if len(chunks) > 255:
+        raise ValueError("ICC profile too large for a JPEG")
+    segments = b"".join(
+        b"\xff\xe2" + (len(chunk) + 16).to_bytes(2, "big") + b"ICC_PROFILE\0"
+        + bytes((n, len(chunks))) + chunk for n, chunk in enumerate(chunks, 1))
+    at = 2
+    if jpeg[2:4] == b"\xff\xe0":  # JFIF APP0
+        at = 4 + int.from_bytes(jpeg[4:6], "big")
+    return jpeg[:at] + segments + jpeg[at:]
+
+
+class VipsEngine:
+    """Headers (and non-JPEG decoding) by ``PillowEngine``; pixels as ``Pixels``."""
+
+    name = "vips"
+
+    def __init__(self) -> None:
+        self.pillow = PillowEngine()
+
+    def open(self, source: Source, data: bytes | None = None) -> Header:
+        return self.pillow.open(source, data)
+
+    def decode(self, header: Header, at_least: tuple[int, int]) -> Pixels:
+        if header.format in ("JPEG", "MPO") and header.handle.mode in _JPEG_MODES:
+            fast = self._turbo(header, at_least)
+            if fast is not None:
+                return fast
+        if header.format == "HEIF" and header.handle.mode in ("RGB", "RGBA"):
+            return self._heif(header)
+        return Pixels.of(self.pillow.decode(header, at_least))
+
+    @staticmethod
+    def _heif(header: Header) -> Pixels:
+        """libheif's own buffer as the array: no copy through Pillow (600 MB on 200 MP)."""
+        try:
+            arr = np.asarray(header.handle)
+        except DECODE_ERRORS as exc:
+            why = f"cannot decode image: {sources.reason(exc)}"
+            raise CorruptMedia(header.path, why) from exc
+        return Pixels(arr, header.handle.mode)
+
+    def _turbo(self, header: Header, at_least: tuple[int, int]) -> Pixels | None:
+        """libjpeg-turbo's decode, or None for a file it calls damaged (Pillow then decodes
+        what is there and says so)."""
+        import simplejpeg
+
+        k = geometry.dct_scale(header.size, at_least)
+        w, h = header.size
+        try:
+            fp = header.handle.fp  # the file (or bytes) Pillow opened, not yet decoded
+            fp.seek(0)
+            data = fp.read()
+            arr = simplejpeg.decode_jpeg(data, _JPEG_MODES[header.handle.mode],
+                                         min_width=-(-w // k), min_height=-(-h // k))
+        except ValueError:
+            return None
+        except OSError as exc:
+            raise CorruptMedia(header.path, f"cannot read image: {sources.reason(exc)}") from exc
+        return Pixels(arr.reshape(arr.shape[0], arr.shape[1], -1), header.handle.mode)
+
+    def from_array(self, rgb: npt.NDArray[np.uint8]) -> Pixels:
+        return Pixels(rgb, "RGB")
+
+    def size(self, image: Pixels) -> tuple[int, int]:
+        return image.size
+
+    def resize(self, image: Pixels, size: tuple[int, int]) -> Pixels:
+        if image.size == size:
+            return image
+        w, h = image.size
+        alpha = image.mode in ("LA", "RGBA")
+        vim = _vips(image.array)
+        if alpha:
+            vim = vim.premultiply()
+        shrink = max(1, int(min(w / size[0], h / size[1]) / REDUCING_GAP))
+        if shrink > 1:  # a box shrink first, as Pillow's reducing_gap: same look, less work
+            vim = vim.shrink(shrink, shrink)
+            w, h = vim.width, vim.height
+        vim = vim.resize(size[0] / w, vscale=size[1] / h, kernel="lanczos3")
+        if alpha:
+            vim = vim.unpremultiply()
+        if vim.format != "uchar":
+            vim = vim.cast("uchar")
+        out = _numpy(vim)
+        if out.shape[:2] != (size[1], size[0]):  # libvips rounded a side: pin it
+            out = _numpy(_vips(out).embed(0, 0, size[0], size[1], extend="copy"))
+        return Pixels(out, image.mode)
+
+    def to_space(self, image: Pixels, icc: bytes | None,
+                 space: colour.Space) -> Pixels:
+        """As ``PillowEngine.to_space``; pixels that need nothing are not copied through it."""
+        gamut = colour.classify(icc)
+        if image.mode in ("RGB", "RGBA") and (
+                icc is None or gamut in (colour.Gamut.NONE, colour.Gamut.SRGB)
+                or (colour.profile_space(icc) == "RGB" and leaves_unchanged(icc, space))):
+            return image
+        return Pixels.of(self.pillow.to_space(image.pillow(), icc, space))
+
+    def orient(self, image: Pixels, orientation: int) -> Pixels:
+        a = image.array
+        if orientation in _TRANSPOSED:
+            a = a.transpose(1, 0, 2)  # now orientation 5 (transpose) is done
+            orientation = {5: 1, 6: 2, 7: 3, 8: 4}[orientation]
+        if orientation in (2, 3):
+            a = a[:, ::-1]
+        if orientation in (3, 4):
+            a = a[::-1]
+        return Pixels(np.ascontiguousarray(a), image.mode) if a is not image.array else image
+
+    def encode(self, image: Pixels, fmt: str, quality: int,
+               icc: bytes | None) -> bytes:
+        """libjpeg-turbo (simplejpeg, straight from the array) for RGB and grey JPEGs, else
+        Pillow's encoders: on one core they beat libvips' (mozjpeg in pyvips-binary) by a third
+        for JPEG and a tenth for WebP. Both subsample chroma 4:2:0, as libvips does below Q90."""
+        if fmt == "jpeg" and image.mode in _JPEG_MODES:
+            import simplejpeg
+
+            data = simplejpeg.encode_jpeg(np.ascontiguousarray(image.array), quality,
+                                          _JPEG_MODES[image.mode], "420")
+            return with_icc(bytes(data), icc) if icc else bytes(data)
+        return self.pillow.encode(image.pillow(), fmt, quality, icc)
+
+    def rgba(self, image: Pixels) -> npt.NDArray[np.uint8]:
+        if image.mode == "RGBA":
+            return image.array
+        return np.asarray(image.pillow().convert("RGBA"))
+

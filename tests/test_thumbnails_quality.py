@@ -1,0 +1,101 @@
+"""No speed bought with quality: on real photos, each preview is as close to a full-decode
+Lanczos reference of the same size as libvips' own Q80 preview is (SSIM within 0.005).
+
+The reference: every pixel decoded by Pillow, shown upright, an embedded profile applied to
+sRGB, resized with Pillow's Lanczos-3 to the preview's size, never encoded. libvips' preview:
+``thumbnail`` (shrink-on-load, its own Lanczos-3) saved at the same quality. SSIM on
+luminance, 7x7 windows, as thumbor's tests compare images. The bench (``bench_thumbnails``)
+measures the speed of the same files.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import pyvips  # type: ignore[import-untyped]
+from PIL import Image, ImageCms, ImageOps
+
+from mediapipe import formats
+from mediapipe.config import Config
+from mediapipe.metadata.model import MediaInfo
+from mediapipe.thumbnails.engine import PillowEngine
+from mediapipe.thumbnails.make import default_engine, make_thumbnails
+from mediapipe.thumbnails.vips import VipsEngine, available
+
+PHOTOS = ["photos/flickr-2569067123.jpg", "photos/ultrahdr-gain-map-3840x2160.jpg",
+          "camera/iphone_hdr_YES.jpg", "camera/jolla.jpg", "orientation/portrait_6.jpg"]
+TOLERANCE = 0.005
+CFG = Config.from_dict({"image": {"colorspace": "srgb"}})
+
+
+def luma(im: Image.Image) -> npt.NDArray[np.float64]:
+    return np.asarray(im.convert("L"), np.float64)
+
+
+def _box(a: npt.NDArray[np.float64], k: int = 7) -> npt.NDArray[np.float64]:
+    c = np.pad(a, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    out: npt.NDArray[np.float64] = (c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]) / (k * k)
+    return out
+
+
+def ssim(a: Image.Image, b: Image.Image) -> float:
+    """Mean SSIM of the luminance of two same-size images (uniform 7x7 windows)."""
+    assert a.size == b.size, (a.size, b.size)
+    x, y = luma(a), luma(b)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mx, my = _box(x), _box(y)
+    vx, vy, cov = _box(x * x) - mx * mx, _box(y * y) - my * my, _box(x * y) - mx * my
+    m = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return float(m.mean())
+
+
+def reference(path: Path, size: tuple[int, int]) -> Image.Image:
+    """Every pixel, upright, in sRGB (an embedded profile applied, as ours and libvips' are)."""
+    im = ImageOps.exif_transpose(Image.open(path))
+    icc = im.info.get("icc_profile")
+    if icc:
+        srgb = ImageCms.profileToProfile(im, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                                         ImageCms.createProfile("sRGB"), outputMode="RGB")
+        assert srgb is not None  # None only for inPlace=True
+        im = srgb
+    return im.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+
+
+def libvips_preview(path: Path, size: tuple[int, int]) -> Image.Image:
+    thumb = pyvips.Image.thumbnail(str(path), size[0], height=size[1], size="down",
+                                   export_profile="srgb")
+    return Image.open(io.BytesIO(thumb.jpegsave_buffer(Q=CFG.image.preview.quality,
+                                                       keep="none")))
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize("engine", [VipsEngine, PillowEngine], ids=["vips", "pillow"])
+@pytest.mark.parametrize("name", PHOTOS)
+def test_preview_is_as_close_to_a_full_lanczos_as_libvips_own(samples: Path, name: str,
+                                                              engine: type) -> None:
+    path = samples / "images" / name
+    if not path.exists():
+        pytest.skip(f"{name} not in samples")
+    info = MediaInfo(path=str(path), kind="image", mime_type=formats.mime_type(path),
+                     size=path.stat().st_size)
+    ours = Image.open(io.BytesIO(make_thumbnails(path, info, CFG, engine()).preview.data))
+    ref = reference(path, ours.size)
+    theirs = libvips_preview(path, ours.size)
+    if theirs.size != ours.size:  # libvips rounds the long side its own way: compare alike
+        theirs = theirs.resize(ours.size, Image.Resampling.LANCZOS)
+    assert ssim(ours, ref) >= ssim(theirs, ref) - TOLERANCE
+
+
+def test_the_default_engine_is_the_measured_one_where_it_loads() -> None:
+    """bench_thumbnails chose libjpeg-turbo + libvips; Pillow alone is the fallback."""
+    expected = VipsEngine if available() else PillowEngine
+    assert type(default_engine()) is expected
+
+
+def test_image_engine_pillow_picks_pillow_alone() -> None:
+    cfg = Config.from_dict({"image": {"engine": "pillow"}})
+    assert type(default_engine(cfg.image.engine)) is PillowEngine
