@@ -19,8 +19,8 @@ import struct
 from pathlib import Path
 from typing import BinaryIO
 
-from mediapipe import sources
-from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
+from mediapipe import imaging, sources
+from mediapipe.errors import CorruptMedia, UnsupportedMedia
 from mediapipe.sources import Source, SourceLike
 
 __all__ = ["ImageBlocks", "read_blocks", "sniff"]
@@ -213,13 +213,11 @@ def _tiff(f: BinaryIO, path: Path) -> ImageBlocks:
 
 
 def _pillow(path: Path, fmt: str | None, name: str) -> ImageBlocks:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
-    # Only the header is read here, never the pixels: Pillow's decompression-bomb limit is for
-    # decoders (``image.maxPixels`` governs it in the thumbnails stage), not for reading tags.
-    before, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    # Only the header is read here, never the pixels (``imaging``: image.maxPixels governs).
     try:
-        with Image.open(name) as im:
+        with imaging.pillow().open(name) as im:
             info = im.info
             exif = info.get("exif")
             xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")
@@ -230,11 +228,7 @@ def _pillow(path: Path, fmt: str | None, name: str) -> ImageBlocks:
                 _MODE_BITS.get(im.mode, 8),
                 exif[6:] if isinstance(exif, bytes) and exif[:6] == b"Exif\0\0" else exif,
                 (xmp,) if xmp else (), info.get("icc_profile") or None)
-    except Image.DecompressionBombError as exc:
-        raise TooLarge(path, str(exc)) from exc
     except UnidentifiedImageError as exc:
         raise UnsupportedMedia(path, "not an image format mediapipe reads") from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise CorruptMedia(path, f"{fmt or 'image'}: {sources.reason(exc)}") from exc
-    finally:
-        Image.MAX_IMAGE_PIXELS = before

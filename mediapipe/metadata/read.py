@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from mediapipe import formats
+from mediapipe import formats, imaging
 from mediapipe.colour import profile_description
 from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
 from mediapipe.metadata.blocks import ImageBlocks, read_blocks
@@ -192,11 +192,10 @@ def _jxl_pixels(src: Source, tags: Tags, said: str) -> tuple[_Pixels, Tags]:
 def _jxl_decoded(src: Source, said: str) -> _Pixels:
     """What the JPEG XL decoder (pillow-jxl) makes of a file whose header we cannot follow."""
     import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
-    from PIL import Image
 
     p = src.path
     try:
-        with Image.open(src.name) as im:
+        with imaging.pillow().open(src.name) as im:
             icc = im.info.get("icc_profile")
             return _Pixels(im.width, im.height, False, 16 if im.mode == "I;16" else 8,
                            profile_description(icc) if icc else None)

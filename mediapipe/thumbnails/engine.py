@@ -14,13 +14,10 @@ Entry points: ``ImageEngine``, ``PillowEngine``, ``Header``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import io
 import struct
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -30,8 +27,8 @@ import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
 from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError, features
 from PIL.JpegImagePlugin import JpegImageFile
 
-from mediapipe import colour, sources
-from mediapipe.errors import CorruptMedia, TooLarge
+from mediapipe import colour, imaging, sources
+from mediapipe.errors import CorruptMedia, check_pixels
 from mediapipe.sources import Source
 from mediapipe.thumbnails.videoframe import is_blank
 
@@ -71,7 +68,8 @@ class ImageEngine(Protocol):
 
     name: str
 
-    def open(self, source: Source, data: bytes | None = None) -> Header: ...
+    def open(self, source: Source, data: bytes | None = None, *,
+             max_pixels: int | None = None) -> Header: ...
     def decode(self, header: Header, at_least: tuple[int, int]) -> Any: ...
     def from_array(self, rgb: npt.NDArray[np.uint8]) -> Any: ...
     def size(self, image: Any) -> tuple[int, int]: ...
@@ -92,23 +90,6 @@ def _pillow_avif(source: Any) -> bool:
         with open(source, "rb") as f:
             head = f.read(12)
     return head[4:8] == b"ftyp" and head[8:12] in _AVIF_BRANDS
-
-
-@contextlib.contextmanager
-def pixel_limit(max_pixels: int) -> Iterator[None]:
-    """Pillow's own decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``, module-wide) set to
-    ``image.maxPixels`` for one image's work, so the setting governs it both ways: a 196 MP PNG
-    decodes under ``maxPixels`` 1e9, and Pillow's default (179 MP) does not refuse it first.
-    Images over the limit are refused by ``make_thumbnails`` (``TooLarge``) before decoding;
-    Pillow's own warning above it is left out (one decode at a time per worker process)."""
-    before = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = max_pixels
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = before
 
 
 def _load_what_is_there(im: Image.Image, notes: list[str]) -> None:
@@ -172,8 +153,11 @@ class PillowEngine:
 
     name = "pillow"
 
-    def open(self, source: Source, data: bytes | None = None) -> Header:
-        """The header of ``source`` (or of ``data``, an image it carries), nothing decoded."""
+    def open(self, source: Source, data: bytes | None = None, *,
+             max_pixels: int | None = None) -> Header:
+        """The header of ``source`` (or of ``data``, an image it carries), nothing decoded;
+        ``TooLarge`` over ``max_pixels`` by the header's size, before anything else is read
+        (a PNG's EXIF may follow its pixels: reading it would decode them)."""
         import pillow_heif
 
         path = source.path
@@ -183,16 +167,18 @@ class PillowEngine:
                 raise CorruptMedia(path, "empty file")
             if pillow_heif.is_supported(opened) and not _pillow_avif(opened):
                 heif = pillow_heif.open_heif(opened, convert_hdr_to_8bit=True)
+                if max_pixels is not None:
+                    check_pixels(path, heif.size[0], heif.size[1], max_pixels)
                 # libheif applies irot/imir while decoding; EXIF orientation is informational.
                 return Header(path, "HEIF", heif.size, 1, heif.info.get("icc_profile") or None,
                               heif)
-            im = Image.open(opened)
-        except Image.DecompressionBombError as exc:
-            raise TooLarge(path, f"refused by Pillow's decompression-bomb guard: {exc}") from exc
+            im = imaging.pillow().open(opened)
         except UnidentifiedImageError as exc:
             raise CorruptMedia(path, "not a readable image (unknown or damaged header)") from exc
         except DECODE_ERRORS as exc:
             raise CorruptMedia(path, f"cannot read image header: {sources.reason(exc)}") from exc
+        if max_pixels is not None:
+            check_pixels(path, im.size[0], im.size[1], max_pixels)
         return Header(path, im.format or "", im.size, _exif_orientation(im),
                       im.info.get("icc_profile") or None, im)
 

@@ -18,18 +18,17 @@ Entry point: ``make_thumbnails(path, info, cfg) -> Thumbnails``.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 from mediapipe import colour
 from mediapipe.config import Config
-from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
+from mediapipe.errors import CorruptMedia, UnsupportedMedia, check_pixels
 from mediapipe.formats import is_raw
 from mediapipe.metadata import jxl
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.sources import Source, SourceLike
 from mediapipe.thumbnails import geometry, thumbhash
-from mediapipe.thumbnails.engine import Header, ImageEngine, PillowEngine, pixel_limit
+from mediapipe.thumbnails.engine import Header, ImageEngine, PillowEngine
 from mediapipe.thumbnails.raw import RawEngine, open_raw
 from mediapipe.thumbnails.vips import VipsEngine, available
 
@@ -74,8 +73,7 @@ def make_thumbnails(source: SourceLike, info: MediaInfo, cfg: Config,
     Raises ``TooLarge`` before decoding an image over ``image.maxPixels``, ``CorruptMedia`` for
     undecodable input and ``UnsupportedMedia`` for what no engine can read.
     """
-    with pixel_limit(cfg.image.max_pixels):
-        return _make(Source.of(source), info, cfg, engine or default_engine(cfg.image.engine))
+    return _make(Source.of(source), info, cfg, engine or default_engine(cfg.image.engine))
 
 
 def default_engine(choice: str = "auto") -> ImageEngine:
@@ -99,8 +97,9 @@ def _make(src: Source, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbn
         return _from_image(header, cfg, raw_eng, wants_fullsize(info, cfg))
     declared = _jxl_size(src)  # pillow-jxl decodes inside Image.open: its header first
     if declared is not None:
-        _check_pixels(src.path, declared, cfg.image.max_pixels)
-    return _from_image(eng.open(src), cfg, eng, wants_fullsize(info, cfg))
+        check_pixels(src.path, *declared, cfg.image.max_pixels)
+    return _from_image(eng.open(src, max_pixels=cfg.image.max_pixels), cfg, eng,
+                       wants_fullsize(info, cfg))
 
 
 def _jxl_size(src: Source) -> tuple[int, int] | None:
@@ -111,13 +110,6 @@ def _jxl_size(src: Source) -> tuple[int, int] | None:
     except (jxl.JxlHeaderError, OSError):
         return None
     return head.width, head.height
-
-
-def _check_pixels(path: Path, size: tuple[int, int], max_pixels: int) -> None:
-    w, h = size
-    if w * h > max_pixels:
-        raise TooLarge(path, f"{w}x{h} = {w * h} pixels exceeds the limit of "
-                             f"{max_pixels} (image.maxPixels)")
 
 
 def wants_fullsize(info: MediaInfo, cfg: Config) -> bool:
@@ -132,7 +124,7 @@ def _from_image(header: Header, cfg: Config, eng: ImageEngine,
                 fullsize_wanted: bool = False) -> Thumbnails:
     im_cfg = cfg.image
     w, h = header.size
-    _check_pixels(header.path, header.size, im_cfg.max_pixels)
+    check_pixels(header.path, *header.size, im_cfg.max_pixels)
     if w <= 0 or h <= 0:
         raise CorruptMedia(header.path, f"impossible image size {w}x{h}")
     space = colour.output_space(header.icc, im_cfg.colorspace)

@@ -31,7 +31,7 @@ import rawpy
 from PIL import Image
 
 from mediapipe import sources
-from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
+from mediapipe.errors import CorruptMedia, UnsupportedMedia, check_pixels
 from mediapipe.sources import Source, SourceLike
 from mediapipe.thumbnails.engine import Header, PillowEngine
 
@@ -127,10 +127,8 @@ def open_raw(source: SourceLike, *, preview_size: int, extract_embedded: bool,
         sizes = raw.sizes
         orientation = _FLIP_TO_ORIENTATION.get(sizes.flip, 1)
         size = (sizes.width, sizes.height)
-        stored = max(sizes.raw_width * sizes.raw_height, size[0] * size[1])
-        if stored > max_pixels:
-            raise TooLarge(path, f"sensor of {sizes.raw_width}x{sizes.raw_height} = {stored} "
-                                 f"pixels exceeds the limit of {max_pixels} (image.maxPixels)")
+        check_pixels(path, *max((sizes.raw_width, sizes.raw_height), size,
+                                key=lambda wh: wh[0] * wh[1]), max_pixels, what="sensor")
         if extract_embedded:
             embedded = _embedded(raw, source, engine)
             if embedded is not None and min(embedded.size) >= preview_size:

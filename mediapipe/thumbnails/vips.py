@@ -112,8 +112,9 @@ class VipsEngine:
     def __init__(self) -> None:
         self.pillow = PillowEngine()
 
-    def open(self, source: Source, data: bytes | None = None) -> Header:
-        return self.pillow.open(source, data)
+    def open(self, source: Source, data: bytes | None = None, *,
+             max_pixels: int | None = None) -> Header:
+        return self.pillow.open(source, data, max_pixels=max_pixels)
 
     def decode(self, header: Header, at_least: tuple[int, int]) -> Pixels:
         if header.format in ("JPEG", "MPO") and header.handle.mode in _JPEG_MODES:
