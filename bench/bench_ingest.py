@@ -40,8 +40,8 @@ def _cli_rescan(work: Path) -> None:
         start = time.perf_counter()
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         times.append(time.perf_counter() - start)
-        # exit 1: the 2,000 fakes are still failed (as they should be), nothing was processed
-        assert proc.returncode == 1 and '"processed": 0' in proc.stdout, proc.stderr[-500:]
+        # exit 0: the 2,000 fakes are still failed (in the summary), but this run failed none
+        assert proc.returncode == 0 and '"processed": 0' in proc.stdout, proc.stderr[-500:]
     print(f"first ingest of 2,000 files (every one a fake that fails): {first:.2f}s")
     print(f"unchanged rescan of 2,000 files, CLI wall incl. start-up: best {min(times):.2f}s "
           f"median {sorted(times)[1]:.2f}s  (target <= 1.5s)")

@@ -191,3 +191,6 @@ def test_a_damaged_jpeg_gets_thumbnails_and_a_warning_not_a_failure(tmp_path: Pa
     item = ls(media_root)["cut.jpg"]
     assert item["thumbhash"] and not item["failed"]
     assert any("damaged image" in w for w in item["warnings"])
+    code, out, _ = mediapipe("ls", "--media-root", str(media_root))  # and in the text listing
+    [line] = [line for line in out.splitlines() if "cut.jpg" in line]
+    assert code == 0 and "warning: damaged image" in line

@@ -45,4 +45,8 @@ def ls(app: AppContext, media_root: str | None, failed: bool, kind: str | None,
         marks = ("F" if item.failed else "-") + ("H" if item.hidden else "-") + \
                 ("L" if item.linked_video else "-") + ("-" if item.online else "O")
         line = f"{marks} {item.kind:5} {item.path}"
-        click.echo(shown(line + (f"  [{item.error_stage}] {item.error}" if item.error else "")))
+        if item.error:
+            line += f"  [{item.error_stage}] {item.error}"
+        if item.warnings:  # made despite a problem, or made another way (an NVENC fallback)
+            line += "  warning: " + "; ".join(item.warnings)
+        click.echo(shown(line))
