@@ -19,6 +19,7 @@ from mediapipe.config import Config
 from mediapipe.index.catalog import Catalog
 from mediapipe.index.scan import LibraryScan
 from mediapipe.library import storage
+from mediapipe.pipeline import Asset
 from tests.support.services import RedisServer
 from workers.app import make_app
 from workers.dispatch import Run
@@ -58,7 +59,7 @@ def _dispatch(work: Path) -> None:
         with Catalog.open(root) as cat:
             cat.diff(LibraryScan(lib, cfg.library.exclusion_patterns))
             run = Run(make_app(cfg), root, cfg)
-            sent = run.submit((e.path, e.asset_id, str(e.kind)) for e in cat.pending())
+            sent = run.submit(Asset(e.path, e.asset_id) for e in cat.pending())
         elapsed = time.perf_counter() - start
     finally:
         redis.stop()

@@ -26,7 +26,7 @@ from mediapipe import allocator
 from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
 from mediapipe.library import storage
-from mediapipe.pipeline import AssetResult, process_asset
+from mediapipe.pipeline import Asset, AssetResult, process_asset
 from tests.support.services import CeleryWorker, RedisServer
 from workers.app import make_app
 from workers.dispatch import Run
@@ -66,7 +66,7 @@ class _Celery:
         run = Run(self.app, root, self.cfg)
 
         def results() -> list[AssetResult]:
-            run.submit((str(s), asset_id_for_path(s), "image") for s in sources)
+            run.submit(Asset(str(s), asset_id_for_path(s)) for s in sources)
             return list(run.results(timeout=600))
 
         return _timed(results, len(sources))

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import struct
+from typing import BinaryIO
 
 from mediapipe.sources import Source, SourceLike
 
-__all__ = ["Movie", "read_movie"]
+__all__ = ["Movie", "read_movie", "top_box"]
 
 _MAX_MOOV = 64 << 20
 # udta/TAGS prefixes whose make is the first 24 bytes (exiftool's Pentax/FujiFilm/Samsung MOV)
@@ -72,27 +72,41 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     return out
 
 
+def top_box(fh: BinaryIO, kind: bytes) -> tuple[int, int, int] | None:
+    """The first top-level ISO-BMFF box of ``kind`` in the file ``fh``, as (its start, its
+    header's length, its size: it may run past the end of a truncated file), read by seeking
+    from box header to box header (a few reads); None when there is none before the walk
+    meets the end or a box it cannot follow."""
+    end = fh.seek(0, 2)
+    pos = 0
+    while pos + 8 <= end:
+        fh.seek(pos)
+        head = fh.read(16)
+        if len(head) < 8:
+            return None
+        size, found = struct.unpack_from(">I4s", head)
+        header = 8
+        if size == 1:
+            if len(head) < 16:
+                return None
+            size, header = struct.unpack_from(">Q", head, 8)[0], 16
+        elif size == 0:
+            size = end - pos
+        if size < header:
+            return None
+        if found == kind:
+            return pos, header, size
+        pos += size
+    return None
+
+
 def _read_moov(source: Source) -> bytes | None:
     with source.open() as fh:
-        file_end = os.fstat(fh.fileno()).st_size
-        pos = 0
-        while pos + 8 <= file_end:
-            fh.seek(pos)
-            head = fh.read(16)
-            if len(head) < 8:
-                return None
-            size, kind = struct.unpack_from(">I4s", head)
-            if size == 1 and len(head) == 16:
-                size = struct.unpack_from(">Q", head, 8)[0]
-            elif size == 0:
-                size = file_end - pos
-            if size < 8:
-                return None
-            if kind == b"moov":
-                fh.seek(pos)
-                return fh.read(size) if size <= _MAX_MOOV else None
-            pos += size
-    return None
+        box = top_box(fh, b"moov")
+        if box is None or box[2] > _MAX_MOOV:
+            return None
+        fh.seek(box[0])
+        return fh.read(box[2])
 
 
 def _rotation(moov: bytes, trak: tuple[bytes, int, int]) -> int:

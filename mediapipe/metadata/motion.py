@@ -34,6 +34,7 @@ import struct
 from typing import BinaryIO
 
 from mediapipe.metadata.model import MediaInfo
+from mediapipe.metadata.moov import top_box
 from mediapipe.sources import Source, SourceLike
 
 __all__ = ["SAMSUNG_MARKER", "Located", "MotionPart", "heif_video", "locate", "maybe_motion",
@@ -96,27 +97,13 @@ def _boxes_length(data: mmap.mmap, start: int) -> int:
 def heif_video(fh: BinaryIO) -> tuple[int, int] | None:
     """The payload (offset, length) of a HEIF's top-level ``mpvd`` box, read by seeking from
     box header to box header (a few reads); None when the file has none."""
-    end = fh.seek(0, 2)
-    pos = 0
-    while pos + 8 <= end:
-        fh.seek(pos)
-        head = fh.read(16)
-        if len(head) < 8:
-            return None
-        size, kind = struct.unpack_from(">I4s", head)
-        header = 8
-        if size == 1:
-            if len(head) < 16:
-                return None
-            size, header = struct.unpack_from(">Q", head, 8)[0], 16
-        elif size == 0:
-            size = end - pos
-        if size < header or pos + size > end:
-            return None
-        if kind == b"mpvd":
-            return pos + header, size - header
-        pos += size
-    return None
+    box = top_box(fh, b"mpvd")
+    if box is None:
+        return None
+    start, header, size = box
+    if start + size > fh.seek(0, 2):  # cut short: not a video to copy out
+        return None
+    return start + header, size - header
 
 
 def samsung_video(data: mmap.mmap | bytes) -> tuple[int, int] | None:
