@@ -101,7 +101,7 @@ def top_box(fh: BinaryIO, kind: bytes) -> tuple[int, int, int] | None:
 
 
 def _read_moov(source: Source) -> bytes | None:
-    with source.open() as fh:
+    with source.open(buffering=0) as fh:
         box = top_box(fh, b"moov")
         if box is None or box[2] > _MAX_MOOV:
             return None

@@ -109,7 +109,7 @@ def read_metadata(source: SourceLike, *, sidecar: bool = True) -> MediaInfo:
 def _motion_box(src: Source) -> bool:
     """Whether a HEIF carries a motion photo's video in its ``mpvd`` box (Samsung One UI 6)."""
     try:
-        with src.open() as fh:
+        with src.open(buffering=0) as fh:
             return heif_video(fh) is not None
     except OSError:
         return False
