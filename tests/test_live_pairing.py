@@ -17,7 +17,7 @@ from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
 from mediapipe.index.catalog import Catalog, State
 from mediapipe.index.scan import SourceFile
-from mediapipe.index.schema import live_photo_key
+from mediapipe.metadata.model import live_photo_key
 
 ID_A = "8E0E1A39-6C7B-4B43-9B3C-5D0C9E2A0F11"
 ID_B = "1D2C3B4A-0000-4000-8000-00000000AAAA"
@@ -147,3 +147,14 @@ def test_ids_stored_before_the_normalisation_are_normalised_by_the_next_pairing(
 ])
 def test_live_photo_key(value: object, key: str | None) -> None:
     assert live_photo_key(value) == key
+
+
+def test_the_readers_give_the_id_normalised_too(tmp_path: Path) -> None:
+    """``info --json`` shows what the catalog keeps: an id of spaces is no id there either."""
+    from fixtures import live
+    from mediapipe.metadata.read import read_metadata
+
+    still = live.live_still(tmp_path / "a.jpg", f"  {ID_A} ")
+    mov = live.live_video(tmp_path / "a.mov", "   ")
+    assert read_metadata(still).live_photo_id == ID_A
+    assert read_metadata(mov).live_photo_id is None

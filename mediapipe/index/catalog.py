@@ -46,9 +46,10 @@ from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
 from mediapipe.index.diff import ScanDiff, apply_scan, path_range
 from mediapipe.index.scan import SourceFile
-from mediapipe.index.schema import FACTS, LIVE_PAIRING, Schema, live_photo_key
+from mediapipe.index.schema import FACTS, LIVE_PAIRING, Schema
 from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error, mapped
 from mediapipe.library import storage
+from mediapipe.metadata.model import live_photo_key
 from mediapipe.pipeline.steps import PIPELINE, Pipeline
 from mediapipe.sources import Identity
 

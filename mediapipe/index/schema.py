@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from mediapipe.pipeline.steps import Pipeline, Step
 
-__all__ = ["FACTS", "LIVE_PAIRING", "Schema", "live_photo_key"]
+__all__ = ["FACTS", "LIVE_PAIRING", "Schema"]
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -58,14 +58,6 @@ _ADDED = {**FACTS, "hidden": "INTEGER NOT NULL DEFAULT 0",  # a live photo's vid
           # New content the outputs' stamps cannot tell (a same-size file with its mtime put
           # back where ctime does not change): its steps run forced until all are done.
           "remake": "INTEGER NOT NULL DEFAULT 0"}
-
-
-def live_photo_key(value: object) -> str | None:
-    """The one normalisation of a live-photo id (Apple's ContentIdentifier, the MOV's content
-    identifier): surrounding white space dropped; nothing left, or not text, is no id. In SQL
-    it is ``mp_live_id`` (registered by the catalog), applied as each id is recorded."""
-    text = value.strip() if isinstance(value, str) else ""
-    return text or None
 
 
 # Live photos, recomputed from what the files say now, every scan (in this order, in one

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
-__all__ = ["HDR_TRANSFERS", "MediaInfo", "StreamInfo", "main_stream"]
+__all__ = ["HDR_TRANSFERS", "MediaInfo", "StreamInfo", "live_photo_key", "main_stream"]
 
 # ``color_transfer`` values (FFmpeg's names) of HDR video: PQ (SMPTE ST 2084) and HLG (ARIB
 # STD-B67). Thumbnails tone-map such frames; transcodes tone-map such streams.
@@ -39,6 +39,14 @@ class StreamInfo:
     color_transfer: str | None = None
     color_primaries: str | None = None
     profile: str | None = None
+
+
+def live_photo_key(value: object) -> str | None:
+    """The one normalisation of a live-photo id (Apple's ContentIdentifier, the MOV's content
+    identifier): surrounding white space dropped; nothing left, or not text, is no id. The
+    readers apply it as they build a ``MediaInfo``; the catalog's SQL as ``mp_live_id``."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text or None
 
 
 def main_stream(streams: Iterable[StreamInfo],

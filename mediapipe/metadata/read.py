@@ -35,7 +35,7 @@ from mediapipe.metadata.dates import PRIORITY, taken_at
 from mediapipe.metadata.exif import read_exif
 from mediapipe.metadata.exiftool import ExiftoolUnavailable, exiftool_tags
 from mediapipe.metadata.iptc import read_iptc
-from mediapipe.metadata.model import MediaInfo
+from mediapipe.metadata.model import MediaInfo, live_photo_key
 from mediapipe.metadata.motion import heif_video
 from mediapipe.metadata.xmp import read_xmp
 from mediapipe.sources import Source, SourceLike, reason
@@ -322,7 +322,7 @@ def _build(p: Path, st: os.stat_result, pixels: _Pixels, tags: Mapping[str, obje
         color_space=_color_space(tags.get("ColorSpace")),
         profile_description=pixels.profile,
         bits_per_sample=pixels.bits_per_sample,
-        live_photo_id=_text(tags.get("ContentIdentifier")),
+        live_photo_id=live_photo_key(tags.get("ContentIdentifier")),
         motion_photo=motion.marked, motion_photo_offset=motion.offset,
         motion_photo_length=motion.length, motion_photo_problem=motion.problem,
         warnings=tuple(dict.fromkeys(warnings)), metadata_source=reader,

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from mediapipe import formats, sources
 from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
 from mediapipe.metadata.dates import format_offset
-from mediapipe.metadata.model import MediaInfo, StreamInfo, main_stream
+from mediapipe.metadata.model import MediaInfo, StreamInfo, live_photo_key, main_stream
 from mediapipe.metadata.moov import Movie, read_movie
 from mediapipe.metadata.zones import in_zone_at, offset_zone_name
 from mediapipe.sources import Source, SourceLike
@@ -118,7 +118,7 @@ def _info(p: Path, st: os.stat_result, container: Any, name: str) -> MediaInfo:
         audio_codec=audio.codec if audio else None,
         container=_container(fmt, p), streams=streams,
         # An iPhone live photo's video: the id its still carries (Apple maker note, XMP).
-        live_photo_id=tags.get("com.apple.quicktime.content.identifier") or None,
+        live_photo_id=live_photo_key(tags.get("com.apple.quicktime.content.identifier")),
     )
 
 
