@@ -17,6 +17,8 @@ import logging
 import sys
 import time
 
+from mediapipe.shown import shown
+
 __all__ = ["configure", "current"]
 
 _settings: tuple[str, str, str] = ("text", "warning", "warning")
@@ -40,12 +42,15 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+    """One line per record: its message and fields escaped as ``shown`` escapes a name (a
+    path's newline or ANSI escape cannot forge or recolour a line); a traceback follows as is."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
         extra = {k: v for k, v in vars(record).items() if k not in _STANDARD}
         if extra:
             line += " " + " ".join(f"{k}={v}" for k, v in extra.items())
-        return line
+        return shown(line)
 
 
 def configure(fmt: str = "text", level: str = "warning", libraries: str = "warning") -> None:

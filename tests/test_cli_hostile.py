@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 
 from fixtures import images
-from mediapipe.cli.shown import json_names, shown
 from mediapipe.errors import StorageOffline
 from mediapipe.index.catalog import Catalog
 from mediapipe.index.scan import LibraryScan
 from mediapipe.index.sqlerrors import catalog_error
+from mediapipe.shown import json_names, shown
 
 TIMEOUT_S = 60  # far beyond what any of these takes: past it, the command hangs
 

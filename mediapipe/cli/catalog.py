@@ -24,8 +24,8 @@ from mediapipe.cli.context import (
     pass_app,
     readable_source,
 )
-from mediapipe.cli.shown import shown
 from mediapipe.errors import CatalogError
+from mediapipe.shown import shown
 
 __all__ = ["catalog_group"]
 

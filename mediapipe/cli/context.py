@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mediapipe import sources
-from mediapipe.cli.shown import json_names, shown
 from mediapipe.errors import MediaError, Unreadable, from_os_error
+from mediapipe.shown import json_names, shown
 
 if TYPE_CHECKING:
     from mediapipe.config import Config

@@ -36,8 +36,8 @@ from mediapipe.cli.context import (
     readable_source,
 )
 from mediapipe.cli.metrics import metrics_options, textfile_option
-from mediapipe.cli.shown import shown
 from mediapipe.errors import ErrorRecord, Unreadable, combined_exit_code
+from mediapipe.shown import shown
 
 __all__ = ["Progress", "ingest"]
 

@@ -27,9 +27,9 @@ from mediapipe.cli.context import (
     pass_app,
     readable_source,
 )
-from mediapipe.cli.shown import shown
 from mediapipe.errors import MediaError, combined_exit_code
 from mediapipe.index import lock
+from mediapipe.shown import shown
 
 __all__ = ["import_command", "init", "migrate", "verify"]
 

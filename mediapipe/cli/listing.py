@@ -13,7 +13,7 @@ from __future__ import annotations
 import click
 
 from mediapipe.cli.context import AppContext, emit_json, json_option, media_root_option, pass_app
-from mediapipe.cli.shown import shown
+from mediapipe.shown import shown
 
 __all__ = ["ls"]
 

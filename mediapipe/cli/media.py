@@ -27,8 +27,8 @@ from mediapipe.cli.context import (
     pass_app,
     readable_source,
 )
-from mediapipe.cli.shown import shown
 from mediapipe.errors import MediaError, PermissionDenied, StorageOffline, combined_exit_code
+from mediapipe.shown import shown
 
 __all__ = ["info", "thumbnail", "transcode"]
 
