@@ -331,7 +331,7 @@ class MediaRootBusy(MediapipeError):
         return f"in use by another run ({self.holder}); nothing changed"
 
     def __str__(self) -> str:
-        return f"{self.root}: in use by another run ({self.holder}); nothing changed"
+        return f"{self.root}: {self.reason}"
 
 
 class Unserved(MediapipeError):
@@ -346,11 +346,7 @@ class Unserved(MediapipeError):
         self.waited_s = waited_s
         super().__init__(waiting, waited_s)
 
-    @property
-    def reason(self) -> str:
-        return str(self)
-
-    def __str__(self) -> str:
+    def __str__(self) -> str:  # also its reason (``MediapipeError.reason``): it names no path
         return (f"{unserved_line(self.waiting)} for {self.waited_s:.0f}s: start a worker that "
                 "serves it (mediapipe worker -Q ...); the assets stay pending for the next run")
 

@@ -13,7 +13,6 @@ count again. Does not own: the run (``dispatch``).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -23,7 +22,7 @@ import redis
 from celery import Celery
 
 from mediapipe.errors import Unserved, unserved_line
-from workers.inflight import _assets
+from workers.inflight import message_assets
 
 __all__ = ["CHECK_EVERY_S", "QUIET_S", "Watch", "served", "waiting"]
 
@@ -42,13 +41,8 @@ def served(app: Celery, timeout: float = INSPECT_TIMEOUT_S) -> set[str]:
 
 def waiting(client: redis.Redis, queue: str, run_id: str) -> int:
     """How many assets of ``run_id`` wait in ``queue`` (a batch message counts its assets)."""
-    count = 0
-    for raw in client.lrange(queue, 0, READ_AT_MOST - 1):
-        try:
-            count += len(_assets(json.loads(raw), run_id))
-        except (ValueError, TypeError, KeyError, IndexError):
-            continue  # not a message of ours, in a shape we know
-    return count
+    return sum(len(message_assets(raw, run_id))
+               for raw in client.lrange(queue, 0, READ_AT_MOST - 1))
 
 
 class Watch:

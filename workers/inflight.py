@@ -22,7 +22,7 @@ from kombu.transport.redis import PRIORITY_STEPS, Channel
 
 from mediapipe.pipeline.state import Asset
 
-__all__ = ["held", "queued"]
+__all__ = ["held", "message_assets", "queued"]
 
 # kombu's names: a list per queue and priority (the queue's own name for priority 0), and the
 # hash of delivered, unacknowledged messages.
@@ -39,12 +39,19 @@ def held(client: redis.Redis, run_id: str) -> set[str]:
     """The asset ids of ``run_id`` whose task a worker holds unacknowledged."""
     ids: set[str] = set()
     for _tag, raw in client.hscan_iter(UNACKED, count=500):
-        try:
-            payload = json.loads(raw)[0]
-            ids.update(_assets(payload, run_id))
-        except (ValueError, TypeError, KeyError, IndexError):
-            continue  # not a message of ours, in a shape we know
+        ids.update(message_assets(raw, run_id, unacked=True))
     return ids
+
+
+def message_assets(raw: bytes | str, run_id: str, *, unacked: bool = False) -> list[str]:
+    """The asset ids of ``run_id`` in one message as kombu keeps it: in a queue's list, or
+    (``unacked``) in the hash of messages a worker holds; none for a message that is not ours
+    or not in a shape we know. The one reading of our messages (``held``, ``consumers``)."""
+    try:
+        payload = json.loads(raw)
+        return _assets(payload[0] if unacked else payload, run_id)
+    except (ValueError, TypeError, KeyError, IndexError):
+        return []
 
 
 def _assets(payload: dict[str, Any], run_id: str) -> list[str]:

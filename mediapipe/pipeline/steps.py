@@ -35,6 +35,7 @@ from mediapipe.sources import Source
 __all__ = ["IMAGE_BUDGET", "PIPELINE", "VIDEO_BUDGET", "Budget", "Pipeline", "Progress", "Step",
            "modes", "output", "thumbnail_targets"]
 
+log = logging.getLogger(__name__)
 Progress = Callable[[float], None]
 StepFunction = Callable[[AssetState, Source, Config, "Progress | None"],
                         tuple[StageOutcome, AssetState]]
@@ -282,8 +283,8 @@ def transcode(state: AssetState, source: Source, cfg: Config,
     fell_back = cfg.ffmpeg.accel != "disabled" and result.accel == "software" \
         and plan.decision in ("all", "video")  # a warning in the log and in `ls`
     if fell_back:
-        logging.getLogger(__name__).warning("%s: encoded in software, not %s (%s)",
-                                            state.source_path, cfg.ffmpeg.accel, note)
+        log.warning("%s: encoded in software, not %s (%s)", state.source_path,
+                    cfg.ffmpeg.accel, note)
     return StageOutcome(Status.DONE, (str(target),), encoder=result.encoder, note=note,
                         details={"warnings": f"encoded in software, not {cfg.ffmpeg.accel}: "
                                              f"{note}"} if fell_back else {},
