@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mediapipe import sources
-from mediapipe.errors import MediaError, Unreadable, from_os_error
+from mediapipe.errors import MediapipeError, Unreadable, from_os_error
 from mediapipe.shown import json_names, shown
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ JSON_ASKED: contextvars.ContextVar[bool] = contextvars.ContextVar("json_asked", 
 def emit_json_error(error: BaseException, code: int) -> None:
     """The one object a ``--json`` command prints when an error ends it:
     ``{"error": {"type", "message", "path"?, "transient"?}, "exit_code": code}``."""
-    if isinstance(error, MediaError):
+    if isinstance(error, MediapipeError):  # its record: type, message, path, transient
         described = error.to_dict()
     else:
         described = {"type": type(error).__name__, "message": str(error)}
