@@ -1,7 +1,7 @@
 """The thumbnail stage: sizes, formats, orientation, colour, modes, HEIC, limits, bad files.
 
 One table of cases for every engine: each test runs once per engine that loads here (thumbor's
-lesson), the default one (``VipsEngine``) and ``PillowEngine``.
+lesson), the default one (``TurboEngine``) and ``PillowEngine``.
 """
 
 from __future__ import annotations
@@ -22,17 +22,17 @@ from mediapipe.metadata.model import MediaInfo
 from mediapipe.thumbnails import make
 from mediapipe.thumbnails.engine import ImageEngine, PillowEngine
 from mediapipe.thumbnails.make import Thumbnails, make_thumbnails
-from mediapipe.thumbnails.vips import VipsEngine, available
+from mediapipe.thumbnails.turbo import TurboEngine, available
 
 CFG = Config()
-ENGINES = {"vips": VipsEngine, "pillow": PillowEngine}
+ENGINES = {"turbo": TurboEngine, "pillow": PillowEngine}
 
 
 @pytest.fixture(autouse=True, params=sorted(ENGINES))
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ImageEngine:
     """The engine ``make_thumbnails`` picks by default, for the length of one test."""
-    if request.param == "vips" and not available():
-        pytest.skip("libvips or simplejpeg does not load here")
+    if request.param == "turbo" and not available():
+        pytest.skip("OpenCV or simplejpeg does not load here")
     chosen: ImageEngine = ENGINES[request.param]()
     monkeypatch.setattr(make, "default_engine", lambda choice="auto": chosen)
     return chosen

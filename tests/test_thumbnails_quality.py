@@ -24,7 +24,7 @@ from mediapipe.config import Config
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.thumbnails.engine import PillowEngine
 from mediapipe.thumbnails.make import default_engine, make_thumbnails
-from mediapipe.thumbnails.vips import VipsEngine, available
+from mediapipe.thumbnails.turbo import TurboEngine, available
 
 PHOTOS = ["photos/flickr-2569067123.jpg", "photos/ultrahdr-gain-map-3840x2160.jpg",
           "camera/iphone_hdr_YES.jpg", "camera/jolla.jpg", "orientation/portrait_6.jpg"]
@@ -73,7 +73,7 @@ def libvips_preview(path: Path, size: tuple[int, int]) -> Image.Image:
 
 
 @pytest.mark.samples
-@pytest.mark.parametrize("engine", [VipsEngine, PillowEngine], ids=["vips", "pillow"])
+@pytest.mark.parametrize("engine", [TurboEngine, PillowEngine], ids=["turbo", "pillow"])
 @pytest.mark.parametrize("name", PHOTOS)
 def test_preview_is_as_close_to_a_full_lanczos_as_libvips_own(samples: Path, name: str,
                                                               engine: type) -> None:
@@ -91,8 +91,8 @@ def test_preview_is_as_close_to_a_full_lanczos_as_libvips_own(samples: Path, nam
 
 
 def test_the_default_engine_is_the_measured_one_where_it_loads() -> None:
-    """bench_thumbnails chose libjpeg-turbo + libvips; Pillow alone is the fallback."""
-    expected = VipsEngine if available() else PillowEngine
+    """bench_thumbnails chose libjpeg-turbo + OpenCV; Pillow alone is the fallback."""
+    expected = TurboEngine if available() else PillowEngine
     assert type(default_engine()) is expected
 
 

@@ -5,7 +5,7 @@ Owns: the order of the work and every size decision: refuse oversized images bef
 scaling), preview (shorter side ``image.preview.size``), thumbnail and thumbhash made from the
 preview, never upscaled; the output colour space (``colour``); the optional full-size JPEG for
 formats browsers cannot show (RAW included, as Immich does); which engine reads a file (RAW:
-``raw.RawEngine``, libraw; everything else ``vips.VipsEngine`` where it loads, else
+``raw.RawEngine``, libraw; everything else ``turbo.TurboEngine`` where it loads, else
 ``PillowEngine``); videos via ``videoframe``; the
 warnings of a file decoded only in part (``Thumbnails.warnings``). Does not own: pixel
 operations (an ``ImageEngine``), writing files (``library.storage``,
@@ -30,7 +30,7 @@ from mediapipe.sources import Source, SourceLike
 from mediapipe.thumbnails import geometry, thumbhash
 from mediapipe.thumbnails.engine import Header, ImageEngine, PillowEngine
 from mediapipe.thumbnails.raw import RawEngine, open_raw
-from mediapipe.thumbnails.vips import VipsEngine, available
+from mediapipe.thumbnails.turbo import TurboEngine, available
 
 __all__ = ["Encoded", "Thumbnails", "default_engine", "make_thumbnails", "wants_fullsize"]
 
@@ -78,9 +78,9 @@ def make_thumbnails(source: SourceLike, info: MediaInfo, cfg: Config,
 
 def default_engine(choice: str = "auto") -> ImageEngine:
     """The engine ``image.engine`` picks: ``auto``, the fastest that loads here
-    (``bench_thumbnails`` measures them: libvips with libjpeg-turbo, else Pillow alone);
+    (``bench_thumbnails`` measures them: libjpeg-turbo with OpenCV, else Pillow alone);
     ``pillow``, Pillow alone."""
-    return VipsEngine() if choice == "auto" and available() else PillowEngine()
+    return TurboEngine() if choice == "auto" and available() else PillowEngine()
 
 
 def _make(src: Source, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbnails:
