@@ -7,6 +7,8 @@ size is read from its header and checked before any decoder allocates (``errors.
 in the metadata and thumbnails stages), so Pillow's default (179 MP, below the 200 MP default
 of ``image.maxPixels``) never refuses first, and the limit is never swapped in and out around
 each image (which raced between threads and leaked into other code in the process).
+Also ``load_codecs()``: every codec imported now rather than on the first image (Pillow
+imports its plugins on the first ``open``), for a process about to fork its pool.
 Does not own: the size checks themselves (the stages), decoding (``thumbnails.engine``).
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import functools
 from types import ModuleType
 
-__all__ = ["pillow"]
+__all__ = ["load_codecs", "pillow"]
 
 
 @functools.cache
@@ -25,3 +27,11 @@ def pillow() -> ModuleType:
 
     Image.MAX_IMAGE_PIXELS = None  # image.maxPixels, checked on each header, governs
     return Image
+
+
+def load_codecs() -> None:
+    """Pillow's plugins, pillow-heif and the JPEG XL plugin, imported now."""
+    import pillow_heif  # noqa: F401
+    import pillow_jxl  # noqa: F401
+
+    pillow().init()

@@ -7,7 +7,8 @@ and ``offset_zone_name`` — Immich's name for a fixed offset (``UTC``, ``UTC+2`
 exiftool-vendored writes ``timeZone``). Does not own: which date a photo has or when a zone is
 asked for (``dates``).
 
-Entry points: ``zone_at``, ``in_zone_at``, ``offset_zone_name``.
+Entry points: ``zone_at``, ``in_zone_at``, ``offset_zone_name``; ``load`` (the index now, for a
+process about to fork its pool).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["in_zone_at", "offset_zone_name", "zone_at", "zone_info"]
+__all__ = ["in_zone_at", "load", "offset_zone_name", "zone_at", "zone_info"]
 
 
 def zone_at(lat: float | None, lon: float | None) -> str | None:
@@ -31,6 +32,11 @@ def zone_at(lat: float | None, lon: float | None) -> str | None:
 
     name = get_tz(lon, lat)
     return name if name and zone_info(name) is not None else None
+
+
+def load() -> None:
+    """tzfpy's index, loaded now rather than by the first photo with a position."""
+    zone_at(51.5, 0.0)
 
 
 @functools.lru_cache(maxsize=256)

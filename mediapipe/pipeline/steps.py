@@ -22,7 +22,7 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,9 @@ class Step:
     provides: frozenset[str] = frozenset()  # what the catalog keeps of it ("metadata")
     reads_sidecar: bool = False  # an XMP sidecar appearing or changing makes it due again
     declines: bool = False  # may itself decide there is nothing to make (skipped, no outputs)
+    # Loads what its work needs (modules, an engine's probe) in a process about to fork its
+    # pool: each pool process then starts ready instead of importing on its first asset.
+    warm: Callable[[Config], object] | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():  # it names a catalog column and a task
@@ -151,6 +154,12 @@ class Pipeline:
         """The step whose ``MediaInfo`` every later one reads and the catalog keeps."""
         return next(s for s in self.steps if "metadata" in s.provides)
 
+    def warm(self, cfg: Config, queues: Collection[str] | None = None) -> None:
+        """Load what the steps served on ``queues`` (None: every step) need, before forking."""
+        for step in self.steps:
+            if step.warm is not None and (queues is None or step.queue in queues):
+                step.warm(cfg)
+
     def by_name(self, name: str) -> Step:
         for step in self.steps:
             if step.name == name:
@@ -208,6 +217,23 @@ def read(state: AssetState, source: Source, cfg: Config,
     info = read_metadata(source)
     return (StageOutcome(Status.DONE, duration_s=_elapsed(started)),
             dataclasses.replace(state, info=info))
+
+
+def _load_readers(_: Config) -> object:
+    from mediapipe import imaging
+    from mediapipe.metadata import read, zones
+
+    imaging.load_codecs()
+    zones.load()
+    return read
+
+
+def _load_engine(cfg: Config) -> object:
+    from mediapipe import imaging
+    from mediapipe.thumbnails.make import default_engine
+
+    imaging.load_codecs()
+    return default_engine(cfg.image.engine)
 
 
 def thumbnail_targets(state: AssetState, cfg: Config) -> dict[str, Path]:
@@ -293,8 +319,9 @@ def transcode(state: AssetState, source: Source, cfg: Config,
 
 PIPELINE = Pipeline((
     Step("metadata", read, queue="metadata", needs=(), provides=frozenset({"metadata"}),
-         reads_sidecar=True),
-    Step("thumbnails", thumbnails, queue="thumbnails", outputs=thumbnail_outputs),
+         reads_sidecar=True, warm=_load_readers),
+    Step("thumbnails", thumbnails, queue="thumbnails", outputs=thumbnail_outputs,
+         warm=_load_engine),
     Step("video", transcode, queue="video", budget=VIDEO_BUDGET, kinds=frozenset({"video"}),
          outputs=encoded_video, declines=True),
     Step("motion", motion.extract, queue="video", budget=VIDEO_BUDGET,
