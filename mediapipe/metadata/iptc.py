@@ -5,8 +5,9 @@ the IPTC resource (``0x0404``) among them (a TIFF's is its tag 33723), walking i
 bounds checks, the character set (UTF-8 when record 1 says ``ESC % G``, else Latin-1, as exiftool
 assumes) and the tags the metadata rules use: ``DateTimeCreated`` (exiftool's composite of
 DateCreated, TimeCreated and its offset), ``Caption-Abstract``, ``Keywords``, ``City``,
-``Country``, plus ``DigitalCreationDateTime``. Does not own: finding the segment in a file
-(``blocks``) or precedence (``read``). Malformed input never raises: it becomes a warning.
+``Country``, plus ``DigitalCreationDateTime``; ``ExiftoolOnly`` names a date and time it could
+not join (exiftool's composite may still read them). Does not own: finding the segment in a
+file (``blocks``) or precedence (``read``). Malformed input never raises: it becomes a warning.
 
 Entry points: ``iptc_from_resources(data) -> bytes | None``, ``photoshop_resources(data)
 -> (resources, whole)``, ``read_iptc(data) -> (tags, warnings)``.
@@ -99,6 +100,8 @@ def _typed(raw: dict[str, list[bytes]], charset: str) -> dict[str, Value]:
         joined = _date_time(tags.get(date_tag), tags.get(time_tag))
         if joined:
             tags[out] = joined
+        elif out == "DateTimeCreated" and date_tag in tags and time_tag in tags:
+            tags["ExiftoolOnly"] = (out,)
     return tags
 
 
