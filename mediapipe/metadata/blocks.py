@@ -171,10 +171,10 @@ def _jpeg(f: BinaryIO, path: Path) -> ImageBlocks:
             guid, (offset,) = bytes(seg[at:at + 32]), struct.unpack_from(">I", seg, at + 36)
             extended.setdefault(guid, {})[offset] = bytes(seg[at + 40:])
         elif marker == 0xED and seg.startswith(_PHOTOSHOP_APP13):
-            from mediapipe.metadata.iptc import photoshop_resources
+            from mediapipe.metadata.iptc import IPTC_RESOURCE, photoshop_resources
 
             resources, whole = photoshop_resources(bytes(seg[len(_PHOTOSHOP_APP13):]))
-            iptc = resources.get(0x0404) if iptc is None else iptc
+            iptc = resources.get(IPTC_RESOURCE) if iptc is None else iptc
             # a second segment continues the first for exiftool; ours reads each alone
             opaque |= photoshop or not whole or bool(resources.keys() & _PHOTOSHOP_EXIFTOOL_ONLY)
             photoshop = True

@@ -9,8 +9,8 @@ DateCreated, TimeCreated and its offset), ``Caption-Abstract``, ``Keywords``, ``
 not join (exiftool's composite may still read them). Does not own: finding the segment in a
 file (``blocks``) or precedence (``read``). Malformed input never raises: it becomes a warning.
 
-Entry points: ``iptc_from_resources(data) -> bytes | None``, ``photoshop_resources(data)
--> (resources, whole)``, ``read_iptc(data) -> (tags, warnings)``.
+Entry points: ``photoshop_resources(data) -> (resources, whole)`` (the IPTC block is
+``resources.get(IPTC_RESOURCE)``), ``read_iptc(data) -> (tags, warnings)``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 import struct
 
-__all__ = ["iptc_from_resources", "photoshop_resources", "read_iptc"]
+__all__ = ["IPTC_RESOURCE", "photoshop_resources", "read_iptc"]
 
-_IPTC_RESOURCE = 0x0404
+IPTC_RESOURCE = 0x0404  # the IPTC-NAA block among Photoshop resources
 _UTF8 = b"\x1b%G"
 # (record, dataset) -> exiftool's tag name.
 _NAMES = {
@@ -33,11 +33,6 @@ _DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _TIME = re.compile(r"^(\d{2})(\d{2})(\d{2})([+-]\d{2})?(\d{2})?$")
 
 Value = str | tuple[str, ...]
-
-
-def iptc_from_resources(data: bytes) -> bytes | None:
-    """The IPTC-NAA block among Photoshop image resources (``8BIM`` records), or None."""
-    return photoshop_resources(data)[0].get(_IPTC_RESOURCE)
 
 
 def photoshop_resources(data: bytes) -> tuple[dict[int, bytes], bool]:
