@@ -3,7 +3,8 @@
 Owns: sniffing what an image file really is (magic bytes, whatever its name says), and pulling
 out its EXIF block, XMP packets (Extended XMP reassembled), IPTC block, ICC profile, pixel
 size and bit depth: JPEG by walking its markers up to the scan (the fast path: a few reads of
-the header only), HEIF/AVIF with
+the header and the last two bytes), noting whether it holds metadata only exiftool reads
+(``ImageBlocks.opaque``), HEIF/AVIF with
 pillow-heif (which reports the size as displayed: it applies ``irot``/``imir``), everything else
 with Pillow's lazy ``Image.open``. Does not own: interpreting the blocks (``exif``, ``xmp``,
 ``read``).
@@ -15,6 +16,7 @@ undecodable) or ``UnsupportedMedia`` (not an image format it knows), nothing els
 from __future__ import annotations
 
 import dataclasses
+import os
 import struct
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +32,14 @@ _SOF = {*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD,
 _XMP_APP1 = b"http://ns.adobe.com/xap/1.0/\0"
 _XMP_EXTENSION = b"http://ns.adobe.com/xmp/extension/\0"  # then GUID(32), length, offset
 _PHOTOSHOP_APP13 = b"Photoshop 3.0\0"
+# Photoshop resources exiftool reads a date from that ours skip: EXIF data 1 and 3, XMP.
+_PHOTOSHOP_EXIFTOOL_ONLY = frozenset({0x0422, 0x0423, 0x0424})
+# APPn segments with no date for exiftool to find (JFIF/JFXX: density and a thumbnail; MPF: the
+# offsets of the other pictures, which it does not open without -ee; Photoshop's "Save for
+# Web" Ducky: quality, comment, copyright; Adobe: colour transform). The segments whose
+# blocks are read here are matched in ``_jpeg``.
+_NO_DATE_APPS = ((0xE0, b"JFIF\0"), (0xE0, b"JFXX\0"), (0xE2, b"MPF\0"), (0xEC, b"Ducky"),
+                 (0xEE, b"Adobe"))
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
                 b"avif", b"avis", b"mif2"}
 _MODE_BITS = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
@@ -37,7 +47,14 @@ _MODE_BITS = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
 
 @dataclasses.dataclass(frozen=True)
 class ImageBlocks:
-    """Raw metadata of one image. ``displayed`` says ``width``/``height`` are already oriented."""
+    """Raw metadata of one image. ``displayed`` says ``width``/``height`` are already oriented.
+
+    ``opaque``: the file may hold metadata only exiftool reads (a maker's APPn segment such as
+    APP12 Picture Info or Casio's APP1 QVCI, a second EXIF, Photoshop resources beside IPTC, a
+    trailer after the image, a segment cut short), so a date may be there that the readers
+    here do not see. A JPEG is clear only when every segment it holds is one this module
+    hands on (EXIF, XMP, ICC, IPTC) or one with no date (JFIF, JFXX, MPF, Ducky, Adobe,
+    comments) and it ends at its EOI; every other format stays opaque."""
 
     format: str
     width: int | None = None
@@ -49,6 +66,7 @@ class ImageBlocks:
     icc: bytes | None = None
     warnings: tuple[str, ...] = ()
     iptc: bytes | None = None
+    opaque: bool = True
 
 
 def sniff(head: bytes) -> str | None:
@@ -116,6 +134,7 @@ def _jpeg(f: BinaryIO, path: Path) -> ImageBlocks:
     xmp: list[bytes] = []
     extended: dict[bytes, dict[int, bytes]] = {}
     iptc = None
+    photoshop = opaque = False
     icc: dict[int, bytes] = {}
     width = height = bits = None
     pos = 2
@@ -125,6 +144,7 @@ def _jpeg(f: BinaryIO, path: Path) -> ImageBlocks:
             nxt = buf.find(b"\xff", pos)
             warnings.append(f"JPEG: {(nxt if nxt >= 0 else len(buf)) - pos} stray bytes "
                             f"at {pos}")
+            opaque = True  # exiftool may resynchronise elsewhere
             if nxt < 0:
                 break
             pos = nxt
@@ -138,36 +158,55 @@ def _jpeg(f: BinaryIO, path: Path) -> ImageBlocks:
         length = (buf[pos + 2] << 8) | buf[pos + 3]
         if length < 2 or not r.has(pos + 2 + length):
             warnings.append(f"JPEG: segment 0x{marker:02X} at {pos} is truncated")
+            opaque = True
             break
         seg = r.buf[pos + 4:pos + 2 + length]
-        if marker == 0xE1:
-            if seg[:6] == b"Exif\0\0" and exif is None:
-                exif = bytes(seg[6:])
-            elif seg.startswith(_XMP_APP1):
-                xmp.append(bytes(seg[len(_XMP_APP1):]))
-            elif seg.startswith(_XMP_EXTENSION) and len(seg) > len(_XMP_EXTENSION) + 40:
-                at = len(_XMP_EXTENSION)
-                guid, (offset,) = bytes(seg[at:at + 32]), struct.unpack_from(">I", seg, at + 36)
-                extended.setdefault(guid, {})[offset] = bytes(seg[at + 40:])
-        elif marker == 0xED and seg.startswith(_PHOTOSHOP_APP13) and iptc is None:
-            from mediapipe.metadata.iptc import iptc_from_resources
+        if marker == 0xE1 and seg[:6] == b"Exif\0\0" and exif is None:
+            exif = bytes(seg[6:])
+        elif marker == 0xE1 and seg.startswith(_XMP_APP1):
+            xmp.append(bytes(seg[len(_XMP_APP1):]))
+        elif marker == 0xE1 and seg.startswith(_XMP_EXTENSION) and \
+                len(seg) > len(_XMP_EXTENSION) + 40:
+            at = len(_XMP_EXTENSION)
+            guid, (offset,) = bytes(seg[at:at + 32]), struct.unpack_from(">I", seg, at + 36)
+            extended.setdefault(guid, {})[offset] = bytes(seg[at + 40:])
+        elif marker == 0xED and seg.startswith(_PHOTOSHOP_APP13):
+            from mediapipe.metadata.iptc import IPTC_RESOURCE, photoshop_resources
 
-            iptc = iptc_from_resources(bytes(seg[len(_PHOTOSHOP_APP13):]))
+            resources, whole = photoshop_resources(bytes(seg[len(_PHOTOSHOP_APP13):]))
+            iptc = resources.get(IPTC_RESOURCE) if iptc is None else iptc
+            # a second segment continues the first for exiftool; ours reads each alone
+            opaque |= photoshop or not whole or bool(resources.keys() & _PHOTOSHOP_EXIFTOOL_ONLY)
+            photoshop = True
         elif marker == 0xE2 and seg[:12] == b"ICC_PROFILE\0" and len(seg) > 14:
             icc[seg[12]] = bytes(seg[14:])
         elif marker in _SOF and len(seg) >= 6 and width is None:
             bits, height, width = seg[0], (seg[1] << 8) | seg[2], (seg[3] << 8) | seg[4]
+        elif 0xE0 <= marker <= 0xEF:
+            opaque |= not any(marker == m and seg.startswith(sig) for m, sig in _NO_DATE_APPS)
         pos += 2 + length
     else:
         warnings.append("JPEG: file ends inside the header")
+        opaque = True
     if width is None and exif is None and not xmp:
         raise CorruptMedia(path, "JPEG without a frame header or metadata (truncated?)")
     if width is None:
         warnings.append("JPEG: no frame header (SOF); size unknown")
     icc_parts = b"".join(icc[k] for k in sorted(icc)) if icc else None
-    xmp.extend(_extended_xmp(xmp, extended))
+    joined = _extended_xmp(xmp, extended)
+    opaque = opaque or len(joined) < len(extended) or not _ends_at_eoi(r)
+    xmp.extend(joined)
     return ImageBlocks("JPEG", width, height, False, bits, exif, tuple(xmp), icc_parts,
-                       tuple(warnings), iptc)
+                       tuple(warnings), iptc, opaque)
+
+
+def _ends_at_eoi(r: _Reader) -> bool:
+    """Whether the file's last bytes are an EOI marker: no trailer after the image for
+    exiftool to read (AFCP, FotoStation, Photo Mechanic, MIE, Samsung's, a video)."""
+    if r.eof:
+        return r.buf.endswith(b"\xff\xd9")
+    r.f.seek(-2, os.SEEK_END)
+    return r.f.read(2) == b"\xff\xd9"
 
 
 def _extended_xmp(main: list[bytes], parts: dict[bytes, dict[int, bytes]]) -> list[bytes]:

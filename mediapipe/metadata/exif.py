@@ -3,9 +3,12 @@
 Owns: walking IFD0, the Exif and GPS sub-IFDs and Apple's maker note inside one EXIF byte block,
 with bounds checks (an entry that points outside the block is dropped with a warning, an IFD is
 never visited twice, entry counts are capped), and decoding the tags the metadata rules use into
-plain values (``"DateTimeOriginal": "2023:06:01 14:30:15"``, ``"GPSLatitude": -33.85``).
-Does not own: finding the block in a file (``blocks``), or deciding which tag wins
-(``metadata``). Malformed input never raises: what cannot be read becomes a warning.
+plain values (``"DateTimeOriginal": "2023:06:01 14:30:15"``, ``"GPSLatitude": -33.85``), and
+naming under ``ExiftoolOnly`` what the block holds that may carry a date only exiftool reads: a
+maker note, XMP, Photoshop resources or SubIFDs inside it, a date in IFD0 or not stored as text,
+a GPS date and time not joined. Does not own: finding the block in a file (``blocks``), or
+deciding which tag wins (``metadata``). Malformed input never raises: what cannot be read
+becomes a warning.
 
 Entry point: ``read_exif(data) -> tuple[dict[str, object], list[str]]``.
 """
@@ -20,11 +23,17 @@ _SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12
 _FMT = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 11: "f", 12: "d", 13: "I"}
 _MAX_ENTRIES = 1000
 
+# IFD0 tags exiftool reads a date from that ours do not: blocks inside the EXIF, and dates
+# some writers put in IFD0 rather than the Exif IFD.
+_IFD0_EXIFTOOL_ONLY = {0x02BC: "IFD0:XMP", 0x8649: "IFD0:Photoshop", 0x014A: "IFD0:SubIFDs",
+                       0x9003: "IFD0:DateTimeOriginal", 0x9004: "IFD0:CreateDate"}
 _IFD0 = {
     0x0100: "ImageWidth", 0x0101: "ImageHeight", 0x0102: "BitsPerSample",
     0x010E: "ImageDescription", 0x010F: "Make", 0x0110: "Model", 0x0112: "Orientation",
     0x0132: "ModifyDate", 0x4746: "Rating", 0x9C9E: "XPKeywords", 0x83BB: "IPTC-NAA",
+    **_IFD0_EXIFTOOL_ONLY,
 }
+_NOTED = frozenset(_IFD0_EXIFTOOL_ONLY.values())
 _EXIF = {
     0x829A: "ExposureTime", 0x829D: "FNumber", 0x8827: "ISO", 0x9003: "DateTimeOriginal",
     0x9004: "CreateDate", 0x9010: "OffsetTime", 0x9011: "OffsetTimeOriginal",
@@ -58,7 +67,8 @@ class _Block:
 
     def ifd(self, offset: int, names: dict[int, str]) -> tuple[dict[str, Value], int]:
         """Decode the named tags of the IFD at ``offset``; returns them and the next IFD offset."""
-        data, out = self.data, {}
+        data: bytes = self.data
+        out: dict[str, Value] = {}
         if offset in self.seen or offset < 0 or offset + 2 > len(data):
             if offset not in self.seen:
                 self.warnings.append(f"{self.what}: IFD offset {offset} outside the block")
@@ -75,6 +85,9 @@ class _Block:
             tag, typ, n = struct.unpack_from(self.e + "HHI", data, pos)
             name = names.get(tag)
             if name is None and tag not in (0x8769, 0x8825):
+                continue
+            if name in _NOTED:  # only that it is there matters: not decoded
+                out[name] = True
                 continue
             value = self._value(typ, n, pos + 8, tag)
             out[name or str(tag)] = value
@@ -137,6 +150,7 @@ def read_exif(data: bytes) -> tuple[dict[str, Value], list[str]]:
 def _walk(block: _Block) -> dict[str, Value]:
     (first,) = struct.unpack_from(block.e + "I", block.data, 4)
     tags, _ = block.ifd(first, _IFD0)
+    unread = [name for name in _IFD0_EXIFTOOL_ONLY.values() if tags.pop(name, None) is not None]
     exif_at, gps_at = tags.pop("34665", None), tags.pop("34853", None)
     if isinstance(exif_at, int):
         sub, _ = block.ifd(exif_at, _EXIF)
@@ -146,9 +160,14 @@ def _walk(block: _Block) -> dict[str, Value]:
     if isinstance(gps_at, int):
         gps, _ = block.ifd(gps_at, _GPS)
         tags.update(_gps(gps, block.warnings))
+        if "GPSDateTime" not in tags and gps.get("GPSTimeStamp") and gps.get("GPSDateStamp"):
+            unread.append("GPSDateTime")  # exiftool's composite may still join them
+    unread += [name for name in ("DateTimeOriginal", "CreateDate")
+               if tags.get(name) is not None and not isinstance(tags[name], str)]
     note = tags.pop("MakerNote", None)
     if isinstance(note, bytes | str | tuple) and note:  # any type: exiftool reads them all
         tags["MakerNoteSize"] = len(note)  # what only exiftool reads may be in there (dates)
+        unread.append("MakerNote")
     if isinstance(note, bytes):
         tags.update(_maker_note(note, block))
     keywords = tags.pop("XPKeywords", None)
@@ -160,6 +179,8 @@ def _walk(block: _Block) -> dict[str, Value]:
     for key in ("ISO", "Orientation", "ColorSpace", "Rating", "BitsPerSample"):
         if isinstance(value := tags.get(key), tuple):
             tags[key] = value[0]
+    if unread:
+        tags["ExiftoolOnly"] = tuple(unread)
     return tags
 
 

@@ -1,15 +1,16 @@
 """IPTC-IIM records (Photoshop's IPTC-NAA resource) to tags named as exiftool names them.
 
-Owns: finding the IPTC resource (``0x0404``) among Photoshop image resources (a JPEG's APP13
-``Photoshop 3.0`` segment, a TIFF's tag 33723), walking its datasets with bounds checks, the
-character set (UTF-8 when record 1 says ``ESC % G``, else Latin-1, as exiftool assumes) and the
-tags the metadata rules use: ``DateTimeCreated`` (exiftool's composite of DateCreated,
-TimeCreated and its offset), ``Caption-Abstract``, ``Keywords``, ``City``, ``Country``, plus
-``DigitalCreationDateTime``. Does not own: finding the segment in a file (``blocks``) or
-precedence (``read``). Malformed input never raises: it becomes a warning.
+Owns: listing Photoshop image resources (a JPEG's APP13 ``Photoshop 3.0`` segment) and finding
+the IPTC resource (``0x0404``) among them (a TIFF's is its tag 33723), walking its datasets with
+bounds checks, the character set (UTF-8 when record 1 says ``ESC % G``, else Latin-1, as exiftool
+assumes) and the tags the metadata rules use: ``DateTimeCreated`` (exiftool's composite of
+DateCreated, TimeCreated and its offset), ``Caption-Abstract``, ``Keywords``, ``City``,
+``Country``, plus ``DigitalCreationDateTime``; ``ExiftoolOnly`` names a date and time it could
+not join (exiftool's composite may still read them). Does not own: finding the segment in a
+file (``blocks``) or precedence (``read``). Malformed input never raises: it becomes a warning.
 
-Entry points: ``iptc_from_resources(data) -> bytes | None``, ``read_iptc(data) -> (tags,
-warnings)``.
+Entry points: ``photoshop_resources(data) -> (resources, whole)`` (the IPTC block is
+``resources.get(IPTC_RESOURCE)``), ``read_iptc(data) -> (tags, warnings)``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from __future__ import annotations
 import re
 import struct
 
-__all__ = ["iptc_from_resources", "read_iptc"]
+__all__ = ["IPTC_RESOURCE", "photoshop_resources", "read_iptc"]
 
-_IPTC_RESOURCE = 0x0404
+IPTC_RESOURCE = 0x0404  # the IPTC-NAA block among Photoshop resources
 _UTF8 = b"\x1b%G"
 # (record, dataset) -> exiftool's tag name.
 _NAMES = {
@@ -34,21 +35,22 @@ _TIME = re.compile(r"^(\d{2})(\d{2})(\d{2})([+-]\d{2})?(\d{2})?$")
 Value = str | tuple[str, ...]
 
 
-def iptc_from_resources(data: bytes) -> bytes | None:
-    """The IPTC-NAA block among Photoshop image resources (``8BIM`` records), or None."""
+def photoshop_resources(data: bytes) -> tuple[dict[int, bytes], bool]:
+    """Photoshop image resources (``8BIM`` records) by id, the first of each, and whether
+    they are whole: the records run to the end of ``data``, none cut short."""
+    found: dict[int, bytes] = {}
     pos = 0
     while pos + 12 <= len(data) and data[pos:pos + 4] == b"8BIM":
         (rid,) = struct.unpack_from(">H", data, pos + 4)
         name_len = data[pos + 6]
         pos += 6 + ((name_len + 2) & ~1)  # Pascal name padded to an even length
         if pos + 4 > len(data):
-            return None
+            return found, False
         (size,) = struct.unpack_from(">I", data, pos)
         pos += 4
-        if rid == _IPTC_RESOURCE:
-            return data[pos:pos + size]
+        found.setdefault(rid, data[pos:pos + size])
         pos += size + (size & 1)
-    return None
+    return found, pos >= len(data)
 
 
 def read_iptc(data: bytes) -> tuple[dict[str, Value], list[str]]:
@@ -93,6 +95,8 @@ def _typed(raw: dict[str, list[bytes]], charset: str) -> dict[str, Value]:
         joined = _date_time(tags.get(date_tag), tags.get(time_tag))
         if joined:
             tags[out] = joined
+        elif out == "DateTimeCreated" and date_tag in tags and time_tag in tags:
+            tags["ExiftoolOnly"] = (out,)
     return tags
 
 

@@ -4,7 +4,9 @@ Owns: dispatching by kind (videos go to ``video.read_video``), choosing the read
 first; exiftool, through ``metadata.exiftool``, for what it cannot read: RAW, PSD, JXL, SVG and
 any format it does not know, and for the date of a file where it finds no date tag at all,
 with the make and model found beside it: no date comes from the file system while exiftool
-finds one in the file),
+finds one in the file; a file whose every metadata block ours read whole, none holding a part
+only exiftool reads (``ImageBlocks.opaque``, ``ExiftoolOnly``: a maker note, say), is not
+asked, for exiftool cannot find a date there that ours missed),
 merging an image's tag sources (EXIF first, embedded XMP then IPTC fill gaps, the XMP sidecar
 ``formats.find_sidecar`` picks wins for date, GPS, description, rating and keywords), and
 Immich's rules for every field: date (``dates``) with the file mtime as the last resort, GPS
@@ -90,13 +92,13 @@ def read_metadata(source: SourceLike, *, sidecar: bool = True) -> MediaInfo:
     except UnsupportedMedia as exc:
         return _by_exiftool(src, st, side, exc.reason)
     warnings = list(blocks.warnings)
-    tags = _embedded_tags(blocks, warnings)
+    tags, unread = _embedded_tags(blocks, warnings)
     if side is not None:
         tags = _apply_sidecar(tags, side, warnings)
     if blocks.format == "HEIF" and _motion_box(src):
         tags["MotionPhotoVideo"] = True  # exiftool's name for the mpvd box
     reader = "mediapipe"
-    if taken_at(tags) is None:  # no date from the file system while exiftool finds one
+    if taken_at(tags) is None and (blocks.opaque or unread):  # exiftool may find a date
         tags, reader = _date_from_exiftool(src, tags, warnings)
     mime = _MIME.get(blocks.format) or formats.mime_type(p)
     if mime != formats.mime_type(p) and blocks.format != "HEIF":
@@ -129,7 +131,8 @@ def _date_from_exiftool(src: Source, tags: Tags, warnings: list[str]) -> tuple[T
     """``tags`` with exiftool's date tags added when it finds a date the in-process readers
     did not (maker notes, CIFF, APP12 Picture Info, Casio QVCI, old containers), and the
     camera facts it found there that ours lack (CIFF's make and model); the reader that
-    answered. Only a file with no date in-process pays for this round trip."""
+    answered. Only a file with no date in-process that may hold one only exiftool reads pays
+    for this round trip."""
     try:
         theirs = exiftool_tags(src)
     except ExiftoolUnavailable as exc:
@@ -216,24 +219,33 @@ def _image_size(tags: Mapping[str, object]) -> tuple[int | None, int | None]:
             round(h) if isinstance(h, int | float) else None)
 
 
-def _embedded_tags(blocks: ImageBlocks, warnings: list[str]) -> Tags:
+def _embedded_tags(blocks: ImageBlocks, warnings: list[str]) -> tuple[Tags, bool]:
+    """The tags of an image's blocks (EXIF first, XMP then IPTC fill gaps), and whether a date
+    may be in them that only exiftool reads: a block holds a part ours skip (its reader's
+    ``ExiftoolOnly``; the EXIF's own IPTC-NAA, read as the file's IPTC in a TIFF alone) or
+    could not be read whole (its reader warned)."""
     tags: Tags = {}
+    unread = False
     if blocks.exif:
         exif, problems = read_exif(blocks.exif)
+        unread = bool(problems) or exif.pop("ExiftoolOnly", None) is not None \
+            or "IPTC-NAA" in exif
         tags.update(exif)
         warnings.extend(problems)
     tags.pop("IPTC-NAA", None)
     for packet in blocks.xmp:
         xmp, problems = read_xmp(packet)
+        unread = unread or bool(problems) or xmp.pop("ExiftoolOnly", None) is not None
         warnings.extend(problems)
         for key, value in xmp.items():
             tags.setdefault(key, value)
     if blocks.iptc:
         iptc, problems = read_iptc(blocks.iptc)
+        unread = unread or bool(problems) or iptc.pop("ExiftoolOnly", None) is not None
         warnings.extend(problems)
         for key, value in iptc.items():
             tags.setdefault(key, value)
-    return tags
+    return tags, unread
 
 
 def _apply_sidecar(tags: Tags, side: Path, warnings: list[str]) -> Tags:
@@ -243,6 +255,7 @@ def _apply_sidecar(tags: Tags, side: Path, warnings: list[str]) -> Tags:
         warnings.append(f"sidecar {side.name}: {exc.strerror or exc}")
         return tags
     xmp, problems = read_xmp(data)
+    xmp.pop("ExiftoolOnly", None)  # exiftool is asked about the image, never its sidecar
     warnings.extend(f"sidecar {side.name}: {p}" for p in problems)
     out = dict(tags)
     if any(k in _DATE_TAGS and _present(v) for k, v in xmp.items()):

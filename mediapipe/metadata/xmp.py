@@ -4,8 +4,10 @@ Owns: parsing one XMP packet (RDF/XML; properties as attributes or elements, Bag
 lists) and naming the properties the metadata rules use: dates, GPS (``"48,51.5N"`` forms to
 signed degrees), description, rating, keywords (``dc:subject``, ``lr:hierarchicalSubject``),
 lens, Google motion-photo markers (MicroVideo, MotionPhoto and its Container directory) and
-Apple's ContentIdentifier. Does not own: finding packets in files (``blocks``) or precedence
-(``metadata``). Malformed XML never raises: it becomes a warning.
+Apple's ContentIdentifier; ``ExiftoolOnly`` names the properties it does not read that exiftool
+would take for a date (exiftool reads every namespace and names a property by its own name).
+Does not own: finding packets in files (``blocks``) or precedence (``metadata``). Malformed XML
+never raises: it becomes a warning.
 
 Entry point: ``read_xmp(data) -> tuple[dict[str, object], list[str]]``.
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+
+from mediapipe.metadata.dates import PRIORITY
 
 __all__ = ["read_xmp"]
 
@@ -133,7 +137,23 @@ def read_xmp(data: bytes) -> tuple[dict[str, Value], list[str]]:
             elif name not in tags:
                 tags[name] = (items[0] if items else None) if items is not None else \
                     (child.text or "").strip()
+    unread = _unread_dates(root)
+    if unread:
+        tags["ExiftoolOnly"] = unread
     return _typed(tags), []
+
+
+def _unread_dates(root: ET.Element) -> tuple[str, ...]:
+    """The properties anywhere in the packet that ours do not name and exiftool would name as
+    a date tag (``foo:createDate`` is its ``CreateDate``, ``prism:creationDate`` its
+    ``CreationDate``)."""
+    found: list[str] = []
+    for el in root.iter():
+        for key in (el.tag, *el.attrib):
+            local = _split(key)[1]
+            if local[:1].upper() + local[1:] in PRIORITY and _name(key) is None:
+                found.append(local)
+    return tuple(dict.fromkeys(found))
 
 
 def _directory(el: ET.Element) -> dict[str, Value]:
