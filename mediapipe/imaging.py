@@ -7,8 +7,8 @@ size is read from its header and checked before any decoder allocates (``errors.
 in the metadata and thumbnails stages), so Pillow's default (179 MP, below the 200 MP default
 of ``image.maxPixels``) never refuses first, and the limit is never swapped in and out around
 each image (which raced between threads and leaked into other code in the process).
-Also ``load_codecs()``: every codec imported now rather than on the first image (Pillow
-imports its plugins on the first ``open``), for a process about to fork its pool.
+Also ``load_codecs()``: the codecs the stages use imported now rather than on the first image,
+for a process about to fork its pool.
 Does not own: the size checks themselves (the stages), decoding (``thumbnails.engine``).
 """
 
@@ -30,8 +30,11 @@ def pillow() -> ModuleType:
 
 
 def load_codecs() -> None:
-    """Pillow's plugins, pillow-heif and the JPEG XL plugin, imported now."""
+    """Pillow's common plugins (the ones it loads before any open, and WebP's, which our
+    thumbnails are saved with), pillow-heif and the JPEG XL plugin, imported now. The rest of
+    Pillow's 40-odd plugins load on the first file none of these opens, as Pillow does."""
     import pillow_heif  # noqa: F401
     import pillow_jxl  # noqa: F401
+    from PIL import WebPImagePlugin  # noqa: F401
 
-    pillow().init()
+    pillow().preinit()
