@@ -38,8 +38,9 @@ def test_jpeg_is_decoded_at_the_largest_power_of_two_that_covers_the_preview(
 @pytest.mark.parametrize(("size", "to"), [
     pytest.param((2725, 2225), (1764, 1440), id="1.5x-bicubic"),
     pytest.param((2725, 2225), (1090, 890), id="2.5x-odd-sides-interpolated-then-boxed"),
-    pytest.param((2720, 2220), (1088, 888), id="2.5x-even-sides-boxed-then-interpolated"),
-    pytest.param((1764, 1440), (306, 250), id="5.76x-preview-to-thumbnail"),
+    pytest.param((2720, 2220), (1088, 888), id="2.5x-even-sides-halved-then-interpolated"),
+    pytest.param((1764, 1440), (306, 250), id="5.76x-preview-to-thumbnail-halved-twice"),
+    pytest.param((1530, 1250), (200, 163), id="7.65x-halved-once-then-an-odd-side"),
     pytest.param((4032, 3024), (1920, 1440), id="2.1x-phone-heic"),
 ])
 def test_resampling_maps_every_pixel_where_a_full_frame_resize_does(
