@@ -7,8 +7,9 @@ to a fixed count; ours runs in this one thread, exiftool gets the same list, one
 a date; the exiftool fallback reader (files it cannot read, files without a date tag) may only
 touch the files that need it: how many did is printed beside the figures. A third row is the
 fallback's cost end to end: real photos with no date tag in-process (the samples' orientation
-set, and the old camera archive of ``fixtures/oldcams``, whose dates only exiftool finds), each
-of which asks the running exiftool.
+set, and the old camera archive of ``fixtures/oldcams``, whose dates only exiftool finds); those
+that may hold a date only exiftool reads ask the running exiftool, the others are not sent
+(``ImageBlocks.opaque``).
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def main() -> None:
         dateless += list(oldcams.build(Path(d) / "digicam").values())
         for name, files, n in (("JPEG with a date", dated, JPEG_READS),
                                ("HEIC", heic + gen_heics, HEIC_READS),
-                               ("JPEG without a date tag (exiftool asked)", dateless,
+                               ("JPEG without a date tag in-process", dateless,
                                 HEIC_READS)):
             todo = _repeat(files, n)
             _ours(files)  # warm imports and caches
