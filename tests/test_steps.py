@@ -74,7 +74,7 @@ def test_a_declared_step_runs_in_process(photo: Path, media_root: Path) -> None:
 _warmed_in: list[int] = []  # the processes a step's ``warm`` ran in
 
 
-def _warm(_: Config) -> None:
+def _warm() -> None:
     _warmed_in.append(os.getpid())
 
 
@@ -121,8 +121,11 @@ def test_a_declared_step_runs_on_celery_workers_on_its_own_queue(
     run.submit([Asset(str(photo), str(uuid.uuid4()))])
     [result] = list(run.results(timeout=60))
     assert result.ok, result.error
-    assert result.stages["checksum"].details["sha1"] == hashlib.sha1(photo.read_bytes()).hexdigest()
+    details = result.stages["checksum"].details
+    assert details["sha1"] == hashlib.sha1(photo.read_bytes()).hexdigest()
     assert images_worker.received("mediapipe.checksum") == 0
+    # the step's warm ran once, in the worker's parent, before its pool process forked
+    assert details["warmed_in"] and details["warmed_in"] != details["ran_in"]
     assert sums_worker.received("mediapipe.checksum") == 1
 
 

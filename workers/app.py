@@ -16,6 +16,7 @@ runs again elsewhere); prefetch 1; a Redis visibility timeout above the longest 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import Celery, signals
 from kombu import Queue
@@ -81,6 +82,20 @@ def make_app(cfg: Config, pipeline: Pipeline = PIPELINE) -> Celery:
     policy.attach(celery, pipeline)
     tasks.register(celery)
     return celery
+
+
+@signals.worker_init.connect
+def _warm_steps(sender: Any = None, **_: object) -> None:
+    """In the worker's parent, before the prefork pool starts: the steps on the queues it
+    consumes load their codecs and engine once (``Step.warm``), and every pool process starts
+    with them loaded (a ``mediapipe worker`` and a ``celery -A workers worker`` alike)."""
+    app = getattr(sender, "app", None)
+    try:
+        pipeline = policy.pipeline_of(app)  # type: ignore[arg-type]
+    except RuntimeError:  # a Celery app not made here: not ours to load for
+        return
+    queues = app.amqp.queues  # type: ignore[union-attr]
+    pipeline.warm(set(queues.consume_from or queues))
 
 
 @signals.worker_process_init.connect

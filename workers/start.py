@@ -89,7 +89,6 @@ def _start(cfg: Config, queues: Sequence[str], concurrency: int | None,
              "(config=... on each task line)", redact(cfg.broker_url), ",".join(queues),
              config_digest(cfg), extra={"config": config_digest(cfg)})
     n = concurrency or default_concurrency(queues, pipeline)
-    pipeline.warm(cfg, queues)  # before the prefork pool: its processes start with it loaded
     # JSON logs are JSON only: Celery's banner (plain text on stdout) is left out; the line
     # above says what it would (broker, queues), and Celery's own lines go through the log.
     quiet = []

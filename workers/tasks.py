@@ -30,10 +30,6 @@ import redis
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-# The stages load once in the parent, before the pool forks, not in each child's first task.
-import mediapipe.metadata.read
-import mediapipe.thumbnails.make
-import mediapipe.transcode.run  # noqa: F401
 from mediapipe.config import Config, WorkerConfig
 from mediapipe.errors import ConfigError, ErrorRecord, OverTimeLimit
 from mediapipe.pipeline import drive

@@ -65,7 +65,7 @@ class LocalRunner:
             for asset in assets:
                 yield _process(asset, str(self.root), self.cfg, self.force, self.pipeline)
             return
-        self.pipeline.warm(self.cfg)  # forked pool processes start with it loaded
+        self.pipeline.warm()  # forked pool processes start with it loaded
         # Pool processes handle image after image, as the CLI and Celery's do: same allocator.
         with cf.ProcessPoolExecutor(self.workers, initializer=_start_process,
                                     initargs=(logs.current(), os.getpid())) as pool:

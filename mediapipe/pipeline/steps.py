@@ -84,7 +84,7 @@ class Step:
     declines: bool = False  # may itself decide there is nothing to make (skipped, no outputs)
     # Loads what its work needs (modules, an engine's probe) in a process about to fork its
     # pool: each pool process then starts ready instead of importing on its first asset.
-    warm: Callable[[Config], object] | None = None
+    warm: Callable[[], object] | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():  # it names a catalog column and a task
@@ -154,11 +154,12 @@ class Pipeline:
         """The step whose ``MediaInfo`` every later one reads and the catalog keeps."""
         return next(s for s in self.steps if "metadata" in s.provides)
 
-    def warm(self, cfg: Config, queues: Collection[str] | None = None) -> None:
-        """Load what the steps served on ``queues`` (None: every step) need, before forking."""
+    def warm(self, queues: Collection[str] | None = None) -> None:
+        """Load what the steps served on ``queues`` (None: every step) need, before forking
+        (``LocalRunner``; a Celery worker's parent, ``workers.app``)."""
         for step in self.steps:
             if step.warm is not None and (queues is None or step.queue in queues):
-                step.warm(cfg)
+                step.warm()
 
     def by_name(self, name: str) -> Step:
         for step in self.steps:
@@ -219,7 +220,7 @@ def read(state: AssetState, source: Source, cfg: Config,
             dataclasses.replace(state, info=info))
 
 
-def _load_readers(_: Config) -> object:
+def _load_readers() -> object:
     from mediapipe import imaging
     from mediapipe.metadata import read, zones
 
@@ -228,12 +229,20 @@ def _load_readers(_: Config) -> object:
     return read
 
 
-def _load_engine(cfg: Config) -> object:
+def _load_engine() -> object:
+    """The codecs and the default engine (``image.engine = "auto"``; a run set to ``pillow``
+    uses what it wraps)."""
     from mediapipe import imaging
     from mediapipe.thumbnails.make import default_engine
 
     imaging.load_codecs()
-    return default_engine(cfg.image.engine)
+    return default_engine()
+
+
+def _load_transcoder() -> object:
+    from mediapipe.transcode import plan, run
+
+    return plan, run
 
 
 def thumbnail_targets(state: AssetState, cfg: Config) -> dict[str, Path]:
@@ -323,7 +332,7 @@ PIPELINE = Pipeline((
     Step("thumbnails", thumbnails, queue="thumbnails", outputs=thumbnail_outputs,
          warm=_load_engine),
     Step("video", transcode, queue="video", budget=VIDEO_BUDGET, kinds=frozenset({"video"}),
-         outputs=encoded_video, declines=True),
+         outputs=encoded_video, declines=True, warm=_load_transcoder),
     Step("motion", motion.extract, queue="video", budget=VIDEO_BUDGET,
          kinds=frozenset({"image"}), when=motion.applies, when_not="not a motion photo",
          outputs=motion.outputs, declines=True),
