@@ -64,15 +64,19 @@ def test_resampling_maps_every_pixel_where_a_full_frame_resize_does(
         assert abs(error[-20:].mean()) < 0.01  # no drift towards the far edge either
 
 
-def test_resampling_rgba_lets_no_colour_bleed_from_transparent_pixels() -> None:
-    """Premultiplied, as Pillow resizes RGBA: the green under alpha 0 never shows."""
-    arr = np.zeros((64, 64, 4), np.uint8)
-    arr[:, :32] = (0, 255, 0, 0)  # invisible green
-    arr[:, 32:] = (255, 0, 0, 255)  # opaque red
-    out = TurboEngine().resize(Pixels(arr, "RGBA"), (20, 20)).array
-    visible = out[..., 3] > 0
-    assert visible.any() and (out[..., 1][visible] == 0).all()
-    assert (out[:, -1] == (255, 0, 0, 255)).all()
+@pytest.mark.parametrize(("mode", "hidden", "shown"), [
+    ("RGBA", (0, 255, 0), (255, 0, 0)), ("LA", (255,), (0,))])
+def test_resampling_with_alpha_lets_no_colour_bleed_from_transparent_pixels(
+        mode: str, hidden: tuple[int, ...], shown: tuple[int, ...]) -> None:
+    """Premultiplied, as Pillow resizes RGBA and LA: what lies under alpha 0 never shows."""
+    arr = np.zeros((64, 64, len(mode)), np.uint8)
+    arr[:, :32] = (*hidden, 0)  # invisible
+    arr[:, 32:] = (*shown, 255)  # opaque
+    out = TurboEngine().resize(Pixels(arr, mode), (20, 20)).array
+    visible = out[..., -1] > 0
+    assert visible.any()
+    assert (out[..., :-1][visible] == shown).all()
+    assert (out[:, -1] == (*shown, 255)).all()
 
 
 @pytest.mark.parametrize("orientation", range(1, 9), ids=lambda o: f"exif-{o}")

@@ -100,6 +100,20 @@ def resample(a: npt.NDArray[Any], size: tuple[int, int]) -> npt.NDArray[Any]:
     return a.reshape(size[1], size[0], -1)
 
 
+_ROWS = 256  # rows premultiplied at a time (bounded temporaries)
+
+
+def _premultiplied(a: npt.NDArray[np.uint8], mode: str) -> npt.NDArray[np.uint8]:
+    """A copy of ``a`` (``mode`` LA or RGBA) with each colour band times alpha / 255, rounded:
+    Pillow's own La/RGBa conversion, a band of rows at a time."""
+    out = np.empty(a.shape, np.uint8)
+    for y in range(0, a.shape[0], _ROWS):
+        band = np.ascontiguousarray(a[y:y + _ROWS])
+        out[y:y + _ROWS] = np.asarray(
+            Image.fromarray(band, mode).convert(mode[:-1] + "a")).reshape(band.shape)
+    return out
+
+
 _ICC_CHUNK = 65519  # an APP2 segment's room for profile bytes (65535 - 2 - 14)
 
 
@@ -180,17 +194,13 @@ class TurboEngine:
     def resize(self, image: Pixels, size: tuple[int, int]) -> Pixels:
         if image.size == size:
             return image
-        a = np.ascontiguousarray(image.array)
         if image.mode not in ("LA", "RGBA"):
-            return Pixels(resample(a, size), image.mode)
-        f = a.astype(np.float32)  # premultiplied: no colour bleeds from transparent pixels
-        f[..., :-1] *= f[..., -1:] / 255
-        f = resample(f, size)
-        alpha = np.clip(f[..., -1:], 0, 255)
-        unmultiplied = np.divide(f[..., :-1] * 255, alpha, out=np.zeros_like(f[..., :-1]),
-                            where=alpha > 0)
-        out = np.concatenate([unmultiplied, alpha], axis=2)
-        return Pixels(np.clip(out + 0.5, 0, 255).astype(np.uint8), image.mode)
+            return Pixels(resample(np.ascontiguousarray(image.array), size), image.mode)
+        # Premultiplied, as Pillow resizes RGBA (its 8-bit RGBa): no colour bleeds from
+        # transparent pixels. One 8-bit copy made a band of rows at a time: a 200 MP PNG costs
+        # its own size again, not four times it in floats.
+        small = resample(_premultiplied(image.array, image.mode), size)
+        return Pixels.of(Image.fromarray(small, image.mode[:-1] + "a").convert(image.mode))
 
     def to_space(self, image: Pixels, icc: bytes | None,
                  space: colour.Space) -> Pixels:
