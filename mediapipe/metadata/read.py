@@ -27,7 +27,7 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mediapipe import formats, imaging
 from mediapipe.colour import profile_description
@@ -228,24 +228,29 @@ def _embedded_tags(blocks: ImageBlocks, warnings: list[str]) -> tuple[Tags, bool
     unread = False
     if blocks.exif:
         exif, problems = read_exif(blocks.exif)
-        unread = bool(problems) or exif.pop("ExiftoolOnly", None) is not None \
-            or "IPTC-NAA" in exif
+        unread = not _read_whole(exif, problems) or "IPTC-NAA" in exif
         tags.update(exif)
         warnings.extend(problems)
     tags.pop("IPTC-NAA", None)
     for packet in blocks.xmp:
         xmp, problems = read_xmp(packet)
-        unread = unread or bool(problems) or xmp.pop("ExiftoolOnly", None) is not None
+        unread = not _read_whole(xmp, problems) or unread
         warnings.extend(problems)
         for key, value in xmp.items():
             tags.setdefault(key, value)
     if blocks.iptc:
         iptc, problems = read_iptc(blocks.iptc)
-        unread = unread or bool(problems) or iptc.pop("ExiftoolOnly", None) is not None
+        unread = not _read_whole(iptc, problems) or unread
         warnings.extend(problems)
         for key, value in iptc.items():
             tags.setdefault(key, value)
     return tags, unread
+
+
+def _read_whole(tags: dict[str, Any], problems: list[str]) -> bool:
+    """Whether a reader read its block whole: it did not warn, and named no part only exiftool
+    reads (its ``ExiftoolOnly``, always taken out of ``tags``: it is no tag of the file)."""
+    return tags.pop("ExiftoolOnly", None) is None and not problems
 
 
 def _apply_sidecar(tags: Tags, side: Path, warnings: list[str]) -> Tags:
