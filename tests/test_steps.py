@@ -23,13 +23,10 @@ from mediapipe.pipeline import (
     Asset,
     AssetResult,
     Status,
-    Step,
     process_asset,
 )
 from mediapipe.pipeline.local import LocalRunner
-from mediapipe.pipeline.state import AssetState, StageOutcome
-from mediapipe.sources import Source
-from tests.support.checksum_step import CHECKSUM, WITH_CHECKSUM
+from tests.support.checksum_step import CHECKSUM, WARMED_IN, WITH_CHECKSUM
 from tests.support.services import CeleryWorker, RedisServer
 from workers.runner import new_run
 
@@ -71,32 +68,18 @@ def test_a_declared_step_runs_in_process(photo: Path, media_root: Path) -> None:
     assert result.stages["checksum"].details["sha1"] == hashlib.sha1(photo.read_bytes()).hexdigest()
 
 
-_warmed_in: list[int] = []  # the processes a step's ``warm`` ran in
-
-
-def _warm() -> None:
-    _warmed_in.append(os.getpid())
-
-
-def _where(state: AssetState, source: Source, cfg: Config,
-           _: object) -> tuple[StageOutcome, AssetState]:
-    return StageOutcome(Status.DONE, details={"warmed": ",".join(map(str, _warmed_in)),
-                                              "ran": str(os.getpid())}), state
-
-
 def test_a_pool_loads_what_its_steps_need_once_before_its_processes_start(
         tmp_path: Path, media_root: Path) -> None:
     """``Step.warm`` runs in the coordinator before the pool forks: each pool process starts
     with it done (the product's steps import their codecs and engine that way)."""
-    _warmed_in.clear()
-    pipeline = PIPELINE.add(Step("where", _where, queue="checksums", warm=_warm))
+    WARMED_IN.clear()
     assets = [Asset(str(images.jpeg(tmp_path / f"{n}.jpg", (64, 48))), str(uuid.uuid4()))
               for n in range(4)]
-    runner = LocalRunner(media_root, Config(), workers=2, pipeline=pipeline)
-    details = [r.stages["where"].details for r in runner.run(assets)]
-    assert _warmed_in == [os.getpid()]
-    assert {d["warmed"] for d in details} == {str(os.getpid())}
-    assert str(os.getpid()) not in {d["ran"] for d in details}
+    runner = LocalRunner(media_root, Config(), workers=2, pipeline=WITH_CHECKSUM)
+    details = [r.stages["checksum"].details for r in runner.run(assets)]
+    assert [os.getpid()] == WARMED_IN
+    assert {d["warmed_in"] for d in details} == {str(os.getpid())}
+    assert str(os.getpid()) not in {d["ran_in"] for d in details}
 
 
 def test_a_step_that_needs_a_failed_step_is_skipped_with_the_reason(

@@ -22,5 +22,9 @@ def sha1(state: AssetState, source: Source, cfg: Config,
                                               "warmed_in": ",".join(map(str, WARMED_IN))}), state
 
 
-CHECKSUM = Step("checksum", sha1, queue="checksums", warm=lambda: WARMED_IN.append(os.getpid()))
+def warm() -> None:
+    WARMED_IN.append(os.getpid())
+
+
+CHECKSUM = Step("checksum", sha1, queue="checksums", warm=warm)
 WITH_CHECKSUM = PIPELINE.add(CHECKSUM)
