@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import io
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -74,6 +75,7 @@ class ImageEngine(Protocol):
     def from_array(self, rgb: npt.NDArray[np.uint8]) -> Any: ...
     def size(self, image: Any) -> tuple[int, int]: ...
     def resize(self, image: Any, size: tuple[int, int]) -> Any: ...
+    def resize_each(self, image: Any, sizes: Sequence[tuple[int, int]]) -> list[Any]: ...
     def to_space(self, image: Any, icc: bytes | None, space: colour.Space) -> Any: ...
     def orient(self, image: Any, orientation: int) -> Any: ...
     def encode(self, image: Any, fmt: str, quality: int, icc: bytes | None) -> bytes: ...
@@ -241,6 +243,16 @@ class PillowEngine:
         if image.size == size:
             return image
         return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+    def resize_each(self, image: Image.Image,
+                    sizes: Sequence[tuple[int, int]]) -> list[Image.Image]:
+        """Each size (largest first) from the one before it: Pillow's Lanczos leaves nothing
+        above a size's Nyquist frequency for the next shrink to fold back."""
+        out = []
+        for size in sizes:
+            image = self.resize(image, size)
+            out.append(image)
+        return out
 
     def to_space(self, image: Image.Image, icc: bytes | None,
                  space: colour.Space) -> Image.Image:

@@ -2,15 +2,14 @@
 
 Owns: the order of the work and every size decision: refuse oversized images before decoding
 (``image.maxPixels``), decode once at the smallest size that keeps the preview sharp (JPEG DCT
-scaling), preview (shorter side ``image.preview.size``), thumbnail and thumbhash made from the
-preview, never upscaled; the output colour space (``colour``); the optional full-size JPEG for
-formats browsers cannot show (RAW included, as Immich does); which engine reads a file (RAW:
-``raw.RawEngine``, libraw; everything else ``turbo.TurboEngine`` where it loads, else
-``PillowEngine``); videos via ``videoframe``; the
-warnings of a file decoded only in part (``Thumbnails.warnings``). Does not own: pixel
-operations (an ``ImageEngine``), writing files (``library.storage``,
-``pipeline``), reading metadata (``metadata``: the caller passes ``MediaInfo``; for images the
-orientation is read from the image's own header as it is decoded).
+scaling), preview (shorter side ``image.preview.size``) and thumbnail each resized from those
+pixels, thumbhash from the thumbnail, never upscaled; the output colour space (``colour``); the
+optional full-size JPEG for formats browsers cannot show (RAW included, as Immich does); which
+engine reads a file (RAW: ``raw.RawEngine``, libraw; everything else ``turbo.TurboEngine`` where
+it loads, else ``PillowEngine``); videos via ``videoframe``; the warnings of a file decoded only
+in part (``Thumbnails.warnings``). Does not own: pixel operations (an ``ImageEngine``), writing
+files (``library.storage``, ``pipeline``), reading metadata (``metadata``: the caller passes
+``MediaInfo``; for images the orientation is read from the image's own header as it is decoded).
 
 Entry point: ``make_thumbnails(path, info, cfg) -> Thumbnails``.
 """
@@ -130,6 +129,7 @@ def _from_image(header: Header, cfg: Config, eng: ImageEngine,
     space = colour.output_space(header.icc, im_cfg.colorspace)
     out_icc = colour.display_p3_icc() if space is colour.Space.P3 else None
     preview_stored = geometry.fit_shorter(header.size, im_cfg.preview.size)
+    thumb_stored = geometry.fit_shorter(preview_stored, im_cfg.thumbnail.size)
     fullsize = None
     if fullsize_wanted:
         img = eng.decode(header, header.size)
@@ -137,25 +137,29 @@ def _from_image(header: Header, cfg: Config, eng: ImageEngine,
         fw, fh = eng.size(img)
         fullsize = Encoded(eng.encode(img, im_cfg.fullsize.format, im_cfg.fullsize.quality,
                                       out_icc), im_cfg.fullsize.format, fw, fh)
-        preview_img = eng.resize(img, geometry.stored(preview_stored, header.orientation))
+        preview_img, thumb_img = eng.resize_each(
+            img, [geometry.stored(size, header.orientation)
+                  for size in (preview_stored, thumb_stored)])
     else:
         img = eng.decode(header, preview_stored)
-        preview_img = eng.resize(img, preview_stored)
+        preview_img, thumb_img = eng.resize_each(img, [preview_stored, thumb_stored])
         del img
-        preview_img = eng.orient(eng.to_space(preview_img, header.icc, space),
-                                 header.orientation)
-    return _outputs(preview_img, cfg, eng, out_icc, space, fullsize, tuple(header.notes))
+        preview_img, thumb_img = (eng.orient(eng.to_space(im, header.icc, space),
+                                             header.orientation)
+                                  for im in (preview_img, thumb_img))
+    return _outputs(preview_img, thumb_img, cfg, eng, out_icc, space, fullsize,
+                    tuple(header.notes))
 
 
-def _outputs(preview_img: Any, cfg: Config, eng: ImageEngine, out_icc: bytes | None,
-             space: colour.Space, fullsize: Encoded | None,
+def _outputs(preview_img: Any, thumb_img: Any, cfg: Config, eng: ImageEngine,
+             out_icc: bytes | None, space: colour.Space, fullsize: Encoded | None,
              warnings: tuple[str, ...] = ()) -> Thumbnails:
-    """Encode the preview, then derive the thumbnail and the thumbhash from it."""
+    """Encode the preview and the thumbnail (both resized by one ``resize_each`` of the decoded
+    pixels: the engine decides what the thumbnail is made from) and derive the thumbhash."""
     im_cfg = cfg.image
     pw, ph = eng.size(preview_img)
     preview = Encoded(eng.encode(preview_img, im_cfg.preview.format, im_cfg.preview.quality,
                                  out_icc), im_cfg.preview.format, pw, ph)
-    thumb_img = eng.resize(preview_img, geometry.fit_shorter((pw, ph), im_cfg.thumbnail.size))
     tw, th = eng.size(thumb_img)
     thumbnail = Encoded(eng.encode(thumb_img, im_cfg.thumbnail.format, im_cfg.thumbnail.quality,
                                    out_icc), im_cfg.thumbnail.format, tw, th)
@@ -171,4 +175,6 @@ def _from_video(src: Source, info: MediaInfo, cfg: Config, eng: ImageEngine) -> 
     frame = representative_frame(src, rotation=info.rotation, transfer=info.color_transfer,
                                  shorter=cfg.image.preview.size,
                                  max_pixels=cfg.image.max_pixels)
-    return _outputs(eng.from_array(frame), cfg, eng, None, colour.Space.SRGB, None)
+    img = eng.from_array(frame)
+    thumb_img = eng.resize(img, geometry.fit_shorter(eng.size(img), cfg.image.thumbnail.size))
+    return _outputs(img, thumb_img, cfg, eng, None, colour.Space.SRGB, None)

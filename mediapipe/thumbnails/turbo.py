@@ -4,22 +4,25 @@ Owns: ``TurboEngine``, the engine chosen by measurement (``bench/bench_thumbnail
 pixels decoded by libjpeg-turbo through simplejpeg, shrunk in the DCT by a power of two where
 that still covers the size asked (the scaled 8x8 IDCTs at other M/8 run slower than a full
 decode); HEIC's pixels taken from libheif's buffer as they are; every other format decoded as
-``PillowEngine`` decodes it; resampling by OpenCV (``resample``: box averages and bicubic
-interpolation, with the exact geometry of a full-frame resize; alpha premultiplied, as Pillow
-does); RGB and grey JPEGs encoded by libjpeg-turbo straight from the array (``with_icc`` embeds
-the profile), WebP and the rest by Pillow's encoders. Pixels travel as a ``Pixels`` value (a
-numpy array and its mode). Colour conversion and the rare modes (CMYK, an ICC transform) go
-through Pillow at preview size. Does not own: sizes, limits or the order of the steps
-(``make``); headers and damaged files (``PillowEngine``: a JPEG that libjpeg-turbo refuses as
-damaged is decoded by Pillow as far as its data goes).
+``PillowEngine`` decodes it; resampling by OpenCV (``resample``: binomial halvings, a Lanczos-3
+low-pass and bicubic interpolation, with the exact geometry of a full-frame resize; alpha
+premultiplied, as Pillow does); RGB and grey JPEGs encoded by libjpeg-turbo straight from the
+array (``with_icc`` embeds the profile), WebP and the rest by Pillow's encoders. Pixels travel
+as a ``Pixels`` value (a numpy array and its mode). Colour conversion and the rare modes (CMYK,
+an ICC transform) go through Pillow at preview size. Does not own: sizes, limits or the order of
+the steps (``make``); headers and damaged files (``PillowEngine``: a JPEG that libjpeg-turbo
+refuses as damaged is decoded by Pillow as far as its data goes).
 
-Entry points: ``TurboEngine``, ``Pixels``, ``available``, ``resample``, ``with_icc``.
+Entry points: ``TurboEngine``, ``Pixels``, ``available``, ``resample``, ``resample_each``,
+``lanczos``,
+``with_icc``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,7 +35,8 @@ from mediapipe.sources import Source
 from mediapipe.thumbnails import geometry
 from mediapipe.thumbnails.engine import DECODE_ERRORS, Header, PillowEngine, leaves_unchanged
 
-__all__ = ["Pixels", "TurboEngine", "available", "resample", "with_icc"]
+__all__ = ["Pixels", "TurboEngine", "available", "lanczos", "resample", "resample_each",
+           "with_icc"]
 
 FAST_UPSAMPLE = 1.25  # the least shrink after the decode that makes fancy chroma upsampling moot
 
@@ -74,30 +78,65 @@ def available() -> bool:
     return True
 
 
+HALVING_GAP = 2  # halve while the shrink left is at least twice this
+
+
 def resample(a: npt.NDArray[Any], size: tuple[int, int]) -> npt.NDArray[Any]:
-    """``a`` (height, width, bands) resized to ``size`` (width, height), mapped exactly as a
+    """``a`` (height, width, bands) resized to ``size`` (width, height): ``resample_each``
+    for one size."""
+    return resample_each(a, [size])[0]
+
+
+def resample_each(a: npt.NDArray[Any],
+                  sizes: Sequence[tuple[int, int]]) -> list[npt.NDArray[Any]]:
+    """``a`` (height, width, bands) resized to each of ``sizes`` (width, height; largest
+    first), each as sharp as a Lanczos-3 resize of ``a`` itself and mapped exactly as a
     full-frame resize maps it (a sub-pixel shift costs more SSIM than any filter choice).
 
-    Bicubic interpolation (4x4) where the size goes down by less than 2; beyond that, boxes
-    averaged first, which interpolation then finishes: 2x2 boxes while both sides are even
-    (OpenCV's SIMD path: a 250 px thumbnail from a preview in 1 ms), and where a side is odd,
-    interpolation to m times the size, then m x m boxes (m: the whole part of the factor left).
-    On real photos this is as close to a full Lanczos-3 as libvips' own
-    (``tests/test_thumbnails_quality.py``) at a third of its time on one core.
+    While the shrink left is 4 or more, the pixels are halved: a 3x3 binomial blur, then
+    OpenCV's SIMD 2x2 interpolation, together a [1 3 3 1] low-pass (a 2x2 box alone lets a
+    zone plate's rings through); the blur is skipped where the pixels were low-passed already
+    for an earlier, larger size. The shrink left (under 4) is low-passed by a Lanczos-3 kernel
+    stretched to it (``lanczos``), and bicubic interpolation samples the band-limited result;
+    the next size starts from that low-passed image, not from the interpolated output (whose
+    interpolation error a further shrink would fold into its coarse detail).
+    ``tests/test_thumbnails_quality.py`` holds every output of real photos and of zone plates,
+    line patterns and checkerboards to Pillow's full Lanczos.
     """
     import cv2
 
-    h, w = a.shape[:2]
-    while min(w / size[0], h / size[1]) >= 2 and w % 2 == 0 and h % 2 == 0:
-        a = cv2.resize(a, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-        h, w = h // 2, w // 2
-    m = int(min(w / size[0], h / size[1]))
-    if m >= 2:
-        a = cv2.resize(a, (size[0] * m, size[1] * m), interpolation=cv2.INTER_CUBIC)
-        a = cv2.resize(a, size, interpolation=cv2.INTER_AREA)
-    elif (h, w) != (size[1], size[0]):
-        a = cv2.resize(a, size, interpolation=cv2.INTER_CUBIC)
-    return a.reshape(size[1], size[0], -1)
+    outs: list[npt.NDArray[Any]] = []
+    lowpassed = False
+    for size in sizes:
+        h, w = a.shape[:2]
+        while min(w / size[0], h / size[1]) >= 2 * HALVING_GAP:
+            w, h = w // 2, h // 2
+            a = cv2.resize(a if lowpassed else cv2.GaussianBlur(a, (3, 3), 0), (w, h),
+                           interpolation=cv2.INTER_LINEAR)
+            lowpassed = False
+        fx, fy = w / size[0], h / size[1]
+        if fx > 1 or fy > 1:
+            a = cv2.sepFilter2D(a, -1, lanczos(fx), lanczos(fy), borderType=cv2.BORDER_REFLECT)
+            lowpassed = True
+        out = a if (h, w) == (size[1], size[0]) else cv2.resize(
+            a, size, interpolation=cv2.INTER_CUBIC)
+        outs.append(out.reshape(size[1], size[0], -1))
+    return outs
+
+
+def lanczos(factor: float) -> npt.NDArray[np.float32]:
+    """The Lanczos-3 low-pass for a shrink by ``factor`` (its cut-off the output's Nyquist
+    frequency), normalised; a single tap (no filtering) at a factor of 1 or less."""
+    return _lanczos(round(factor, 3)) if factor > 1 else np.ones(1, np.float32)
+
+
+@functools.lru_cache(maxsize=64)
+def _lanczos(factor: float) -> npt.NDArray[np.float32]:
+    reach = int(np.ceil(3 * factor))
+    x = np.arange(1 - reach, reach) / factor
+    taps = np.sinc(x) * np.sinc(x / 3)
+    out: npt.NDArray[np.float32] = (taps / taps.sum()).astype(np.float32)
+    return out
 
 
 _ROWS = 256  # rows premultiplied at a time (bounded temporaries)
@@ -192,15 +231,19 @@ class TurboEngine:
         return image.size
 
     def resize(self, image: Pixels, size: tuple[int, int]) -> Pixels:
-        if image.size == size:
-            return image
+        return self.resize_each(image, [size])[0]
+
+    def resize_each(self, image: Pixels, sizes: Sequence[tuple[int, int]]) -> list[Pixels]:
+        if all(size == image.size for size in sizes):
+            return [image for _ in sizes]
         if image.mode not in ("LA", "RGBA"):
-            return Pixels(resample(np.ascontiguousarray(image.array), size), image.mode)
+            return [Pixels(a, image.mode)
+                    for a in resample_each(np.ascontiguousarray(image.array), sizes)]
         # Premultiplied, as Pillow resizes RGBA (its 8-bit RGBa): no colour bleeds from
         # transparent pixels. One 8-bit copy made a band of rows at a time: a 200 MP PNG costs
         # its own size again, not four times it in floats.
-        small = resample(_premultiplied(image.array, image.mode), size)
-        return Pixels.of(Image.fromarray(small, image.mode[:-1] + "a").convert(image.mode))
+        return [Pixels.of(Image.fromarray(small, image.mode[:-1] + "a").convert(image.mode))
+                for small in resample_each(_premultiplied(image.array, image.mode), sizes)]
 
     def to_space(self, image: Pixels, icc: bytes | None,
                  space: colour.Space) -> Pixels:
