@@ -7,6 +7,7 @@ STAMP   := $(VENV)/.installed
 # command:debian-package pairs the project needs at run and test time
 SYSTEM_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg redis-server:redis-server \
                 exiftool:libimage-exiftool-perl vipsthumbnail:libvips-tools \
+                jpegtran:libjpeg-turbo-progs \
                 systemd-analyze:systemd nix-instantiate:nix-bin promtool:prometheus
 # (the last three check deploy/: systemd units, the NixOS module, the alert rules)
 PYTEST_ARGS ?=

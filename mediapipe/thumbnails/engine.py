@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
+import mmap
 import struct
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ from PIL.JpegImagePlugin import JpegImageFile
 from mediapipe import colour, imaging, sources
 from mediapipe.errors import CorruptMedia, check_pixels
 from mediapipe.sources import Source
+from mediapipe.thumbnails import jpeg
 from mediapipe.thumbnails.videoframe import is_blank
 
 __all__ = ["DECODE_ERRORS", "Header", "ImageEngine", "PillowEngine", "leaves_unchanged"]
@@ -62,6 +64,7 @@ class Header:
     icc: bytes | None
     handle: Any                 # the engine's open file
     notes: list[str] = dataclasses.field(default_factory=list)  # what decoding had to forgive
+    jpeg: jpeg.JpegLayout | None = None  # a JPEG's markers: where it ends, its coding
 
 
 class ImageEngine(Protocol):
@@ -112,6 +115,27 @@ def _load_what_is_there(im: Image.Image, notes: list[str]) -> None:
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = before
     notes.append(f"damaged image, decoded as far as its data goes: {reason}")
+
+
+def _jpeg_layout(opened: Any) -> jpeg.JpegLayout:
+    """The layout of the JPEG ``opened`` (its bytes, or a path: memory-mapped, so that only the
+    pages up to the end of the image are read)."""
+    if isinstance(opened, io.BytesIO):
+        return jpeg.layout(opened.getvalue())
+    with open(opened, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        return jpeg.layout(mm)
+
+
+def _refuse_jpeg(opened: Any, path: Path) -> None:
+    """Where Pillow cannot read a JPEG's header, what its markers say first: a lossless or
+    12/16-bit JPEG (Pillow refuses any but 8 bits) is unsupported, not damaged."""
+    if isinstance(opened, io.BytesIO):
+        head = opened.getvalue()[:2]
+    else:
+        with open(opened, "rb") as f:
+            head = f.read(2)
+    if head == b"\xff\xd8":
+        jpeg.check(path, _jpeg_layout(opened))
 
 
 def _exif_orientation(im: Image.Image) -> int:
@@ -176,13 +200,18 @@ class PillowEngine:
                               heif)
             im = imaging.pillow().open(opened)
         except UnidentifiedImageError as exc:
+            _refuse_jpeg(opened, path)
             raise CorruptMedia(path, "not a readable image (unknown or damaged header)") from exc
         except DECODE_ERRORS as exc:
+            _refuse_jpeg(opened, path)
             raise CorruptMedia(path, f"cannot read image header: {sources.reason(exc)}") from exc
         if max_pixels is not None:
             check_pixels(path, im.size[0], im.size[1], max_pixels)
+        layout = _jpeg_layout(opened) if im.format in ("JPEG", "MPO") else None
+        if layout is not None:
+            jpeg.check(path, layout)
         return Header(path, im.format or "", im.size, _exif_orientation(im),
-                      im.info.get("icc_profile") or None, im)
+                      im.info.get("icc_profile") or None, im, jpeg=layout)
 
     def decode(self, header: Header, at_least: tuple[int, int]) -> Image.Image:
         """Pixels of at least ``at_least`` (stored orientation) where the format can shrink on
@@ -190,6 +219,8 @@ class PillowEngine:
         try:
             if header.format == "HEIF":
                 im = header.handle.to_pillow()
+            elif header.jpeg is not None and header.jpeg.arithmetic:
+                im = self._libjpeg_turbo(header)
             else:
                 im = header.handle
                 if getattr(im, "is_animated", False):
@@ -200,6 +231,18 @@ class PillowEngine:
             return self._normalise(im)
         except DECODE_ERRORS as exc:
             raise CorruptMedia(header.path, f"cannot decode image: {sources.reason(exc)}") from exc
+
+    @staticmethod
+    def _libjpeg_turbo(header: Header) -> Image.Image:
+        """An arithmetic-coded JPEG, which Pillow's libjpeg cannot decode (it would come out
+        black, "damaged"), decoded by libjpeg-turbo (``jpeg.decode``) up to its end."""
+        assert header.jpeg is not None
+        handle = header.handle
+        handle.fp.seek(0)
+        arr, note = jpeg.decode(handle.fp.read(header.jpeg.end), handle.mode)
+        if note:
+            header.notes.append(note)
+        return Image.fromarray(arr[:, :, 0] if handle.mode == "L" else arr, handle.mode)
 
     def _first_visible_frame(self, im: Image.Image) -> Image.Image:
         n = min(getattr(im, "n_frames", 1), MAX_FRAMES_SCANNED)

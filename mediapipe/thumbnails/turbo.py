@@ -32,7 +32,7 @@ from PIL import Image
 from mediapipe import colour, sources
 from mediapipe.errors import CorruptMedia
 from mediapipe.sources import Source
-from mediapipe.thumbnails import geometry
+from mediapipe.thumbnails import geometry, jpeg
 from mediapipe.thumbnails.engine import DECODE_ERRORS, Header, PillowEngine, leaves_unchanged
 
 __all__ = ["Pixels", "TurboEngine", "available", "lanczos", "resample", "resample_each",
@@ -184,7 +184,7 @@ class TurboEngine:
         return self.pillow.open(source, data, max_pixels=max_pixels)
 
     def decode(self, header: Header, at_least: tuple[int, int]) -> Pixels:
-        if header.format in ("JPEG", "MPO") and header.handle.mode in _JPEG_MODES:
+        if header.jpeg is not None and header.handle.mode in jpeg.SPACES:
             fast = self._turbo(header, at_least)
             if fast is not None:
                 return fast
@@ -203,26 +203,28 @@ class TurboEngine:
         return Pixels(arr, header.handle.mode)
 
     def _turbo(self, header: Header, at_least: tuple[int, int]) -> Pixels | None:
-        """libjpeg-turbo's decode, or None for a file it calls damaged (Pillow then decodes
-        what is there and says so). Chroma is upsampled by repeating its pixels where the
-        picture is then shrunk by ``FAST_UPSAMPLE`` or more: the shrink averages them anyway
-        (on the real samples every channel's SSIM is unchanged) and the decode is 8 % faster."""
-        import simplejpeg
-
+        """libjpeg-turbo's decode of the bytes up to the end of the image (``jpeg.decode``: a
+        damaged file as far as its data goes, noted), or None for one it cannot decode at all
+        (Pillow then decodes what is there and says so). Chroma is upsampled by repeating its
+        pixels where the picture is then shrunk by ``FAST_UPSAMPLE`` or more: the shrink
+        averages them anyway (on the real samples every channel's SSIM is unchanged) and the
+        decode is 8 % faster."""
+        assert header.jpeg is not None
         k = geometry.dct_scale(header.size, at_least)
         w, h = -(-header.size[0] // k), -(-header.size[1] // k)
         try:
             fp = header.handle.fp  # the file (or bytes) Pillow opened, not yet decoded
             fp.seek(0)
-            data = fp.read()
-            arr = simplejpeg.decode_jpeg(
-                data, _JPEG_MODES[header.handle.mode], min_width=w, min_height=h,
-                fastupsample=min(w / at_least[0], h / at_least[1]) >= FAST_UPSAMPLE)
+            arr, note = jpeg.decode(
+                fp.read(header.jpeg.end), header.handle.mode, (w, h),
+                fast_upsample=min(w / at_least[0], h / at_least[1]) >= FAST_UPSAMPLE)
         except ValueError:
             return None
         except OSError as exc:
             raise CorruptMedia(header.path, f"cannot read image: {sources.reason(exc)}") from exc
-        return Pixels(arr.reshape(arr.shape[0], arr.shape[1], -1), header.handle.mode)
+        if note:
+            header.notes.append(note)
+        return Pixels(arr, header.handle.mode)
 
     def from_array(self, rgb: npt.NDArray[np.uint8]) -> Pixels:
         return Pixels(rgb, "RGB")
