@@ -152,3 +152,21 @@ def test_the_bomb_is_refused_in_an_ingest_and_the_batch_goes_on(tmp_path: Path) 
     assert failed.error is not None and failed.error.type == "TooLarge"
     assert failed.error.exit_code == 7
     assert results["fine.jpg"].stages["thumbnails"].status.value == "done"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("mode", "suffix"), [("L", ".jpg"), ("LA", ".png")])
+def test_a_grey_image_with_a_grey_profile_is_converted_like_rgb(
+        tmp_path: Path, engine: type, mode: str, suffix: str) -> None:
+    """Gray Gamma 1.8: mid-grey 128 is 146 in sRGB, as a colour-managed viewer shows it."""
+    from fixtures.thumbnails import grey_icc
+
+    path = tmp_path / f"grey{suffix}"
+    Image.new(mode, (64, 48), 128 if mode == "L" else (128, 255)).save(
+        path, icc_profile=grey_icc(1.8))
+    info = MediaInfo(path=str(path), kind="image", mime_type="image/png",
+                     size=path.stat().st_size)
+    made = make_thumbnails(path, info, Config(), engine())
+    for out in (made.preview, made.thumbnail):
+        pixel = Image.open(io.BytesIO(out.data)).convert("RGB").getpixel((10, 10))
+        assert pixel == pytest.approx((146, 146, 146), abs=1)

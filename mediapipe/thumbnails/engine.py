@@ -302,7 +302,14 @@ class PillowEngine:
         """RGB or RGBA in ``space``: ICC conversion for non-sRGB sources, grey and CMYK to RGB."""
         gamut = colour.classify(icc)
         if image.mode in ("L", "LA"):
-            return image.convert("RGBA" if image.mode == "LA" else "RGB")
+            if icc is None or colour.profile_space(icc) != "GRAY":
+                return image.convert("RGBA" if image.mode == "LA" else "RGB")
+            # A grey profile's tone curve applies, as an RGB profile's does (a Gray Gamma 1.8
+            # mid-grey 128 shows as 146 in sRGB, not 128).
+            out = _apply(image.getchannel("L"), _transform(icc, "L", space))
+            if image.mode == "LA":
+                out.putalpha(image.getchannel("A"))
+            return out
         if image.mode == "CMYK":
             if icc and gamut is colour.Gamut.OTHER and colour.profile_space(icc) == "CMYK":
                 return _apply(image, _transform(icc, "CMYK", colour.Space.SRGB))

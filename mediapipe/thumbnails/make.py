@@ -31,9 +31,11 @@ from mediapipe.thumbnails.engine import Header, ImageEngine, PillowEngine
 from mediapipe.thumbnails.raw import RawEngine, open_raw
 from mediapipe.thumbnails.turbo import TurboEngine, available
 
-__all__ = ["Encoded", "Thumbnails", "default_engine", "make_thumbnails", "wants_fullsize"]
+__all__ = ["MAX_SIDE", "Encoded", "Thumbnails", "default_engine", "make_thumbnails",
+           "output_size", "wants_fullsize"]
 
 THUMBHASH_BOX = 100
+MAX_SIDE = {"webp": 16383, "jpeg": 65500}  # the longest side libwebp and libjpeg write
 # Formats every browser shows; others (HEIF, TIFF, RAW, ...) get a full-size image when
 # ``image.fullsize.enabled`` (``wants_fullsize``).
 WEB_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"})
@@ -119,6 +121,14 @@ def wants_fullsize(info: MediaInfo, cfg: Config) -> bool:
             and info.mime_type not in WEB_MIME_TYPES)
 
 
+def output_size(size: tuple[int, int], shorter: int, fmt: str) -> tuple[int, int]:
+    """``size`` with its shorter side fitted to ``shorter`` (never upscaled), then, where its
+    longer side is over what ``fmt``'s encoder writes (``MAX_SIDE``), scaled to fit that: the
+    one rule of every output's size, for every engine (a 20000x300 panorama's thumbnail is
+    16383x246, a 1x65000 strip's 1x16383)."""
+    return geometry.fit_inside(geometry.fit_shorter(size, shorter), MAX_SIDE[fmt])
+
+
 def _from_image(header: Header, cfg: Config, eng: ImageEngine,
                 fullsize_wanted: bool = False) -> Thumbnails:
     im_cfg = cfg.image
@@ -128,15 +138,18 @@ def _from_image(header: Header, cfg: Config, eng: ImageEngine,
         raise CorruptMedia(header.path, f"impossible image size {w}x{h}")
     space = colour.output_space(header.icc, im_cfg.colorspace)
     out_icc = colour.display_p3_icc() if space is colour.Space.P3 else None
-    preview_stored = geometry.fit_shorter(header.size, im_cfg.preview.size)
-    thumb_stored = geometry.fit_shorter(preview_stored, im_cfg.thumbnail.size)
+    preview_stored = output_size(header.size, im_cfg.preview.size, im_cfg.preview.format)
+    thumb_stored = output_size(preview_stored, im_cfg.thumbnail.size, im_cfg.thumbnail.format)
     fullsize = None
     if fullsize_wanted:
         img = eng.decode(header, header.size)
         img = eng.orient(eng.to_space(img, header.icc, space), header.orientation)
-        fw, fh = eng.size(img)
-        fullsize = Encoded(eng.encode(img, im_cfg.fullsize.format, im_cfg.fullsize.quality,
+        full = eng.resize(img, geometry.fit_inside(eng.size(img),
+                                                   MAX_SIDE[im_cfg.fullsize.format]))
+        fw, fh = eng.size(full)
+        fullsize = Encoded(eng.encode(full, im_cfg.fullsize.format, im_cfg.fullsize.quality,
                                       out_icc), im_cfg.fullsize.format, fw, fh)
+        del full
         preview_img, thumb_img = eng.resize_each(
             img, [geometry.stored(size, header.orientation)
                   for size in (preview_stored, thumb_stored)])
@@ -176,5 +189,6 @@ def _from_video(src: Source, info: MediaInfo, cfg: Config, eng: ImageEngine) -> 
                                  shorter=cfg.image.preview.size,
                                  max_pixels=cfg.image.max_pixels)
     img = eng.from_array(frame)
-    thumb_img = eng.resize(img, geometry.fit_shorter(eng.size(img), cfg.image.thumbnail.size))
+    thumb_img = eng.resize(img, output_size(eng.size(img), cfg.image.thumbnail.size,
+                                            cfg.image.thumbnail.format))
     return _outputs(img, thumb_img, cfg, eng, None, colour.Space.SRGB, None)
