@@ -170,3 +170,27 @@ def test_a_grey_image_with_a_grey_profile_is_converted_like_rgb(
     for out in (made.preview, made.thumbnail):
         pixel = Image.open(io.BytesIO(out.data)).convert("RGB").getpixel((10, 10))
         assert pixel == pytest.approx((146, 146, 146), abs=1)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_jpeg_whose_adobe_segment_is_cut_short_is_made_as_libjpeg_reads_it(
+        tmp_path: Path, engine: type) -> None:
+    """Pillow's header parser trips on a 6-byte Adobe segment that libjpeg skips."""
+    path = jpegs.short_adobe(tmp_path / "adobe.jpg")
+    ours, warnings = thumbnails(path, engine)
+    assert ours.size == (320, 240) and warnings == ()
+    assert ssim(ours, pattern(320, 240)) > 0.95
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_arithmetic_jpeg_cut_short_keeps_what_decodes_and_says_so(
+        tmp_path: Path, engine: type) -> None:
+    """Never a black preview behind a "damaged" warning: the top of the picture is there."""
+    original = tmp_path / "huffman.jpg"
+    pattern(640, 480).save(original, "JPEG", quality=90)
+    coded = jpegs.arithmetic(tmp_path / "arith.jpg", source=original)
+    coded.write_bytes(coded.read_bytes()[:len(coded.read_bytes()) * 2 // 3])
+    ours, warnings = thumbnails(coded, engine)
+    assert any("damaged" in w for w in warnings)
+    top = (0, 0, 640, 60)  # the first 2/3 of the bytes hold its first 80 rows
+    assert ssim(ours.crop(top), pattern(640, 480).crop(top)) > 0.95

@@ -126,16 +126,32 @@ def _jpeg_layout(opened: Any) -> jpeg.JpegLayout:
         return jpeg.layout(mm)
 
 
-def _refuse_jpeg(opened: Any, path: Path) -> None:
-    """Where Pillow cannot read a JPEG's header, what its markers say first: a lossless or
-    12/16-bit JPEG (Pillow refuses any but 8 bits) is unsupported, not damaged."""
-    if isinstance(opened, io.BytesIO):
-        head = opened.getvalue()[:2]
-    else:
-        with open(opened, "rb") as f:
-            head = f.read(2)
-    if head == b"\xff\xd8":
-        jpeg.check(path, _jpeg_layout(opened))
+def _jpeg_pillow_refused(opened: Any, path: Path, max_pixels: int | None) -> Header | None:
+    """A JPEG whose header Pillow refused, as libjpeg reads it: lossless or 12/16-bit (Pillow
+    refuses any but 8 bits) is unsupported, not damaged; one that libjpeg-turbo decodes (an
+    Adobe segment cut short, which Pillow's parser trips on) is decoded whole here, with no
+    profile or orientation; None for anything else."""
+    with io.BytesIO(opened.getvalue()) if isinstance(opened, io.BytesIO) else open(
+            opened, "rb") as f:
+        if f.read(2) != b"\xff\xd8":
+            return None
+        layout = _jpeg_layout(opened)
+        jpeg.check(path, layout)
+        f.seek(0)
+        data = f.read(layout.end)
+    try:
+        import simplejpeg  # type: ignore[import-untyped]
+
+        width, height, space, _ = simplejpeg.decode_jpeg_header(data)
+        if max_pixels is not None:
+            check_pixels(path, width, height, max_pixels)
+        mode = {"Gray": "L", "CMYK": "CMYK", "YCCK": "CMYK"}.get(space, "RGB")
+        arr, note = jpeg.decode(data, mode)
+    except ValueError:
+        return None
+    im = Image.fromarray(arr[:, :, 0] if mode == "L" else arr, mode)
+    notes = [note] if note else []
+    return Header(path, "JPEG", im.size, 1, None, im, notes)
 
 
 def _exif_orientation(im: Image.Image) -> int:
@@ -199,12 +215,14 @@ class PillowEngine:
                 return Header(path, "HEIF", heif.size, 1, heif.info.get("icc_profile") or None,
                               heif)
             im = imaging.pillow().open(opened)
-        except UnidentifiedImageError as exc:
-            _refuse_jpeg(opened, path)
-            raise CorruptMedia(path, "not a readable image (unknown or damaged header)") from exc
-        except DECODE_ERRORS as exc:
-            _refuse_jpeg(opened, path)
-            raise CorruptMedia(path, f"cannot read image header: {sources.reason(exc)}") from exc
+        except DECODE_ERRORS as exc:  # UnidentifiedImageError is an OSError
+            header = _jpeg_pillow_refused(opened, path, max_pixels)
+            if header is not None:
+                return header
+            why = ("not a readable image (unknown or damaged header)"
+                   if isinstance(exc, UnidentifiedImageError)
+                   else f"cannot read image header: {sources.reason(exc)}")
+            raise CorruptMedia(path, why) from exc
         if max_pixels is not None:
             check_pixels(path, im.size[0], im.size[1], max_pixels)
         layout = _jpeg_layout(opened) if im.format in ("JPEG", "MPO") else None
