@@ -13,7 +13,6 @@ composes the stages and writes the outputs.
 from __future__ import annotations
 
 import logging
-
 import sys
 from pathlib import Path
 from typing import Any
@@ -171,8 +170,8 @@ def transcode(app: AppContext, file: str, out: str | None, accel: str | None, dr
             emit_json(planned.to_dict())
         else:
             click.echo(f"{planned.decision}: {reasons}")
-            for link in planned.chain:
-                click.echo(f"{link.accel}: {' '.join(link.command)}")
+            for step in planned.chain:
+                click.echo(f"{step.accel}: {' '.join(step.command)}")
             for name, why in planned.skipped:
                 click.echo(f"  skipped {name}: {why}")
         return

@@ -3,9 +3,9 @@
 Owns: ``thumbnail_file`` (metadata → thumbnails → the preview and thumbnail written next to each
 other in a folder the user named, as ``<stem>_preview.<fmt>`` and ``<stem>_thumbnail.<fmt>``);
 ``plan_file`` (metadata → transcode decision, reasons and the argv of every link of the
-accelerator chain, for this machine or one described: the dry run) and ``transcode_file`` (carry such a plan out into the output
-the user named). Writes go through ``storage`` unguarded: these outputs are the user's files, not
-a media root's, so no ``.immich`` marker is asked for. Does not own: asset ids, Immich's layout,
+accelerator chain, for this machine or one described: the dry run) and ``transcode_file``
+(carry such a plan out into the output the user named). Writes go through ``storage``
+unguarded: these outputs are the user's files, not a media root's, so no ``.immich`` marker is asked for. Does not own: asset ids, Immich's layout,
 idempotency or the catalog (``process_asset`` does, for assets in a media root), or talking to
 the user (``cli``). Failures raise ``MediaError``s; nothing here prints or reads the environment.
 
@@ -33,8 +33,8 @@ from mediapipe.transcode.chain import fallback_chain
 if TYPE_CHECKING:  # the transcode commands never load the image stack
     from mediapipe.thumbnails.make import Encoded
 
-__all__ = ["ChainLink", "FilePlan", "ThumbnailFiles", "WrittenImage", "plan_file", "plan_media", "thumbnail_file",
-           "transcode_file"]
+__all__ = ["ChainLink", "FilePlan", "ThumbnailFiles", "WrittenImage", "plan_file", "plan_media",
+           "thumbnail_file", "transcode_file"]
 
 _UNGUARDED = functools.partial(storage.atomic_output, guarded=False)
 

@@ -31,9 +31,19 @@ from mediapipe.transcode.build import FFmpegBuild
 from mediapipe.transcode.devices import HwDevices
 from mediapipe.transcode.plan import TranscodePlan
 
-__all__ = ["HW_PRESETS", "Accelerator", "Bitrates", "Decode", "Machine", "scale_expr",
-           "not_420", "opencl_tonemap", "software_filters", "sw_tonemap",
-           "target_short_side"]
+__all__ = [
+    "HW_PRESETS",
+    "Accelerator",
+    "Bitrates",
+    "Decode",
+    "Machine",
+    "not_420",
+    "opencl_tonemap",
+    "scale_expr",
+    "software_filters",
+    "sw_tonemap",
+    "target_short_side",
+]
 
 # x264 preset names to the 1 (best) .. 7 (fastest) of QSV's -preset and VAAPI's
 # -compression_level, as Immich maps them.

@@ -51,7 +51,7 @@ STOCK = FFmpegBuild("stock", frozenset(FILTERS) - _JELLYFIN_ONLY)
 def probe_build() -> FFmpegBuild:
     """The ffmpeg on PATH: ``jellyfin`` when it has jellyfin's filters, else ``stock``."""
     found = frozenset(f for f in FILTERS if toolchain.has_filter(f))
-    return FFmpegBuild("jellyfin" if _JELLYFIN_ONLY <= found else "stock", found)
+    return FFmpegBuild("jellyfin" if found >= _JELLYFIN_ONLY else "stock", found)
 
 
 def named_build(name: str) -> FFmpegBuild:

@@ -85,8 +85,9 @@ def fallback_chain(plan: TranscodePlan, accel: str, accel_decode: bool,
         return [SOFTWARE_LINK], [(acc.name, why)]
     acc.encoder(plan.target_video_codec)  # Immich refuses a codec the accelerator lacks
     skipped: list[tuple[str, str]] = []
-    if why := acc.why_not_here(machine):
-        return [SOFTWARE_LINK], [(acc.name, why)]
+    absent = acc.why_not_here(machine)
+    if absent:
+        return [SOFTWARE_LINK], [(acc.name, absent)]
     modes = acc.decode_modes(plan, machine, accel_decode)
     if Decode.HARDWARE not in modes:
         why = ("accelDecode is off" if not accel_decode else

@@ -65,9 +65,9 @@ class Rkmpp(Accelerator):
         args = ["-level", _LEVELS[plan.target_video_codec]]
         rates = Bitrates.of(ff.max_bitrate)
         if rates.max:
-            return args + ["-rc_mode", "AVBR", "-b:v", rates.show(rates.max), "-maxrate",
-                           rates.show(rates.max), "-bufsize", rates.show(2 * rates.max)]
-        return args + ["-rc_mode", "CQP", "-qp_init", str(ff.crf)]
+            return [*args, "-rc_mode", "AVBR", "-b:v", rates.show(rates.max), "-maxrate",
+                    rates.show(rates.max), "-bufsize", rates.show(2 * rates.max)]
+        return [*args, "-rc_mode", "CQP", "-qp_init", str(ff.crf)]
 
 
 RKMPP = Rkmpp()

@@ -70,9 +70,9 @@ class Vaapi(Accelerator):
                 if ff.preset in HW_PRESETS else [])
         rates = Bitrates.of(ff.max_bitrate)
         if rates.max:
-            return args + ["-b:v", rates.show(rates.target), "-maxrate", rates.show(rates.max),
-                           "-minrate", rates.show(rates.min), "-rc_mode", "3"]
-        return args + ["-qp:v", str(ff.crf), "-global_quality:v", str(ff.crf), "-rc_mode", "1"]
+            return [*args, "-b:v", rates.show(rates.target), "-maxrate", rates.show(rates.max),
+                    "-minrate", rates.show(rates.min), "-rc_mode", "3"]
+        return [*args, "-qp:v", str(ff.crf), "-global_quality:v", str(ff.crf), "-rc_mode", "1"]
 
     def probe_args(self, machine: Machine) -> tuple[list[str], list[str]]:
         return (["-init_hw_device", f"vaapi=accel:{machine.device()}", "-filter_hw_device",
