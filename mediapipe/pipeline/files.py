@@ -5,7 +5,8 @@ other in a folder the user named, as ``<stem>_preview.<fmt>`` and ``<stem>_thumb
 ``plan_file`` (metadata → transcode decision, reasons and the argv of every link of the
 accelerator chain, for this machine or one described: the dry run) and ``transcode_file``
 (carry such a plan out into the output the user named). Writes go through ``storage``
-unguarded: these outputs are the user's files, not a media root's, so no ``.immich`` marker is asked for. Does not own: asset ids, Immich's layout,
+unguarded: these outputs are the user's files, not a media root's, so no ``.immich`` marker
+is asked for. Does not own: asset ids, Immich's layout,
 idempotency or the catalog (``process_asset`` does, for assets in a media root), or talking to
 the user (``cli``). Failures raise ``MediaError``s; nothing here prints or reads the environment.
 
