@@ -131,8 +131,8 @@ def plan_transcode(info: MediaInfo, cfg: Config) -> TranscodePlan:
 
     required = []
     if not codec_ok:
-        required.append(f"video codec {video.codec} is not accepted "
-                        f"({', '.join(ff.accepted_video_codecs)})")
+        accepted = dict.fromkeys((*ff.accepted_video_codecs, ff.target_video_codec))
+        required.append(f"video codec {video.codec} is not accepted ({', '.join(accepted)})")
     if not pix_ok:
         required.append(f"pixel format {pix or 'unknown'} is not 8-bit 4:2:0")
     if odd:
@@ -143,7 +143,8 @@ def plan_transcode(info: MediaInfo, cfg: Config) -> TranscodePlan:
         video_reasons = ["policy all"]
     elif policy in ("required", "optimal", "bitrate"):
         video_reasons = list(required)
-        if policy == "optimal" and scale:
+        too_big = ff.target_resolution != "original" and min(w, h) > int(ff.target_resolution)
+        if policy == "optimal" and too_big:
             video_reasons.append(f"shorter side {min(w, h)} exceeds targetResolution "
                                  f"{ff.target_resolution}")
         if policy == "bitrate" and max_rate and bitrate > max_rate:
