@@ -14,7 +14,9 @@ from mediapipe.library import storage
 from mediapipe.metadata.read import read_metadata
 from mediapipe.pipeline.files import plan_file, thumbnail_file, transcode_file
 from mediapipe.transcode.argv import build_command
-from mediapipe.transcode.plan import Accel, plan_transcode
+from mediapipe.transcode.chain import Link
+from mediapipe.transcode.plan import plan_transcode
+from mediapipe.transcode.run import machine_here
 
 # --- thumbnail_file ---------------------------------------------------------------------------
 
@@ -69,16 +71,20 @@ def test_plan_file_is_a_dry_run_with_the_argv_of_the_first_link(mpeg4: Path,
     assert planned.decision == "video" and planned.reasons
     plan = plan_transcode(read_metadata(mpeg4), Config())
     # accelDecode is on by default (Immich v3): the first link decodes on the GPU too
-    assert list(planned.command) == build_command(plan, mpeg4, out, Accel.NVENC_HWDECODE)
-    assert planned.to_dict() == {"decision": "video", "reasons": list(planned.reasons),
-                                 "command": list(planned.command)}
+    assert list(planned.command) == build_command(plan, mpeg4, out, Link.of("nvenc-hwdecode"),
+                                                  machine_here())
+    data = planned.to_dict()
+    assert [link["accel"] for link in data["chain"]] == ["nvenc-hwdecode", "nvenc", "software"]
+    assert (data["decision"], data["command"], data["two_pass"]) == \
+        ("video", list(planned.command), False)
     assert not out.exists()
 
 
 def test_plan_file_takes_the_accelerator_from_the_config_by_default(mpeg4: Path,
                                                                      tmp_path: Path) -> None:
     planned = plan_file(mpeg4, tmp_path / "o.mp4", Config())
-    assert planned.accel == "disabled" and "libx264" in planned.command
+    assert planned.accel == "disabled" and planned.command[planned.command.index("-c:v") + 1] \
+        == "h264"  # Immich's name: ffmpeg opens libx264
 
 
 def test_a_playable_video_plans_nothing_and_cannot_be_run(playable: Path,

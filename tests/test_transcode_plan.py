@@ -14,9 +14,15 @@ import pytest
 from mediapipe.config import Config, FFmpegConfig, parse_bitrate
 from mediapipe.errors import ConfigError, TooLarge, UnsupportedMedia
 from mediapipe.metadata.model import MediaInfo, StreamInfo, main_stream
+from mediapipe.transcode.accelerator import Machine
 from mediapipe.transcode.argv import build_command, two_pass
-from mediapipe.transcode.plan import Accel, plan_transcode
-from mediapipe.transcode.run import accel_chain
+from mediapipe.transcode.build import STOCK
+from mediapipe.transcode.chain import Link, fallback_chain
+from mediapipe.transcode.devices import HwDevices
+from mediapipe.transcode.plan import plan_transcode
+
+NVENC_HW, NVENC_SW, SW_LINK = (Link.of(n) for n in ("nvenc-hwdecode", "nvenc", "software"))
+BARE = Machine(HwDevices(), STOCK)  # no /dev/dri node, a Debian-like ffmpeg
 
 
 def _info(codec: str = "h264", pix: str = "yuv420p", size: tuple[int, int] = (1920, 1080),
@@ -138,10 +144,9 @@ SCALES = [
     ("landscape-1080p", (1920, 1080), 0, "720", "scale=-2:720", (1280, 720)),
     ("vertical-1080p", (1080, 1920), 0, "720", "scale=720:-2", (720, 1280)),
     ("rotated-90-displayed-vertical", (1080, 1920), 90, "720", "scale=720:-2", (720, 1280)),
-    ("small-not-upscaled", (640, 360), 0, "720", "scale=trunc(iw/2)*2:trunc(ih/2)*2",
-     (640, 360)),
-    ("original-fixes-odd", (321, 241), 0, "original", "scale=trunc(iw/2)*2:trunc(ih/2)*2",
-     (320, 240)),
+    # Immich scales only what is odd or above the target: a small even video is not filtered.
+    ("small-not-upscaled", (640, 360), 0, "720", None, (640, 360)),
+    ("original-fixes-odd", (321, 241), 0, "original", "scale=-2:240", (320, 240)),
     ("4k-to-1080", (3840, 2160), 0, "1080", "scale=-2:1080", (1920, 1080)),
 ]
 
@@ -149,16 +154,19 @@ SCALES = [
 @pytest.mark.parametrize(("size", "rotation", "target", "vf", "out"),
                          [s[1:] for s in SCALES], ids=[s[0] for s in SCALES])
 def test_scale_shorter_side_to_target_even_and_orientation_aware(
-        size: tuple[int, int], rotation: int, target: str, vf: str,
+        size: tuple[int, int], rotation: int, target: str, vf: str | None,
         out: tuple[int, int]) -> None:
     plan = plan_transcode(_info("hevc", size=size, rotation=rotation),
                           _cfg(target_resolution=target))
     argv = build_command(plan, "/v/in.mp4", "/v/out.mp4")
-    assert argv[argv.index("-vf") + 1].startswith(vf)
+    if vf is None:
+        assert "-vf" not in argv
+    else:
+        assert argv[argv.index("-vf") + 1].startswith(vf)
     assert plan.output_size == out
 
 
-def _argv(info: MediaInfo, accel: Accel = Accel.SOFTWARE, **ff: Any) -> list[str]:
+def _argv(info: MediaInfo, accel: Link = SW_LINK, **ff: Any) -> list[str]:
     return build_command(plan_transcode(info, _cfg(**ff)), "/v/in.mp4", "/v/out.mp4", accel)
 
 
@@ -168,17 +176,18 @@ def _has(argv: list[str], *seq: str) -> bool:
 
 
 SOFTWARE = [
-    ("x264-defaults", {}, [("-c:v", "libx264"), ("-preset", "ultrafast"), ("-crf", "23")]),
+    # Immich's -c:v names: ffmpeg opens h264 as libx264, hevc as libx265.
+    ("x264-defaults", {}, [("-c:v", "h264"), ("-preset", "ultrafast"), ("-crf", "23")]),
     ("x265-tagged-hvc1", {"target_video_codec": "hevc"},
-     [("-c:v", "libx265"), ("-tag:v", "hvc1")]),
+     [("-c:v", "hevc"), ("-tag:v", "hvc1")]),
     ("capped-crf-bufsize-twice-the-cap", {"max_bitrate": "5M"},
      [("-crf", "23", "-maxrate", "5M", "-bufsize", "10M")]),
     ("bframes-refs-gop-threads", {"bframes": 3, "refs": 4, "gop_size": 250, "threads": 2},
      [("-bf", "3"), ("-refs", "4"), ("-g", "250"), ("-threads", "2")]),
-    ("faststart-and-no-metadata", {}, [("-movflags", "+faststart"), ("-map_metadata", "-1"),
-                                       ("-f", "mp4")]),
-    ("audio-reencoded-stereo", {"accepted_audio_codecs": ("mp3",)},
-     [("-c:a", "aac", "-ac", "2")]),
+    ("faststart-and-no-metadata", {}, [("-movflags", "faststart"), ("-map_metadata", "-1"),
+                                       ("-f", "mp4"), ("-fps_mode", "passthrough")]),
+    ("audio-reencoded-stereo", {"accepted_audio_codecs": ("mp3",), "target_audio_codec": "opus"},
+     [("-c:a", "libopus", "-ac", "2")]),
 ]
 
 
@@ -192,28 +201,28 @@ def test_software_argv_carries_the_settings(settings: dict[str, Any],
 
 
 NVENC = [
-    ("h264-sw-decode", Accel.NVENC, {}, [("-c:v", "h264_nvenc"), ("-preset", "p1"),
+    ("h264-sw-decode", NVENC_SW, {}, [("-c:v", "h264_nvenc"), ("-preset", "p1"),
                                          ("-tune", "hq"), ("-cq:v", "23")],
      "hwupload_cuda"),
-    ("hevc-hw-decode", Accel.NVENC_HWDECODE, {"target_video_codec": "hevc", "preset": "slow"},
+    ("hevc-hw-decode", NVENC_HW, {"target_video_codec": "hevc", "preset": "slow"},
      [("-hwaccel", "cuda", "-hwaccel_output_format", "cuda"), ("-c:v", "hevc_nvenc"),
-      ("-preset", "p5"), ("-tag:v", "hvc1")], "scale_cuda=-2:720:format=yuv420p"),
-    ("temporal-aq-bframes", Accel.NVENC, {"temporal_aq": True, "bframes": 3},
+      ("-preset", "p5"), ("-tag:v", "hvc1")], "scale_cuda=-2:720:format=nv12"),
+    ("temporal-aq-bframes", NVENC_SW, {"temporal_aq": True, "bframes": 3},
      [("-temporal-aq", "1"), ("-bf", "3"), ("-b_ref_mode", "middle")], "hwupload_cuda"),
     # Immich: a target of max/1.45 (rounded up, in the unit given), the cap, a buffer of the
     # target, NVENC's own two passes.
-    ("two-pass-with-maxrate", Accel.NVENC, {"two_pass": True, "max_bitrate": "8M"},
+    ("two-pass-with-maxrate", NVENC_SW, {"two_pass": True, "max_bitrate": "8M"},
      [("-b:v", "6M", "-maxrate", "8M", "-bufsize", "6M", "-multipass", "2")], "hwupload_cuda"),
-    ("capped-bufsize-is-the-target", Accel.NVENC, {"max_bitrate": "5000k"},
+    ("capped-bufsize-is-the-target", NVENC_SW, {"max_bitrate": "5000k"},
      [("-cq:v", "23"), ("-maxrate", "5000k", "-bufsize", "3449k")], "hwupload_cuda"),
-    ("hw-decode-one-input-thread", Accel.NVENC_HWDECODE, {},
+    ("hw-decode-one-input-thread", NVENC_HW, {},
      [("-noautorotate", "-threads", "1", "-i")], "scale_cuda=-2:720"),
 ]
 
 
 @pytest.mark.parametrize(("accel", "settings", "expected", "vf_part"),
                          [n[1:] for n in NVENC], ids=[n[0] for n in NVENC])
-def test_nvenc_argv(accel: Accel, settings: dict[str, Any], expected: list[tuple[str, ...]],
+def test_nvenc_argv(accel: Link, settings: dict[str, Any], expected: list[tuple[str, ...]],
                     vf_part: str) -> None:
     argv = _argv(_info("mpeg4"), accel, **settings)
     for seq in expected:
@@ -222,8 +231,8 @@ def test_nvenc_argv(accel: Accel, settings: dict[str, Any], expected: list[tuple
 
 
 def test_vp9_on_nvenc_is_refused_clearly() -> None:
-    with pytest.raises(ConfigError, match="vp9 cannot be encoded with NVENC"):
-        _argv(_info("mpeg4"), Accel.NVENC, target_video_codec="vp9")
+    with pytest.raises(ConfigError, match="vp9 cannot be encoded with nvenc"):
+        _argv(_info("mpeg4"), NVENC_SW, target_video_codec="vp9")
 
 
 @pytest.mark.parametrize("transfer", ["smpte2084", "arib-std-b67"], ids=["pq", "hlg"])
@@ -250,7 +259,7 @@ def test_remux_copies_streams(container: str, codec: str, tag: bool) -> None:
 @pytest.mark.parametrize("name", ["-rf.mp4", "a:b.mp4", "-i"])
 def test_paths_are_never_options_or_protocols(name: str) -> None:
     plan = plan_transcode(_info("hevc"), _cfg())
-    argv = build_command(plan, name, "-" + name, Accel.SOFTWARE)
+    argv = build_command(plan, name, "-" + name, SW_LINK)
     src, dst = argv[argv.index("-i") + 1], argv[-1]
     assert src.startswith("file:/") and dst.startswith("file:/")
 
@@ -274,7 +283,7 @@ TWO_PASS = [
     ("no-cap-no-second-pass", "h264", {"two_pass": True}, [("-crf", "23")],
      ["-b:v", "-pass"]),
     ("vp9-two-pass-even-uncapped", "vp9", {"two_pass": True},
-     [("-c:v", "libvpx-vp9"), ("-crf", "23", "-b:v", "0")], ["-maxrate"]),
+     [("-c:v", "vp9"), ("-crf", "23", "-b:v", "0")], ["-maxrate"]),
 ]
 
 
@@ -292,7 +301,7 @@ def test_software_two_pass_targets_an_average_like_immich(
 
 def test_two_pass_runs_an_analysis_pass_then_the_encode_sharing_one_log() -> None:
     plan = plan_transcode(_info("mpeg4"), _cfg(two_pass=True, max_bitrate="5000k"))
-    assert two_pass(plan, Accel.SOFTWARE) and not two_pass(plan, Accel.NVENC)
+    assert two_pass(plan, SW_LINK) and not two_pass(plan, NVENC_SW)
     first = build_command(plan, "/v/in.mp4", "/v/out.mp4", pass_number=1, passlog="/t/p")
     second = build_command(plan, "/v/in.mp4", "/v/out.mp4", pass_number=2, passlog="/t/p")
     assert _has(first, "-pass", "1", "-passlogfile", "/t/p") and _has(first, "-f", "null")
@@ -306,17 +315,17 @@ ROTATED = [
     # A phone video: stored 1920x1080 with a 90° flag, displayed portrait. Hardware decode with
     # -noautorotate sees the stored, landscape frames: their short side is the height. Immich
     # issue 22294 scales the width ("720:-2"): a 720x404 stored frame, 404 px wide displayed.
-    ("phone-portrait-hw-decode-stored-short-side", (1080, 1920), 90, Accel.NVENC_HWDECODE,
+    ("phone-portrait-hw-decode-stored-short-side", (1080, 1920), 90, NVENC_HW,
      "scale_cuda=-2:720", (720, 1280)),
-    ("phone-portrait-minus-90-hw-decode", (1080, 1920), -90, Accel.NVENC_HWDECODE,
+    ("phone-portrait-minus-90-hw-decode", (1080, 1920), -90, NVENC_HW,
      "scale_cuda=-2:720", (720, 1280)),
-    ("phone-portrait-sw-decode-autorotated", (1080, 1920), 90, Accel.SOFTWARE,
+    ("phone-portrait-sw-decode-autorotated", (1080, 1920), 90, SW_LINK,
      "scale=720:-2", (720, 1280)),
     # Stored portrait (1080x1920) with a ±90° flag plays landscape (1920x1080 displayed).
     # Immich's isVideoVertical calls it vertical and scales its displayed width to 720.
-    ("portrait-stored-flagged-plays-landscape", (1920, 1080), 90, Accel.SOFTWARE,
+    ("portrait-stored-flagged-plays-landscape", (1920, 1080), 90, SW_LINK,
      "scale=-2:720", (1280, 720)),
-    ("portrait-stored-flagged-hw-decode", (1920, 1080), 270, Accel.NVENC_HWDECODE,
+    ("portrait-stored-flagged-hw-decode", (1920, 1080), 270, NVENC_HW,
      "scale_cuda=720:-2", (1280, 720)),
 ]
 
@@ -324,7 +333,7 @@ ROTATED = [
 @pytest.mark.parametrize(("size", "rotation", "accel", "vf", "out"), [r[1:] for r in ROTATED],
                          ids=[r[0] for r in ROTATED])
 def test_rotated_video_is_scaled_on_its_real_short_side_where_immich_is_wrong(
-        size: tuple[int, int], rotation: int, accel: Accel, vf: str,
+        size: tuple[int, int], rotation: int, accel: Link, vf: str,
         out: tuple[int, int]) -> None:
     plan = plan_transcode(_info("hevc", size=size, rotation=rotation), _cfg())
     argv = build_command(plan, "/v/in.mp4", "/v/out.mp4", accel)
@@ -338,16 +347,23 @@ def test_a_photo_is_not_transcoded() -> None:
         plan_transcode(photo, _cfg())
 
 
-# --- accelerators mediapipe does not run: software, said once ---------------------------------
+# --- the fallback chain -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("accel", ["qsv", "vaapi", "rkmpp", "disabled"])
-def test_immich_accelerators_we_do_not_run_leave_software(accel: str) -> None:
-    chain, skipped = accel_chain(accel, accel_decode=True)
-    assert chain == [Accel.SOFTWARE]
-    assert [link for link, _ in skipped] == ([] if accel == "disabled" else [accel])
+@pytest.mark.parametrize("accel", ["qsv", "vaapi"])
+def test_an_accelerator_without_its_dri_node_leaves_software_and_says_why(accel: str) -> None:
+    plan = plan_transcode(_info("mpeg4"), _cfg(accel=accel))
+    chain, skipped = fallback_chain(plan, accel, True, BARE)
+    assert [link.name for link in chain] == ["software"]
+    assert [(name, "needs a /dev/dri render node" in why) for name, why in skipped] == \
+        [(accel, True)]
 
 
-def test_nvenc_without_an_nvidia_encoder_for_the_codec_goes_to_software() -> None:
-    chain, skipped = accel_chain("nvenc", True, "vp9")
-    assert chain == [Accel.SOFTWARE]
-    assert all("no vp9 encoder" in why for _, why in skipped)
+def test_disabled_is_software_alone() -> None:
+    plan = plan_transcode(_info("mpeg4"), _cfg())
+    assert fallback_chain(plan, "disabled", True, BARE) == ([SW_LINK], [])
+
+
+def test_nvenc_without_an_nvidia_encoder_for_the_codec_is_refused_as_immich_does() -> None:
+    plan = plan_transcode(_info("mpeg4"), _cfg(target_video_codec="vp9"))
+    with pytest.raises(ConfigError, match="it has no vp9 encoder"):
+        fallback_chain(plan, "nvenc", True, BARE)

@@ -169,9 +169,9 @@ in
     };
 
     accel = mkOption {
-      type = types.enum [ "disabled" "nvenc" ];
+      type = types.enum [ "disabled" "nvenc" "qsv" "vaapi" "rkmpp" ];
       default = if lib.any (w: w.gpu) (lib.attrValues cfg.workers) then "nvenc" else "disabled";
-      description = "ffmpeg.accel: nvenc falls back to software where NVENC does not open.";
+      description = "ffmpeg.accel (mediapipe.transcode.chain.ACCEL_NAMES): each falls back to software decoding, then to software.";
     };
 
     redis = {

@@ -1,7 +1,8 @@
 """``mediapipe doctor``: what this machine can do, gathered into one report.
 
 Owns: the report (tool and library versions, which encoders really open — a one-frame test
-encode each, NVENC included —, which ffmpeg filters exist, whether the broker answers within
+encode each, for every accelerator of ``transcode.chain.ACCELERATORS`` —, which ffmpeg build
+and filters it found, the ``/dev/dri`` nodes and Mali OpenCL, whether the broker answers within
 its timeout, whether the media root's markers are there and its folders writable), the
 ``failures`` it found (each with its message and exit code: ffmpeg missing 1, a folder offline
 4, a folder not writable 13, the broker unreachable 14) and its text rendering. ``ok`` is true
@@ -17,21 +18,29 @@ from typing import Any
 
 from mediapipe.errors import BrokerUnreachable, PermissionDenied, StorageOffline
 from mediapipe.library import storage
-from mediapipe.transcode import toolchain
+from mediapipe.transcode import build, toolchain
+from mediapipe.transcode.chain import ACCELERATORS
+from mediapipe.transcode.run import machine_here
 
 __all__ = ["ENCODERS", "FILTERS", "render", "report"]
 
-ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc")
-FILTERS = ("zscale", "tonemap", "tonemapx", "tonemap_cuda", "scale_cuda", "hwupload_cuda")
+# Every accelerator's h264 and hevc encoders (the list is chain.ACCELERATORS, not restated).
+ENCODERS = tuple((acc, codec) for acc in ACCELERATORS for codec in ("h264", "hevc")
+                 if codec in acc.encoders)
+FILTERS = ("tonemap", "hwupload_cuda", *build.FILTERS)
 
 
 def report(broker_url: str, media_root: str | None) -> dict[str, Any]:
     """Everything doctor checks; ``ok`` is false when any check failed (``failures``)."""
     failures: list[dict[str, Any]] = []
+    machine = machine_here()
     out: dict[str, Any] = {
         "versions": toolchain.versions(),
-        "encoders": [toolchain.probe_encoder(name).to_dict() for name in ENCODERS],
+        "encoders": [{**acc.available(codec, machine).to_dict(), "accel": acc.name}
+                     for acc, codec in ENCODERS],
         "filters": {name: toolchain.has_filter(name) for name in FILTERS},
+        "ffmpeg_build": build.probe_build().name,
+        "hw_devices": machine.devices.to_dict(),
         "broker": _check_broker(broker_url, failures),
         "media_root": _check_root(Path(media_root), failures) if media_root else None,
     }
@@ -84,8 +93,13 @@ def render(data: dict[str, Any]) -> list[str]:
     for e in data["encoders"]:
         lines.append(f"  {e['name']:<14} {'works' if e['available'] else 'unavailable'}"
                      + (f"  ({e['reason']})" if e["reason"] else ""))
+    lines.append(f"ffmpeg build: {data['ffmpeg_build']} (jellyfin-ffmpeg's filters: "
+                 f"{'yes' if data['ffmpeg_build'] == 'jellyfin' else 'no'})")
     lines.append("Filters: " + ", ".join(f"{k}={'yes' if v else 'no'}"
                                           for k, v in data["filters"].items()))
+    hw = data["hw_devices"]
+    lines.append(f"/dev/dri: {', '.join(hw['dri']) or 'none'}; Mali OpenCL: "
+                 f"{'yes' if hw['mali_opencl'] else 'no'}")
     b = data["broker"]
     lines.append(f"Broker: {b['url'] or 'none (in-process)'}"
                  + ("" if b["reachable"] is None else

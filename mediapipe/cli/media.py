@@ -12,6 +12,7 @@ composes the stages and writes the outputs.
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -125,26 +126,54 @@ def thumbnail(app: AppContext, files: tuple[str, ...], out_dir: str, as_json: bo
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Output mp4 (default: FILE's stem + .mp4 in the current directory).")
 @click.option("--accel", type=ACCEL_CHOICE, default=None,
-              help="Hardware encoder (default: ffmpeg.accel); falls back to software (qsv, "
-                   "vaapi and rkmpp are Immich's: software here).")
-@click.option("--dry-run", is_flag=True, help="Print the decision and the argv; run nothing.")
+              help="Hardware encoder (default: ffmpeg.accel); falls back to software decoding, "
+                   "then to software.")
+@click.option("--dry-run", is_flag=True, help="Print the decision and the argv of every link "
+                                              "of the fallback chain; run nothing.")
+@click.option("--hw-devices", default=None, metavar="NODES",
+              help="With --dry-run: plan for a machine with these /dev/dri nodes "
+                   "(renderD128,card0; 'none' for no node) instead of this one's.")
+@click.option("--mali-opencl", is_flag=True, default=None,
+              help="With --dry-run: plan for a machine with Mali OpenCL (RK3588).")
+@click.option("--ffmpeg-build", type=click.Choice(["here", "jellyfin", "stock"]), default="here",
+              help="With --dry-run: plan for this ffmpeg build (jellyfin: Immich's "
+                   "jellyfin-ffmpeg) instead of the one on PATH.")
 @json_option
 @pass_app
 def transcode(app: AppContext, file: str, out: str | None, accel: str | None, dry_run: bool,
+              hw_devices: str | None, mali_opencl: bool | None, ffmpeg_build: str,
               as_json: bool) -> None:
     """Transcode one video to a browser-friendly mp4, by the ffmpeg policy in the config."""
     from mediapipe.pipeline import files
+    from mediapipe.transcode import build, devices
+    from mediapipe.transcode.accelerator import Machine
 
+    described = hw_devices is not None or mali_opencl or ffmpeg_build != "here"
+    if described and not dry_run:
+        raise click.UsageError("--hw-devices, --mali-opencl and --ffmpeg-build describe "
+                               "another machine: only with --dry-run")
     dst = Path(out) if out else Path.cwd() / (Path(file).stem + ".mp4")
     cfg = app.config
-    planned = files.plan_file(readable_source(file), dst, cfg, accel)
+    machine = None
+    if described:
+        here = devices.discover()
+        found = devices.parse_devices(hw_devices, bool(mali_opencl)) if hw_devices is not None \
+            else devices.HwDevices(here.dri, bool(mali_opencl) or here.mali_opencl)
+        machine = Machine(found, build.named_build(ffmpeg_build),
+                          cfg.ffmpeg.preferred_hw_device)
+    verbose = logging.getLogger("mediapipe").isEnabledFor(logging.DEBUG)
+    planned = files.plan_file(readable_source(file), dst, cfg, accel, machine=machine,
+                              verbose=verbose)
     reasons = "; ".join(planned.reasons)
     if dry_run:
         if as_json:
             emit_json(planned.to_dict())
         else:
             click.echo(f"{planned.decision}: {reasons}")
-            click.echo(" ".join(planned.command))
+            for step in planned.chain:
+                click.echo(f"{step.accel}: {' '.join(step.command)}")
+            for name, why in planned.skipped:
+                click.echo(f"  skipped {name}: {why}")
         return
     if planned.decision == "none":
         if as_json:

@@ -138,10 +138,8 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
     An unknown ``MEDIAPIPE_*`` variable is a ``ConfigError``, like an unknown key in a section
     of a TOML file (``OTHER_VARIABLES`` are the project's non-setting variables); in a JSON or
     YAML file (an Immich export) an unknown key of one of Immich's sections is one warning. A
-    setting kept only
-    for Immich compatibility (``ffmpeg.cqMode``, ``ffmpeg.preferredHwDevice``) set to anything but
-    its default, or a value mediapipe does not run (``ffmpeg.accel`` qsv, vaapi, rkmpp), is
-    accepted with one warning naming it.
+    setting kept only for Immich compatibility set to anything but its default, or a value
+    mediapipe does not run, is accepted with one warning naming it.
     """
     data: dict[str, Any] = read_file(path) if path else {}
     immich_export = bool(path) and Path(path or "").suffix.lower() in IMMICH_SUFFIXES

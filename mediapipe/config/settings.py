@@ -83,25 +83,27 @@ class FFmpegConfig:
     crf: int = setting(23, "Constant rate factor (quality) for the video encoder; lower is "
                            "better and bigger.", minimum=0, maximum=51)
     threads: int = setting(0, "Encoder threads; 0 lets ffmpeg decide.", minimum=0)
-    preset: str = setting("ultrafast", "x264/x265 preset (mapped to p1-p7 on NVENC).",
-                          choices=("ultrafast", "superfast", "veryfast", "faster", "fast",
-                                   "medium", "slow", "slower", "veryslow"))
+    preset: str = setting("ultrafast", "x264/x265 preset (mapped to each accelerator's own: "
+                          "p1-p7 on NVENC, 1-7 on QSV and VAAPI, -cpu-used on vp9, 4-12 on "
+                          "SVT-AV1); another name is dropped with a warning, as Immich does.")
     target_video_codec: str = setting("h264", "Codec of transcoded video.",
                                       choices=("h264", "hevc", "vp9", "av1"))
     accepted_video_codecs: tuple[str, ...] = setting(
         ("h264",), "Video codecs played as they are.", choices=("h264", "hevc", "vp9", "av1"))
-    target_audio_codec: str = setting("aac", "Codec of re-encoded audio.",
-                                      choices=("aac", "mp3", "libopus", "pcm_s16le"))
+    target_audio_codec: str = setting("aac", "Codec of re-encoded audio (opus and libopus "
+                                             "are the same).",
+                                      choices=("aac", "mp3", "opus", "libopus", "pcm_s16le"))
     accepted_audio_codecs: tuple[str, ...] = setting(
-        ("aac", "mp3", "libopus"), "Audio codecs kept as they are.",
-        choices=("aac", "mp3", "libopus", "pcm_s16le"))
+        ("aac", "mp3", "libopus"), "Audio codecs kept as they are (with the target's).",
+        choices=("aac", "mp3", "opus", "libopus", "pcm_s16le"))
     accepted_containers: tuple[str, ...] = setting(
         ("mov", "ogg", "webm"), "Containers that need no remux (mp4 is always accepted).",
         choices=("mov", "mp4", "ogg", "webm"))
     target_resolution: str = setting("720", "Shorter side of transcoded video ('720', '1080p' "
                                             "…), or 'original'.",
                                      check=check_resolution, normalize=normal_resolution)
-    max_bitrate: str = setting("0", "Cap on the video bitrate ('0' = none), e.g. '5000k'.",
+    max_bitrate: str = setting("0", "Cap on the video bitrate ('0' = none), e.g. '5000k' or "
+                                    "'8M'; a bare number is kbit/s, as in Immich.",
                                check=check_bitrate)
     bframes: int = setting(-1, "B-frames; -1 lets the encoder decide.", minimum=-1, maximum=16)
     refs: int = setting(0, "Reference frames; 0 lets the encoder decide.", minimum=0, maximum=16)
@@ -109,25 +111,20 @@ class FFmpegConfig:
                             minimum=0)
     temporal_aq: bool = setting(False, "NVENC temporal adaptive quantisation.", key="temporalAQ")
     cq_mode: str = setting(
-        "auto", "Immich's rate control for QSV and VAAPI. Accepted for Immich exports; no effect "
-        "here (mediapipe encodes with NVENC or software, which use crf).",
-        choices=("auto", "cqp", "icq"),
-        no_effect="it applies to QSV/VAAPI encoders only; mediapipe encodes with NVENC or software")
+        "auto", "QSV's rate control: 'cqp' encodes with -q:v, else -global_quality:v (vp9: "
+                "always -q:v).", choices=("auto", "cqp", "icq"))
     two_pass: bool = setting(False, "Two-pass encoding (with maxBitrate).")
     preferred_hw_device: str = setting(
-        "auto", "Immich's /dev/dri render node for QSV and VAAPI. Accepted for Immich exports; "
-        "no effect here (NVENC uses the GPU CUDA gives it; pick one with CUDA_VISIBLE_DEVICES).",
-        no_effect="it picks a /dev/dri render node for QSV/VAAPI; NVENC uses the GPU CUDA "
-                  "exposes (CUDA_VISIBLE_DEVICES)")
+        "auto", "The /dev/dri node QSV and VAAPI use (renderD129 or /dev/dri/renderD129); "
+                "'auto': the render node with the highest number.")
     transcode: str = setting("required", "When to transcode.",
                              choices=("all", "optimal", "required", "bitrate", "disabled"))
     tonemap: str = setting("hable", "HDR to SDR tone-mapping curve ('disabled' keeps HDR).",
                            choices=("hable", "mobius", "reinhard", "disabled"))
-    accel: str = setting("disabled", "Hardware encoder ('nvenc'); falls back to software. "
-                                     "Immich's qsv, vaapi and rkmpp are accepted and encode in "
-                                     "software here.",
-                         choices=ACCELS, not_run=("qsv", "vaapi", "rkmpp"))
-    accel_decode: bool = setting(True, "Also decode (and scale) on the GPU when accel is nvenc "
+    accel: str = setting("disabled", "Hardware encoder (nvenc, qsv, vaapi, rkmpp); each "
+                                     "falls back to software decoding, then to software.",
+                         choices=ACCELS)
+    accel_decode: bool = setting(True, "Also decode (and scale) on the GPU when accel is set "
                                        "(Immich v3's default: on); falls back to CPU decoding.")
     timeout: int = setting(14400, "Seconds one transcode may take before it is killed "
                                   "(0 = no limit).", minimum=0)

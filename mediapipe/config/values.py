@@ -23,7 +23,6 @@ __all__ = [
     "ACCELS",
     "BROKER_SCHEMES",
     "RESOLUTIONS",
-    "RUN_ACCELS",
     "broker_url_problem",
     "check_bitrate",
     "check_broker_url",
@@ -41,7 +40,6 @@ BROKER_SCHEMES = ("redis", "rediss", "unix")
 # Immich's accelerators. mediapipe runs nvenc (and software); the others load from an export,
 # with one warning, and encode in software.
 ACCELS = ("disabled", "nvenc", "qsv", "vaapi", "rkmpp")
-RUN_ACCELS = ("disabled", "nvenc")
 RESOLUTIONS = ("original", "480", "720", "1080", "1440", "2160")
 
 def setting(
@@ -119,11 +117,12 @@ _BITRATE = re.compile(r"(\d+(?:\.\d+)?)([kKmM]?)")
 
 
 def parse_bitrate(text: str) -> int:
-    """``'5000k'`` → 5_000_000, ``'8M'`` → 8_000_000, ``'0'`` → 0 (no limit); bits/s."""
+    """``'5000k'`` → 5_000_000, ``'8M'`` → 8_000_000, ``'0'`` → 0 (no limit); bits/s. A number
+    without a unit is kbit/s, as Immich reads it (``'4500'`` → 4_500_000)."""
     m = _BITRATE.fullmatch(text.strip())
     if not m:
         raise ConfigError("ffmpeg.maxBitrate", f"{text!r} is not a bitrate")
-    unit = {"": 1, "k": 1000, "m": 1_000_000}[m.group(2).lower()]
+    unit = {"": 1000, "k": 1000, "m": 1_000_000}[m.group(2).lower()]
     return int(float(m.group(1)) * unit)
 
 

@@ -2,14 +2,15 @@
 
 Owns: ``thumbnail_file`` (metadata → thumbnails → the preview and thumbnail written next to each
 other in a folder the user named, as ``<stem>_preview.<fmt>`` and ``<stem>_thumbnail.<fmt>``);
-``plan_file`` (metadata → transcode decision, reasons and the argv of the first link of the
-accelerator chain: the dry run) and ``transcode_file`` (carry such a plan out into the output
-the user named). Writes go through ``storage`` unguarded: these outputs are the user's files, not
-a media root's, so no ``.immich`` marker is asked for. Does not own: asset ids, Immich's layout,
+``plan_file`` (metadata → transcode decision, reasons and the argv of every link of the
+accelerator chain, for this machine or one described: the dry run) and ``transcode_file``
+(carry such a plan out into the output the user named). Writes go through ``storage``
+unguarded: these outputs are the user's files, not a media root's, so no ``.immich`` marker
+is asked for. Does not own: asset ids, Immich's layout,
 idempotency or the catalog (``process_asset`` does, for assets in a media root), or talking to
 the user (``cli``). Failures raise ``MediaError``s; nothing here prints or reads the environment.
 
-Entry points: ``thumbnail_file``, ``plan_file``, ``transcode_file``.
+Entry points: ``thumbnail_file``, ``plan_file``, ``plan_media``, ``transcode_file``.
 """
 
 from __future__ import annotations
@@ -22,16 +23,19 @@ from typing import TYPE_CHECKING, Any
 
 from mediapipe.config import Config
 from mediapipe.library import storage
+from mediapipe.metadata.model import MediaInfo
 from mediapipe.metadata.read import read_metadata
 from mediapipe.transcode import plan as stage
 from mediapipe.transcode import run as ffmpeg_run
-from mediapipe.transcode.argv import build_command
+from mediapipe.transcode.accelerator import Machine
+from mediapipe.transcode.argv import build_parts, two_pass
+from mediapipe.transcode.chain import fallback_chain
 
 if TYPE_CHECKING:  # the transcode commands never load the image stack
     from mediapipe.thumbnails.make import Encoded
 
-__all__ = ["FilePlan", "ThumbnailFiles", "WrittenImage", "plan_file", "thumbnail_file",
-           "transcode_file"]
+__all__ = ["ChainLink", "FilePlan", "ThumbnailFiles", "WrittenImage", "plan_file", "plan_media",
+           "thumbnail_file", "transcode_file"]
 
 _UNGUARDED = functools.partial(storage.atomic_output, guarded=False)
 
@@ -89,15 +93,33 @@ def thumbnail_file(path: str | Path, out_dir: str | Path, cfg: Config) -> Thumbn
 
 
 @dataclasses.dataclass(frozen=True)
+class ChainLink:
+    """One link of a planned fallback chain: its name and the ffmpeg run it would be."""
+
+    accel: str
+    input_options: tuple[str, ...]
+    output_options: tuple[str, ...]
+    command: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"accel": self.accel, "command": list(self.command),
+                "input_options": list(self.input_options),
+                "output_options": list(self.output_options)}
+
+
+@dataclasses.dataclass(frozen=True)
 class FilePlan:
-    """The decision for one video and the ffmpeg argv the first accelerator would run."""
+    """The decision for one video and the ffmpeg argv of each link of its fallback chain."""
 
     source: Path
     output: Path
     plan: stage.TranscodePlan
     accel: str
     accel_decode: bool
-    command: tuple[str, ...]  # empty when the decision is "none"
+    command: tuple[str, ...]  # the first link's; empty when the decision is "none"
+    chain: tuple[ChainLink, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
+    two_pass: bool = False
 
     @property
     def decision(self) -> str:
@@ -114,25 +136,46 @@ class FilePlan:
 
     def to_dict(self) -> dict[str, Any]:
         return {"decision": self.decision, "reasons": list(self.reasons),
+                "warnings": list(self.plan.warnings), "two_pass": self.two_pass,
+                "chain": [link.to_dict() for link in self.chain],
+                "skipped": [{"accel": a, "reason": r} for a, r in self.skipped],
                 "command": list(self.command)}
 
 
-def plan_file(path: str | Path, out: str | Path, cfg: Config,
-              accel: str | None = None) -> FilePlan:
+def plan_file(path: str | Path, out: str | Path, cfg: Config, accel: str | None = None, *,
+              machine: Machine | None = None, verbose: bool = False) -> FilePlan:
     """Decide what the video at ``path`` needs by ``cfg.ffmpeg``; runs nothing (a dry run).
 
-    ``accel`` overrides ``ffmpeg.accel``; the argv is that of the chain's first link, the one
-    ``transcode_file`` tries first. ``UnsupportedMedia`` for a file with no video stream.
+    ``accel`` overrides ``ffmpeg.accel``; ``machine`` (default: this one) is the ``/dev/dri``
+    nodes and ffmpeg build to plan for; ``verbose``: ffmpeg's ``-v verbose``. Every link of the
+    fallback chain gets its argv; ``command`` is the first's, the one ``transcode_file`` tries
+    first. ``UnsupportedMedia`` for a file with no video stream; ``ConfigError`` for a target
+    codec the accelerator cannot encode.
     """
-    source, output = Path(path).absolute(), Path(out).absolute()
+    source = Path(path).absolute()
+    return plan_media(read_metadata(source), source, out, cfg, accel, machine=machine,
+                      verbose=verbose)
+
+
+def plan_media(info: MediaInfo, source: Path, out: str | Path, cfg: Config,
+               accel: str | None = None, *, machine: Machine | None = None,
+               verbose: bool = False) -> FilePlan:
+    """``plan_file`` for a video whose metadata is already read (``info``)."""
+    output = Path(out).absolute()
     ff = cfg.ffmpeg
     accel = accel or ff.accel
-    plan = stage.plan_transcode(read_metadata(source), cfg)
-    command: list[str] = []
-    if plan.decision != "none":
-        chain, _ = ffmpeg_run.accel_chain(accel, ff.accel_decode, plan.target_video_codec)
-        command = build_command(plan, source, output, chain[0])
-    return FilePlan(source, output, plan, accel, ff.accel_decode, tuple(command))
+    machine = machine or ffmpeg_run.machine_here(ff.preferred_hw_device)
+    plan = stage.plan_transcode(info, cfg)
+    if plan.decision == "none":
+        return FilePlan(source, output, plan, accel, ff.accel_decode, ())
+    links, skipped = fallback_chain(plan, accel, ff.accel_decode, machine)
+    chain = []
+    for link in links:
+        parts = build_parts(plan, source, output, link, machine, verbose=verbose)
+        chain.append(ChainLink(link.name, parts.input_options, parts.output_options,
+                               parts.argv))
+    return FilePlan(source, output, plan, accel, ff.accel_decode, chain[0].command,
+                    tuple(chain), tuple(skipped), two_pass(plan, links[0]))
 
 
 def transcode_file(planned: FilePlan,

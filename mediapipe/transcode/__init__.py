@@ -1,10 +1,13 @@
 """The transcode wing: what to do with a video, the ffmpeg argv, and running it with fallback.
 
 Modules: ``plan`` (Immich's policy as data: ``plan_transcode``), ``argv`` (the ffmpeg argv that
-carries a plan out: ``build_command``), ``run`` (ffmpeg with progress and the accelerator
-fallback chain: ``transcode``), ``toolchain`` (which programs and encoders really work here).
+carries a plan out: ``build_command``), one module per accelerator (``software``, ``nvenc``,
+``qsv``, ``vaapi``, ``rkmpp``, on the base in ``accelerator``), ``chain`` (their list and the
+fallback chain), ``devices`` and ``build`` (the machine's ``/dev/dri`` nodes and its ffmpeg
+build, as data), ``run`` (ffmpeg with progress down the fallback chain: ``transcode``),
+``toolchain`` (which programs and encoders really work here).
 Public names (imported on first use): ``plan_transcode``, ``TranscodePlan``, ``build_command``,
-``transcode``, ``TranscodeResult``, ``probe_encoder``.
+``transcode``, ``TranscodeResult``, ``probe_encoder``, ``ACCELERATORS``, ``fallback_chain``.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from typing import TYPE_CHECKING
 
 from mediapipe.exports import lazy
 
-__all__ = ["TranscodePlan",
+__all__ = ["ACCELERATORS",
+           "TranscodePlan",
            "TranscodeResult",
            "build_command",
+           "fallback_chain",
            "plan_transcode",
            "probe_encoder",
            "transcode"]
@@ -26,10 +31,13 @@ __getattr__, __dir__ = lazy(__name__, {
     "transcode": "mediapipe.transcode.run",
     "TranscodeResult": "mediapipe.transcode.run",
     "probe_encoder": "mediapipe.transcode.toolchain",
+    "ACCELERATORS": "mediapipe.transcode.chain",
+    "fallback_chain": "mediapipe.transcode.chain",
 })
 
 if TYPE_CHECKING:
     from mediapipe.transcode.argv import build_command
+    from mediapipe.transcode.chain import ACCELERATORS, fallback_chain
     from mediapipe.transcode.plan import TranscodePlan, plan_transcode
     from mediapipe.transcode.run import TranscodeResult, transcode
     from mediapipe.transcode.toolchain import probe_encoder

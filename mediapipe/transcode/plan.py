@@ -1,43 +1,53 @@
 """The transcode decision as data: what a video needs to play in a browser, by Immich's policy.
 
 Owns: ``plan_transcode(info, cfg) -> TranscodePlan`` (decision ``all``/``video``/``audio``/
-``remux``/``none`` with the reasons, the streams used, the output size, HDR tone-mapping) and
-``Accel``, the links of the accelerator fallback chain a plan can be carried out with. Does not
-own: the ffmpeg argv (``argv.build_command``), running ffmpeg, probing encoders or the fallback
-chain (``run``, ``toolchain``), reading metadata (``metadata.video``).
+``remux``/``none`` with the reasons, the streams used, the output size, HDR tone-mapping). Does
+not own: the ffmpeg argv (``argv.build_command``), the accelerators and their fallback chain
+(``chain``), running ffmpeg (``run``), reading metadata (``metadata.video``).
+
+Immich's readings of the config: the target codec is always accepted (video and audio), ``opus``
+and ``libopus`` name the same codec, an unknown ``preset`` is dropped with a warning (in
+``warnings``, and the log), and a video is scaled where Immich scales it: odd dimensions, or a
+shorter side above ``targetResolution`` (never up).
 
 A video whose stream headers say more pixels than ``image.maxPixels`` is refused before
 anything decodes it (``check_size``, which ``plan_transcode`` calls first; ``TooLarge``), as
 an image of that size is.
 
-Entry points: ``plan_transcode``, ``check_size``, ``TranscodePlan``, ``Accel``.
+Entry points: ``plan_transcode``, ``check_size``, ``TranscodePlan``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
+import functools
+import logging
 from typing import Literal
 
 from mediapipe.config import Config, FFmpegConfig, parse_bitrate
 from mediapipe.errors import UnsupportedMedia, check_pixels
 from mediapipe.metadata.model import HDR_TRANSFERS, MediaInfo, main_stream
 
-__all__ = ["Accel", "TranscodePlan", "check_size", "plan_transcode"]
+__all__ = ["PRESETS", "TranscodePlan", "check_size", "plan_transcode"]
 
 Decision = Literal["all", "video", "audio", "remux", "none"]
 # Formats whose stream can go into mp4 unchanged (FFmpeg's demuxer names, normalised).
 MP4_CONTAINERS = frozenset({"mp4", "mov"})
-# Decoder names (what ffprobe/PyAV report) to the encoder names Immich's settings use.
-_AUDIO_NAMES = {"opus": "libopus"}
+# Codec names (ffprobe/PyAV's and Immich's settings') that are the same codec.
+_AUDIO_NAMES = {"libopus": "opus"}
+# The x264 preset names every accelerator maps (Immich's list); others are dropped.
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+           "veryslow")
+log = logging.getLogger(__name__)
 
 
-class Accel(enum.StrEnum):
-    """How the video is encoded: one link of the fallback chain."""
+@functools.cache
+def _warn_once(message: str) -> None:
+    log.warning("%s", message)
 
-    NVENC_HWDECODE = "nvenc-hwdecode"
-    NVENC = "nvenc"
-    SOFTWARE = "software"
+
+def _audio_name(codec: str) -> str:
+    return _AUDIO_NAMES.get(codec, codec)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,10 +69,13 @@ class TranscodePlan:
     primaries: str | None
     ffmpeg: FFmpegConfig
     duration: float | None = None
+    pix_fmt: str = "yuv420p"  # the source video stream's
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         data = dataclasses.asdict(self)
         data["reasons"] = list(self.reasons)
+        data["warnings"] = list(self.warnings)
         del data["ffmpeg"]
         return data
 
@@ -72,13 +85,15 @@ def _even(n: float) -> int:
 
 
 def _output_size(w: int, h: int, target: str) -> tuple[tuple[int, int], bool]:
-    """(output size, whether to scale): shorter side to ``target``, never upscaled; even."""
+    """(output size, whether to scale), as Immich decides: scaled when a side is odd or the
+    shorter side is above ``target``; the shorter side to ``target`` (never up), even."""
     short = min(w, h)
-    if target != "original" and short > int(target):
-        t = int(target)
-        size = (t, _even(h * t / w)) if w <= h else (_even(w * t / h), t)
+    t = short if target == "original" else min(int(target), short)
+    t -= t % 2
+    if (w % 2 or h % 2) or short > t:
+        size = (t, _even(h * t / w)) if h > w else (_even(w * t / h), t)
         return size, True
-    return (w - w % 2, h - h % 2), False
+    return (w, h), False
 
 
 def check_size(info: MediaInfo, cfg: Config) -> None:
@@ -104,7 +119,7 @@ def plan_transcode(info: MediaInfo, cfg: Config) -> TranscodePlan:
     audio = main_stream(info.streams, "audio")
     reasons: list[str] = []
     pix = video.pix_fmt or info.pix_fmt or ""
-    codec_ok = video.codec in ff.accepted_video_codecs
+    codec_ok = video.codec in (*ff.accepted_video_codecs, ff.target_video_codec)
     pix_ok = pix in ("yuv420p", "yuvj420p")
     container_ok = (info.container in MP4_CONTAINERS
                     or info.container in ff.accepted_containers)
@@ -116,8 +131,8 @@ def plan_transcode(info: MediaInfo, cfg: Config) -> TranscodePlan:
 
     required = []
     if not codec_ok:
-        required.append(f"video codec {video.codec} is not accepted "
-                        f"({', '.join(ff.accepted_video_codecs)})")
+        accepted = dict.fromkeys((*ff.accepted_video_codecs, ff.target_video_codec))
+        required.append(f"video codec {video.codec} is not accepted ({', '.join(accepted)})")
     if not pix_ok:
         required.append(f"pixel format {pix or 'unknown'} is not 8-bit 4:2:0")
     if odd:
@@ -128,7 +143,8 @@ def plan_transcode(info: MediaInfo, cfg: Config) -> TranscodePlan:
         video_reasons = ["policy all"]
     elif policy in ("required", "optimal", "bitrate"):
         video_reasons = list(required)
-        if policy == "optimal" and scale:
+        too_big = ff.target_resolution != "original" and min(w, h) > int(ff.target_resolution)
+        if policy == "optimal" and too_big:
             video_reasons.append(f"shorter side {min(w, h)} exceeds targetResolution "
                                  f"{ff.target_resolution}")
         if policy == "bitrate" and max_rate and bitrate > max_rate:
@@ -138,7 +154,9 @@ def plan_transcode(info: MediaInfo, cfg: Config) -> TranscodePlan:
     if audio is not None and policy != "disabled":
         if policy == "all":
             audio_reasons = ["policy all"]
-        elif _AUDIO_NAMES.get(audio.codec, audio.codec) not in ff.accepted_audio_codecs:
+        elif _audio_name(audio.codec) not in {_audio_name(c) for c in
+                                              (*ff.accepted_audio_codecs,
+                                               ff.target_audio_codec)}:
             audio_reasons = [f"audio codec {audio.codec} is not accepted "
                              f"({', '.join(ff.accepted_audio_codecs)})"]
     transcode_audio = bool(audio_reasons)
@@ -164,6 +182,11 @@ def plan_transcode(info: MediaInfo, cfg: Config) -> TranscodePlan:
     tonemap = ff.tonemap if hdr and ff.tonemap != "disabled" and transcode_video else None
     if tonemap:
         reasons.append(f"HDR ({hdr}) tone-mapped to SDR with {tonemap}")
+    warnings = []
+    if ff.preset not in PRESETS:
+        warnings.append(f"ffmpeg.preset {ff.preset!r} is none of {', '.join(PRESETS)}: "
+                        "dropped, the encoder's default is used")
+        _warn_once(warnings[-1])
     return TranscodePlan(
         decision=decision, reasons=tuple(reasons), video_stream=video.index,
         audio_stream=audio.index if audio else None, source_video_codec=video.codec,
@@ -172,5 +195,5 @@ def plan_transcode(info: MediaInfo, cfg: Config) -> TranscodePlan:
         output_size=out_size if transcode_video else (w, h), rotation=info.rotation,
         scale=scale and transcode_video, tonemap=tonemap, hdr_transfer=hdr,
         primaries=video.color_primaries or info.color_primaries, ffmpeg=ff,
-        duration=info.duration,
+        duration=info.duration, pix_fmt=pix or "yuv420p", warnings=tuple(warnings),
     )

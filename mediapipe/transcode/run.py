@@ -2,19 +2,19 @@
 
 Owns: ``run_ffmpeg`` (one argv; ``-progress pipe:1`` parsed into a 0..1 fraction; a timeout; the
 process's niceness; ``TranscodeFailed`` with return code, argv and stderr tail) and
-``transcode(plan, src, dst, accel) -> TranscodeResult``: the chain NVENC + hardware decode →
-NVENC + software decode → software, skipping encoders that ``toolchain.probe_encoder`` says do not
-open and falling back on real NVENC failures too (too many sessions, out of memory); an Immich
-accelerator mediapipe does not run (qsv, vaapi, rkmpp) and a codec NVENC has no encoder for
-(vp9) are skipped links, and a target codec whose software encoder this ffmpeg lacks (vp9, av1
-where not built) is encoded as h264, each said once in the log and in ``skipped``. Software
+``transcode(plan, src, dst, accel) -> TranscodeResult``: down ``chain.fallback_chain`` (hardware
+decode and encode → hardware encode of software-decoded frames → software, for every
+accelerator), skipping links whose encoder does not open here (``Accelerator.available``, a real
+one-frame encode) and falling back on real hardware failures too (too many sessions, out of
+memory); a target codec whose software encoder this ffmpeg lacks (vp9, av1 where not built) is
+encoded as h264, each said once in the log and in ``skipped``. Software
 two-pass encodes run ffmpeg twice (``argv.two_pass``), sharing a pass log in a temp folder.
 Output goes
 to a temp file renamed on success and removed on failure (``storage.atomic_output``; unguarded for
 a CLI ``--out`` outside a media root). Does not own: what to run
 (``transcode``).
 
-Entry points: ``transcode``, ``run_ffmpeg``, ``TranscodeResult``, ``accel_chain``.
+Entry points: ``transcode``, ``run_ffmpeg``, ``TranscodeResult``, ``machine_here``.
 """
 
 from __future__ import annotations
@@ -36,11 +36,15 @@ from pathlib import Path
 from mediapipe import lifelines, sources
 from mediapipe.errors import MediaError, PermissionDenied, StorageOffline, TranscodeFailed
 from mediapipe.sources import Source, SourceLike
-from mediapipe.transcode import toolchain
-from mediapipe.transcode.argv import NVENC_ENCODERS, SOFTWARE_ENCODERS, build_command, two_pass
-from mediapipe.transcode.plan import Accel, TranscodePlan
+from mediapipe.transcode import devices, toolchain
+from mediapipe.transcode.accelerator import Machine
+from mediapipe.transcode.argv import build_command, two_pass
+from mediapipe.transcode.build import probe_build
+from mediapipe.transcode.chain import Link, fallback_chain
+from mediapipe.transcode.plan import TranscodePlan
+from mediapipe.transcode.software import LIBRARIES, SOFTWARE
 
-__all__ = ["TranscodeResult", "accel_chain", "run_ffmpeg", "transcode"]
+__all__ = ["TranscodeResult", "machine_here", "run_ffmpeg", "transcode"]
 
 Progress = Callable[[float], None]
 Output = Callable[[Path], AbstractContextManager[Path]]  # target -> the temp path to write
@@ -74,23 +78,9 @@ def _warn_once(message: str) -> None:
     log.warning("%s", message)
 
 
-def accel_chain(accel: str, accel_decode: bool,
-                codec: str | None = None) -> tuple[list[Accel], list[tuple[str, str]]]:
-    """The links to try for config ``accel``/``accelDecode`` (and the target ``codec``, when
-    given), and those left out with why. An accelerator mediapipe does not run (Immich's qsv,
-    vaapi, rkmpp) leaves software alone, with one warning per process."""
-    if accel not in ("nvenc", "disabled"):
-        why = f"{accel} is Immich's; mediapipe runs nvenc or software"
-        _warn_once(f"ffmpeg.accel = {accel!r}: {why}; encoding in software")
-        return [Accel.SOFTWARE], [(accel, why)]
-    if accel != "nvenc":
-        return [Accel.SOFTWARE], []
-    if codec is not None and codec not in NVENC_ENCODERS:
-        why = f"NVIDIA has no {codec} encoder"
-        return [Accel.SOFTWARE], [(Accel.NVENC_HWDECODE.value, why), (Accel.NVENC.value, why)]
-    if accel_decode:
-        return [Accel.NVENC_HWDECODE, Accel.NVENC, Accel.SOFTWARE], []
-    return [Accel.NVENC, Accel.SOFTWARE], [(Accel.NVENC_HWDECODE.value, "accelDecode is off")]
+def machine_here(preferred_device: str = "auto") -> Machine:
+    """This machine as a plan sees it: its ``/dev/dri`` nodes and its ffmpeg build."""
+    return Machine(devices.discover(), probe_build(), preferred_device)
 
 
 def software_codec(plan: TranscodePlan) -> tuple[TranscodePlan, str | None]:
@@ -99,10 +89,10 @@ def software_codec(plan: TranscodePlan) -> tuple[TranscodePlan, str | None]:
     codec = plan.target_video_codec
     if plan.decision not in ("all", "video") or codec == FALLBACK_CODEC:
         return plan, None
-    status = toolchain.probe_encoder(SOFTWARE_ENCODERS[codec])
+    status = toolchain.probe_encoder(SOFTWARE.library(codec))
     if status.available:
         return plan, None
-    why = (f"{SOFTWARE_ENCODERS[codec]} does not open here ({status.reason}): {codec} "
+    why = (f"{SOFTWARE.library(codec)} does not open here ({status.reason}): {codec} "
            f"encoded as {FALLBACK_CODEC}")
     _warn_once(f"ffmpeg.targetVideoCodec = {codec!r}: {why}")
     return dataclasses.replace(plan, target_video_codec=FALLBACK_CODEC), why
@@ -132,7 +122,9 @@ def _output_unwritable(output: str) -> MediaError | None:
 
 
 def _encoder_of(argv: list[str]) -> str:
-    return argv[argv.index("-c:v") + 1] if "-c:v" in argv else "copy"
+    """The video encoder an argv names (software's ``h264`` reported as libx264)."""
+    name = argv[argv.index("-c:v") + 1] if "-c:v" in argv else "copy"
+    return LIBRARIES.get(name, name)
 
 
 def _drain(stream: object, sink: collections.deque[str]) -> None:
@@ -200,23 +192,19 @@ def run_ffmpeg(argv: list[str], *, source: str, duration: float | None = None,
 
 def transcode(plan: TranscodePlan, source: SourceLike, dst: str | Path, *, output: Output,
               accel: str = "disabled", accel_decode: bool = False,
-              progress: Progress | None = None) -> TranscodeResult:
+              progress: Progress | None = None, machine: Machine | None = None) -> TranscodeResult:
     """Carry out ``plan`` on ``source`` (ffmpeg reads its ``Source.name``) into ``dst`` down
-    the fallback chain; the result says what ran."""
+    the fallback chain on ``machine`` (default: this one); the result says what ran."""
     src = Source.of(source)
-    chain, skipped = accel_chain(accel, accel_decode, plan.target_video_codec)
-    if plan.decision not in ("all", "video"):
-        skipped += [(a.value, f"decision {plan.decision}: no video encode")
-                    for a in chain if a is not Accel.SOFTWARE]
-        chain = [Accel.SOFTWARE]
+    machine = machine or machine_here(plan.ffmpeg.preferred_hw_device)
+    chain, skipped = fallback_chain(plan, accel, accel_decode, machine)
     start = time.perf_counter()
     for i, link in enumerate(chain):
         run_plan = plan
-        if link is not Accel.SOFTWARE:
-            encoder = NVENC_ENCODERS.get(plan.target_video_codec, "")
-            status = toolchain.probe_encoder(encoder)
+        if link.accel.hardware:
+            status = link.accel.available(plan.target_video_codec, machine)
             if not status.available:
-                skipped.append((link.value, f"{encoder} does not open: {status.reason}"))
+                skipped.append((link.value, f"{status.name} does not open: {status.reason}"))
                 continue
         else:
             run_plan, why = software_codec(plan)
@@ -224,7 +212,7 @@ def transcode(plan: TranscodePlan, source: SourceLike, dst: str | Path, *, outpu
                 skipped.append((f"{link.value} {plan.target_video_codec}", why))
         try:
             with output(Path(dst)) as tmp:
-                argv = _run_passes(run_plan, src, tmp, link, progress)
+                argv = _run_passes(run_plan, src, tmp, link, machine, progress)
         except TranscodeFailed as exc:
             if i == len(chain) - 1:
                 raise
@@ -240,19 +228,19 @@ def transcode(plan: TranscodePlan, source: SourceLike, dst: str | Path, *, outpu
     raise AssertionError("the chain always ends with software")  # pragma: no cover
 
 
-def _run_passes(plan: TranscodePlan, src: Source, tmp: Path, link: Accel,
+def _run_passes(plan: TranscodePlan, src: Source, tmp: Path, link: Link, machine: Machine,
                 progress: Progress | None) -> list[str]:
     """Run ``plan`` into ``tmp``: once, or twice for a two-pass encode; the last argv."""
     ff = plan.ffmpeg
     if not two_pass(plan, link):
-        argv = build_command(plan, src.name, tmp, link)
+        argv = build_command(plan, src.name, tmp, link, machine)
         run_ffmpeg(argv, source=str(src), duration=plan.duration, progress=progress,
                    timeout=ff.timeout, nice=ff.nice)
         return argv
     with tempfile.TemporaryDirectory(prefix="mediapipe-2pass-") as folder:
         passlog = Path(folder, "pass")
         for number in (1, 2):
-            argv = build_command(plan, src.name, tmp, link, pass_number=number,
+            argv = build_command(plan, src.name, tmp, link, machine, pass_number=number,
                                  passlog=passlog)
 
             def half(fraction: float, number: int = number) -> None:

@@ -58,13 +58,17 @@ _PROBE_INPUT = ["-f", "lavfi", "-i", "color=c=black:s=256x256:r=25:d=0.04"]
 
 
 @functools.cache
-def probe_encoder(name: str) -> EncoderStatus:
-    """Encode one frame with ``name``; available only if ffmpeg exits 0. Cached per process."""
+def probe_encoder(name: str, inputs: tuple[str, ...] = (), vf: str = "") -> EncoderStatus:
+    """Encode one frame with ``name``; available only if ffmpeg exits 0. Cached per process.
+
+    ``inputs`` (``-init_hw_device …``) and ``vf`` (``format=nv12,hwupload``) are what an encoder
+    that takes hardware frames needs to be reached."""
     ffmpeg = tool_path("ffmpeg")
     if ffmpeg is None:
         return EncoderStatus(name, False, "ffmpeg not found on PATH")
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", *_PROBE_INPUT,
-            "-frames:v", "1", "-pix_fmt", "yuv420p", "-c:v", name, "-f", "null", "-"]
+    frames = ["-vf", vf] if vf else ["-pix_fmt", "yuv420p"]
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", *inputs, *_PROBE_INPUT,
+            "-frames:v", "1", *frames, "-c:v", name, "-f", "null", "-"]
     try:
         proc = _run(argv)
     except subprocess.TimeoutExpired:
