@@ -18,6 +18,7 @@ from PIL import Image
 
 from fixtures import jpegs
 from fixtures.images import pattern
+from fixtures.quality import ssim
 from mediapipe.config import Config
 from mediapipe.errors import TooLarge, UnsupportedMedia
 from mediapipe.metadata.model import MediaInfo
@@ -25,7 +26,6 @@ from mediapipe.thumbnails import jpeg
 from mediapipe.thumbnails.engine import PillowEngine
 from mediapipe.thumbnails.make import make_thumbnails
 from mediapipe.thumbnails.turbo import TurboEngine
-from tests.test_thumbnails_quality import ssim
 
 ENGINES = [pytest.param(TurboEngine, id="turbo"), pytest.param(PillowEngine, id="pillow")]
 

@@ -17,12 +17,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import numpy as np
-import numpy.typing as npt
 import pytest
 import pyvips  # type: ignore[import-untyped]
-from PIL import Image, ImageCms, ImageFile, ImageOps
+from PIL import Image
 
+from fixtures.quality import reference, ssim
 from fixtures.thumbnails import checkerboard, line_pattern, zone_plate
 from mediapipe import formats
 from mediapipe.config import Config
@@ -46,47 +45,6 @@ SYNTHETIC = {
     "2px-checkerboard": lambda p: checkerboard(p, 2),
 }
 CFG = Config.from_dict({"image": {"colorspace": "srgb"}})
-
-
-def channel(im: Image.Image, band: str = "Y") -> npt.NDArray[np.float64]:
-    """One band of the image in YCbCr: luminance (``Y``) or a colour difference."""
-    return np.asarray(im.convert("YCbCr").getchannel(band), np.float64)
-
-
-def _box(a: npt.NDArray[np.float64], k: int = 7) -> npt.NDArray[np.float64]:
-    c = np.pad(a, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
-    out: npt.NDArray[np.float64] = (c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]) / (k * k)
-    return out
-
-
-def ssim(a: Image.Image, b: Image.Image, band: str = "Y") -> float:
-    """Mean SSIM of one band (luminance by default) of two same-size images (uniform 7x7
-    windows)."""
-    assert a.size == b.size, (a.size, b.size)
-    x, y = channel(a, band), channel(b, band)
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    mx, my = _box(x), _box(y)
-    vx, vy, cov = _box(x * x) - mx * mx, _box(y * y) - my * my, _box(x * y) - mx * my
-    m = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
-    return float(m.mean())
-
-
-def reference(path: Path, size: tuple[int, int]) -> Image.Image:
-    """Every pixel, upright, in sRGB (an embedded profile applied, as ours and libvips' are)."""
-    im = Image.open(path)
-    ImageFile.LOAD_TRUNCATED_IMAGES = True  # a cut sample decodes as far as ours do
-    try:
-        im.load()
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = False
-    im = ImageOps.exif_transpose(im)
-    icc = im.info.get("icc_profile")
-    if icc:
-        srgb = ImageCms.profileToProfile(im, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
-                                         ImageCms.createProfile("sRGB"), outputMode="RGB")
-        assert srgb is not None  # None only for inPlace=True
-        im = srgb
-    return im.convert("RGB").resize(size, Image.Resampling.LANCZOS)
 
 
 def outputs(path: Path, engine: type) -> dict[str, Image.Image]:
