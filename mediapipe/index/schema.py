@@ -48,6 +48,14 @@ FACTS = {
     "live_photo_id": "TEXT",  # Apple's ContentIdentifier / MediaGroupUUID
     "linked_video": "TEXT",  # asset id of the paired live video or the extracted motion part
     "warnings": "TEXT",  # a JSON array: what was read or made despite a problem
+    # from the metadata step: the date (ISO 8601) and the rule that gave it, the place names,
+    # a panorama's projection (Immich's ``city``/``state``/``country``/``projectionType``)
+    "taken_at": "TEXT",
+    "taken_at_source": "TEXT",
+    "city": "TEXT",
+    "state": "TEXT",
+    "country": "TEXT",
+    "projection_type": "TEXT",
 }
 _ADDED = {**FACTS, "hidden": "INTEGER NOT NULL DEFAULT 0",  # a live photo's video
           "error_at": "REAL",  # when the last error was recorded

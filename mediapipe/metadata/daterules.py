@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mediapipe.config import Config
 from mediapipe.metadata.dates import Taken, format_offset
 from mediapipe.metadata.filenames import date_in_name
 from mediapipe.metadata.places import Place, place_at
@@ -48,6 +49,12 @@ class ReadOptions:
     places: bool = True
     # the IANA zone of a camera-local QuickTime date where the video has no position
     local_zone: str | None = None
+
+    @classmethod
+    def of(cls, cfg: Config) -> ReadOptions:
+        """The options ``cfg``'s settings ask for."""
+        return cls(tuple(cfg.metadata.date_rules), cfg.reverse_geocoding.enabled,
+                   cfg.metadata.local_time_zone or None)
 
 
 DEFAULT_OPTIONS = ReadOptions()
