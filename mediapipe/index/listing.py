@@ -56,7 +56,8 @@ class Listed:
 
 
 _COLUMNS = ("path, asset_id, kind, online, hidden, linked_video, live_photo_id, thumbhash, "
-            "width, height, encoder, taken_at, taken_at_source, city, state, country, "
+            "width, height, encoder, taken_at, taken_at_source, place_city, place_state, "
+            "place_country, "
             "projection_type, warnings, error_type, error_message, error_stage, error_at")
 
 
