@@ -43,9 +43,11 @@ _PATTERNS = (
     (re.compile(rf"(?<!\d){_Y}{_M}{_D}[_-]{_H}{_MI}{_S}(?P<ms>\d{{3}})?(?!\d)"), False),
     # separated date, a space/_/T/-, time separated by - . _ : or not at all
     (re.compile(rf"(?<!\d){_Y}-{_M}-{_D}[ _T-]{_H}[-.:_]?{_MI}[-.:_]?{_S}(?!\d)"), False),
-    # a day only: compact (WhatsApp's IMG-20190412-WA0001) or separated (2019-04-12)
-    (re.compile(rf"(?<!\d){_Y}{_M}{_D}(?!\d)"), True),
-    (re.compile(rf"(?<!\d){_Y}{_SEP}{_M}{_SEP}{_D}(?!\d)"), True),
+    # a day only: compact (WhatsApp's IMG-20190412-WA0001) or separated (2019-04-12); never
+    # the day of a date-time whose time is impossible (IMG_20190412_253456: no date at all)
+    (re.compile(rf"(?<!\d){_Y}{_M}{_D}(?!\d|[_-]\d{{6}})"), True),
+    (re.compile(rf"(?<!\d){_Y}{_SEP}{_M}{_SEP}{_D}(?!\d|[ _T-]\d\d[-.:_]?\d\d[-.:_]?\d\d)"),
+     True),
 )
 _YEARS = range(1970, 2100)
 
