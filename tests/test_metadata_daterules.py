@@ -162,15 +162,15 @@ def test_the_files_own_date_always_wins(tmp_path: Path) -> None:
     assert info.taken_at is not None and info.taken_at.isoformat() == "2021-06-01T09:00:00+02:00"
 
 
-def test_the_takeout_position_gives_a_wall_time_its_zone(tmp_path: Path) -> None:
-    """EXIF's date without an offset, no GPS in the file: the JSON's position gives the zone."""
+def test_a_photo_with_its_own_date_takes_nothing_from_a_takeout_json(tmp_path: Path) -> None:
+    """The hot path: a file with a date is never asked about a JSON beside it."""
     path = images.jpeg(tmp_path / "IMG_9.jpg", (64, 48), taken=datetime(2019, 7, 1, 10, 0))
     (tmp_path / "IMG_9.jpg.json").write_text(json.dumps(
-        {"photoTakenTime": {"timestamp": "1"}, "geoData": {"latitude": PARIS[0],
-                                                           "longitude": PARIS[1]}}))
+        {"photoTakenTime": {"timestamp": "1"}, "description": "from Google",
+         "geoData": {"latitude": PARIS[0], "longitude": PARIS[1]}}))
     info = read_metadata(path)
     assert info.taken_at_source == "DateTimeOriginal"
-    assert (info.offset, info.time_zone, info.city) == ("+02:00", "Europe/Paris", "Paris")
+    assert (info.latitude, info.description, info.city) == (None, None, None)
 
 
 def test_a_file_name_date_is_a_wall_time_and_a_day_only_is_marked(tmp_path: Path) -> None:

@@ -14,8 +14,10 @@ stage is told by the settings: ``metadata.dateRules``, ``reverseGeocoding.enable
 
 LibrePhotos' ``api/date_time_extractor.py`` runs such a user-ordered list too; PhotoPrism tries
 Takeout JSON and then the name (``internal/meta/json_gphotos.go``,
-``pkg/txt/datetime_filepath.go``). The Takeout JSON also gives a position and a description
-where the file has none; the place names (``places``) come from the position found last.
+``pkg/txt/datetime_filepath.go``). The Takeout JSON of a file with no date also gives the
+position and the description the file lacks; a file with a date of its own is never asked about
+a JSON beside it (a photo with a date pays nothing for the rules). The place names
+(``places``) come from the position found last.
 Does not own: tag dates (``dates``), the name patterns (``filenames``), the JSON (``takeout``).
 
 Entry points: ``complete``, ``ReadOptions``, ``DATE_RULES``.
@@ -82,16 +84,13 @@ def complete(path: Path, mtime: float, dated: Callable[[Position], Taken | None]
     lat, lon, alt = where
     taken = dated((lat, lon))
     warnings: list[str] = []
-    takeout: Takeout | None = None
-    if "takeout-json" in options.date_rules and (taken is None or lat is None):
-        takeout = _takeout(path, warnings)
-    if takeout is not None and lat is None and takeout.latitude is not None:
-        lat, lon, alt = takeout.latitude, takeout.longitude, takeout.altitude
-        if taken is not None and taken.offset is None:  # a wall time: now in the JSON's zone
-            taken = dated((lat, lon))
-    description = description or (takeout.description if takeout else None)
     date_only = False
-    if taken is None:
+    if taken is None:  # only a file with no date of its own looks further (the hot path)
+        takeout = _takeout(path, warnings) if "takeout-json" in options.date_rules else None
+        if takeout is not None:
+            if lat is None and takeout.latitude is not None:
+                lat, lon, alt = takeout.latitude, takeout.longitude, takeout.altitude
+            description = description or takeout.description
         taken, date_only = _by_rules(path, mtime, takeout, (lat, lon), options.date_rules)
     place = place_at(lat, lon) if options.places else None
     return Completed(taken, date_only, lat, lon, alt, description, place, tuple(warnings))
