@@ -45,8 +45,8 @@ SLACK_KM = 10.0  # how far outside its extent a place still names a point
 _PER_SQRT_PERSON_KM = 0.015
 _EXTENT_KM = (1.0, 30.0)
 # Every place within reach is a candidate: the few nearest of all (a k-d tree), and every
-# town of 100,000 people or more within reach (one vectorised pass over their 5,500 points),
-# so a metropolis whose centre is farther than a dozen of its own wards' is still one.
+# town of 100,000 people or more whose reach touches the point's 1°x1° cell (a table built
+# once), so a metropolis whose centre is farther than a dozen of its own wards' is still one.
 _NEAREST = 8
 _TOWN = 100_000
 
@@ -99,36 +99,49 @@ class _Index:
         self._land = np.array([land_at.get(countries.get(str(r.get("country_code")), ""), 0)
                                for r in rows], dtype=np.int16)
         self._extent = np.clip(_PER_SQRT_PERSON_KM * np.sqrt(population), *_EXTENT_KM)
+        self._xyz = xyz
         self._tree = cKDTree(xyz)
-        self._towns = np.nonzero(population >= _TOWN)[0]
-        self._town_xyz = np.ascontiguousarray(xyz[self._towns])
         self._reach = _chord(REACH_KM)
-        self._cos_reach = 1 - self._reach ** 2 / 2
+        self._towns = _town_cells(np.degrees(lat), np.degrees(lon), population)
 
     def nearest(self, lat: float, lon: float) -> Place | None:
+        import numpy as np
+
         la, lo = math.radians(lat), math.radians(lon)
-        point = (math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la))
+        point = np.array((math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo),
+                          math.sin(la)))
         chords, found = self._tree.query(point, k=_NEAREST, distance_upper_bound=self._reach)
-        candidates = {int(i): float(c) for c, i in zip(chords, found, strict=True)
-                      if math.isfinite(c)}
-        dots = self._town_xyz @ point
-        for j in (dots >= self._cos_reach).nonzero()[0]:
-            chord = math.sqrt(max(0.0, 2 - 2 * float(dots[j])))
-            candidates.setdefault(int(self._towns[j]), chord)
-        best: tuple[float, int, float] | None = None
-        for index, chord in candidates.items():
-            km = 2 * EARTH_KM * math.asin(min(1.0, chord / 2))
-            extent = float(self._extent[index])
-            if km > min(REACH_KM, extent + SLACK_KM):
-                continue
-            score = km / extent
-            if best is None or score < best[0]:
-                best = (score, index, km)
-        if best is None:
+        candidates = found[np.isfinite(chords)]
+        towns = self._towns.get((math.floor(lat), math.floor(lon)))
+        if towns is not None:
+            candidates = np.union1d(candidates, towns)
+        if candidates.size == 0:
             return None
-        _, index, km = best
+        km = EARTH_KM * np.arccos(np.clip(self._xyz[candidates] @ point, -1.0, 1.0))
+        extent = self._extent[candidates]
+        score = np.where(km <= np.minimum(REACH_KM, extent + SLACK_KM), km / extent, np.inf)
+        best = int(np.argmin(score))
+        if not math.isfinite(float(score[best])):
+            return None
+        index = int(candidates[best])
         return Place(self._names[index], self._states[int(self._state[index])] or None,
-                     self._lands[int(self._land[index])] or None, round(km, 3))
+                     self._lands[int(self._land[index])] or None, round(float(km[best]), 3))
+
+
+def _town_cells(lat: Any, lon: Any, population: Any) -> dict[tuple[int, int], Any]:
+    """The towns (``_TOWN`` people or more) each 1°x1° cell must consider: every town whose
+    reach (``REACH_KM``) touches the cell, as an index array per cell."""
+    import numpy as np
+
+    cells: dict[tuple[int, int], list[int]] = {}
+    margin = math.degrees(REACH_KM / EARTH_KM)
+    for i in np.nonzero(population >= _TOWN)[0]:
+        la, lo = float(lat[i]), float(lon[i])
+        wide = margin / max(math.cos(math.radians(la)), 0.01)
+        for y in range(math.floor(la - margin), math.floor(la + margin) + 1):
+            for x in range(math.floor(lo - wide), math.floor(lo + wide) + 1):
+                cells.setdefault((y, (x + 180) % 360 - 180), []).append(int(i))
+    return {cell: np.array(found) for cell, found in cells.items()}
 
 
 def _chord(km: float) -> float:
