@@ -102,7 +102,7 @@ import resource, sys, time
 def rss():
     return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1])
 from mediapipe.metadata import places
-import numpy, scipy.spatial, reverse_geocode
+import numpy
 before = rss()
 start = time.perf_counter()
 places.load()

