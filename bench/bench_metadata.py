@@ -10,18 +10,30 @@ fallback's cost end to end: real photos with no date tag in-process (the samples
 set, and the old camera archive of ``fixtures/oldcams``, whose dates only exiftool finds); those
 that may hold a date only exiftool reads ask the running exiftool, the others are not sent
 (``ImageBlocks.opaque``).
+
+Then the place names and the date rules (issue 34): the place index's build time and the memory
+it adds to a process (measured in a fresh interpreter: resident set before and after
+``places.load``), a lookup's cost over positions spread across the inhabited world (no two the
+same), and the date rules' cost per photo: a dateless JPEG whose name holds its date, one with
+a Takeout JSON beside it, and the same files with every rule but the file time off.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import random
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
 from fixtures import images, oldcams
+from mediapipe.metadata import places
+from mediapipe.metadata.daterules import DATE_RULES, ReadOptions
 from mediapipe.metadata.read import read_metadata
 
 JPEG_READS = 2000
@@ -50,7 +62,8 @@ def _repeat(files: list[Path], n: int) -> list[Path]:
 def _has_date(path: Path) -> bool:
     """Whether the in-process readers find a date (exiftool is never asked for it)."""
     info = read_metadata(path, sidecar=False)
-    return info.taken_at_source != "file_mtime" and info.metadata_source == "mediapipe"
+    return info.taken_at_source not in (*DATE_RULES, "none") \
+        and info.metadata_source == "mediapipe"
 
 
 def _ours(files: list[Path]) -> tuple[float, int]:
@@ -85,6 +98,76 @@ def _exiftool(files: list[Path]) -> float:
         proc.wait(timeout=30)
 
 
+_RSS_PROBE = """
+import resource, sys, time
+def rss():
+    return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1])
+from mediapipe.metadata import places
+import numpy
+before = rss()
+start = time.perf_counter()
+places.load()
+print(time.perf_counter() - start, (rss() - before) / 1024)
+"""
+
+
+def _places(dated: list[Path]) -> None:
+    """The place index: build time and memory in a fresh process; a lookup's cost; what it
+    adds to a dated JPEG with GPS, its lookup never remembered (each photo a new position)."""
+    out = subprocess.run([sys.executable, "-c", _RSS_PROBE], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1])
+    build_s, mib = map(float, out.stdout.split())
+    rng = random.Random(34)
+    points = [(rng.uniform(-45, 65), rng.uniform(-125, 150)) for _ in range(20000)]
+    places.load()
+    start = time.perf_counter()
+    named = sum(places.place_at(lat, lon) is not None for lat, lon in points)
+    per = (time.perf_counter() - start) / len(points)
+    print(f"place names: index built in {build_s:.2f} s, {mib:.0f} MiB resident per process "
+          f"(shared by a pool forked after it); {per * 1e6:.0f} us a lookup "
+          f"({named} of {len(points)} random positions named, the rest at sea or far from "
+          f"any town)", flush=True)
+    with_gps = [p for p in dated if read_metadata(p, sidecar=False).latitude is not None]
+    on, off = _interleaved(_repeat(with_gps, HEIC_READS), ReadOptions(),
+                           ReadOptions(places=False), forget=True)
+    print(f"place names, JPEG with a date and GPS, no lookup remembered: {on:.3f} ms a file "
+          f"with place names, {off:.3f} ms without (+{(on - off) * 1000:.0f} us; medians)",
+          flush=True)
+
+
+def _interleaved(files: list[Path], a: ReadOptions, b: ReadOptions,
+                 forget: bool = False) -> tuple[float, float]:
+    """The median read time (ms) of each file under ``a`` and under ``b``, read one after the
+    other so that a busy machine weighs on both alike; ``forget``: no place remembered."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for f in files:
+        for side, options in enumerate((a, b)):
+            if forget:
+                places._near.cache_clear()
+            start = time.perf_counter()
+            read_metadata(f, sidecar=False, options=options)
+            times[side].append(time.perf_counter() - start)
+    return (statistics.median(times[0]) * 1000, statistics.median(times[1]) * 1000)
+
+
+def _date_rules(out: Path) -> None:
+    """What the date rules cost a photo with no date tag: by name, by Takeout JSON."""
+    named = [images.jpeg(out / f"IMG_20190412_1234{i:02d}.jpg", (1024, 768)) for i in range(8)]
+    takeout = [images.jpeg(out / f"IMG_{i:04d}.jpg", (1024, 768)) for i in range(8)]
+    for p in takeout:
+        (out / f"{p.name}.supplemental-metadata.json").write_text(json.dumps(
+            {"photoTakenTime": {"timestamp": "1555072496"},
+             "geoData": {"latitude": 48.85, "longitude": 2.29, "altitude": 0.0}}))
+    off = ReadOptions(date_rules=("file_mtime",))
+    for label, files in (("file name", named), ("Takeout JSON", takeout)):
+        for f in files:
+            read_metadata(f, sidecar=False)  # warm
+        rules, mtime = _interleaved(_repeat(files, HEIC_READS), ReadOptions(), off)
+        print(f"date rules, dateless JPEG dated by its {label}: {rules:.3f} ms a file with the "
+              f"rules, {mtime:.3f} ms with the file time only (+{(rules - mtime) * 1000:.0f} us; "
+              f"medians)", flush=True)
+
+
 def main() -> None:
     samples = _samples() / "images"
     with tempfile.TemporaryDirectory() as d:
@@ -107,3 +190,7 @@ def main() -> None:
                   f"{ref:6.0f} files/s   ratio {ours / ref:5.1f}x   "
                   f"({len(files)} distinct files, {n} reads; {asked} answered with exiftool's "
                   f"help; {1000 / ours:.2f} ms a file)", flush=True)
+        _places(dated)
+        rules = Path(d) / "rules"
+        rules.mkdir()
+        _date_rules(rules)

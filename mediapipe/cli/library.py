@@ -13,8 +13,10 @@ and the storage template).
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -30,6 +32,11 @@ from mediapipe.cli.context import (
 from mediapipe.errors import MediaError, combined_exit_code
 from mediapipe.index import lock
 from mediapipe.shown import shown
+
+if TYPE_CHECKING:
+    from mediapipe.config import Config
+    from mediapipe.metadata.model import MediaInfo
+    from mediapipe.sources import Source
 
 __all__ = ["import_command", "init", "migrate", "verify"]
 
@@ -100,7 +107,6 @@ def import_command(app: AppContext, sources: tuple[str, ...], media_root: str | 
     cfg, root = app.config, app.media_root(media_root)  # a bad template fails first
     from mediapipe.library import imports as importer
     from mediapipe.library import storage
-    from mediapipe.metadata.read import read_metadata
 
     storage.require_root(root, ("library",))
     readable: list[Path] = []
@@ -112,7 +118,7 @@ def import_command(app: AppContext, sources: tuple[str, ...], media_root: str | 
             codes.append(fail(str(exc), exc.exit_code))
     with lock.hold(root) if not dry_run else contextlib.nullcontext():
         report = importer.import_files(readable, root, cfg, move=move, dry_run=dry_run,
-                                       reader=read_metadata)
+                                       reader=_reader(cfg))
     _report_placements(report, as_json, codes=codes)
 
 
@@ -126,12 +132,20 @@ def migrate(app: AppContext, media_root: str | None, dry_run: bool, as_json: boo
     cfg, root = app.config, app.media_root(media_root)
     from mediapipe.library import imports as importer
     from mediapipe.library import storage
-    from mediapipe.metadata.read import read_metadata
 
     storage.require_root(root, ("library",))
     with lock.hold(root) if not dry_run else contextlib.nullcontext():
-        report = importer.migrate(root, cfg, dry_run=dry_run, reader=read_metadata)
+        report = importer.migrate(root, cfg, dry_run=dry_run, reader=_reader(cfg))
     _report_placements(report, as_json, only_changes=True)
+
+
+def _reader(cfg: Config) -> Callable[[Source], MediaInfo]:
+    """The metadata reader with the date rules and place names ``cfg`` asks for: the storage
+    template places a photo by the date they give."""
+    from mediapipe.metadata.daterules import ReadOptions
+    from mediapipe.metadata.read import read_metadata
+
+    return functools.partial(read_metadata, options=ReadOptions.of(cfg))
 
 
 def _report_placements(report: Any, as_json: bool, only_changes: bool = False,

@@ -50,17 +50,20 @@ def _exit(codes: list[int]) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(readable=False))
 @click.option("--no-sidecar", is_flag=True, help="Ignore XMP sidecars next to the files.")
 @json_option
-def info(files: tuple[str, ...], no_sidecar: bool, as_json: bool) -> None:
-    """Read each file's metadata (date taken, GPS, camera, size...); bad files are named on
-    stderr and the others still read."""
+@pass_app
+def info(app: AppContext, files: tuple[str, ...], no_sidecar: bool, as_json: bool) -> None:
+    """Read each file's metadata (date taken and where it came from, GPS and the place there,
+    camera, size...); bad files are named on stderr and the others still read."""
+    from mediapipe.metadata.daterules import ReadOptions
     from mediapipe.metadata.read import read_metadata
 
+    options = ReadOptions.of(app.config)
     results: list[dict[str, Any]] = []
     codes: list[int] = []
     for name in files:
         try:
-            results.append(read_metadata(readable_source(name),
-                                         sidecar=not no_sidecar).to_dict())
+            results.append(read_metadata(readable_source(name), sidecar=not no_sidecar,
+                                         options=options).to_dict())
         except MediaError as exc:
             results.append(_failed(name, exc, codes))
     if as_json:
@@ -77,6 +80,8 @@ def _print_info(r: dict[str, Any]) -> None:
     camera = " ".join(v for v in (r["make"], r["model"]) if v)
     gps = (f"{r['latitude']:.6f},{r['longitude']:.6f}" if r["latitude"] is not None
            else "no GPS")
+    place = ", ".join(r[k] for k in ("city", "state", "country") if r.get(k))
+    gps += f" ({place})" if place else ""
     click.echo(f"{shown(str(r['path']))}: {r['kind']} {r['mime_type']} "
                f"{r['width']}x{r['height']} orientation {r['orientation']}")
     click.echo(shown(f"  taken {r['taken_at']} ({r['taken_at_source']})  {gps}"  # EXIF text too

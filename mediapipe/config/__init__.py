@@ -25,6 +25,8 @@ from mediapipe.config.settings import (
     LibraryConfig,
     LibraryScanConfig,
     LibraryWatchConfig,
+    MetadataConfig,
+    ReverseGeocodingConfig,
     StorageTemplateConfig,
     WorkerConfig,
 )
@@ -51,6 +53,8 @@ __all__ = [
     "LibraryConfig",
     "LibraryScanConfig",
     "LibraryWatchConfig",
+    "MetadataConfig",
+    "ReverseGeocodingConfig",
     "StorageTemplateConfig",
     "WorkerConfig",
     "broker_url_problem",

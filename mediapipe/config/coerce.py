@@ -34,7 +34,8 @@ __all__ = ["IMMICH_SECTIONS", "IMMICH_UNUSED", "Unknown", "build", "file_key", "
            "shown", "to_dict"]
 
 # The sections an Immich system-config export has (ours are the rest: worker, the top level).
-IMMICH_SECTIONS = frozenset({"ffmpeg", "image", "library", "storageTemplate"})
+IMMICH_SECTIONS = frozenset({"ffmpeg", "image", "library", "storageTemplate", "metadata",
+                             "reverseGeocoding"})
 # Settings whose value is a URL that may carry a password (shown with it masked).
 URL_SETTINGS = frozenset({"brokerUrl"})
 Unknown = Callable[[str, str], None]  # (key, what is known there): an unknown key let through
@@ -42,7 +43,7 @@ Unknown = Callable[[str, str], None]  # (key, what is known there): an unknown k
 # Keys an Immich system-config export carries inside our sections that mediapipe does not use.
 IMMICH_UNUSED = frozenset({
     "ffmpeg.npl", "ffmpeg.realtime", "image.thumbnail.progressive", "image.preview.progressive",
-    "image.fullsize.progressive", "library.scan", "library.watch",
+    "image.fullsize.progressive", "library.scan", "library.watch", "metadata.faces",
 })
 
 

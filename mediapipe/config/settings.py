@@ -37,6 +37,8 @@ __all__ = [
     "LibraryConfig",
     "LibraryScanConfig",
     "LibraryWatchConfig",
+    "MetadataConfig",
+    "ReverseGeocodingConfig",
     "StorageConfig",
     "StorageTemplateConfig",
     "WorkerConfig",
@@ -222,6 +224,42 @@ class WorkerConfig:
                                         "coordinator's assets stay pending.", minimum=1)
 
 
+# The date rules after a file's own date tags (``metadata.daterules.DATE_RULES``).
+DATE_RULES = ("takeout-json", "filename", "file_mtime")
+
+
+def check_zone(value: str) -> str | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        if value:
+            ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "an IANA time zone such as 'Europe/Paris', or empty"
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class MetadataConfig:
+    date_rules: tuple[str, ...] = setting(
+        DATE_RULES, "Where the date of a file with no date tag comes from, tried in this order "
+                    "(a rule left out is off; the file's own date always wins): a Google "
+                    "Takeout JSON sidecar's photoTakenTime, the file name (IMG_20190412_123456, "
+                    "PXL_…, IMG-20190412-WA0001, Screenshot_2019-04-12-12-34-56…), the file's "
+                    "modification time. taken_at_source names the rule that gave it.",
+        choices=DATE_RULES)
+    local_time_zone: str = setting(
+        "", "IANA zone of a camera-local QuickTime date (Nikon, Sony, Canon videos) where the "
+            "video has no position; empty: the wall time stays with no offset.",
+        check=check_zone)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReverseGeocodingConfig:
+    enabled: bool = setting(True, "Name the city, state and country at a photo's position "
+                                  "(GeoNames, offline; about 40 MB per process).")
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     media_root: str = setting("", "The media root (library/ thumbs/ encoded-video/ profile/).")
@@ -237,6 +275,9 @@ class Config:
                                                       "like on disk.")
     library: LibraryConfig = setting(LibraryConfig(), "External library scans.")
     worker: WorkerConfig = setting(WorkerConfig(), "Celery workers.")
+    metadata: MetadataConfig = setting(MetadataConfig(), "Dates of files with no date tag.")
+    reverse_geocoding: ReverseGeocodingConfig = setting(ReverseGeocodingConfig(),
+                                                        "Place names from positions.")
 
     def to_dict(self) -> dict[str, Any]:
         """The settings in file shape (camelCase keys); ``from_dict`` reads it back."""

@@ -71,12 +71,20 @@ def _state(outcome: StageOutcome) -> State:
     return _STATE[outcome.status]
 
 
+# What the catalog keeps of the metadata, beside the JSON: field -> ``schema.FACTS`` column.
+_METADATA_FACTS = {"width": "width", "height": "height", "live_photo_id": "live_photo_id",
+                   "warnings": "warnings", "taken_at": "taken_at",
+                   "taken_at_source": "taken_at_source", "city": "place_city",
+                   "state": "place_state", "country": "place_country",
+                   "projection_type": "projection_type"}
+
+
 def _facts(outcome: StageOutcome, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     """What the catalog keeps of one step's outcome (``schema.FACTS``): the metadata's size,
     live-photo id and warnings; a step's details (thumbhash, linked video, warnings); the
     encoder."""
-    facts: dict[str, Any] = {k: v for k, v in (metadata or {}).items()
-                             if k in ("width", "height", "live_photo_id", "warnings")}
+    facts: dict[str, Any] = {_METADATA_FACTS[k]: v for k, v in (metadata or {}).items()
+                             if k in _METADATA_FACTS}
     facts.update(outcome.details)
     if outcome.encoder:
         facts["encoder"] = outcome.encoder

@@ -2,9 +2,9 @@
 
 Owns: ``listing`` (one ``Listed`` per source: path, asset id, kind, whether it is hidden (a live
 photo's video), the video linked to it (the paired live video or the extracted motion part), its
-thumbhash, size, encoder, warnings, and its failure with when), ``failures`` and ``stats``. All
-read-only, through ``Catalog.rows``. Does not own: the schema or writing (``catalog``), printing
-(``cli``).
+thumbhash, size, encoder, date taken and its source, place names, projection, warnings, and
+its failure with when), ``failures`` and ``stats``. All read-only, through ``Catalog.rows``.
+Does not own: the schema or writing (``catalog``), printing (``cli``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ class Listed:
     width: int | None
     height: int | None
     encoder: str | None
+    taken_at: str | None  # ISO 8601, as the metadata step read it
+    taken_at_source: str | None  # the date tag or rule that gave it (``MediaInfo``)
+    city: str | None
+    state: str | None
+    country: str | None
+    projection_type: str | None
     warnings: tuple[str, ...]
     states: Mapping[str, str]
     error: str | None  # "Type: message" of the failed step, None when nothing failed
@@ -50,7 +56,9 @@ class Listed:
 
 
 _COLUMNS = ("path, asset_id, kind, online, hidden, linked_video, live_photo_id, thumbhash, "
-            "width, height, encoder, warnings, error_type, error_message, error_stage, error_at")
+            "width, height, encoder, taken_at, taken_at_source, place_city, place_state, "
+            "place_country, "
+            "projection_type, warnings, error_type, error_message, error_stage, error_at")
 
 
 def listing(cat: Catalog, *, failed: bool = False, kind: str | None = None,
@@ -72,11 +80,14 @@ def listing(cat: Catalog, *, failed: bool = False, kind: str | None = None,
            f"WHERE {' AND '.join(where)} ORDER BY id")
     for row in cat.rows(sql, params):
         (path, asset_id, kind_, online, hidden, linked, live, thumbhash, width, height, encoder,
-         warnings, etype, emsg, estage, error_at), states = row[:16], row[16:]
+         taken_at, taken_at_source, city, state, country, projection_type,
+         warnings, etype, emsg, estage, error_at), states = row[:22], row[22:]
         yield Listed(
             path=os.fsdecode(path), asset_id=asset_id, kind=kind_, online=bool(online),
             hidden=bool(hidden), linked_video=linked, live_photo_id=live, thumbhash=thumbhash,
-            width=width, height=height, encoder=encoder,
+            width=width, height=height, encoder=encoder, taken_at=taken_at,
+            taken_at_source=taken_at_source, city=city, state=state, country=country,
+            projection_type=projection_type,
             warnings=tuple(json.loads(warnings)) if warnings else (),
             states=dict(zip(names, states, strict=True)),
             error=f"{etype}: {emsg}" if etype else None, error_stage=estage, error_at=error_at)

@@ -48,6 +48,15 @@ FACTS = {
     "live_photo_id": "TEXT",  # Apple's ContentIdentifier / MediaGroupUUID
     "linked_video": "TEXT",  # asset id of the paired live video or the extracted motion part
     "warnings": "TEXT",  # a JSON array: what was read or made despite a problem
+    # from the metadata step: the date (ISO 8601) and the rule that gave it, the place names
+    # (Immich's ``city``/``state``/``country``; ``place_``: ``:state`` is a step's state in
+    # the SQL), a panorama's projection (``projectionType``)
+    "taken_at": "TEXT",
+    "taken_at_source": "TEXT",
+    "place_city": "TEXT",
+    "place_state": "TEXT",
+    "place_country": "TEXT",
+    "projection_type": "TEXT",
 }
 _ADDED = {**FACTS, "hidden": "INTEGER NOT NULL DEFAULT 0",  # a live photo's video
           "error_at": "REAL",  # when the last error was recorded

@@ -3,7 +3,9 @@
 Modules: ``read`` (the stage's entry, ``read_metadata``), ``model`` (``MediaInfo``,
 ``StreamInfo``), ``blocks`` (an image's metadata blocks, found without decoding), ``exif``,
 ``xmp``, ``iptc``, ``exiftool`` (the fallback reader), ``dates`` (which date wins, Immich's
-rules), ``motion`` (where a motion photo keeps its video), ``video`` (PyAV headers).
+rules), ``daterules`` (the rules after the tags: ``takeout``, ``filenames``, the file time),
+``places`` (city, state, country offline), ``fields`` (field rules), ``motion`` (where a motion
+photo keeps its video), ``video`` (PyAV headers).
 Public names (imported on first use): ``read_metadata``, ``read_video``, ``MediaInfo``,
 ``StreamInfo``.
 """

@@ -78,7 +78,12 @@ class MediaInfo:
     # Immich's ``timeZone``: the IANA zone of the GPS position where the file names no offset
     # ("America/Los_Angeles"), else the offset's name ("UTC+2"); None when neither is known
     time_zone: str | None = None
+    # which rule gave ``taken_at``: a date tag's exiftool name (EXIF/XMP/QuickTime: always
+    # first), then ``metadata.dateRules`` in order: "takeout-json", "filename", "file_mtime";
+    # "none" when every rule is off and no tag has a date
     taken_at_source: str = "file_mtime"
+    # the date is a day only (a file name like ``2019-04-12.jpg``): ``taken_at`` is its midnight
+    date_only: bool = False
     make: str | None = None
     model: str | None = None
     lens_model: str | None = None
@@ -89,6 +94,13 @@ class MediaInfo:
     latitude: float | None = None
     longitude: float | None = None
     altitude: float | None = None
+    # the populated place at the position (GeoNames, offline: ``metadata.places``), as Immich's
+    # ``city``/``state``/``country``; None without a position or with no place near it
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    # XMP-GPano:ProjectionType upper-cased, as Immich keeps it ("EQUIRECTANGULAR": a 360° photo)
+    projection_type: str | None = None
     description: str | None = None
     rating: int | None = None
     keywords: tuple[str, ...] = ()

@@ -9,14 +9,18 @@ only exiftool reads (``ImageBlocks.opaque``, ``ExiftoolOnly``: a maker note, say
 asked, for exiftool cannot find a date there that ours missed),
 merging an image's tag sources (EXIF first, embedded XMP then IPTC fill gaps, the XMP sidecar
 ``formats.find_sidecar`` picks wins for date, GPS, description, rating and keywords), and
-Immich's rules for every field: date (``dates``) with the file mtime as the last resort, GPS
-(null when absent or 0,0), orientation and the displayed size, camera and lens, exposure,
+Immich's rules for every field: date (``dates``), then for a file with no date tag the rules of
+``metadata.dateRules`` (``daterules``: Takeout JSON, file name, file mtime), GPS (null when
+absent or 0,0) and the place there (``places``), orientation and the displayed size, camera and
+lens, exposure,
 description (``ImageDescription || Description``, then the IPTC caption), keywords as lists,
-colour, live photo and motion photo markers. ``metadata_source`` says which reader answered.
+colour, live photo and motion photo markers, the panorama projection (the field rules:
+``fields``). ``metadata_source`` says which reader answered.
 Does not own: finding blocks in files (``blocks``), decoding them (``exif``, ``xmp``, ``iptc``,
 ``colour.profile_description``), or any write.
 
-Entry point: ``read_metadata(path, *, sidecar=True) -> MediaInfo``; raises only ``CorruptMedia``,
+Entry point: ``read_metadata(path, *, sidecar=True, options=ReadOptions()) -> MediaInfo``;
+raises only ``CorruptMedia``,
 ``UnsupportedMedia``, ``TooLarge``, or for a file it cannot open ``Unreadable``/``SourceOffline``
 (``errors.from_os_error``); whatever could not be read is listed in ``warnings``.
 """
@@ -25,14 +29,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from mediapipe import formats, imaging
 from mediapipe.colour import profile_description
 from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
+from mediapipe.metadata import fields
 from mediapipe.metadata.blocks import ImageBlocks, read_blocks
+from mediapipe.metadata.daterules import DEFAULT_OPTIONS, ReadOptions, complete
 from mediapipe.metadata.dates import PRIORITY, taken_at
 from mediapipe.metadata.exif import read_exif
 from mediapipe.metadata.exiftool import ExiftoolUnavailable, exiftool_tags
@@ -62,20 +67,20 @@ _CAMERA_TAGS = frozenset({"Make", "Model", "LensModel", "Lens", "ISO", "Exposure
 _SIDECAR_WINS = frozenset({"Description", "Rating", "Subject", "HierarchicalSubject", "Keywords"})
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
          "TIFF": "image/tiff", "BMP": "image/bmp"}
-# Keyed as float: codes match by value, so a ColorSpace stored as a rational 1.0 is sRGB too.
-_COLOR_SPACES: dict[float, str] = {1: "sRGB", 2: "Adobe RGB", 0xFFFF: "Uncalibrated"}
 
 
-def read_metadata(source: SourceLike, *, sidecar: bool = True) -> MediaInfo:
+def read_metadata(source: SourceLike, *, sidecar: bool = True,
+                  options: ReadOptions = DEFAULT_OPTIONS) -> MediaInfo:
     """What the file ``source`` (a path, or a held ``Source``) is and what it says about
-    itself (see the module docstring)."""
+    itself (see the module docstring); ``options``: the date rules and place names the
+    settings ask for (``daterules``)."""
     src = Source.of(source)
     p = src.path
     kind = formats.kind_of(p)
     if kind is formats.Kind.VIDEO:
         from mediapipe.metadata.video import read_video
 
-        return read_video(src)
+        return read_video(src, options)
     if kind is not formats.Kind.IMAGE:
         raise UnsupportedMedia(p, f"not a media file mediapipe reads ({p.suffix or 'no ext'})")
     try:
@@ -86,11 +91,11 @@ def read_metadata(source: SourceLike, *, sidecar: bool = True) -> MediaInfo:
         raise CorruptMedia(p, "empty file")
     side = formats.find_sidecar(p) if sidecar else None
     if p.suffix.lower() in EXIFTOOL_FIRST:
-        return _by_exiftool(src, st, side, "")
+        return _by_exiftool(src, st, side, "", options)
     try:
         blocks = read_blocks(src)
     except UnsupportedMedia as exc:
-        return _by_exiftool(src, st, side, exc.reason)
+        return _by_exiftool(src, st, side, exc.reason, options)
     warnings = list(blocks.warnings)
     tags, unread = _embedded_tags(blocks, warnings)
     if side is not None:
@@ -105,7 +110,7 @@ def read_metadata(source: SourceLike, *, sidecar: bool = True) -> MediaInfo:
         warnings.append(f"content is {blocks.format}, not what the name {p.suffix} says")
     pixels = _Pixels(blocks.width, blocks.height, blocks.displayed, blocks.bits_per_sample,
                      profile_description(blocks.icc) if blocks.icc else None)
-    return _build(p, st, pixels, tags, mime, warnings, reader)
+    return _build(p, st, pixels, tags, mime, warnings, reader, options)
 
 
 def _motion_box(src: Source) -> bool:
@@ -141,11 +146,13 @@ def _date_from_exiftool(src: Source, tags: Tags, warnings: list[str]) -> tuple[T
     dates = {k: v for k, v in theirs.items() if k in _DATE_TAGS}
     if taken_at(dates) is None:
         return tags, "mediapipe"
-    camera = {k: v for k, v in theirs.items() if k in _CAMERA_TAGS and not _present(tags.get(k))}
+    camera = {k: v for k, v in theirs.items()
+              if k in _CAMERA_TAGS and not fields.present(tags.get(k))}
     return {**tags, **dates, **camera}, "mediapipe+exiftool"
 
 
-def _by_exiftool(src: Source, st: os.stat_result, side: Path | None, why: str) -> MediaInfo:
+def _by_exiftool(src: Source, st: os.stat_result, side: Path | None, why: str,
+                 options: ReadOptions) -> MediaInfo:
     """The whole answer from exiftool, for what the in-process readers cannot read."""
     p = src.path
     try:
@@ -169,8 +176,8 @@ def _by_exiftool(src: Source, st: os.stat_result, side: Path | None, why: str) -
     bits = tags.get("BitsPerSample")
     bits = bits if isinstance(bits, int) else None
     pixels = decoded or _Pixels(width, height, False, bits,
-                                _text(tags.get("ProfileDescription")))
-    return _build(p, st, pixels, tags, formats.mime_type(p), warnings, "exiftool")
+                                fields.text(tags.get("ProfileDescription")))
+    return _build(p, st, pixels, tags, formats.mime_type(p), warnings, "exiftool", options)
 
 
 def _jxl_pixels(src: Source, tags: Tags, said: str) -> tuple[_Pixels, Tags]:
@@ -187,7 +194,7 @@ def _jxl_pixels(src: Source, tags: Tags, said: str) -> tuple[_Pixels, Tags]:
         raise from_os_error(p, exc) from exc
     except JxlHeaderError as exc:
         return _jxl_decoded(src, f"{said}; header: {exc}"), tags
-    if not _present(tags.get("Orientation")) and head.orientation != 1:
+    if not fields.present(tags.get("Orientation")) and head.orientation != 1:
         tags = {**tags, "Orientation": head.orientation}
     return _Pixels(head.width, head.height, False, head.bits_per_sample, head.colour), tags
 
@@ -263,44 +270,22 @@ def _apply_sidecar(tags: Tags, side: Path, warnings: list[str]) -> Tags:
     xmp.pop("ExiftoolOnly", None)  # exiftool is asked about the image, never its sidecar
     warnings.extend(f"sidecar {side.name}: {p}" for p in problems)
     out = dict(tags)
-    if any(k in _DATE_TAGS and _present(v) for k, v in xmp.items()):
+    if any(k in _DATE_TAGS and fields.present(v) for k, v in xmp.items()):
         out = {k: v for k, v in out.items() if k not in _DATE_TAGS}
         out.update({k: v for k, v in xmp.items() if k in _DATE_TAGS})
-    if _present(xmp.get("GPSLatitude")) and _present(xmp.get("GPSLongitude")):
+    if fields.present(xmp.get("GPSLatitude")) and fields.present(xmp.get("GPSLongitude")):
         out = {k: v for k, v in out.items() if k not in _GPS_TAGS}
         out.update({k: v for k, v in xmp.items() if k in _GPS_TAGS})
-    if _present(xmp.get("Description")):
+    if fields.present(xmp.get("Description")):
         out.pop("ImageDescription", None)  # the sidecar's description is the one edited
-    out.update({k: v for k, v in xmp.items() if k in _SIDECAR_WINS and _present(v)})
+    out.update({k: v for k, v in xmp.items() if k in _SIDECAR_WINS and fields.present(v)})
     for key, value in xmp.items():
         out.setdefault(key, value)
     return out
 
 
-def _present(value: object) -> bool:
-    return value is not None and value != "" and value != ()
-
-
-def _text(value: object) -> str | None:
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return None
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _color_space(value: object) -> str | None:
-    """The name of an EXIF ColorSpace code; None for other codes and for non-numbers."""
-    return _COLOR_SPACES.get(value) if isinstance(value, int | float) else None
-
-
 def _build(p: Path, st: os.stat_result, pixels: _Pixels, tags: Mapping[str, object],
-           mime: str, warnings: list[str], reader: str) -> MediaInfo:
+           mime: str, warnings: list[str], reader: str, options: ReadOptions) -> MediaInfo:
     orientation = tags.get("Orientation")
     if not isinstance(orientation, int) or not 1 <= orientation <= 8:
         if orientation not in (None, 0):
@@ -309,35 +294,40 @@ def _build(p: Path, st: os.stat_result, pixels: _Pixels, tags: Mapping[str, obje
     width, height = pixels.width, pixels.height
     if orientation >= 5 and not pixels.displayed:
         width, height = height, width
-    lat, lon = _number(tags.get("GPSLatitude")), _number(tags.get("GPSLongitude"))
+    lat, lon = fields.number(tags.get("GPSLatitude")), fields.number(tags.get("GPSLongitude"))
     if lat is None or lon is None or (lat == 0 and lon == 0):
         lat = lon = None
-    taken = taken_at(tags, (lat, lon))
-    if taken is not None:
-        when, offset, source, zone = taken.when, taken.offset, taken.source, taken.zone
-    else:
-        when, offset, source = datetime.fromtimestamp(st.st_mtime, UTC), "+00:00", "file_mtime"
-        zone = None
+    alt = fields.number(tags.get("GPSAltitude")) if lat is not None else None
+    text = fields.text
+    found = complete(p, st.st_mtime, lambda position: taken_at(tags, position), (lat, lon, alt),
+                     text(tags.get("ImageDescription")) or text(tags.get("Description"))
+                     or text(tags.get("Caption-Abstract")), options)
+    warnings.extend(found.warnings)
+    taken, place = found.taken, found.place
     iso = tags.get("ISO")
     rating = tags.get("Rating")
-    motion = _motion_photo(tags, st.st_size)
+    motion = fields.motion_photo(tags, st.st_size)
     if motion.problem:
         warnings.append(motion.problem)
     return MediaInfo(
         path=str(p), kind="image", mime_type=mime, size=st.st_size,
         width=width, height=height, orientation=orientation,
-        taken_at=when, offset=offset, time_zone=zone, taken_at_source=source,
-        make=_text(tags.get("Make")), model=_text(tags.get("Model")), lens_model=_lens(tags),
+        taken_at=taken.when if taken else None, offset=taken.offset if taken else None,
+        time_zone=taken.zone if taken else None,
+        taken_at_source=taken.source if taken else "none", date_only=found.date_only,
+        make=text(tags.get("Make")), model=text(tags.get("Model")), lens_model=fields.lens(tags),
         iso=iso if isinstance(iso, int) and iso > 0 else None,
-        exposure_time=_number(tags.get("ExposureTime")), f_number=_number(tags.get("FNumber")),
-        focal_length=_number(tags.get("FocalLength")),
-        latitude=lat, longitude=lon,
-        altitude=_number(tags.get("GPSAltitude")) if lat is not None else None,
-        description=(_text(tags.get("ImageDescription")) or _text(tags.get("Description"))
-                     or _text(tags.get("Caption-Abstract"))),
+        exposure_time=fields.number(tags.get("ExposureTime")),
+        f_number=fields.number(tags.get("FNumber")),
+        focal_length=fields.number(tags.get("FocalLength")),
+        latitude=found.latitude, longitude=found.longitude, altitude=found.altitude,
+        city=place.city if place else None, state=place.state if place else None,
+        country=place.country if place else None,
+        projection_type=fields.projection_type(tags),
+        description=found.description,
         rating=rating if isinstance(rating, int) and -1 <= rating <= 5 else None,
-        keywords=_keywords(tags),
-        color_space=_color_space(tags.get("ColorSpace")),
+        keywords=fields.keywords(tags),
+        color_space=fields.color_space(tags.get("ColorSpace")),
         profile_description=pixels.profile,
         bits_per_sample=pixels.bits_per_sample,
         live_photo_id=live_photo_key(tags.get("ContentIdentifier")),
@@ -345,63 +335,3 @@ def _build(p: Path, st: os.stat_result, pixels: _Pixels, tags: Mapping[str, obje
         motion_photo_length=motion.length, motion_photo_problem=motion.problem,
         warnings=tuple(dict.fromkeys(warnings)), metadata_source=reader,
     )
-
-
-def _lens(tags: Mapping[str, object]) -> str | None:
-    """LensModel (EXIF, XMP or a maker note), else the XMP ``aux:Lens`` or LensType name."""
-    return (_text(tags.get("LensModel")) or _text(tags.get("Lens"))
-            or _text(tags.get("LensType")))
-
-
-def _keywords(tags: Mapping[str, object]) -> tuple[str, ...]:
-    """Immich's precedence: the first of TagsList, HierarchicalSubject (``a|b`` as ``a/b``) and
-    IPTC Keywords that has any; where none has, XMP dc:subject, then Windows' XPKeywords
-    (Immich shows none there; a keyword is still a keyword). De-duplicated, in order."""
-    for key in ("TagsList", "HierarchicalSubject", "Keywords", "Subject", "XPKeywords"):
-        value = tags.get(key)
-        items = (value,) if isinstance(value, str) else value if isinstance(value, tuple) else ()
-        found = [item.strip().replace("|", "/") if key == "HierarchicalSubject" else item.strip()
-                 for item in items if isinstance(item, str) and item.strip()]
-        if found:
-            return tuple(dict.fromkeys(found))
-    return ()
-
-
-class _Motion(NamedTuple):
-    """What the XMP says of a motion photo's video: whether it is one, where the video starts
-    and how long it is (None where it says nothing usable: ``problem`` says why)."""
-
-    marked: bool
-    offset: int | None = None
-    length: int | None = None
-    problem: str | None = None
-
-
-def _motion_photo(tags: Mapping[str, object], size: int) -> _Motion:
-    """Google MicroVideo (the video's offset from the end: it runs to the end) or MotionPhoto
-    (its Container:Directory item: ``Length`` bytes ending ``Padding`` before the end); a video
-    in a box or trailer (exiftool's ``MotionPhotoVideo``, ``EmbeddedVideoFile``) marks one too."""
-    boxed = bool(tags.get("MotionPhotoVideo") or tags.get("EmbeddedVideoFile"))
-    found = _google_motion(tags, size)
-    return found._replace(marked=True) if boxed else found
-
-
-def _google_motion(tags: Mapping[str, object], size: int) -> _Motion:
-    padding: object = 0
-    if tags.get("MicroVideo") == 1:
-        length, padding, name = tags.get("MicroVideoOffset"), 0, "MicroVideoOffset"
-    elif tags.get("MotionPhoto") == 1:
-        length, name = tags.get("MotionPhotoVideoLength"), "Item:Length"
-        padding = tags.get("MotionPhotoVideoPadding", 0)
-        if length is None:  # no directory item: the video is found some other way
-            return _Motion(True)
-    else:
-        return _Motion(False)
-    if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
-        return _Motion(True, problem=f"motion photo: {name} {length!r} is no video length")
-    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
-        return _Motion(True, problem=f"motion photo: Item:Padding {padding!r} is no padding")
-    if length + padding >= size:
-        return _Motion(True, problem=f"motion photo: {name} {length} (padding {padding}) runs "
-                                     f"past the start of the {size}-byte file")
-    return _Motion(True, size - length - padding, length)

@@ -17,19 +17,23 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 from mediapipe import formats, sources
 from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
-from mediapipe.metadata.dates import format_offset
+from mediapipe.metadata.daterules import DEFAULT_OPTIONS, ReadOptions, complete
+from mediapipe.metadata.dates import Taken, format_offset
 from mediapipe.metadata.model import MediaInfo, StreamInfo, live_photo_key, main_stream
 from mediapipe.metadata.moov import Movie, read_movie
-from mediapipe.metadata.zones import in_zone_at, offset_zone_name
+from mediapipe.metadata.zones import in_zone_at, offset_zone_name, zone_info
 from mediapipe.sources import Source, SourceLike
 
-__all__ = ["TRANSFER_NAMES", "read_video"]
+__all__ = ["LOCAL_TIME_MAKES", "TRANSFER_NAMES", "camera_local", "read_video"]
+
+# Makes whose cameras write QuickTime CreateDate as local wall time (``camera_local``).
+LOCAL_TIME_MAKES = frozenset({"NIKON", "SONY", "CANON"})
 
 # AVColorTransferCharacteristic / AVColorPrimaries values to FFmpeg's names (the transfer
 # names are also what ``thumbnails.videoframe`` reads off a decoded frame).
@@ -47,8 +51,9 @@ _EPOCH_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
 StreamType = Literal["video", "audio", "subtitle", "data", "attachment"]
 
 
-def read_video(source: SourceLike) -> MediaInfo:
-    """Read a video's metadata; ``CorruptMedia``/``UnsupportedMedia`` for anything unreadable."""
+def read_video(source: SourceLike, options: ReadOptions = DEFAULT_OPTIONS) -> MediaInfo:
+    """Read a video's metadata; ``CorruptMedia``/``UnsupportedMedia`` for anything unreadable.
+    ``options``: the date rules, place names and local zone the settings ask for."""
     import av
 
     src = Source.of(source)
@@ -66,14 +71,15 @@ def read_video(source: SourceLike) -> MediaInfo:
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise CorruptMedia(p, f"cannot open: {sources.reason(exc)}") from exc
     try:
-        return _info(p, st, container, src.name)
+        return _info(p, st, container, src.name, options)
     except (av.error.FFmpegError, ValueError, OverflowError, ZeroDivisionError) as exc:
         raise CorruptMedia(p, f"unreadable stream headers: {sources.reason(exc)}") from exc
     finally:
         container.close()
 
 
-def _info(p: Path, st: os.stat_result, container: Any, name: str) -> MediaInfo:
+def _info(p: Path, st: os.stat_result, container: Any, name: str,
+          options: ReadOptions) -> MediaInfo:
     """``name``: what to open the file by (``Source.name``); ``p``: what to call it."""
     streams = tuple(_stream(s) for s in container.streams)
     main = main_stream(streams, "video")
@@ -91,23 +97,34 @@ def _info(p: Path, st: os.stat_result, container: Any, name: str) -> MediaInfo:
     width, height = (cc.height, cc.width) if rotation in (90, 270) else (cc.width, cc.height)
     audio = main_stream(streams, "audio")  # a codec a damaged header hides is "none"
     tags = {k.lower(): v for k, v in (container.metadata or {}).items()}
-    taken_at, source = _taken_at(tags)
-    if taken_at is None:
-        taken_at, source = datetime.fromtimestamp(st.st_mtime, UTC), "file_mtime"
-    lat, lon, alt = _location(tags)
-    zone = None
-    if source != "file_mtime":
-        taken_at, zone = _zoned(taken_at, source, (lat, lon))
+    make = tags.get("com.apple.quicktime.make") or tags.get("make") or movie.make
+    raw, source = _taken_at(tags)
+    local = source == "CreateDate" and raw is not None and camera_local(make, p)
+    if local and raw is not None:  # the camera wrote its clock's wall time, not UTC
+        raw = raw.replace(tzinfo=None)
+
+    def dated(position: tuple[float | None, float | None]) -> Taken | None:
+        if raw is None:
+            return None
+        when, zone = _zoned(raw, source, position, options.local_zone if local else None)
+        return Taken(when, _offset(when), source, zone)
+
+    found = complete(p, st.st_mtime, dated, _location(tags), None, options)
+    taken, place = found.taken, found.place
+    mtime = taken is not None and taken.source == "file_mtime"
     rate = video.average_rate or video.guessed_rate
     duration = movie.duration or (container.duration / 1_000_000 if container.duration
                                   else _stream_duration(video))
     return MediaInfo(
         path=str(p), kind="video", mime_type=formats.mime_type(p), size=st.st_size,
-        width=width, height=height, taken_at=taken_at, taken_at_source=source,
-        offset=_offset(taken_at) if source != "file_mtime" else None, time_zone=zone,
-        make=tags.get("com.apple.quicktime.make") or tags.get("make") or movie.make,
+        width=width, height=height, taken_at=taken.when if taken else None,
+        taken_at_source=taken.source if taken else "none", date_only=found.date_only,
+        offset=taken.offset if taken and not mtime else None,
+        time_zone=taken.zone if taken else None, make=make,
         model=tags.get("com.apple.quicktime.model") or tags.get("model") or movie.model,
-        latitude=lat, longitude=lon, altitude=alt,
+        latitude=found.latitude, longitude=found.longitude, altitude=found.altitude,
+        city=place.city if place else None, state=place.state if place else None,
+        country=place.country if place else None, description=found.description,
         duration=round(duration, 6) if duration else None,
         fps=round(float(rate), 3) if rate else None,
         video_codec=_codec_name(video), pix_fmt=cc.pix_fmt,
@@ -119,6 +136,7 @@ def _info(p: Path, st: os.stat_result, container: Any, name: str) -> MediaInfo:
         container=_container(fmt, p), streams=streams,
         # An iPhone live photo's video: the id its still carries (Apple maker note, XMP).
         live_photo_id=live_photo_key(tags.get("com.apple.quicktime.content.identifier")),
+        warnings=found.warnings,
     )
 
 
@@ -206,14 +224,34 @@ def _taken_at(tags: dict[str, str]) -> tuple[datetime | None, str]:
     return None, "file_mtime"
 
 
-def _zoned(when: datetime, source: str,
-           position: tuple[float | None, float | None]) -> tuple[datetime, str | None]:
+def camera_local(make: str | None, p: Path) -> bool:
+    """Whether a QuickTime ``CreateDate`` by this camera is its clock's wall time, not UTC: the
+    makes whose cameras write local time (Nikon, Sony, Canon: Immich issue 13009; exiftool
+    leaves such dates as written unless ``-api QuickTimeUTC`` says otherwise), except Canon's
+    CR3-generation files, which exiftool's ``QuickTime.pm`` reads as UTC always."""
+    if not make:
+        return False
+    first = make.strip().split()[0].upper() if make.strip() else ""
+    if first == "CANON" and p.suffix.lower() in (".cr3", ".crm"):
+        return False
+    return first in LOCAL_TIME_MAKES
+
+
+def _zoned(when: datetime, source: str, position: tuple[float | None, float | None],
+           local_zone: str | None = None) -> tuple[datetime, str | None]:
     """The date as Immich shows it, and its zone's name: QuickTime's UTC ``CreateDate`` (and a
     wall time with no offset) in the zone of the video's position, as for photos (``dates``);
-    an offset the file names stays, named as Immich names it (``UTC+2``)."""
+    a camera's local wall time with no position in ``local_zone`` (``metadata.localTimeZone``)
+    where one is set; an offset the file names stays, named as Immich names it (``UTC+2``)."""
     named = when.utcoffset() is not None and source != "CreateDate"
     if not named:
         placed = in_zone_at(when, when.tzinfo is not None, position)
+        if placed is None and local_zone and when.tzinfo is None:
+            info = zone_info(local_zone)
+            aware = when.replace(tzinfo=info) if info is not None else None
+            offset = aware.utcoffset() if aware is not None else None
+            if offset is not None:
+                return when.replace(tzinfo=timezone(offset)), local_zone
         if placed is not None:
             return placed[0], placed[2]
     offset = when.utcoffset()

@@ -30,7 +30,7 @@ _NS = {
     "http://ns.google.com/photos/1.0/camera/": "GCamera",
     "http://ns.google.com/photos/1.0/container/": "Container",
     "http://ns.google.com/photos/1.0/container/item/": "Item",
-    "http://ns.adobe.com/pdf/1.3/": "pdf",
+    "http://ns.adobe.com/pdf/1.3/": "pdf", "http://ns.google.com/photos/1.0/panorama/": "GPano",
 }
 # (prefix, property) -> exiftool tag name; ``*`` matches any namespace.
 _NAMES = {
@@ -44,7 +44,7 @@ _NAMES = {
     ("tiff", "Make"): "Make", ("tiff", "Model"): "Model", ("tiff", "Orientation"): "Orientation",
     ("GCamera", "MicroVideo"): "MicroVideo", ("GCamera", "MicroVideoOffset"): "MicroVideoOffset",
     ("GCamera", "MotionPhoto"): "MotionPhoto", ("*", "ContentIdentifier"): "ContentIdentifier",
-    ("pdf", "CreationDate"): "CreationDate",
+    ("pdf", "CreationDate"): "CreationDate", ("GPano", "ProjectionType"): "ProjectionType",
 }
 _LIST_TAGS = {"Subject", "HierarchicalSubject"}
 _COORD = re.compile(r"^\s*(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)(?:,(\d+(?:\.\d+)?))?\s*([NSEW])\s*$",

@@ -212,20 +212,22 @@ def _elapsed(started: float) -> float:
 def read(state: AssetState, source: Source, cfg: Config,
          _: Progress | None) -> tuple[StageOutcome, AssetState]:
     """Read the source's metadata (always: it is cheap and has no output on disk)."""
+    from mediapipe.metadata.daterules import ReadOptions
     from mediapipe.metadata.read import read_metadata
 
     started = time.perf_counter()
-    info = read_metadata(source)
+    info = read_metadata(source, options=ReadOptions.of(cfg))
     return (StageOutcome(Status.DONE, duration_s=_elapsed(started)),
             dataclasses.replace(state, info=info))
 
 
 def _load_readers() -> object:
     from mediapipe import imaging
-    from mediapipe.metadata import read, zones
+    from mediapipe.metadata import places, read, zones
 
     imaging.load_codecs()
     zones.load()
+    places.load()
     return read
 
 
