@@ -101,3 +101,18 @@ def test_ci_installs_the_test_tools_and_proves_the_floors() -> None:
     [runtime] = [line for line in makefile.split("\nDEV_TOOLS")[0].split("SYSTEM_TOOLS :=")[1:]]
     for test_only in ("systemd", "nix-bin", "prometheus"):
         assert f":{test_only}" not in runtime, f"make install must not install {test_only}"
+
+
+def test_the_unpacked_sdist_runs_its_own_tests(dist: Path, tmp_path: Path) -> None:
+    """A sample of the suite (the full one is `make test` inside the unpacked sdist): the
+    tests, fixtures and data they import are all there, and the sdist's own mediapipe runs."""
+    [sdist] = dist.glob("*.tar.gz")
+    with tarfile.open(sdist) as tf:
+        tf.extractall(tmp_path, filter="data")
+    [top] = tmp_path.iterdir()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "tests/test_scan.py", "tests/test_config.py",
+                           "tests/test_architecture_map.py"],
+                          cwd=top, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert " passed" in done.stdout
