@@ -4,20 +4,34 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-# command:debian-package pairs the project needs at run and test time
+# command:debian-package pairs the project needs to run (make install)
 SYSTEM_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg redis-server:redis-server \
-                exiftool:libimage-exiftool-perl vipsthumbnail:libvips-tools \
-                jpegtran:libjpeg-turbo-progs \
-                systemd-analyze:systemd nix-instantiate:nix-bin promtool:prometheus
-# (the last three check deploy/: systemd units, the NixOS module, the alert rules)
+                exiftool:libimage-exiftool-perl vipsthumbnail:libvips-tools
+# ... and those only the tests use (make install-dev): jpegtran makes arithmetic-coded JPEGs; to
+# check deploy/: the systemd units, the
+# sysusers/tmpfiles files and the install recipe, the NixOS module, the alert rules. Debian's
+# prometheus package also starts a Prometheus server: test machines only.
+DEV_TOOLS := systemd-analyze:systemd systemd-sysusers:systemd systemd-tmpfiles:systemd \
+             nix-instantiate:nix-bin promtool:prometheus jpegtran:libjpeg-turbo-progs
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps test bench run worker fixtures lint soak docs clean
+.PHONY: install install-dev system-deps dev-deps test bench run worker fixtures lint soak docs \
+        clean dist floors
 
 install: system-deps $(STAMP)
 
+# What the tests need beyond running: make test and CI (.ci/run) use it.
+install-dev: install dev-deps
+
 system-deps:
-	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	@$(MAKE) --no-print-directory apt-tools TOOLS="$(SYSTEM_TOOLS)"
+
+dev-deps:
+	@$(MAKE) --no-print-directory apt-tools TOOLS="$(DEV_TOOLS)"
+
+.PHONY: apt-tools
+apt-tools:
+	@missing=""; for pair in $(TOOLS); do \
 	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
@@ -38,7 +52,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # pytest exits 5 when it ran no test: that is a failure here too.
-test: install
+test: install-dev
 	@set +e; $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests"; exit 1; fi; exit $$rc
 
@@ -73,5 +87,25 @@ lint: install
 	  echo "== $$check"; $(BIN)/$$check || rc=1; \
 	done; exit $$rc
 
+# The wheel and the sdist, in dist/ (the sdist carries tests/, fixtures/ and bench/: its tests
+# pass from the unpacked sdist).
+dist: install
+	rm -rf dist build/lib
+	$(BIN)/python -m build -o dist .
+
+# The dependency floors, proven: the lowest version each requirement allows, installed into a
+# scratch venv from the wheel, then the demo library ingested with it; any failed asset fails.
+FLOORS := build/floors
+floors: install
+	rm -rf $(FLOORS) && mkdir -p $(FLOORS)
+	$(BIN)/python -c 'import re, tomllib; deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]; print("\n".join(re.sub(r"\[.*?\]", "", d).replace(">=", "==") for d in deps))' > $(FLOORS)/constraints.txt
+	$(PY) -m venv $(FLOORS)/venv
+	$(FLOORS)/venv/bin/python -m pip install -q --constraint $(FLOORS)/constraints.txt .
+	cd $(FLOORS) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(BIN)/python -m fixtures demo >/dev/null
+	$(FLOORS)/venv/bin/mediapipe init $(FLOORS)/media >/dev/null
+	$(FLOORS)/venv/bin/mediapipe ingest $(FLOORS)/demo --media-root $(FLOORS)/media --json > $(FLOORS)/summary.json
+	@$(FLOORS)/venv/bin/python -c 'import json, sys; s = json.load(open(sys.argv[1])); print("floors: %(new)s assets, %(processed)s processed, %(failed)s failed" % s); sys.exit(1 if s["failed"] or not s["processed"] else 0)' $(FLOORS)/summary.json
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache fixtures/out
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache fixtures/out \
+	  build dist

@@ -145,7 +145,7 @@ def test_debug_shows_mediapipe_and_holds_the_libraries_at_warning(tmp_path: Path
     assert not [ln for ln in lines if " PIL." in ln], "Pillow's tag dumps stay out unless asked"
 
 
-def test_a_worker_refuses_to_start_without_a_broker_that_answers() -> None:
-    result = mediapipe("worker", "--broker", "redis://127.0.0.1:1/0")
+def test_a_worker_given_no_wait_refuses_to_start_without_a_broker_that_answers() -> None:
+    result = mediapipe("worker", "--broker", "redis://127.0.0.1:1/0", "--broker-wait", "0")
     assert result.returncode == 14
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]

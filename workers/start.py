@@ -9,8 +9,12 @@ task runs with travel with the run (the coordinator's config, by reference); the
 config (its ``--config``, its ``MEDIAPIPE_*`` variables) sets only the broker and the
 ``worker.*`` options (time limits, recycling, retries). It says so in its first log line, with
 the digest of its own settings; each task's line carries the digest of the settings that task
-ran with (``config=``). Before anything starts, the broker is probed (``workers.broker``): a
-worker never retries a broker that is not there forever in silence.
+ran with (``config=``). Before anything starts, the worker waits for its broker
+(``wait_for_broker``: a PING, retried with a backoff up to ``BACKOFF_MAX_S``, said when it
+starts waiting and once a minute after, and when the broker answers): a worker started before
+Redis, or during an outage, serves once Redis is up and never exits for it (a unit with a
+start limit would stay stopped for good). A broker URL of the wrong shape is a config error,
+said at once. ``broker_wait_s`` bounds the wait (``--broker-wait``; 0: one probe).
 """
 
 from __future__ import annotations
@@ -20,14 +24,18 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from mediapipe.config import Config
 from mediapipe.pipeline.steps import PIPELINE, Pipeline
 
-__all__ = ["NVENC_SESSIONS", "default_concurrency", "run_worker"]
+__all__ = ["BACKOFF_MAX_S", "NVENC_SESSIONS", "SAY_EVERY_S", "default_concurrency", "run_worker",
+           "wait_for_broker"]
 
 NVENC_SESSIONS = 3
+BACKOFF_MAX_S = 30.0  # the longest pause between two probes of a broker that is away
+SAY_EVERY_S = 60.0  # how often a worker still waiting for its broker says so
 log = logging.getLogger(__name__)
 
 
@@ -41,13 +49,47 @@ def default_concurrency(queues: Sequence[str], pipeline: Pipeline = PIPELINE) ->
     return os.cpu_count() or 1
 
 
+def wait_for_broker(url: str, *, wait_s: float | None = None,
+                    sleep: Callable[[float], None] = time.sleep,
+                    clock: Callable[[], float] = time.monotonic) -> float:
+    """Probe the broker at ``url`` until it answers; the seconds waited. Retries with a backoff
+    (1 s, doubling, at most ``BACKOFF_MAX_S``), saying so at the first failure and every
+    ``SAY_EVERY_S`` after, for ever unless ``wait_s`` (then ``BrokerUnreachable`` once it is
+    spent). A URL of the wrong shape raises ``BrokerUnreachable`` at once: no wait mends it."""
+    from mediapipe.errors import BrokerUnreachable
+    from workers.broker import check_url, probe, redact
+
+    if check_url(url):
+        probe(url)  # raises, saying what is wrong with the URL
+    started = clock()
+    pause, said = 1.0, None
+    while True:
+        try:
+            probe(url)
+        except BrokerUnreachable as exc:
+            waited = clock() - started
+            if wait_s is not None and waited + pause > wait_s:
+                raise
+            if said is None or clock() - said >= SAY_EVERY_S:
+                log.warning("broker %s: %s; waiting for it (%.0f s so far, retrying every "
+                            "%.0f s at most)", redact(url), exc.why, waited, BACKOFF_MAX_S)
+                said = clock()
+            sleep(pause)
+            pause = min(pause * 2, BACKOFF_MAX_S)
+            continue
+        waited = clock() - started
+        if said is not None:
+            log.warning("broker %s answers, after %.0f s", redact(url), waited)
+        return waited
+
+
 def run_worker(cfg: Config, *, queues: Sequence[str], concurrency: int | None = None,
                metrics_port: int | None = None, metrics_address: str = "0.0.0.0",
-               hostname: str | None = None, pipeline: Pipeline = PIPELINE) -> None:
-    """Serve ``queues`` of ``pipeline`` with a prefork Celery worker until it is stopped."""
-    from workers.broker import probe
-
-    probe(cfg.broker_url)
+               hostname: str | None = None, pipeline: Pipeline = PIPELINE,
+               broker_wait_s: float | None = None) -> None:
+    """Serve ``queues`` of ``pipeline`` with a prefork Celery worker until it is stopped, once
+    its broker answers (``wait_for_broker``, at most ``broker_wait_s``; None: for ever)."""
+    wait_for_broker(cfg.broker_url, wait_s=broker_wait_s)
     folder = None
     if metrics_port:
         # Before prometheus_client is imported: pool children share this folder. Under systemd

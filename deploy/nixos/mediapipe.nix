@@ -1,33 +1,60 @@
-# services.mediapipe: mediapipe on NixOS, the way deploy/systemd/ runs it elsewhere.
+# services.mediapipe: mediapipe on NixOS, the way deploy/systemd/ runs it elsewhere, shaped like
+# nixpkgs' services.immich (package, settings, environment, secretsFile, accelerationDevices,
+# mediaLocation 0700, Redis on a unix socket).
 #
 #   imports = [ ./deploy/nixos/mediapipe.nix ];
 #   services.mediapipe = {
-#     enable = true;
-#     package = pkgs.mediapipe;              # built from this repository
-#     mediaRoot = "/srv/media";
-#     libraries = [ "/mnt/photos" ];
-#     brokerUrlFile = "/run/secrets/mediapipe-broker";   # MEDIAPIPE_BROKER_URL=redis://:pw@host:6379/0
-#     workers.cpu = { queues = [ "metadata" "thumbnails" ]; metricsPort = 9101; };
-#     workers.gpu = { queues = [ "video" ]; gpu = true; metricsPort = 9102; };
+#     enable = true;                         # package: ./package.nix, built from this source
+#     mediaLocation = "/srv/media";
+#     libraries = [ "/mnt/photos" "/mnt/phone" ];
+#     workers.cpu = { queues = [ "metadata" "thumbnails" ]; metricsPort = 19101; };
+#     workers.gpu = { queues = [ "video" ]; gpu = true; metricsPort = 19102; };
+#     accelerationDevices = [ "/dev/nvidiactl" "/dev/nvidia0" "/dev/nvidia-uvm" ];
+#     settings.thumbnails.preview.size = 1440;   # any setting of `mediapipe config sample`
 #     ingest.timer = "*-*-* 03:00:00";
 #   };
 { config, lib, pkgs, ... }:
 
 let
   cfg = config.services.mediapipe;
-  inherit (lib) mkEnableOption mkOption mkIf mkMerge types concatStringsSep
-    nameValuePair optionalString optionals listToAttrs escapeShellArg;
+  inherit (lib) mkEnableOption mkOption mkIf mkMerge types concatStringsSep nameValuePair
+    optionals optionalAttrs listToAttrs escapeShellArg;
+  inherit (import ./escape.nix) escapePath;
 
-  # systemd-escape --path, for unit instance names
-  escape = path: lib.replaceStrings [ "/" ] [ "-" ] (lib.removePrefix "/" path);
+  settingsFormat = pkgs.formats.json { };
+  configFile = settingsFormat.generate "mediapipe.json" cfg.settings;
+  redisSocket = config.services.redis.servers.mediapipe.unixSocket;
 
-  hardening = {
+  # Each --watch service has its own port, counting up from ingest.metricsPort; with the
+  # workers' ports they must all differ (asserted below), and openFirewall opens them all.
+  watchPorts = optionals (cfg.ingest.watch && cfg.ingest.metricsPort != null)
+    (lib.imap0 (i: _: cfg.ingest.metricsPort + i) cfg.libraries);
+  workerPorts = lib.filter (p: p != null) (map (w: w.metricsPort) (lib.attrValues cfg.workers));
+  allPorts = workerPorts ++ watchPorts;
+
+  environment = {
+    MEDIAPIPE_MEDIA_ROOT = cfg.mediaLocation;
+    MEDIAPIPE_CONFIG = "${configFile}";
+    MEDIAPIPE_FFMPEG_ACCEL = cfg.accel;
+  } // optionalAttrs cfg.redis.enable { MEDIAPIPE_BROKER_URL = "unix://${redisSocket}"; }
+    // cfg.environment;
+
+  # The media root made at the first start only: the stamp keeps `init` from ever marking an
+  # empty mount point later (an unmounted disk must stay visible as one).
+  initOnce = "${pkgs.runtimeShell} -c 'test -e \"$$STATE_DIRECTORY/initialised\" || { ${cfg.package}/bin/mediapipe init >/dev/null && touch \"$$STATE_DIRECTORY/initialised\"; }'";
+
+  common = {
     User = cfg.user;
     Group = cfg.group;
-    ReadWritePaths = [ cfg.mediaRoot ];
+    StateDirectory = "mediapipe";
+    StateDirectoryMode = "0750";
+    ExecStartPre = initOnce;
+    EnvironmentFile = optionals (cfg.secretsFile != null) [ cfg.secretsFile ];
+    ReadWritePaths = [ cfg.mediaLocation ];
     ProtectSystem = "strict";
     ProtectHome = "read-only";
     PrivateTmp = true;
+    PrivateDevices = true;
     NoNewPrivileges = true;
     CapabilityBoundingSet = "";
     ProtectKernelTunables = true;
@@ -36,100 +63,94 @@ let
     ProtectControlGroups = true;
     ProtectClock = true;
     ProtectHostname = true;
+    ProtectProc = "invisible";
     RestrictAddressFamilies = [ "AF_UNIX" "AF_INET" "AF_INET6" ];
     RestrictNamespaces = true;
     RestrictRealtime = true;
     RestrictSUIDSGID = true;
     LockPersonality = true;
     SystemCallArchitectures = "native";
-    SystemCallFilter = [ "@system-service" ];
-    UMask = "0022";
-    EnvironmentFile = optionals (cfg.brokerUrlFile != null) [ cfg.brokerUrlFile ];
+    SystemCallFilter = [ "@system-service" "~@privileged @resources" ];
+    SystemCallErrorNumber = "EPERM";
+    UMask = "0077";
+    TasksMax = 256;
+    LimitNOFILE = 16384;
   };
 
-  environment = {
-    MEDIAPIPE_MEDIA_ROOT = cfg.mediaRoot;
-    MEDIAPIPE_FFMPEG_ACCEL = cfg.accel;
-  } // lib.optionalAttrs (cfg.brokerUrl != null) { MEDIAPIPE_BROKER_URL = cfg.brokerUrl; };
-
-  mediapipe = "${cfg.package}/bin/mediapipe --log-format json";
-
-  workerUnit = name: w: nameValuePair "mediapipe-worker-${name}" {
-    description = "mediapipe worker ${name} (${concatStringsSep "," w.queues})";
-    wantedBy = [ "multi-user.target" ];
+  unitBase = {
     wants = [ "network-online.target" ];
     after = [ "network-online.target" ] ++ optionals cfg.redis.enable [ "redis-mediapipe.service" ];
+    unitConfig.RequiresMountsFor = [ cfg.mediaLocation ];
     inherit environment;
     path = [ pkgs.ffmpeg-headless pkgs.exiftool ];
-    serviceConfig = hardening // {
+  };
+
+  mediapipe = "${cfg.package}/bin/mediapipe --log-format json";
+  metricsArgs = port: "--metrics-port ${toString port} --metrics-address ${cfg.metricsAddress}";
+
+  devices = w: optionalAttrs w.gpu (if cfg.accelerationDevices == null
+    then { PrivateDevices = false; }
+    else {
+      PrivateDevices = cfg.accelerationDevices == [ ];
+      DevicePolicy = "closed";
+      DeviceAllow = map (d: "${d} rw") cfg.accelerationDevices;
+    });
+
+  workerUnit = name: w: nameValuePair "mediapipe-worker-${name}" (unitBase // {
+    description = "mediapipe worker ${name} (${concatStringsSep "," w.queues})";
+    wantedBy = [ "multi-user.target" ];
+    serviceConfig = common // {
       Type = "exec";
-      ExecStart = concatStringsSep " " ([
-        "${mediapipe} --log-level info worker"
-        "-Q ${concatStringsSep "," w.queues}"
-        "-n ${name}@%H"
-      ] ++ optionals (w.concurrency != null) [ "-c ${toString w.concurrency}" ]
-        ++ optionals (w.metricsPort != null) [
-          "--metrics-port ${toString w.metricsPort}"
-          "--metrics-address ${cfg.metricsAddress}"
-        ]);
+      ExecStart = concatStringsSep " " ([ "${mediapipe} --log-level info worker"
+        "-Q ${concatStringsSep "," w.queues}" "-n ${name}@%H" ]
+        ++ optionals (w.concurrency != null) [ "-c ${toString w.concurrency}" ]
+        ++ optionals (w.metricsPort != null) [ (metricsArgs w.metricsPort) ]);
       KillMode = "mixed";
       TimeoutStopSec = "15min";
       Restart = "on-failure";
       RestartSec = "10s";
       RuntimeDirectory = "mediapipe-worker-${name}";
       RuntimeDirectoryMode = "0700";
-      PrivateDevices = !w.gpu;
-    } // lib.optionalAttrs w.gpu {
-      DevicePolicy = "closed";
-      DeviceAllow = [
-        "/dev/nvidiactl rw" "/dev/nvidia0 rw" "/dev/nvidia-uvm rw"
-        "/dev/nvidia-uvm-tools rw" "/dev/nvidia-modeset rw" "char-nvidia-caps rw"
-      ];
-      SupplementaryGroups = [ "video" "render" ];
-    };
-  };
+      MemoryHigh = "6G";
+      MemoryMax = "8G";
+      TasksMax = 512;
+    } // devices w;
+  });
 
-  ingestUnits = library: let instance = escape library; in [
-    (nameValuePair "mediapipe-ingest-${instance}" {
-      description = "mediapipe ingest of ${library}";
-      wants = [ "network-online.target" ];
-      after = [ "network-online.target" ];
-      conflicts = optionals cfg.ingest.watch [ "mediapipe-watch-${instance}.service" ];
-      inherit environment;
-      path = [ pkgs.ffmpeg-headless pkgs.exiftool ];
-      serviceConfig = hardening // {
-        Type = "oneshot";
-        ExecStart = "${mediapipe} ingest ${escapeShellArg library}"
-          + optionalString (cfg.ingest.textfileDir != null)
-            " --metrics-textfile ${cfg.ingest.textfileDir}/mediapipe-${instance}.prom";
-        ReadWritePaths = [ cfg.mediaRoot ]
-          ++ optionals (cfg.ingest.textfileDir != null) [ cfg.ingest.textfileDir ];
-        Nice = 10;
-        IOSchedulingClass = "idle";
-        PrivateDevices = true;
-      };
-    })
-  ];
-
-  watchUnit = i: library: let instance = escape library; in
-    nameValuePair "mediapipe-watch-${instance}" {
-      description = "mediapipe ingest --watch of ${library}";
-      wantedBy = [ "multi-user.target" ];
-      wants = [ "network-online.target" ];
-      after = [ "network-online.target" ];
-      inherit environment;
-      path = [ pkgs.ffmpeg-headless pkgs.exiftool ];
-      serviceConfig = hardening // {
-        Type = "exec";
-        ExecStart = "${mediapipe} ingest ${escapeShellArg library} --watch"
-          + optionalString (cfg.ingest.metricsPort != null)
-            " --metrics-port ${toString (cfg.ingest.metricsPort + i)} --metrics-address ${cfg.metricsAddress}";
-        Restart = "on-failure";
-        RestartSec = "30s";
-        Nice = 10;
-        PrivateDevices = true;
-      };
+  # The nightly run and the watch of one library never stop each other: each library has its
+  # own lock; a nightly run that finds the watch holding it exits 17, a success here.
+  ingestUnit = library: nameValuePair "mediapipe-ingest-${escapePath library}" (unitBase // {
+    description = "mediapipe ingest of ${library}";
+    serviceConfig = common // {
+      Type = "oneshot";
+      ExecStart = "${mediapipe} ingest ${escapeShellArg library}"
+        + lib.optionalString (cfg.ingest.textfileDir != null)
+          " --metrics-textfile ${cfg.ingest.textfileDir}/mediapipe-${escapePath library}.prom";
+      SuccessExitStatus = 17;
+      ReadWritePaths = [ cfg.mediaLocation ]
+        ++ optionals (cfg.ingest.textfileDir != null) [ cfg.ingest.textfileDir ];
+      Nice = 10;
+      IOSchedulingClass = "idle";
+      MemoryHigh = "3G";
+      MemoryMax = "4G";
     };
+  });
+
+  watchUnit = i: library: nameValuePair "mediapipe-watch-${escapePath library}" (unitBase // {
+    description = "mediapipe ingest --watch of ${library}";
+    wantedBy = [ "multi-user.target" ];
+    serviceConfig = common // {
+      Type = "exec";
+      ExecStart = "${mediapipe} ingest ${escapeShellArg library} --watch"
+        + lib.optionalString (watchPorts != [ ]) " ${metricsArgs (builtins.elemAt watchPorts i)}";
+      Restart = "on-failure";
+      RestartSec = "30s";
+      TimeoutStopSec = "5min";
+      Nice = 10;
+      MemoryHigh = "3G";
+      MemoryMax = "4G";
+    };
+  });
 in
 {
   options.services.mediapipe = {
@@ -137,58 +158,74 @@ in
 
     package = mkOption {
       type = types.package;
-      description = "The mediapipe package (this repository, built with buildPythonApplication).";
+      default = pkgs.callPackage ./package.nix { };
+      description = "The mediapipe package (./package.nix: buildPythonApplication of this source).";
     };
 
     user = mkOption { type = types.str; default = "mediapipe"; description = "User the services run as."; };
     group = mkOption { type = types.str; default = "mediapipe"; description = "Their group."; };
 
-    mediaRoot = mkOption {
+    mediaLocation = mkOption {
       type = types.path;
       default = "/srv/media";
-      description = "The media root (mediapipe init): library/, thumbs/, encoded-video/; the only place the services write.";
+      description = "The media root (library/, thumbs/, encoded-video/), made 0700 for the mediapipe user: the only place the services write.";
     };
 
     libraries = mkOption {
       type = types.listOf types.path;
       default = [ ];
       example = [ "/mnt/photos" ];
-      description = "External libraries ingested in place (read-only to the services).";
+      description = "External libraries ingested in place (read-only to the services); each has its own units, named by systemd-escape --path.";
     };
 
-    brokerUrl = mkOption {
-      type = types.nullOr types.str;
-      default = if cfg.redis.enable then "redis://127.0.0.1:${toString cfg.redis.port}/0" else null;
-      description = "Celery broker without a password (with one, use brokerUrlFile: the store is world-readable).";
+    settings = mkOption {
+      type = types.submodule { freeformType = settingsFormat.type; };
+      default = { };
+      example = { thumbnails.preview.size = 1440; ffmpeg.accel = "nvenc"; };
+      description = "mediapipe's settings (`mediapipe config sample`), written to a JSON file the services read (MEDIAPIPE_CONFIG). Secrets go in secretsFile.";
     };
 
-    brokerUrlFile = mkOption {
+    environment = mkOption {
+      type = types.attrsOf types.str;
+      default = { };
+      example = { MEDIAPIPE_FFMPEG_ACCEL = "nvenc"; };
+      description = "Extra environment of every mediapipe service (MEDIAPIPE_* settings).";
+    };
+
+    secretsFile = mkOption {
       type = types.nullOr types.path;
       default = null;
-      description = "An environment file with MEDIAPIPE_BROKER_URL=redis://:password@host:port/db.";
+      example = "/run/secrets/mediapipe";
+      description = "An environment file read by every service, for what must not be in the store: MEDIAPIPE_BROKER_URL=redis://:password@host:6379/0 for a remote broker.";
     };
 
     accel = mkOption {
       type = types.enum [ "disabled" "nvenc" "qsv" "vaapi" "rkmpp" ];
-      default = if lib.any (w: w.gpu) (lib.attrValues cfg.workers) then "nvenc" else "disabled";
+      default = "disabled";
       description = "ffmpeg.accel (mediapipe.transcode.chain.ACCEL_NAMES): each falls back to software decoding, then to software.";
     };
 
+    accelerationDevices = mkOption {
+      type = types.nullOr (types.listOf types.str);
+      default = [ ];
+      example = [ "/dev/nvidiactl" "/dev/nvidia0" "/dev/nvidia-uvm" "/dev/nvidia-uvm-tools" "/dev/nvidia-modeset" "char-nvidia-caps" ];
+      description = "Devices the GPU workers (gpu = true) may open; null: every device.";
+    };
+
     redis = {
-      enable = mkOption { type = types.bool; default = true; description = "Run a local Redis (AOF on) as the broker."; };
-      port = mkOption { type = types.port; default = 6379; description = "Its port."; };
+      enable = mkOption { type = types.bool; default = true; description = "Run a local Redis (AOF on) on a unix socket as the broker."; };
     };
 
     metricsAddress = mkOption {
       type = types.str;
-      default = "0.0.0.0";
-      description = "Address the metrics ports bind (127.0.0.1 when Prometheus runs on this machine).";
+      default = if cfg.openFirewall then "0.0.0.0" else "127.0.0.1";
+      description = "Address the metrics ports bind: this machine only unless openFirewall.";
     };
 
     openFirewall = mkOption {
       type = types.bool;
       default = false;
-      description = "Open the metrics ports for a Prometheus on another machine.";
+      description = "Open every metrics port (the workers' and each watch's) for a Prometheus on another machine.";
     };
 
     workers = mkOption {
@@ -201,9 +238,9 @@ in
             default = [ "metadata" "thumbnails" "video" ];
             description = "Queues this worker serves; a GPU machine serves video.";
           };
-          gpu = mkOption { type = types.bool; default = false; description = "Let the worker use the NVIDIA devices (NVENC/NVDEC)."; };
+          gpu = mkOption { type = types.bool; default = false; description = "Let the worker open accelerationDevices (NVENC/NVDEC)."; };
           concurrency = mkOption { type = types.nullOr types.ints.positive; default = null; description = "Processes (default: CPU count; NVENC sessions for video alone)."; };
-          metricsPort = mkOption { type = types.nullOr types.port; default = null; example = 9101; description = "Serve Prometheus metrics on this port."; };
+          metricsPort = mkOption { type = types.nullOr types.port; default = null; example = 19101; description = "Serve Prometheus metrics on this port."; };
         };
       });
     };
@@ -215,7 +252,7 @@ in
         description = "When each library is ingested (systemd OnCalendar); null: no timer.";
       };
       watch = mkOption { type = types.bool; default = false; description = "Follow each library as it changes (ingest --watch services)."; };
-      metricsPort = mkOption { type = types.nullOr types.port; default = 9100; description = "First metrics port of the --watch services (one per library, counting up)."; };
+      metricsPort = mkOption { type = types.nullOr types.port; default = 19110; description = "Metrics port of the first library's --watch service; the next ones count up."; };
       textfileDir = mkOption {
         type = types.nullOr types.path;
         default = "/var/lib/prometheus-node-exporter-text-files";
@@ -225,33 +262,41 @@ in
   };
 
   config = mkIf cfg.enable {
-    users.users.${cfg.user} = { isSystemUser = true; group = cfg.group; extraGroups = [ "video" "render" ]; };
+    assertions = [{
+      assertion = lib.unique allPorts == allPorts;
+      message = "services.mediapipe: every metrics port must differ (workers: ${toString workerPorts}; watches: ${toString watchPorts})";
+    }];
+
+    users.users.${cfg.user} = {
+      isSystemUser = true;
+      group = cfg.group;
+      extraGroups = [ "video" "render" ] ++ optionals cfg.redis.enable [ config.services.redis.servers.mediapipe.user ];
+    };
     users.groups.${cfg.group} = { };
 
     services.redis.servers.mediapipe = mkIf cfg.redis.enable {
       enable = true;
-      port = cfg.redis.port;
+      port = 0; # the unix socket only, no TCP
+      unixSocketPerm = 660;
       appendOnly = true;
       settings.appendfsync = "everysec";
     };
 
-    systemd.tmpfiles.rules = [ "d ${cfg.mediaRoot} 0755 ${cfg.user} ${cfg.group} -" ]
+    systemd.tmpfiles.rules = [ "d ${cfg.mediaLocation} 0700 ${cfg.user} ${cfg.group} -" ]
       ++ optionals (cfg.ingest.textfileDir != null) [ "d ${cfg.ingest.textfileDir} 0755 ${cfg.user} ${cfg.group} -" ];
 
     systemd.services = mkMerge [
       (listToAttrs (lib.mapAttrsToList workerUnit cfg.workers))
-      (listToAttrs (lib.concatMap ingestUnits cfg.libraries))
+      (listToAttrs (map ingestUnit cfg.libraries))
       (mkIf cfg.ingest.watch (listToAttrs (lib.imap0 watchUnit cfg.libraries)))
     ];
 
     systemd.timers = mkIf (cfg.ingest.timer != null) (listToAttrs (map (library:
-      nameValuePair "mediapipe-ingest-${escape library}" {
+      nameValuePair "mediapipe-ingest-${escapePath library}" {
         wantedBy = [ "timers.target" ];
         timerConfig = { OnCalendar = cfg.ingest.timer; RandomizedDelaySec = "15min"; Persistent = true; };
       }) cfg.libraries));
 
-    networking.firewall.allowedTCPPorts = mkIf cfg.openFirewall (lib.filter (p: p != null)
-      (map (w: w.metricsPort) (lib.attrValues cfg.workers)
-        ++ optionals cfg.ingest.watch [ cfg.ingest.metricsPort ]));
+    networking.firewall.allowedTCPPorts = mkIf cfg.openFirewall allPorts;
   };
 }

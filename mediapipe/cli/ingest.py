@@ -4,7 +4,8 @@ Owns: the command's options, the checks before anything runs (the library is a r
 the media root is initialised and mounted, the broker answers within its timeout:
 ``workers.broker.probe``), picking the runner (``workers.runner.CeleryRunner`` when a broker is
 given or configured, else ``pipeline.local.LocalRunner`` with ``--workers`` processes), the
-media root's lock for the run (``index.lock``: one run per media root), the rich progress bar on
+library's lock for the run and the media root's, shared with other libraries (``index.lock``),
+the rich progress bar on
 stderr (which says when the run waits for the broker) and the summary (exit 1, or the failures'
 shared code — all read-only thumbs/ is 13 — when an asset failed in this run; failures of
 earlier runs are said, and counted in the metrics, but a run that failed nothing new exits 0,
@@ -18,8 +19,10 @@ are imported only when chosen: an unchanged library starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -109,12 +112,12 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
         observed.start()  # a port in use stops here, before anything changes
         runner = observed.counting(runner)
     if (watch or cfg.library.watch.enabled) and not dry_run:
-        with lock.hold(root):
+        with lock.hold_library(root, library):  # the media root: shared, a pass at a time
             _follow(library, root, cfg, runner, as_json, observed)
         return
     scanned = None
     try:
-        with lock.hold(root) if not dry_run else _nothing(), bar:
+        with _held(root, library) if not dry_run else _nothing(), bar:
             summary = coordinator.ingest(library, root, cfg, runner, force=force,
                                          missing=missing, retry_failed=retry_failed,
                                          dry_run=dry_run, on_start=bar.start,
@@ -132,6 +135,15 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
             f"{first['error']})", combined_exit_code(codes) or 1))
     # Assets that failed in earlier runs and were not retried are in the summary (and the
     # metrics), not in the exit code: a nightly timer over an unchanged library succeeds.
+
+
+@contextlib.contextmanager
+def _held(root: Any, library: str) -> Iterator[None]:
+    """One ingest: its library alone, the media root shared with other libraries' ingests."""
+    from mediapipe.index import lock
+
+    with lock.hold_library(root, library), lock.shared(root):
+        yield
 
 
 def _nothing() -> Any:

@@ -2,10 +2,11 @@
 
 Owns: the command's options and its output: one line per asset (a mark for failed, hidden and
 linked ones, the path, the kind, the error), or with ``--json`` one array of objects with at
-least ``path``, ``asset_id``, ``kind``, ``hidden``, ``linked_video``, ``thumbhash``, ``failed``
-and ``error``; a name that is not UTF-8 also ``path_bytes`` (``shown.json_names``). Each text
-line is one asset: control characters in a name are escaped (``shown.shown``). Does not own:
-the query (``index.listing``).
+least ``path``, ``library``, ``asset_id``, ``kind``, ``hidden``, ``linked_video``,
+``thumbhash``, ``failed`` and ``error``; the text line names the library (``[photos]``, its
+folder's name) where the media root holds more than one; a name that is not UTF-8 also
+``path_bytes`` (``shown.json_names``). Each text line is one asset: control characters in a
+name are escaped (``shown.shown``). Does not own: the query (``index.listing``).
 """
 
 from __future__ import annotations
@@ -41,10 +42,12 @@ def ls(app: AppContext, media_root: str | None, failed: bool, kind: str | None,
     if as_json:
         emit_json([item.to_dict() for item in items])
         return
+    several = len({item.library for item in items}) > 1
     for item in items:
         marks = ("F" if item.failed else "-") + ("H" if item.hidden else "-") + \
                 ("L" if item.linked_video else "-") + ("-" if item.online else "O")
-        line = f"{marks} {item.kind:5} {item.path}"
+        named = f"[{os.path.basename(item.library or '') or '-'}] " if several else ""
+        line = f"{marks} {item.kind:5} {named}{item.path}"
         if item.error:
             line += f"  [{item.error_stage}] {item.error}"
         if item.warnings:  # made despite a problem, or made another way (an NVENC fallback)

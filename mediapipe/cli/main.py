@@ -10,7 +10,8 @@ last, any other
 exception (an internal error: one line, the traceback only at ``--log-level debug``); ``run()``
 is the console script. Does not own: the commands themselves, one module per group:
 ``cli.media`` (info, thumbnail, transcode), ``cli.library`` (init, verify, import, migrate),
-``cli.ingest``, ``cli.ops`` (doctor, worker, config); nor any media work. A command given
+``cli.ingest``, ``cli.ops`` (doctor, worker, config), ``cli.deploy`` (the shipped deployment
+files); nor any media work. A command given
 ``--json`` that an error ends still prints one object on stdout (``context.emit_json_error``).
 Heavy modules are imported inside commands so start-up stays fast.
 
@@ -33,8 +34,8 @@ import click
 
 from mediapipe import allocator
 from mediapipe.cli import catalog as catalog_command
+from mediapipe.cli import deploy, library, listing, media, ops
 from mediapipe.cli import ingest as ingest_command
-from mediapipe.cli import library, listing, media, ops
 from mediapipe.cli.context import JSON_ASKED, AppContext, emit_json_error, fail
 from mediapipe.errors import MediapipeError, from_os_error
 
@@ -74,7 +75,8 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str, log_level:
 
 for command in (library.init, library.verify, ops.doctor, media.transcode, ops.config_group,
                 library.import_command, library.migrate, media.info, media.thumbnail,
-                ingest_command.ingest, listing.ls, ops.worker, catalog_command.catalog_group):
+                ingest_command.ingest, listing.ls, ops.worker, catalog_command.catalog_group,
+                deploy.deploy_group):
     cli.add_command(command)
 
 

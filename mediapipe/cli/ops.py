@@ -65,11 +65,15 @@ def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json:
                    "sessions when NVENC works, else 1).")
 @metrics_options
 @click.option("-n", "--hostname", default=None, help="Worker name (default: mediapipe@host).")
+@click.option("--broker-wait", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Exit 14 if the broker has not answered within SECONDS (default: wait for "
+                   "it for ever, saying so once a minute).")
 @pass_app
 def worker(app: AppContext, broker: str | None, queues: tuple[str, ...],
            concurrency: int | None, metrics_port: int | None, metrics_address: str,
-           hostname: str | None) -> None:
-    """Run a Celery worker that serves tasks from the broker (checked first: it must answer).
+           hostname: str | None, broker_wait: float | None) -> None:
+    """Run a Celery worker that serves tasks from the broker, once it answers (a worker started
+    before its broker, or during an outage, waits for it).
 
     The worker's own --config and MEDIAPIPE_* variables set only its broker and the worker.*
     options; each task runs with the settings its coordinator sent."""
@@ -79,7 +83,7 @@ def worker(app: AppContext, broker: str | None, queues: tuple[str, ...],
     from workers.start import run_worker
 
     run_worker(cfg, queues=queues, concurrency=concurrency, metrics_port=metrics_port,
-               metrics_address=metrics_address, hostname=hostname)
+               metrics_address=metrics_address, hostname=hostname, broker_wait_s=broker_wait)
 
 
 @click.group("config")

@@ -137,8 +137,23 @@ class Catalog:
             raise CatalogError(self.path, f"catalog schema {version} is newer than this "
                                           f"mediapipe knows ({SCHEMA_VERSION}); upgrade mediapipe")
         self.schema = Schema.of(self.pipeline)
-        self.schema.apply(self._db)
-        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # Coordinators of two libraries may open a new catalog at once: one applies the
+        # schema, the other waits (busy timeout) and then finds it applied. A catalog that
+        # cannot be written takes no write lock, and its schema is read as it is.
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc):  # locked past the busy timeout: said as such
+                raise
+            self.schema.apply(self._db)
+        else:
+            try:
+                self.schema.apply(self._db)
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
         self._columns = ("asset_id, path, kind, size, mtime_ns, sidecar, online, "
                          f"{self.schema.columns}, error_stage, error_type, error_message, "
                          "device, inode, remake")

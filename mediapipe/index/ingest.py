@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mediapipe.config import Config
-from mediapipe.errors import PathEscape
+from mediapipe.errors import ConfigError, PathEscape
 from mediapipe.index import listing
 from mediapipe.index.catalog import Catalog, CatalogEntry, State
 from mediapipe.index.scan import LibraryScan
@@ -34,7 +34,8 @@ from mediapipe.pipeline.local import Runner
 from mediapipe.pipeline.state import Asset, AssetResult, AssetState, StageOutcome, Status
 from mediapipe.pipeline.steps import Step
 
-__all__ = ["IngestSummary", "ingest", "missing_outputs", "record", "requeue_missing"]
+__all__ = ["IngestSummary", "check_apart", "ingest", "missing_outputs", "record",
+           "requeue_missing"]
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,19 @@ def upgrade_layout(cat: Catalog, root: Path) -> None:
     cat.set_meta("layout", LAYOUT)
 
 
+def check_apart(library: str | os.PathLike[str], root: str | os.PathLike[str]) -> None:
+    """``ConfigError`` naming both paths when the library holds the media root or the media
+    root holds the library (resolved: a link to either counts as it), as Immich refuses its
+    upload folder as an external library: mediapipe would ingest its own outputs, more at
+    every run."""
+    lib, media = os.path.realpath(library), os.path.realpath(root)
+    if inside(lib, media) or inside(media, lib):
+        how = ("is" if lib == media else "is inside" if inside(lib, media) else "holds")
+        raise ConfigError("library", f"the library {lib} {how} the media root {media}; "
+                                     "mediapipe would ingest its own outputs. Keep the media "
+                                     "root (--media-root, mediaLocation) outside every library")
+
+
 def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Runner, *,
            force: bool = False, missing: bool = False, retry_failed: bool = False,
            dry_run: bool = False, settling: Collection[str] = (),
@@ -153,13 +167,18 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
            on_result: Callable[[AssetResult], None] | None = None) -> IngestSummary:
     """Scan ``library``, bring the catalog up to date and run every pending step of its
     sources (those of other libraries in the same media root wait for their own ingest).
-    ``settling``: paths still being written, left as they are until a later ingest."""
+    ``settling``: paths still being written, left as they are until a later ingest.
+    ``ConfigError`` before anything is read when the library and the media root nest
+    (``check_apart``)."""
+    check_apart(library, root)
     started = time.perf_counter()
     under = os.fsdecode(os.path.abspath(library))
     # StorageOffline here, before any write, if a marker is gone; a column per runner's step
     with Catalog.open(root, runner.pipeline) as cat:
         if not dry_run:
             upgrade_layout(cat, root)
+            if under.isprintable():  # ls says which library an asset is from
+                cat.set_meta(listing.LIBRARY_KEY + under, str(int(time.time())))
         diff = cat.diff(LibraryScan(library, cfg.library.exclusion_patterns,
                                     fingerprint=cfg.library.scan.fingerprint), keep=settling,
                         dry_run=dry_run)

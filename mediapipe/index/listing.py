@@ -2,8 +2,10 @@
 
 Owns: ``listing`` (one ``Listed`` per source: path, asset id, kind, whether it is hidden (a live
 photo's video), the video linked to it (the paired live video or the extracted motion part), its
-thumbhash, size, encoder, date taken and its source, place names, projection, warnings, and
-its failure with when), ``failures`` and ``stats``. All read-only, through ``Catalog.rows``.
+thumbhash, size, encoder, date taken and its source, place names, projection, warnings, its
+failure with when, and the library it belongs to: the deepest library ingested into this media
+root that holds it, as ``ingest`` records each under ``library:<path>`` in the catalog's
+``meta``), ``libraries``, ``failures`` and ``stats``. All read-only, through ``Catalog.rows``.
 Does not own: the schema or writing (``catalog``), printing (``cli``).
 """
 
@@ -18,7 +20,9 @@ from typing import Any
 from mediapipe.index.catalog import Catalog
 from mediapipe.index.diff import path_range
 
-__all__ = ["CatalogStats", "Listed", "failures", "listing", "stats"]
+__all__ = ["LIBRARY_KEY", "CatalogStats", "Listed", "failures", "libraries", "listing", "stats"]
+
+LIBRARY_KEY = "library:"  # meta key prefix: one row per library ingested into the media root
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Listed:
     error: str | None  # "Type: message" of the failed step, None when nothing failed
     error_stage: str | None
     error_at: float | None
+    library: str | None = None  # the library root it was ingested from
 
     @property
     def failed(self) -> bool:
@@ -59,6 +64,20 @@ _COLUMNS = ("path, asset_id, kind, online, hidden, linked_video, live_photo_id, 
             "width, height, encoder, taken_at, taken_at_source, place_city, place_state, "
             "place_country, "
             "projection_type, warnings, error_type, error_message, error_stage, error_at")
+
+
+def libraries(cat: Catalog) -> list[str]:
+    """Every library ingested into this media root (its absolute path), sorted."""
+    return sorted(key[len(LIBRARY_KEY):] for (key,) in cat.rows(
+        "SELECT key FROM meta WHERE substr(key, 1, ?) = ?", (len(LIBRARY_KEY), LIBRARY_KEY)))
+
+
+def _library_of(path: str, known: list[str]) -> str | None:
+    best = None
+    for lib in known:  # sorted: a library below another comes after it, and wins
+        if path.startswith(lib.rstrip("/") + "/"):
+            best = lib
+    return best
 
 
 def listing(cat: Catalog, *, failed: bool = False, kind: str | None = None,
@@ -76,14 +95,17 @@ def listing(cat: Catalog, *, failed: bool = False, kind: str | None = None,
         where.append("path >= ? AND path < ?")
         params.extend(path_range(under))
     names = cat.schema.names
+    known = libraries(cat)
     sql = (f"SELECT {_COLUMNS}, {cat.schema.columns} FROM sources "
            f"WHERE {' AND '.join(where)} ORDER BY id")
     for row in cat.rows(sql, params):
         (path, asset_id, kind_, online, hidden, linked, live, thumbhash, width, height, encoder,
          taken_at, taken_at_source, city, state, country, projection_type,
          warnings, etype, emsg, estage, error_at), states = row[:22], row[22:]
+        path = os.fsdecode(path)
         yield Listed(
-            path=os.fsdecode(path), asset_id=asset_id, kind=kind_, online=bool(online),
+            path=path, library=_library_of(path, known), asset_id=asset_id, kind=kind_,
+            online=bool(online),
             hidden=bool(hidden), linked_video=linked, live_photo_id=live, thumbhash=thumbhash,
             width=width, height=height, encoder=encoder, taken_at=taken_at,
             taken_at_source=taken_at_source, city=city, state=state, country=country,

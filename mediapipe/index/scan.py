@@ -4,7 +4,9 @@ Owns: the walk of a library root with ``os.scandir`` (a generator: memory grows 
 folder and the number of folders, never with the number of files), the filters Immich applies to
 external libraries (supported extensions, case-insensitive, from ``mediapipe.formats``; exclusion
 globs such as ``**/@eaDir/**`` matched on the path relative to the root; hidden files and folders
-skipped), the symlink policy, XMP sidecar detection (the rule is ``formats.sidecar_among``'s), and
+skipped), a media root's own folders never entered (a folder holding an ``.immich`` marker is
+``thumbs/``, ``library/``… of some media root: its files are outputs, not sources), the
+symlink policy, XMP sidecar detection (the rule is ``formats.sidecar_among``'s), and
 reporting folders it could not read. Does not own: what changed since the last scan
 (``catalog.diff``), reading the files (the stages).
 
@@ -30,7 +32,7 @@ from collections.abc import Iterable, Iterator
 
 from mediapipe import formats, sources
 from mediapipe.errors import StorageOffline
-from mediapipe.library.storage import inside
+from mediapipe.library.storage import MARKER, inside
 
 __all__ = ["LibraryScan", "ScanProblem", "SourceFile", "compile_exclusions"]
 
@@ -180,6 +182,8 @@ class LibraryScan:
                 entries = list(it)
         except OSError as exc:
             self.problems.append(ScanProblem(path, f"cannot read folder: {exc.strerror}"))
+            return
+        if any(entry.name == MARKER for entry in entries):  # a media root's own folder
             return
         self.folders += 1
         exclude = self.exclude.fullmatch

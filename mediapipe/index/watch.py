@@ -10,6 +10,9 @@ offline, never deleted). A library that disappears (an unmounted share: its root
 replaced by the empty mount point) is rescanned like any change — its sources go offline — and
 watched again when it comes back (its root's device and inode change), with a rescan. A
 scheduled full rescan (``library.scan.cronExpression``) is the safety net for missed events.
+Each ingest holds the media root shared (``lock.shared``) for its pass only: other libraries'
+watches and timers run beside it, and an exclusive run (``import``) waits for no more than a
+pass, as the watch waits for it.
 Does not own: the ingest itself (``ingest``) or the runner (the caller's).
 """
 
@@ -25,8 +28,9 @@ from datetime import datetime
 from pathlib import Path
 
 from mediapipe.config import Config
-from mediapipe.errors import StorageOffline
-from mediapipe.index.ingest import IngestSummary, ingest
+from mediapipe.errors import MediaRootBusy, StorageOffline
+from mediapipe.index import lock
+from mediapipe.index.ingest import IngestSummary, check_apart, ingest
 from mediapipe.pipeline.local import Runner
 
 __all__ = ["Follower", "follow"]
@@ -85,13 +89,17 @@ def follow(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
     import watchfiles
 
     lib = os.fsdecode(os.path.abspath(library))
+    check_apart(lib, root)  # a config error ends the watch at once, not at every pass
     watch_cfg, scan_cfg = cfg.library.watch, cfg.library.scan
     state = Follower(watch_cfg.settle_seconds if settle_s is None else settle_s,
                      scan_cfg.cron_expression if scan_cfg.enabled else None)
 
     def run(reason: str) -> None:
         try:
-            summary = ingest(lib, root, cfg, runner, settling=set(state.unsettled))
+            with lock.shared(root, wait=stop):
+                summary = ingest(lib, root, cfg, runner, settling=set(state.unsettled))
+        except MediaRootBusy:  # stopped while an exclusive run held the media root
+            return
         except StorageOffline as exc:  # the library (or a media-root disk) is away for now
             log.warning("%s: %s; waiting for it to come back", reason, exc)
             return
