@@ -46,6 +46,7 @@ __all__ = ["Asset", "LocalRunner", "Runner"]
 log = logging.getLogger(__name__)
 # Forked: a pipeline of a test's own (closures) reaches its processes as it is, warm.
 _CONTEXT = multiprocessing.get_context("fork")
+_TICK_S = 1.0  # the coordinator looks at its children's step starts at least this often
 
 
 class Runner(Protocol):
@@ -62,31 +63,33 @@ def _open_step(pipeline: Pipeline, state: AssetState) -> Step | None:
                  and pipeline.is_due(s, state)), None)
 
 
-def _walk(state: AssetState, pipeline: Pipeline, cfg: Config, conn: Connection) -> AssetState:
+def _walk(state: AssetState, pipeline: Pipeline, cfg: Config, progress: Connection) -> AssetState:
     """The asset's open steps in order, here; the coordinator told as each one that runs
     starts (with the state before it: what it resumes from if the step is stopped)."""
     while (step := _open_step(pipeline, state)) is not None:
         outcome = skip_outcome(step, state, cfg)
         if outcome is None:
-            conn.send(("step", step.name, time.monotonic(), state))
+            progress.send(("step", step.name, time.monotonic(), state))
             state = run_due(step, state, cfg)
         else:
             state = state.with_outcome(step.name, outcome)
     return state
 
 
-def _serve(conn: Connection, pipeline: Pipeline, cfg: Config,
+def _serve(conn: Connection, progress: Connection, pipeline: Pipeline, cfg: Config,
            log_settings: tuple[str, str, str], parent: int) -> None:
     """A child process: bound to its parent's life, the allocator tuned, its parent's log
     set-up; it walks each asset state it is sent and sends back the state it ends with, until
-    it is sent None (or its parent is gone)."""
+    it is sent None (or its parent is gone). Step starts go down ``progress``, a pipe the
+    coordinator reads when it wakes (an asset done, a deadline, each ``_TICK_S``), not one
+    that wakes it for each step."""
     lifelines.bind_to_parent(parent)
     allocator.tune()
     logs.configure(*log_settings)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C reaches the group: the coordinator acts
     try:
         while (state := conn.recv()) is not None:
-            conn.send(("done", _walk(state, pipeline, cfg, conn)))
+            conn.send(("done", _walk(state, pipeline, cfg, progress)))
     except (EOFError, OSError):  # the coordinator is gone
         pass
 
@@ -98,6 +101,7 @@ class _Child:
 
     process: Any  # multiprocessing's Process of the fork context
     conn: Connection
+    progress: Connection
     state: AssetState | None = None
     step: str | None = None
     since: float = 0.0
@@ -105,11 +109,14 @@ class _Child:
     @classmethod
     def start(cls, pipeline: Pipeline, cfg: Config) -> _Child:
         ours, theirs = _CONTEXT.Pipe()
+        heard, told = _CONTEXT.Pipe(duplex=False)
         process = _CONTEXT.Process(target=_serve, name="mediapipe-step", daemon=True,
-                                   args=(theirs, pipeline, cfg, logs.current(), os.getpid()))
+                                   args=(theirs, told, pipeline, cfg, logs.current(),
+                                         os.getpid()))
         process.start()
         theirs.close()
-        return cls(process, ours)
+        told.close()
+        return cls(process, ours, heard)
 
     def send(self, state: AssetState) -> None:
         self.state, self.step = state, None
@@ -127,6 +134,12 @@ class _Child:
             self.process.kill()
             self.process.join()
         self.conn.close()
+        self.progress.close()
+
+    def heard(self) -> None:
+        """Takes in the step starts it sent so far (the last one is the step it runs)."""
+        while self.progress.poll():
+            _, self.step, self.since, self.state = self.progress.recv()
 
 
 def _sweep(step: Step, state: AssetState, cfg: Config) -> None:
@@ -160,7 +173,8 @@ class LocalRunner:
                 if not busy:
                     return
                 deadlines = [self._deadline(c) for c in busy if c.step is not None]
-                timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+                timeout = max(0.0, min([*deadlines, time.monotonic() + _TICK_S])
+                              - time.monotonic())
                 wait([c.conn for c in busy] + [c.process.sentinel for c in busy], timeout)
                 for child in busy:
                     state = self._attend(child, children, resumed)
@@ -201,12 +215,12 @@ class LocalRunner:
         """Reads what ``child`` sent; stops it past its step's limit, or finds it dead. Returns
         the asset's final state when it is finished."""
         try:
-            while child.conn.poll():
-                message = child.conn.recv()
-                if message[0] == "done":
-                    child.state = child.step = None
-                    return message[1]  # type: ignore[no-any-return]
-                _, child.step, child.since, child.state = message
+            child.heard()
+            if child.conn.poll():
+                _, state = child.conn.recv()
+                child.heard()  # every step start it sent before: done with
+                child.state = child.step = None
+                return state  # type: ignore[no-any-return]
         except (EOFError, OSError):  # it died mid-message: see below
             pass
         if child.step is not None and time.monotonic() >= self._deadline(child):
