@@ -22,7 +22,17 @@ from mediapipe.index import ingest as coordinator
 from mediapipe.index.catalog import Catalog, State
 from mediapipe.library import storage
 from mediapipe.library.temps import TEMP_SUFFIX
-from mediapipe.pipeline import PIPELINE, VIDEO_BUDGET, Asset, AssetResult, Pipeline, Status, Step
+from mediapipe.pipeline import (
+    IMAGE_BUDGET,
+    PIPELINE,
+    VIDEO_BUDGET,
+    Asset,
+    AssetResult,
+    Budget,
+    Pipeline,
+    Status,
+    Step,
+)
 from mediapipe.pipeline.local import LocalRunner
 from mediapipe.pipeline.state import AssetState, StageOutcome
 from mediapipe.sources import Source
@@ -62,8 +72,9 @@ PIPELINE_OF_TEST = Pipeline((
 ))
 
 
-def run(media_root: Path, sources: list[Path], workers: int) -> dict[str, AssetResult]:
-    runner = LocalRunner(media_root, CFG, workers=workers, pipeline=PIPELINE_OF_TEST)
+def run(media_root: Path, sources: list[Path], workers: int, cfg: Config = CFG,
+        pipeline: Pipeline = PIPELINE_OF_TEST) -> dict[str, AssetResult]:
+    runner = LocalRunner(media_root, cfg, workers=workers, pipeline=pipeline)
     return {Path(r.source).name: r
             for r in runner.run(Asset(str(p), str(uuid.uuid4())) for p in sources)}
 
@@ -95,6 +106,25 @@ def test_a_step_stuck_in_c_past_its_limit_is_killed_and_fails_for_good(
     stalls = media_root / "thumbs" / "stalls"
     assert sorted(p.read_bytes() for p in stalls.iterdir()) == [b"whole"] * 4  # no temp left
     assert not [p for p in stalls.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+@pytest.mark.parametrize(("budget", "setting"), [
+    (IMAGE_BUDGET, "imageTimeLimit"),
+    (VIDEO_BUDGET, "videoTimeLimit"),
+], ids=["image budget", "video budget"])
+def test_the_limit_is_the_steps_budget_read_from_the_workers_settings(
+        tmp_path: Path, media_root: Path, budget: Budget, setting: str) -> None:
+    """The one rule the Celery workers' time limits follow (``Budget.limit``): the other
+    budget's limit stays at its default, so the metadata step under it runs unhurried."""
+    other = VIDEO_BUDGET if budget is IMAGE_BUDGET else IMAGE_BUDGET
+    pipeline = Pipeline((dataclasses.replace(PIPELINE.steps[0], budget=other),
+                         dataclasses.replace(PIPELINE_OF_TEST.steps[1], budget=budget)))
+    cfg = Config.from_dict({"worker": {setting: LIMIT_S}})
+    [result] = run(media_root, [images.jpeg(tmp_path / "bomb.jpg", (64, 48))], 1, cfg,
+                   pipeline).values()
+    error = result.stages["stall"].error
+    assert error is not None and error.type == "OverTimeLimit"
+    assert f"stall took over {LIMIT_S} s (worker.{setting})" in error.message
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["one process", "two processes"])

@@ -123,12 +123,10 @@ class _Child:
         self.conn.send(state)
 
     def stop(self, *, kill: bool) -> None:
-        """Ends the process: SIGKILL (mid-step, or at once), or asked to finish when idle."""
+        """Ends the process: SIGKILL (mid-step, or at once), or waits for an idle one that was
+        sent None to finish (killed after 10 s)."""
         if kill or self.state is not None:
             self.process.kill()
-        else:
-            with contextlib.suppress(OSError):
-                self.conn.send(None)
         self.process.join(timeout=None if kill else 10)
         if self.process.is_alive():
             self.process.kill()
@@ -182,8 +180,12 @@ class LocalRunner:
                         for step in self.pipeline:
                             log_outcome(step, state)
                         yield state.result()
-        finally:
-            for child in children:  # finished, failed or abandoned: none is left running
+        finally:  # finished, failed or abandoned: none is left running
+            for child in children:
+                if child.state is None:  # idle: asked to end, all at once
+                    with contextlib.suppress(OSError):
+                        child.conn.send(None)
+            for child in children:
                 child.stop(kill=child.state is not None)
 
     def _hand_out(self, children: list[_Child], resumed: collections.deque[AssetState],
@@ -204,7 +206,12 @@ class LocalRunner:
                     self.pipeline.warm()  # forked processes start with it loaded
                 idle = _Child.start(self.pipeline, self.cfg)
                 children.append(idle)
-            idle.send(state)
+            try:
+                idle.send(state)
+            except OSError:  # it died idle (the OOM killer): a fresh one takes the state
+                idle.stop(kill=True)
+                children.remove(idle)
+                resumed.appendleft(state)
 
     def _deadline(self, child: _Child) -> float:
         assert child.step is not None
