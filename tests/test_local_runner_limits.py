@@ -164,3 +164,44 @@ def test_ingest_records_the_step_over_its_limit_as_failed_and_a_rerun_leaves_it(
     again = ingest()
     assert (again.processed, again.failed) == (0, 0)  # not tried again until the file changes
     assert time.monotonic() - started < LIMIT_S
+
+
+def scan_bomb(path: Path, scans: int = 3000) -> Path:
+    """A 500 KB grey 8000x8000 progressive JPEG whose last scan repeats ``scans`` times: a
+    minute of libjpeg decoding (every scan runs over every block)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (8000, 8000), 128).save(buf, "JPEG", progressive=True, quality=90)
+    data = buf.getvalue()
+    last = data.rindex(b"\xff\xda")  # the last scan's SOS, up to the EOI
+    path.write_bytes(data[:-2] + data[last:-2] * scans + data[-2:])
+    return path
+
+
+def test_ingest_of_a_scan_bomb_ends_within_the_limit_and_makes_the_rest(
+        tmp_path: Path, media_root: Path) -> None:
+    """The product's pipeline, through the CLI: the bomb is stopped at the limit (or refused
+    before, as too large), the photo beside it made, the run's exit code the bomb's."""
+    import subprocess
+    import sys
+
+    library = tmp_path / "library"
+    library.mkdir()
+    scan_bomb(library / "bomb.jpg")
+    images.jpeg(library / "photo.jpg", (640, 480))
+    config = tmp_path / "config.json"
+    config.write_text('{"worker": {"imageTimeLimit": 2}}')
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "mediapipe", "--config", str(config), "ingest",
+                           str(library), "--media-root", str(media_root), "--workers", "1"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert time.monotonic() - started < 2 + 3 * SLACK_S
+    assert done.returncode in (7, 16), done.stderr  # TooLarge or OverTimeLimit, alone
+    assert "1 of 2 assets failed (first: " in done.stderr and "bomb.jpg" in done.stderr
+    with Catalog.open(media_root, PIPELINE) as cat:
+        states = {Path(e.path).name: e.states["thumbnails"] for e in cat.entries()}
+    assert states == {"bomb.jpg": State.FAILED, "photo.jpg": State.DONE}
+    assert not list(media_root.rglob(f"*{TEMP_SUFFIX}"))
