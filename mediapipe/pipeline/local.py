@@ -228,8 +228,8 @@ class LocalRunner:
                 child.heard()  # every step start it sent before: done with
                 child.state = child.step = None
                 return state  # type: ignore[no-any-return]
-        except (EOFError, OSError):  # it died mid-message: see below
-            pass
+        except (EOFError, OSError):  # its end of a pipe closed: it died (or is dying)
+            return self._replace(child, children, resumed, None)
         if child.step is not None and time.monotonic() >= self._deadline(child):
             return self._replace(child, children, resumed, self._over_time(child))
         if not child.process.is_alive():
