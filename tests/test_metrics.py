@@ -21,6 +21,7 @@ import pytest
 from fixtures import images
 from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
+from mediapipe.index import lock
 from mediapipe.library import storage
 from mediapipe.pipeline import Asset
 from mediapipe.pipeline.state import StageOutcome, Status
@@ -214,20 +215,30 @@ def test_a_timer_run_writes_the_catalog_failures_and_scan_time_for_node_exporter
     out_dir = tmp_path / "textfiles"
     out_dir.mkdir()
     textfile = out_dir / "mediapipe.prom"
+    label = metrics.library_label(str(lib))
     before = time.time()
-    for expected in (6, 0):  # CorruptMedia; then nothing new fails: it succeeds
-        proc = subprocess.run(
+    def timer_run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
             [sys.executable, "-m", "mediapipe", "ingest", str(lib), "--media-root",
              str(media_root), "--workers", "1", "--metrics-textfile", str(textfile)],
             capture_output=True, text=True, timeout=300, cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    for expected in (6, 0):  # CorruptMedia; then nothing new fails: it succeeds
+        proc = timer_run()
         assert proc.returncode == expected, proc.stderr
     text = textfile.read_text()
     got = samples(text)
     assert got['mediapipe_assets{state="failed"}'] == 1, "old failures are in the metrics"
     assert got['mediapipe_assets{state="online"}'] == 2
     assert got['mediapipe_step_assets{state="done",step="thumbnails"}'] == 1
-    assert got[f'mediapipe_last_scan_success_timestamp_seconds{{library="{lib}"}}'] >= before
+    scanned = f'mediapipe_last_scan_success_timestamp_seconds{{library="{label}"}}'
+    assert got[scanned] >= before
+    assert str(lib) not in text, "no path in a label"
+    with lock.hold(media_root):  # another run holds the media root: this one is refused
+        refused = timer_run()
+    assert refused.returncode == 17, refused.stderr
+    assert samples(textfile.read_text())[scanned] == got[scanned], \
+        "a refused run keeps the last good scan (MediapipeScanStale keeps its series)"
     assert not [k for k, v in got.items() if k.startswith("mediapipe_failures_total{") and v], \
         "the second run failed nothing: the counters are this run's"
     assert got['mediapipe_storage_free_bytes{folder="thumbs"}'] > 0
@@ -258,7 +269,12 @@ def test_ingest_watch_serves_the_catalog_the_work_and_the_defaults(
     lib.mkdir()
     images.jpeg(lib / "a.jpg", (320, 240))
     (lib / "bad.jpg").write_bytes(b"\xff\xd8 not a jpeg")
-    got = samples(ingest_scrape(lib, media_root, tmp_path))
+    text = ingest_scrape(lib, media_root, tmp_path)
+    got = samples(text)
+    label = metrics.library_label(str(lib))
+    assert f'mediapipe_last_scan_success_timestamp_seconds{{library="{label}"}}' in got
+    assert got[f'mediapipe_library_info{{library="{label}",path="{lib}"}}'] == 1, \
+        "the path behind a label, on a port bound to this machine"
     assert got['mediapipe_assets{state="online"}'] == 2
     assert got['mediapipe_assets{state="failed"}'] == 1
     assert got['mediapipe_tasks_total{outcome="done",stage="thumbnails"}'] == 1
