@@ -108,11 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code
-    except Stopped as exc:  # SIGTERM or SIGINT while a run worked or waited
-        code = fail(f"stopped by {exc.signame}: assets without a result stay pending for the "
-                    "next run", 130)
-    except (click.Abort, KeyboardInterrupt):
-        code = fail("interrupted", 130)
+    except (click.Abort, KeyboardInterrupt) as exc:
+        stopped = exc if isinstance(exc, Stopped) else exc.__cause__  # click wraps it in Abort
+        if isinstance(stopped, Stopped):  # SIGTERM or SIGINT while a run worked or waited
+            code = fail(f"stopped by {stopped.signame}: assets without a result stay pending "
+                        "for the next run", 130)
+        else:
+            code = fail("interrupted", 130)
     except MediapipeError as exc:  # every error mediapipe raises on purpose
         code, error = fail(str(exc), exc.exit_code), exc
     except sqlite3.Error as exc:  # a catalog call no method mapped: still one line, exit 11

@@ -1,0 +1,136 @@
+"""Operated as a service: SIGTERM and SIGINT end ``ingest`` and ``--watch`` within seconds in
+every state (waiting for a queue no worker serves, idle, processing), the catalog consistent;
+without a terminal, a progress line for the journal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fixtures import images
+from tests.reliability.harness import partial_files
+from tests.support.services import RedisServer
+
+ROOT = Path(__file__).resolve().parents[2]
+STOP_WITHIN_S = 10.0
+
+
+def _start(args: list[str], log: Path, **env: str) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "mediapipe", *args], stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True, cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+
+
+def _until(predicate: object, proc: subprocess.Popen[bytes], log: Path,
+           timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+        assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+        time.sleep(0.1)
+
+
+def _stopped_in(proc: subprocess.Popen[bytes], sig: int) -> tuple[int, float]:
+    """Send ``sig`` to the command alone (as systemd's KillMode=mixed does first); its exit
+    code and how long it took."""
+    t0 = time.monotonic()
+    proc.send_signal(sig)
+    try:
+        code = proc.wait(STOP_WITHIN_S + 5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        pytest.fail(f"still running {STOP_WITHIN_S + 5:.0f}s after {sig!r}")
+    return code, time.monotonic() - t0
+
+
+def _library(tmp_path: Path, photos: int, size: tuple[int, int] = (640, 480)) -> Path:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(photos):
+        images.jpeg(lib / f"p{i:04d}.jpg", size)
+    return lib
+
+
+def _catalog_ok(root: Path) -> None:
+    check = subprocess.run([sys.executable, "-m", "mediapipe", "catalog", "check",
+                            "--media-root", str(root)], capture_output=True, text=True,
+                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert partial_files(root) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_watch_waiting_on_a_queue_no_worker_serves_stops_within_seconds(
+        redis_server: RedisServer, tmp_path: Path, media_root: Path, sig: int) -> None:
+    lib = _library(tmp_path, 2)
+    log = tmp_path / "watch.log"
+    proc = _start(["ingest", str(lib), "--media-root", str(media_root), "--watch",
+                   "--broker", redis_server.url], log)
+    _until(lambda: "no worker serves" in log.read_text(errors="replace"), proc, log)
+    code, took = _stopped_in(proc, sig)
+    assert code == 0, log.read_text()  # a service stopped on purpose
+    assert took < STOP_WITHIN_S
+    _catalog_ok(media_root)
+
+
+@pytest.mark.parametrize("sig, expected", [(signal.SIGTERM, 130), (signal.SIGINT, 130)],
+                         ids=["SIGTERM", "SIGINT"])
+def test_an_ingest_stops_while_it_processes_and_a_rerun_finishes_the_rest(
+        tmp_path: Path, media_root: Path, sig: int, expected: int) -> None:
+    lib = _library(tmp_path, 150, (1600, 1200))
+    log = tmp_path / "ingest.log"
+    proc = _start(["ingest", str(lib), "--media-root", str(media_root), "--workers", "2",
+                   "--progress-every", "0.5"], log)
+    _until(lambda: " done, " in log.read_text(errors="replace"), proc, log)
+    code, took = _stopped_in(proc, sig)
+    text = log.read_text(errors="replace")
+    assert (code, took < STOP_WITHIN_S) == (expected, True), text
+    assert "stopped by SIG" in text and "Traceback" not in text
+    _catalog_ok(media_root)
+    rerun = subprocess.run([sys.executable, "-m", "mediapipe", "ingest", str(lib),
+                            "--media-root", str(media_root), "--workers", "2"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=300,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert rerun.returncode == 0, rerun.stderr
+    assert "0 failed" in rerun.stdout
+
+
+def test_an_idle_watch_stops_on_sigterm(tmp_path: Path, media_root: Path) -> None:
+    lib = _library(tmp_path, 1)
+    log = tmp_path / "watch.log"
+    proc = _start(["ingest", str(lib), "--media-root", str(media_root), "--watch",
+                   "--workers", "1"], log)
+    _until(lambda: "1 processed" in log.read_text(errors="replace"), proc, log)
+    code, took = _stopped_in(proc, signal.SIGTERM)
+    assert (code, took < STOP_WITHIN_S) == (0, True), log.read_text()
+
+
+def test_without_a_terminal_progress_is_a_line_every_few_seconds(
+        tmp_path: Path, media_root: Path) -> None:
+    lib = _library(tmp_path, 40)
+    run = subprocess.run([sys.executable, "-m", "mediapipe", "ingest", str(lib),
+                          "--media-root", str(media_root), "--workers", "1",
+                          "--progress-every", "0.2"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in run.stderr.splitlines() if "mediapipe.progress" in line]
+    assert lines, run.stderr
+    last = lines[-1]
+    for part in ("/40 done, ", " failed, ", "/s, ETA "):
+        assert part in last, last
+    quiet = subprocess.run([sys.executable, "-m", "mediapipe", "-q", "ingest", str(lib),
+                            "--media-root", str(media_root), "--workers", "1", "--force",
+                            "--progress-every", "0.2"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=300,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert quiet.returncode == 0 and "progress" not in quiet.stderr, quiet.stderr
