@@ -1,9 +1,11 @@
 """``mediapipe doctor``: what this machine can do, gathered into one report.
 
-Owns: the report (tool and library versions, which encoders really open — a one-frame test
+Owns: the report (every component's version — mediapipe, Python, the tools, the libraries,
+libraw —, the thumbnail engine in use, which encoders really open — a one-frame test
 encode each, NVENC included —, which ffmpeg filters exist, whether the broker answers within
 its timeout, whether the media root's markers are there and its folders writable), the
-``failures`` it found (each with its message and exit code: ffmpeg missing 1, a folder offline
+``failures`` it found (each with its message and exit code: a required tool — ffmpeg,
+ffprobe, exiftool — missing 1, a folder offline
 4, a folder not writable 13, the broker unreachable 14) and its text rendering. ``ok`` is true
 only when nothing failed; an NVENC that does not open is reported, not a failure. Does not
 own: probing itself (``toolchain``, ``workers.broker``) or printing (``cli``).
@@ -17,30 +19,91 @@ from typing import Any
 
 from mediapipe.errors import BrokerUnreachable, PermissionDenied, StorageOffline
 from mediapipe.library import storage
+from mediapipe.shown import shown
 from mediapipe.transcode import toolchain
 
-__all__ = ["ENCODERS", "FILTERS", "render", "report"]
+__all__ = ["ENCODERS", "FILTERS", "REQUIRED", "engine_in_use", "render", "report", "versions"]
 
 ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc")
 FILTERS = ("zscale", "tonemap", "tonemapx", "tonemap_cuda", "scale_cuda", "hwupload_cuda")
 
 
-def report(broker_url: str, media_root: str | None) -> dict[str, Any]:
+# What a run cannot do without, and what for: a missing one fails doctor (exit 1).
+REQUIRED = {"ffmpeg": "transcodes and video thumbnails", "ffprobe": "video checks",
+            "exiftool": "metadata of RAW, PSD, JPEG XL, SVG and maker notes"}
+UNUSED = ("vipsthumbnail",)  # reported by the toolchain, used by nothing mediapipe runs
+
+
+def report(broker_url: str, media_root: str | None, engine: str = "auto") -> dict[str, Any]:
     """Everything doctor checks; ``ok`` is false when any check failed (``failures``)."""
     failures: list[dict[str, Any]] = []
     out: dict[str, Any] = {
-        "versions": toolchain.versions(),
+        "versions": versions(),
+        "thumbnail_engine": engine_in_use(engine),
         "encoders": [toolchain.probe_encoder(name).to_dict() for name in ENCODERS],
         "filters": {name: toolchain.has_filter(name) for name in FILTERS},
         "broker": _check_broker(broker_url, failures),
         "media_root": _check_root(Path(media_root), failures) if media_root else None,
     }
-    for tool in ("ffmpeg", "ffprobe"):
+    for tool, why in REQUIRED.items():
         if not out["versions"].get(tool):
-            failures.append(_failure("tools", f"{tool} is not installed or does not run", 1))
+            failures.append(_failure("tools", f"{tool} is not installed or does not run "
+                                              f"(needed for {why})", 1))
     out["failures"] = failures
     out["ok"] = not failures
     return out
+
+
+def versions() -> dict[str, str | None]:
+    """Every component's version, mediapipe's and Python's first; None where one is missing."""
+    import importlib.metadata
+    import platform
+
+    def dist(name: str) -> str | None:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    out: dict[str, str | None] = {"mediapipe": dist("homelib-mediapipe"),
+                                  "python": platform.python_version()}
+    out.update((k, v) for k, v in toolchain.versions().items() if k not in UNUSED)
+    out["numpy"] = dist("numpy")
+    out["opencv"] = _module_version("cv2")
+    out["simplejpeg"] = dist("simplejpeg")
+    out["rawpy"] = dist("rawpy")
+    out["libraw"] = _libraw()
+    out["celery"] = dist("celery")
+    out["redis-py"] = dist("redis")
+    return out
+
+
+def _module_version(module: str) -> str | None:
+    import importlib
+
+    try:
+        return str(importlib.import_module(module).__version__)
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+def _libraw() -> str | None:
+    try:
+        import rawpy  # type: ignore[import-untyped]
+
+        return str(rawpy.libraw_version).strip("()").replace(", ", ".")
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+def engine_in_use(choice: str) -> str:
+    """The thumbnail engine ``image.engine`` picks on this machine, and why."""
+    from mediapipe.thumbnails import turbo
+
+    if choice == "pillow":
+        return "pillow (image.engine = pillow)"
+    return ("turbo: libjpeg-turbo (simplejpeg) and OpenCV, Pillow for other formats"
+            if turbo.available() else "pillow (OpenCV or simplejpeg do not load)")
 
 
 def _failure(check: str, message: str, exit_code: int) -> dict[str, Any]:
@@ -79,19 +142,22 @@ def _check_broker(url: str, failures: list[dict[str, Any]]) -> dict[str, Any]:
 def render(data: dict[str, Any]) -> list[str]:
     """The report as lines of text."""
     lines = ["Versions:"]
-    lines += [f"  {name:<14} {version or 'MISSING'}" for name, version in data["versions"].items()]
+    lines += [f"  {name:<14} {shown(str(version)) if version else 'MISSING'}"
+              for name, version in data["versions"].items()]
+    lines.append(f"Thumbnail engine: {data['thumbnail_engine']}")
     lines.append("Encoders (1-frame test encode):")
     for e in data["encoders"]:
         lines.append(f"  {e['name']:<14} {'works' if e['available'] else 'unavailable'}"
-                     + (f"  ({e['reason']})" if e["reason"] else ""))
+                     + (f"  ({shown(e['reason'])})" if e["reason"] else ""))
     lines.append("Filters: " + ", ".join(f"{k}={'yes' if v else 'no'}"
                                           for k, v in data["filters"].items()))
     b = data["broker"]
     lines.append(f"Broker: {b['url'] or 'none (in-process)'}"
                  + ("" if b["reachable"] is None else
-                    " reachable" if b["reachable"] else f" UNREACHABLE ({b.get('error')})"))
+                    " reachable" if b["reachable"] else
+                    f" UNREACHABLE ({shown(str(b.get('error')))})"))
     if data["media_root"]:
-        lines.append(f"Media root: {data['media_root']['path']}")
+        lines.append(f"Media root: {shown(data['media_root']['path'])}")
         lines += [f"  {'ok ' if f['ok'] else 'BAD'} {f['folder']}  {f['problem']}"
                   for f in data["media_root"]["folders"]]
     return lines
