@@ -89,7 +89,7 @@ def _module_version(module: str) -> str | None:
 
 def _libraw() -> str | None:
     try:
-        import rawpy  # type: ignore[import-untyped]
+        import rawpy
 
         return str(rawpy.libraw_version).strip("()").replace(", ", ".")
     except (ImportError, OSError, AttributeError):
