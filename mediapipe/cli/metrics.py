@@ -56,7 +56,7 @@ def catalog_counts(root: Path) -> Callable[[], CatalogCounts]:
         from mediapipe.index.catalog import Catalog
         from workers.metrics import CatalogCounts
 
-        with Catalog.open(root) as cat:
+        with Catalog.open(root, read_only=True) as cat:
             stats = listing.stats(cat)
         return CatalogCounts(
             by_state={"online": stats.online, "offline": stats.offline, "failed": stats.failed},
