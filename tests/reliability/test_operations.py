@@ -134,3 +134,34 @@ def test_without_a_terminal_progress_is_a_line_every_few_seconds(
                            capture_output=True, text=True, cwd=ROOT, timeout=300,
                            env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert quiet.returncode == 0 and "progress" not in quiet.stderr, quiet.stderr
+
+
+NO_CAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all"]  # root bound by file modes
+
+
+def _no_caps(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*NO_CAPS, sys.executable, "-m", "mediapipe", *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_a_file_without_read_permission_fails_once_then_the_timer_is_green(
+        tmp_path: Path, media_root: Path) -> None:
+    if subprocess.run([*NO_CAPS, "true"], capture_output=True).returncode:
+        pytest.skip("setpriv cannot drop capabilities here")
+    lib = _library(tmp_path, 2)
+    secret = lib / "p0001.jpg"
+    secret.chmod(0o000)
+    args = ("ingest", str(lib), "--media-root", str(media_root), "--workers", "1")
+    first = _no_caps(*args)
+    assert first.returncode == 12, first.stderr  # Unreadable: a failure, recorded
+    assert "no read permission" in first.stderr
+    second = _no_caps(*args)
+    assert second.returncode == 0, second.stderr  # nothing new failed: the timer succeeds
+    assert "1 assets failed in earlier runs" in second.stderr
+    failed = _no_caps("ls", "--failed", "--media-root", str(media_root))
+    assert failed.returncode == 0 and "p0001.jpg" in failed.stdout, failed.stderr
+    assert "Unreadable" in failed.stdout or "no read permission" in failed.stdout
+    secret.chmod(0o644)  # fixed: tried again when asked
+    retried = _no_caps(*args, "--retry-failed")
+    assert retried.returncode == 0 and "0 failed" in retried.stdout, retried.stderr
