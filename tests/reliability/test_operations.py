@@ -1,6 +1,8 @@
 """Operated as a service: SIGTERM and SIGINT end ``ingest`` and ``--watch`` within seconds in
 every state (waiting for a queue no worker serves, idle, processing), the catalog consistent;
-without a terminal, a progress line for the journal."""
+without a terminal, a progress line for the journal; a file without read permission fails once
+(exit 12) and later timer runs are green; a worker killed with ``kill -9`` is noticed and its
+task sent again within a minute or two."""
 
 from __future__ import annotations
 
@@ -9,13 +11,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from fixtures import images
-from tests.reliability.harness import partial_files
-from tests.support.services import RedisServer
+from tests.reliability.harness import finish_ingest, partial_files, start_ingest
+from tests.support.services import CeleryWorker, RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP_WITHIN_S = 10.0
@@ -165,3 +168,34 @@ def test_a_file_without_read_permission_fails_once_then_the_timer_is_green(
     secret.chmod(0o644)  # fixed: tried again when asked
     retried = _no_caps(*args, "--retry-failed")
     assert retried.returncode == 0 and "0 failed" in retried.stdout, retried.stderr
+
+
+def test_kill_9_of_a_workers_main_process_is_noticed_and_its_task_sent_again(
+        redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker],
+        tmp_path: Path, media_root: Path) -> None:
+    """The visibility timeout stays at its default (6 h): only the coordinator's check of what
+    live workers hold brings the dead worker's task back."""
+    from fixtures import videos
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    videos.video(lib / "clip.mkv", size=(640, 480), duration=6.0, fps=25, pix_fmt="yuv444p",
+                 audio=())
+    env = {"MEDIAPIPE_WORKER_REDISPATCH_AFTER": "5", "MEDIAPIPE_FFMPEG_PRESET": "veryslow"}
+    doomed = celery_worker("metadata,thumbnails,video", name="doomed", env=env)
+    started = time.monotonic()
+    proc = start_ingest(lib, media_root, "--broker", redis_server.url,
+                        env={"PYTHONPATH": str(ROOT), **env})
+    deadline = time.monotonic() + 120
+    while not doomed.received("mediapipe.video"):  # it holds the transcode now
+        assert time.monotonic() < deadline and proc.poll() is None, doomed.log.read_text()
+        time.sleep(0.1)
+    doomed.stop(signal.SIGKILL)  # the main process and its pool: kill -9, no goodbye
+    killed = time.monotonic()
+    celery_worker("metadata,thumbnails,video", name="heir", env=env)
+    run = finish_ingest(proc, 240, started=started)
+    assert run.code == 0, run.stderr
+    assert time.monotonic() - killed < 120, "noticed within a minute or two, not 6 h"
+    assert "held by no live worker" in run.stderr
+    assert run.summary["failed"] == 0
+    assert list((media_root / "encoded-video").rglob("*.mp4")), "the transcode was made"
