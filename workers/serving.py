@@ -118,17 +118,22 @@ class MetricsServer:
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        except RuntimeError:  # stopped by ``stop``
-            pass
-        except Exception as exc:  # the edge of the thread: said, never a traceback per client
-            self.problems.warning("died", f"metrics: the server stopped: "
-                                          f"{type(exc).__name__}: {exc}")
-        finally:
-            loop.close()
+        """The thread: the loop, started again (after a pause, said once a minute) if it
+        ever fails; the run it serves never depends on it."""
+        while not self._stopping:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self._serve())
+            except RuntimeError:  # stopped by ``stop``
+                pass
+            except Exception as exc:  # the thread's edge: said, never a traceback per client
+                self.problems.warning("died", f"metrics: the server failed "
+                                              f"({type(exc).__name__}: {exc}); restarting")
+                self._drop_socket()
+                time.sleep(REBIND_PAUSE_S[0])
+            finally:
+                loop.close()
 
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()

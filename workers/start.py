@@ -42,7 +42,7 @@ def default_concurrency(queues: Sequence[str], pipeline: Pipeline = PIPELINE) ->
 
 
 def run_worker(cfg: Config, *, queues: Sequence[str], concurrency: int | None = None,
-               metrics_port: int | None = None, metrics_address: str = "0.0.0.0",
+               metrics_port: int | None = None, metrics_address: str = "127.0.0.1",
                hostname: str | None = None, pipeline: Pipeline = PIPELINE) -> None:
     """Serve ``queues`` of ``pipeline`` with a prefork Celery worker until it is stopped."""
     from workers.broker import probe
