@@ -7,7 +7,9 @@ task sent again within a minute or two."""
 from __future__ import annotations
 
 import os
+import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,7 +19,16 @@ from pathlib import Path
 import pytest
 
 from fixtures import images
-from tests.reliability.harness import finish_ingest, partial_files, start_ingest
+from tests.reliability.harness import (
+    STATES,
+    Figures,
+    account,
+    catalog_rows,
+    finish_ingest,
+    partial_files,
+    run_ingest,
+    start_ingest,
+)
 from tests.support.services import CeleryWorker, RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,3 +210,95 @@ def test_kill_9_of_a_workers_main_process_is_noticed_and_its_task_sent_again(
     assert "held by no live worker" in run.stderr
     assert run.summary["failed"] == 0
     assert list((media_root / "encoded-video").rglob("*.mp4")), "the transcode was made"
+
+
+@pytest.mark.slow
+def test_soak_sigterm_at_random_moments_then_a_rerun_finishes(
+        tmp_path: Path, media_root: Path, ledger: Callable[[Figures], Figures]) -> None:
+    """Each SIGTERM ends the run within seconds (exit 130, or 0 when it had just finished),
+    nothing partial is left and the catalog checks clean; a last run processes the rest."""
+    rng = random.Random(33)
+    lib = _library(tmp_path, 300, (1600, 1200))
+    slow: list[float] = []
+    for i in range(6):
+        log = tmp_path / f"ingest-{i}.log"
+        proc = _start(["ingest", str(lib), "--media-root", str(media_root), "--workers", "2"],
+                      log)
+        time.sleep(rng.uniform(0.2, 4.0))  # scanning, warming the pool, or processing
+        code, took = _stopped_in(proc, rng.choice([signal.SIGTERM, signal.SIGINT]))
+        assert code in (0, 130), log.read_text()
+        assert "Traceback" not in log.read_text(errors="replace")
+        if took >= STOP_WITHIN_S:
+            slow.append(took)
+        _catalog_ok(media_root)
+    rerun = run_ingest(lib, media_root, "--workers", "2", env={"PYTHONPATH": str(ROOT)},
+                       timeout=600)
+    fig, detail = account("soak: SIGTERM/SIGINT at random moments (6 stops), then a re-run",
+                          sorted(lib.iterdir()), media_root, [rerun])
+    fig.hung = len(slow)
+    ledger(fig)
+    assert not slow, f"stops that took too long: {slow}"
+    assert fig.processed == fig.tried and fig.lost == fig.crashed == fig.partial == 0, detail
+
+
+@pytest.mark.slow
+def test_soak_hostile_metrics_clients_while_the_watch_ingests(
+        tmp_path: Path, media_root: Path, ledger: Callable[[Figures], Figures]) -> None:
+    """1,100 connections of every hostile kind (idle, half-sent, TLS hello, HTTP/0.9) held
+    against ``--watch --metrics-port`` under ``ulimit -n 1024``, while 40 photos arrive: all
+    are ingested, the port serves again after, and the log holds no traceback."""
+    import resource
+    import socket
+
+    from tests.support.services import free_port
+    from tests.test_metrics_server import _low_nofile, _try_scrape
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 1300:
+        pytest.skip("needs 1,300 descriptors of its own")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1300), hard))
+    lib = _library(tmp_path, 1)
+    port, log = free_port(), tmp_path / "watch.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mediapipe", "ingest", str(lib), "--media-root",
+             str(media_root), "--workers", "1", "--watch", "--metrics-port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
+            preexec_fn=_low_nofile,
+            env={**os.environ, "PYTHONPATH": str(ROOT),
+                 "MEDIAPIPE_LIBRARY_WATCH_SETTLE_SECONDS": "1"})
+    kinds = [b"", b"GET /metrics HTTP/1.1\r\nHost: x", b"\x16\x03\x01\x02\x00\x01\x00",
+             b"GET /metrics\r\n"]
+    flood: list[socket.socket] = []
+    try:
+        _until(lambda: "mediapipe_last_scan_success" in _try_scrape(port), proc, log)
+        for i in range(1100):
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(kinds[i % len(kinds)])
+                flood.append(sock)
+            except OSError:
+                break
+        for i in range(40):
+            images.jpeg(lib / f"late{i:03d}.jpg", (640, 480))
+        _until(lambda: _done(media_root) == 41, proc, log, timeout=180)
+        assert proc.poll() is None
+    finally:
+        for sock in flood:
+            sock.close()
+        code, _took = _stopped_in(proc, signal.SIGTERM)
+    text = log.read_text(errors="replace")
+    fig, detail = account("soak: 1,100 hostile metrics clients under ulimit -n 1024 (watch)",
+                          sorted(lib.iterdir()), media_root, [])
+    ledger(fig)
+    assert code == 0 and "Traceback" not in text, text[-3000:]
+    assert fig.processed == fig.tried == 41, detail
+
+
+def _done(root: Path) -> int:
+    """Sources of the catalog with no step pending."""
+    try:
+        rows = catalog_rows(root)
+    except sqlite3.Error:
+        return 0
+    return sum(all(row[state] != "pending" for state in STATES) for row in rows.values())
