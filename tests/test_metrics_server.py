@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -61,7 +61,10 @@ def closed_within(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:
     (b"GET /metrics\r\n", b"HTTP/1.1 400"),  # HTTP/0.9
     (b"POST /metrics HTTP/1.1\r\n\r\n", b"HTTP/1.1 405"),
     (b"GET /etc/passwd HTTP/1.1\r\n\r\n", b"HTTP/1.1 404"),
-], ids=["idle", "half-sent", "tls-hello", "http-0.9", "post", "other-path"])
+    (b"HTTP/1.1\r\n\r\n", b"HTTP/1.1 400"),
+    (b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 2000, b"HTTP/1.1 431"),
+], ids=["idle", "half-sent", "tls-hello", "http-0.9", "post", "other-path", "no-method",
+        "headers-too-large"])
 def test_a_client_that_does_not_speak_http_is_closed_on_a_timer(
         server: MetricsServer, sent: bytes, answer: bytes) -> None:
     closed, got = closed_within(connect(server.port, sent), 5.0)
@@ -83,10 +86,21 @@ def test_connections_past_the_cap_are_closed_at_once_and_the_held_ones_time_out(
         sock.close()
 
 
-def test_a_destroyed_listening_socket_is_bound_again_without_spinning(
-        server: MetricsServer) -> None:
+def _ss_kill(server: MetricsServer) -> None:
+    done = subprocess.run(["ss", "-K", "-tl", f"sport = :{server.port}"], capture_output=True)
+    if done.returncode or str(server.port) not in done.stdout.decode():
+        pytest.skip("ss -K cannot destroy sockets here (needs CAP_NET_ADMIN, INET_DIAG_DESTROY)")
+
+
+def _shut_down(server: MetricsServer) -> None:
     assert server._sock is not None
     server._sock.shutdown(socket.SHUT_RDWR)  # what `ss -K` does to a listening socket
+
+
+@pytest.mark.parametrize("destroy", [_ss_kill, _shut_down], ids=["ss-K", "shutdown"])
+def test_a_destroyed_listening_socket_is_bound_again_without_spinning(
+        server: MetricsServer, destroy: Callable[[MetricsServer], None]) -> None:
+    destroy(server)
     cpu = time.process_time()
     wait = time.monotonic() + 10
     while server.rebinds == 0 and time.monotonic() < wait:

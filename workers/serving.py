@@ -191,7 +191,7 @@ class MetricsServer:
                 await asyncio.wait_for(loop.sock_sendall(conn, reply), self.request_timeout_s)
         except TimeoutError:
             pass  # idle or half-sent: closed
-        except OSError as exc:
+        except (OSError, ValueError, UnicodeError) as exc:  # a client's fault: closed, said
             self.problems.warning("client", f"metrics: a client connection failed: {exc}")
         finally:
             conn.close()
@@ -212,7 +212,10 @@ class MetricsServer:
             first = data.split(b"\n", 1)[0]
             if b"\n" in data and not first.rstrip().endswith((b"HTTP/1.0", b"HTTP/1.1")):
                 return _reply(400, b"HTTP/1.0 or 1.1 only\n") if first[:1].isalpha() else b""
-        method, path, _version = data.split(b"\n", 1)[0].split(b" ", 2)
+        parts = data.split(b"\n", 1)[0].split()
+        if len(parts) != 3:
+            return _reply(400, b"a request line is METHOD PATH VERSION\n")
+        method, path, _version = parts
         if method not in (b"GET", b"HEAD"):
             return _reply(405, b"GET only\n")
         if path.split(b"?", 1)[0] not in (b"/metrics", b"/"):
