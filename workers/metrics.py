@@ -6,7 +6,10 @@ hardware encoder; bytes written), ``record_outcome`` (one step's outcome into th
 collectors read at scrape time (``Exporter``: build info, whether the broker answers, the depth
 of every step queue whoever scrapes, free and total bytes of each media-root folder, the
 catalog's counts and the last successful scan when the caller gives them), and serving them:
-``serve`` (HTTP on an address and port, a port in use one ``ConfigError``) and
+``serve`` (on an address and port by ``workers.serving``'s one capped thread, a port in
+use one ``ConfigError``), how a library is named in labels (``library_label``: its name or a
+short hash, never a path; ``mediapipe_library_info`` maps it to the path where the exporter
+may show paths, never in a textfile), the last good scans a textfile held (``last_scans``) and
 ``write_textfile`` (node_exporter's textfile collector, written atomically, ``mediapipe_*``
 only: node_exporter has its own ``process_*``).
 

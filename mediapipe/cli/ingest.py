@@ -12,7 +12,9 @@ as a systemd timer needs). Does not own: the scan, the catalog or the results' b
 (``index.ingest``), or the work on each asset (the runners), or its metrics (``cli.metrics``:
 served on ``--metrics-port``, and written to ``--metrics-textfile`` after each ingest for a
 timer run). With a broker, assets waiting in a queue no worker serves are said within seconds
-and end the run after ``--unserved-deadline`` (exit 18, ``workers.consumers``). Both runners
+and end the run after ``--unserved-deadline`` (exit 18, ``workers.consumers``). SIGTERM and
+SIGINT end a run or a watch within seconds whatever it does (``stopping``). Without a terminal,
+a progress line every ``--progress-every`` seconds goes to the log for a journal. Both runners
 are imported only when chosen: an unchanged library starts fast.
 """
 

@@ -1,10 +1,12 @@
 """The coordinator's metrics: what ``ingest`` (a timer run, or ``--watch`` as a service) exports.
 
 Owns: the metrics options ``ingest`` and ``worker`` share (``metrics_options``: a port, the
-address it binds, and for ``ingest`` a node_exporter textfile), the catalog's counts as the
-exporter reads them (``catalog_counts``), and ``Observed``: one ingest's metrics (served while
-it runs, the steps of an in-process run counted from its results as they pass — a Celery
-run's are the workers' —, the last successful scan, the textfile written after each ingest).
+address it binds — 127.0.0.1 unless asked —, and for ``ingest`` a node_exporter textfile), the
+catalog's counts as the exporter reads them (``catalog_counts``, read-only), and ``Observed``:
+one ingest's metrics (served while it runs, the steps of an in-process run counted from its
+results as they pass — a Celery run's are the workers' —, the last successful scan under the
+library's label, the textfile written after each ingest, keeping the last good scans it held
+when this run scanned none).
 Does not own: the metrics themselves or serving them (``workers.metrics``), or the ingest
 (``cli.ingest``).
 """
