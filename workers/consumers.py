@@ -41,7 +41,7 @@ def served(app: Celery, timeout: float = INSPECT_TIMEOUT_S) -> set[str]:
     return {q["name"] for queues in replies.values() for q in queues or ()}
 
 
-def running(app: Celery, timeout: float = INSPECT_TIMEOUT_S) -> set[str]:
+def running(app: Celery, timeout: float = 2 * INSPECT_TIMEOUT_S) -> set[str]:
     """The ids of the tasks live workers hold now (running, or reserved to run next); a
     worker that does not answer within ``timeout`` holds none."""
     inspect = app.control.inspect(timeout=timeout)

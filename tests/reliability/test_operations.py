@@ -52,11 +52,16 @@ def _until(predicate: object, proc: subprocess.Popen[bytes], log: Path,
         time.sleep(0.1)
 
 
-def _stopped_in(proc: subprocess.Popen[bytes], sig: int) -> tuple[int, float]:
-    """Send ``sig`` to the command alone (as systemd's KillMode=mixed does first); its exit
-    code and how long it took."""
+def _stopped_in(proc: subprocess.Popen[bytes], sig: int, *,
+                group: bool = False) -> tuple[int, float]:
+    """Send ``sig`` to the command alone (as systemd's KillMode=mixed does first), or to its
+    whole group (KillMode=control-group: the pool processes too); its exit code and how long
+    it took."""
     t0 = time.monotonic()
-    proc.send_signal(sig)
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
     try:
         code = proc.wait(STOP_WITHIN_S + 5)
     except subprocess.TimeoutExpired:
@@ -96,18 +101,19 @@ def test_a_watch_waiting_on_a_queue_no_worker_serves_stops_within_seconds(
     _catalog_ok(media_root)
 
 
-@pytest.mark.parametrize("sig, expected", [(signal.SIGTERM, 130), (signal.SIGINT, 130)],
-                         ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("sig, group", [(signal.SIGTERM, False), (signal.SIGINT, False),
+                                        (signal.SIGTERM, True), (signal.SIGINT, True)],
+                         ids=["SIGTERM", "SIGINT", "SIGTERM-to-the-group", "Ctrl-C"])
 def test_an_ingest_stops_while_it_processes_and_a_rerun_finishes_the_rest(
-        tmp_path: Path, media_root: Path, sig: int, expected: int) -> None:
+        tmp_path: Path, media_root: Path, sig: int, group: bool) -> None:
     lib = _library(tmp_path, 150, (1600, 1200))
     log = tmp_path / "ingest.log"
     proc = _start(["ingest", str(lib), "--media-root", str(media_root), "--workers", "2",
                    "--progress-every", "0.5"], log)
     _until(lambda: " done, " in log.read_text(errors="replace"), proc, log)
-    code, took = _stopped_in(proc, sig)
+    code, took = _stopped_in(proc, sig, group=group)
     text = log.read_text(errors="replace")
-    assert (code, took < STOP_WITHIN_S) == (expected, True), text
+    assert (code, took < STOP_WITHIN_S) == (130, True), text
     assert "stopped by SIG" in text and "Traceback" not in text
     _catalog_ok(media_root)
     rerun = subprocess.run([sys.executable, "-m", "mediapipe", "ingest", str(lib),
@@ -118,14 +124,22 @@ def test_an_ingest_stops_while_it_processes_and_a_rerun_finishes_the_rest(
     assert "0 failed" in rerun.stdout
 
 
-def test_an_idle_watch_stops_on_sigterm(tmp_path: Path, media_root: Path) -> None:
+@pytest.mark.parametrize("group", [False, True], ids=["the-command", "its-whole-group"])
+def test_a_watch_stops_on_sigterm_idle_or_processing(tmp_path: Path, media_root: Path,
+                                                    group: bool) -> None:
     lib = _library(tmp_path, 1)
     log = tmp_path / "watch.log"
     proc = _start(["ingest", str(lib), "--media-root", str(media_root), "--watch",
-                   "--workers", "1"], log)
+                   "--workers", "2"], log, MEDIAPIPE_LIBRARY_WATCH_SETTLE_SECONDS="0.5")
     _until(lambda: "1 processed" in log.read_text(errors="replace"), proc, log)
-    code, took = _stopped_in(proc, signal.SIGTERM)
-    assert (code, took < STOP_WITHIN_S) == (0, True), log.read_text()
+    for i in range(60):  # a batch arrives: the watch is processing it when stopped
+        images.jpeg(lib / f"new{i:03d}.jpg", (1600, 1200))
+    time.sleep(2.0)
+    code, took = _stopped_in(proc, signal.SIGTERM, group=group)
+    text = log.read_text(errors="replace")
+    assert (code, took < STOP_WITHIN_S) == (0, True), text
+    assert "Traceback" not in text
+    _catalog_ok(media_root)
 
 
 def test_without_a_terminal_progress_is_a_line_every_few_seconds(
