@@ -126,8 +126,9 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
         observed.start()  # a port in use stops here, before anything changes
         runner = observed.counting(runner)
     if (watch or cfg.library.watch.enabled) and not dry_run:
-        with stoppable(exit_code=0) as stop, lock.hold(root):
-            _follow(library, root, cfg, runner, as_json, observed, stop)
+        journal = Progress(enabled=False, every_s=bar.every_s, active=False)
+        with stoppable(exit_code=0) as stop, lock.hold(root), journal:
+            _follow(library, root, cfg, journal.following(runner), as_json, observed, stop)
         return
     scanned = None
     try:
@@ -199,8 +200,10 @@ class Progress:
     often for a journal (``line``: done/total, failed, rate, ETA) through the log, at info
     (``-q`` silences it); silent if neither."""
 
-    def __init__(self, enabled: bool, every_s: float = 0.0) -> None:
+    def __init__(self, enabled: bool, every_s: float = 0.0, active: bool = True) -> None:
         self.enabled, self.every_s = enabled, every_s
+        self.active = active  # lines only while a run works (a watch's idle time is quiet)
+        self.phase = "scanning"  # what a line says before the first result
         self.counts = {"ok": 0, "failed": 0}
         self.total: int | None = None
         self._bar: Any = None
@@ -239,16 +242,28 @@ class Progress:
 
     def _tick(self) -> None:
         while not self._done.wait(self.every_s):
-            _journal.info("%s", self.line(), extra={"stage": "progress"})
+            if self.active:
+                _journal.info("%s", self.line(), extra={"stage": "progress"})
+
+    def following(self, runner: Any) -> Any:
+        """``runner``, each of its runs counted (a watch's ingests, whose totals the scan
+        does not tell this bar): lines while it runs, none while the watch waits."""
+        return _Followed(runner, self)
+
+    def begin(self) -> None:
+        self.counts, self.total, self._t0 = {"ok": 0, "failed": 0}, None, time.monotonic()
+        self.active, self.phase = True, "processing what changed"
 
     def line(self, now: float | None = None) -> str:
         """``ingest: 120/2000 done, 3 failed, 12.5/s, ETA 2m30s`` (``scanning`` before the
         scan has counted)."""
         elapsed = (time.monotonic() if now is None else now) - self._t0
         done = self.counts["ok"] + self.counts["failed"]
-        if self.total is None:
-            return f"ingest: scanning ({elapsed:.0f}s)"
         rate = done / elapsed if elapsed > 0 else 0.0
+        if self.total is None and not done:
+            return f"ingest: {self.phase} ({elapsed:.0f}s)"
+        if self.total is None:
+            return f"ingest: {done} done, {self.counts['failed']} failed, {rate:.1f}/s"
         left = self.total - done
         eta = _duration(left / rate) if rate > 0 else "unknown"
         wait = f"; {self.wait_line}" if self.wait_line else ""
@@ -279,6 +294,23 @@ class Progress:
     def _show(self, advance: int) -> None:
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, advance=advance, description=self.description())
+
+
+class _Followed:
+    """A runner whose runs a ``Progress`` counts (``Progress.following``)."""
+
+    def __init__(self, runner: Any, progress: Progress) -> None:
+        self.runner, self.progress = runner, progress
+        self.pipeline = runner.pipeline
+
+    def run(self, assets: Any) -> Any:
+        self.progress.begin()
+        try:
+            for result in self.runner.run(assets):
+                self.progress.advance(result)
+                yield result
+        finally:
+            self.progress.active = False
 
 
 def _duration(seconds: float) -> str:

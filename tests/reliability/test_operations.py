@@ -130,7 +130,8 @@ def test_a_watch_stops_on_sigterm_idle_or_processing(tmp_path: Path, media_root:
     lib = _library(tmp_path, 1)
     log = tmp_path / "watch.log"
     proc = _start(["ingest", str(lib), "--media-root", str(media_root), "--watch",
-                   "--workers", "2"], log, MEDIAPIPE_LIBRARY_WATCH_SETTLE_SECONDS="0.5")
+                   "--workers", "2", "--progress-every", "0.5"], log,
+                  MEDIAPIPE_LIBRARY_WATCH_SETTLE_SECONDS="0.5")
     _until(lambda: "1 processed" in log.read_text(errors="replace"), proc, log)
     for i in range(60):  # a batch arrives: the watch is processing it when stopped
         images.jpeg(lib / f"new{i:03d}.jpg", (1600, 1200))
@@ -139,6 +140,7 @@ def test_a_watch_stops_on_sigterm_idle_or_processing(tmp_path: Path, media_root:
     text = log.read_text(errors="replace")
     assert (code, took < STOP_WITHIN_S) == (0, True), text
     assert "Traceback" not in text
+    assert "mediapipe.progress: ingest: " in text, "a watch's ingests have journal lines too"
     _catalog_ok(media_root)
 
 
