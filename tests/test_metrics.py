@@ -372,3 +372,29 @@ def test_workers_send_task_events_by_default(
         receiver.should_stop = True
     assert result.ok
     assert {"task-sent", "task-received", "task-started", "task-succeeded"} <= set(seen)
+
+
+@pytest.mark.parametrize("written, kept", [
+    ('mediapipe_last_scan_success_timestamp_seconds{library="photos"} 1.7e9\n',
+     {"photos": 1.7e9}),
+    ('mediapipe_last_scan_success_timestamp_seconds{library="/mnt/photos"} 1.7e9\n', {}),
+    ("not prometheus text {\n", {}),
+    (None, {}),
+], ids=["a-label", "an-old-path-label-dropped", "garbage", "no-file"])
+def test_a_textfile_gives_back_its_last_good_scans_never_a_path(
+        tmp_path: Path, written: str | None, kept: dict[str, float]) -> None:
+    textfile = tmp_path / "mediapipe.prom"
+    if written is not None:
+        textfile.write_text(written)
+    assert metrics.last_scans(textfile) == kept
+
+
+@pytest.mark.parametrize("path, name, label", [
+    ("/mnt/photos", "family", "family"),
+    ("/mnt/photos", None, metrics.library_label("/mnt/photos")),
+], ids=["configured-name", "short-hash"])
+def test_a_library_label_is_its_name_or_a_short_hash(path: str, name: str | None,
+                                                     label: str) -> None:
+    got = metrics.library_label(path, name)
+    assert got == label and "/" not in got
+    assert name or (got.startswith("lib-") and len(got) == 12)
