@@ -318,3 +318,18 @@ def _done(root: Path) -> int:
     except sqlite3.Error:
         return 0
     return sum(all(row[state] != "pending" for state in STATES) for row in rows.values())
+
+
+@pytest.mark.parametrize("flags, shows_steps, code", [
+    (["-v"], True, 0), (["-q"], False, 0), ([], False, 0), (["-q", "-v"], False, 2),
+], ids=["-v-is-info", "-q-is-error", "default-warning", "-q-and-v-contradict"])
+def test_q_and_v_are_the_log_levels_shorthands(tmp_path: Path, media_root: Path,
+                                               flags: list[str], shows_steps: bool,
+                                               code: int) -> None:
+    lib = _library(tmp_path, 1)
+    run = subprocess.run([sys.executable, "-m", "mediapipe", *flags, "ingest", str(lib),
+                          "--media-root", str(media_root), "--workers", "1"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == code, run.stderr
+    assert ("INFO mediapipe.asset" in run.stderr) is shows_steps, run.stderr
