@@ -135,17 +135,11 @@ class Catalog:
             readonly.align_side_files(self.path)
 
     def _open_read_only(self, scratch: bool) -> None:
-        """Read only (``readonly``): the file itself while its schema is current and nothing
-        is to change; else a temporary copy brought up to date (``scratch``: ``--dry-run``)."""
-        try:
-            if not os.path.lexists(self.path):  # never ingested: an empty one, made nowhere
-                self._db, copied = sqlite3.connect("", isolation_level=None), True
-            else:
-                self._db, copied = readonly.open_read_only(
-                    self.path, {column(step.name) for step in self.pipeline}, SCHEMA_VERSION,
-                    scratch=scratch, timeout=BUSY_TIMEOUT_S)
-        except sqlite3.Error as exc:
-            raise catalog_error(self.path, exc) from exc
+        """The file itself while its schema is current and nothing is to change; else a
+        temporary copy brought up to date (``readonly.open_read_only``)."""
+        self._db, copied = readonly.open_read_only(
+            self.path, {column(step.name) for step in self.pipeline}, SCHEMA_VERSION,
+            scratch=scratch, timeout=BUSY_TIMEOUT_S)
         try:
             self._prepare() if copied else self._prepare_reading()
         except BaseException:

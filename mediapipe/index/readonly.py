@@ -20,6 +20,8 @@ import stat
 import urllib.parse
 from pathlib import Path
 
+from mediapipe.index.sqlerrors import catalog_error
+
 __all__ = ["SIDE_FILES", "align_side_files", "connect_read_only", "open_read_only",
            "scratch_copy"]
 
@@ -51,7 +53,18 @@ def open_read_only(path: Path, columns: set[str], version: int, *, scratch: bool
                    timeout: float) -> tuple[sqlite3.Connection, bool]:
     """The catalog at ``path`` for reading: the file itself when its schema is ``version``
     with every one of ``columns`` and nothing is to change (False), else a scratch copy
-    that the caller brings up to date (True)."""
+    that the caller brings up to date (True; an empty one where there is no catalog yet).
+    SQLite's errors as one ``CatalogError``."""
+    try:
+        return _open(path, columns, version, scratch=scratch, timeout=timeout)
+    except sqlite3.Error as exc:
+        raise catalog_error(path, exc) from exc
+
+
+def _open(path: Path, columns: set[str], version: int, *, scratch: bool,
+          timeout: float) -> tuple[sqlite3.Connection, bool]:
+    if not os.path.lexists(path):  # never ingested: an empty one, made nowhere
+        return sqlite3.connect("", isolation_level=None), True
     db = connect_read_only(path, timeout)
     try:
         if not scratch and _current(db, columns, version):
