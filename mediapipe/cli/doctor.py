@@ -1,14 +1,17 @@
 """``mediapipe doctor``: what this machine can do, gathered into one report.
 
-Owns: the report (every component's version — mediapipe, Python, the tools, the libraries,
-libraw —, the thumbnail engine in use, which encoders really open — a one-frame test
+Owns: the report (tool and library versions, which encoders really open — a one-frame test
 encode each, NVENC included —, which ffmpeg filters exist, whether the broker answers within
 its timeout, whether the media root's markers are there and its folders writable), the
-``failures`` it found (each with its message and exit code: a required tool — ffmpeg,
-ffprobe, exiftool — missing 1, a folder offline
+``failures`` it found (each with its message and exit code: ffmpeg missing 1, a folder offline
 4, a folder not writable 13, the broker unreachable 14) and its text rendering. ``ok`` is true
 only when nothing failed; an NVENC that does not open is reported, not a failure. Does not
 own: probing itself (``toolchain``, ``workers.broker``) or printing (``cli``).
+
+Also every component's version (``versions``: mediapipe, Python, the tools, the libraries,
+libraw; never a tool nothing uses), the thumbnail engine in use (``engine_in_use``), and the
+tools a run cannot do without (``REQUIRED``: ffmpeg, ffprobe, exiftool; one missing fails
+doctor, exit 1). Every name in the text is escaped (``shown``).
 """
 
 from __future__ import annotations
@@ -19,32 +22,26 @@ from typing import Any
 
 from mediapipe.errors import BrokerUnreachable, PermissionDenied, StorageOffline
 from mediapipe.library import storage
-from mediapipe.shown import shown
 from mediapipe.transcode import toolchain
 
-__all__ = ["ENCODERS", "FILTERS", "REQUIRED", "engine_in_use", "render", "report", "versions"]
+__all__ = ["ENCODERS", "FILTERS", "render", "report"]
 
 ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc")
 FILTERS = ("zscale", "tonemap", "tonemapx", "tonemap_cuda", "scale_cuda", "hwupload_cuda")
-
-
-# What a run cannot do without, and what for: a missing one fails doctor (exit 1).
-REQUIRED = {"ffmpeg": "transcodes and video thumbnails", "ffprobe": "video checks",
-            "exiftool": "metadata of RAW, PSD, JPEG XL, SVG and maker notes"}
-UNUSED = ("vipsthumbnail",)  # reported by the toolchain, used by nothing mediapipe runs
 
 
 def report(broker_url: str, media_root: str | None, engine: str = "auto") -> dict[str, Any]:
     """Everything doctor checks; ``ok`` is false when any check failed (``failures``)."""
     failures: list[dict[str, Any]] = []
     out: dict[str, Any] = {
-        "versions": versions(),
-        "thumbnail_engine": engine_in_use(engine),
+        "versions": toolchain.versions(),
         "encoders": [toolchain.probe_encoder(name).to_dict() for name in ENCODERS],
         "filters": {name: toolchain.has_filter(name) for name in FILTERS},
         "broker": _check_broker(broker_url, failures),
         "media_root": _check_root(Path(media_root), failures) if media_root else None,
     }
+    out["versions"] = versions(out["versions"])
+    out["thumbnail_engine"] = engine_in_use(engine)
     for tool, why in REQUIRED.items():
         if not out["versions"].get(tool):
             failures.append(_failure("tools", f"{tool} is not installed or does not run "
@@ -54,8 +51,15 @@ def report(broker_url: str, media_root: str | None, engine: str = "auto") -> dic
     return out
 
 
-def versions() -> dict[str, str | None]:
-    """Every component's version, mediapipe's and Python's first; None where one is missing."""
+# What a run cannot do without, and what for: a missing one fails doctor (exit 1).
+REQUIRED = {"ffmpeg": "transcodes and video thumbnails", "ffprobe": "video checks",
+            "exiftool": "metadata of RAW, PSD, JPEG XL, SVG and maker notes"}
+UNUSED = ("vipsthumbnail",)  # reported by the toolchain, used by nothing mediapipe runs
+
+
+def versions(tools: dict[str, str | None]) -> dict[str, str | None]:
+    """Every component's version, mediapipe's and Python's first, then ``tools`` (the
+    toolchain's, less what nothing uses); None where one is missing."""
     import importlib.metadata
     import platform
 
@@ -67,7 +71,7 @@ def versions() -> dict[str, str | None]:
 
     out: dict[str, str | None] = {"mediapipe": dist("homelib-mediapipe"),
                                   "python": platform.python_version()}
-    out.update((k, v) for k, v in toolchain.versions().items() if k not in UNUSED)
+    out.update((k, v) for k, v in tools.items() if k not in UNUSED)
     out["numpy"] = dist("numpy")
     out["opencv"] = _module_version("cv2")
     out["simplejpeg"] = dist("simplejpeg")
@@ -140,7 +144,9 @@ def _check_broker(url: str, failures: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def render(data: dict[str, Any]) -> list[str]:
-    """The report as lines of text."""
+    """The report as lines of text, every name escaped."""
+    from mediapipe.shown import shown
+
     lines = ["Versions:"]
     lines += [f"  {name:<14} {shown(str(version)) if version else 'MISSING'}"
               for name, version in data["versions"].items()]
@@ -148,7 +154,7 @@ def render(data: dict[str, Any]) -> list[str]:
     lines.append("Encoders (1-frame test encode):")
     for e in data["encoders"]:
         lines.append(f"  {e['name']:<14} {'works' if e['available'] else 'unavailable'}"
-                     + (f"  ({shown(e['reason'])})" if e["reason"] else ""))
+                     + (f"  ({e['reason']})" if e["reason"] else ""))
     lines.append("Filters: " + ", ".join(f"{k}={'yes' if v else 'no'}"
                                           for k, v in data["filters"].items()))
     b = data["broker"]

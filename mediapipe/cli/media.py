@@ -144,7 +144,7 @@ def transcode(app: AppContext, file: str, out: str | None, accel: str | None, dr
             emit_json(planned.to_dict())
         else:
             click.echo(f"{planned.decision}: {reasons}")
-            click.echo(shown(" ".join(planned.command)))
+            click.echo(" ".join(planned.command))
         return
     if planned.decision == "none":
         if as_json:
@@ -166,4 +166,4 @@ def transcode(app: AppContext, file: str, out: str | None, accel: str | None, dr
         click.echo(f"{shown(str(result.output))}: {result.decision} with {result.encoder} "
                    f"({result.accel}), {result.size} bytes in {result.seconds:.2f}s")
         for link, why in result.skipped:
-            click.echo(shown(f"  skipped {link}: {why}"))
+            click.echo(f"  skipped {link}: {why}")
