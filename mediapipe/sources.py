@@ -11,7 +11,9 @@ in, a folder above it replaced); ``Source.of(path)`` for a file named on the com
 ``name`` is the path itself). ``reason`` takes the hold's name out of a reader's words (PyAV and
 ffmpeg quote the name they opened). And ``fingerprint``: a cheap digest of a file's first and
 last 64 KiB, which the scan may compare besides size, mtime, inode and ctime
-(``library.scan.fingerprint``). No process-wide state: a hold is a value passed down.
+(``library.scan.fingerprint``). ``denied``: a source its own permissions refuse (EACCES with
+modes that refuse it: ``Unreadable``, recorded once) told from one a share refuses for now
+(``SourceOffline``, transient). No process-wide state: a hold is a value passed down.
 Does not own: what a reader makes of the file (the stages), what the scan records (``index``).
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import os
 import re
@@ -29,8 +32,17 @@ from typing import BinaryIO
 
 from mediapipe.errors import OFFLINE_ERRNOS, SourceOffline, Unreadable, from_os_error
 
-__all__ = ["FINGERPRINT_SPAN", "Identity", "Source", "SourceLike", "fingerprint", "held",
-           "offline", "reason"]
+__all__ = [
+    "FINGERPRINT_SPAN",
+    "Identity",
+    "Source",
+    "SourceLike",
+    "denied",
+    "fingerprint",
+    "held",
+    "offline",
+    "reason",
+]
 
 Identity = tuple[int, int]  # (st_dev, st_ino): which file the scan saw at a path
 
@@ -99,11 +111,24 @@ def fingerprint(path: str | os.PathLike[str], size: int) -> bytes:
 def offline(path: str, exc: OSError) -> SourceOffline | None:
     """``SourceOffline`` when ``exc``, met opening or reading a source the scan saw, says it
     cannot be read now (a share unmounted, a stale or dropped mount, an I/O error, access
-    refused by a share); None for any other error."""
-    if exc.errno not in OFFLINE_ERRNOS:
+    refused by a share); None for any other error (its own permissions refusing it among
+    them: ``denied``)."""
+    if exc.errno not in OFFLINE_ERRNOS or denied(path, exc):  # its own mode: permanent
         return None
     return SourceOffline(path, f"cannot be read now ({exc.strerror}); left pending, retried on "
                                "the next run")
+
+
+def denied(path: str, exc: OSError) -> bool:
+    """Whether ``exc`` (EACCES, EPERM) is the file's own permissions refusing this user — a
+    permanent failure, recorded once — rather than a share refusing access for now (the
+    modes allow it: ``SourceOffline``, transient)."""
+    if exc.errno not in (errno.EACCES, errno.EPERM):
+        return False
+    try:
+        return not os.access(path, os.R_OK)
+    except OSError:
+        return False
 
 
 def reason(said: BaseException | str) -> str:
@@ -125,6 +150,9 @@ def held(path: str | os.PathLike[str], identity: Identity | None = None) -> Iter
         with contextlib.suppress(OSError):  # a socket cannot be opened (ENXIO): say what it is
             if stat.S_ISSOCK(os.stat(name).st_mode):
                 raise Unreadable(name, "not a regular file (a socket)") from exc
+        if denied(name, exc):  # its own mode refuses us: so it stays until someone fixes it
+            raise Unreadable(name, f"no read permission ({exc.strerror}); recorded as failed: "
+                                   "fix its permissions, then ingest --retry-failed") from exc
         gone = offline(name, exc) if identity is not None else None  # the scan saw it there
         raise gone or from_os_error(name, exc) from exc
     try:

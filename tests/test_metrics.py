@@ -21,6 +21,7 @@ import pytest
 from fixtures import images
 from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
+from mediapipe.index import lock
 from mediapipe.library import storage
 from mediapipe.pipeline import Asset
 from mediapipe.pipeline.state import StageOutcome, Status
@@ -214,20 +215,30 @@ def test_a_timer_run_writes_the_catalog_failures_and_scan_time_for_node_exporter
     out_dir = tmp_path / "textfiles"
     out_dir.mkdir()
     textfile = out_dir / "mediapipe.prom"
+    label = metrics.library_label(str(lib))
     before = time.time()
-    for expected in (6, 0):  # CorruptMedia; then nothing new fails: it succeeds
-        proc = subprocess.run(
+    def timer_run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
             [sys.executable, "-m", "mediapipe", "ingest", str(lib), "--media-root",
              str(media_root), "--workers", "1", "--metrics-textfile", str(textfile)],
             capture_output=True, text=True, timeout=300, cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    for expected in (6, 0):  # CorruptMedia; then nothing new fails: it succeeds
+        proc = timer_run()
         assert proc.returncode == expected, proc.stderr
     text = textfile.read_text()
     got = samples(text)
     assert got['mediapipe_assets{state="failed"}'] == 1, "old failures are in the metrics"
     assert got['mediapipe_assets{state="online"}'] == 2
     assert got['mediapipe_step_assets{state="done",step="thumbnails"}'] == 1
-    assert got[f'mediapipe_last_scan_success_timestamp_seconds{{library="{lib}"}}'] >= before
+    scanned = f'mediapipe_last_scan_success_timestamp_seconds{{library="{label}"}}'
+    assert got[scanned] >= before
+    assert str(lib) not in text, "no path in a label"
+    with lock.hold(media_root):  # another run holds the media root: this one is refused
+        refused = timer_run()
+    assert refused.returncode == 17, refused.stderr
+    assert samples(textfile.read_text())[scanned] == got[scanned], \
+        "a refused run keeps the last good scan (MediapipeScanStale keeps its series)"
     assert not [k for k, v in got.items() if k.startswith("mediapipe_failures_total{") and v], \
         "the second run failed nothing: the counters are this run's"
     assert got['mediapipe_storage_free_bytes{folder="thumbs"}'] > 0
@@ -258,7 +269,12 @@ def test_ingest_watch_serves_the_catalog_the_work_and_the_defaults(
     lib.mkdir()
     images.jpeg(lib / "a.jpg", (320, 240))
     (lib / "bad.jpg").write_bytes(b"\xff\xd8 not a jpeg")
-    got = samples(ingest_scrape(lib, media_root, tmp_path))
+    text = ingest_scrape(lib, media_root, tmp_path)
+    got = samples(text)
+    label = metrics.library_label(str(lib))
+    assert f'mediapipe_last_scan_success_timestamp_seconds{{library="{label}"}}' in got
+    assert got[f'mediapipe_library_info{{library="{label}",path="{lib}"}}'] == 1, \
+        "the path behind a label, on a port bound to this machine"
     assert got['mediapipe_assets{state="online"}'] == 2
     assert got['mediapipe_assets{state="failed"}'] == 1
     assert got['mediapipe_tasks_total{outcome="done",stage="thumbnails"}'] == 1
@@ -356,3 +372,29 @@ def test_workers_send_task_events_by_default(
         receiver.should_stop = True
     assert result.ok
     assert {"task-sent", "task-received", "task-started", "task-succeeded"} <= set(seen)
+
+
+@pytest.mark.parametrize("written, kept", [
+    ('mediapipe_last_scan_success_timestamp_seconds{library="photos"} 1.7e9\n',
+     {"photos": 1.7e9}),
+    ('mediapipe_last_scan_success_timestamp_seconds{library="/mnt/photos"} 1.7e9\n', {}),
+    ("not prometheus text {\n", {}),
+    (None, {}),
+], ids=["a-label", "an-old-path-label-dropped", "garbage", "no-file"])
+def test_a_textfile_gives_back_its_last_good_scans_never_a_path(
+        tmp_path: Path, written: str | None, kept: dict[str, float]) -> None:
+    textfile = tmp_path / "mediapipe.prom"
+    if written is not None:
+        textfile.write_text(written)
+    assert metrics.last_scans(textfile) == kept
+
+
+@pytest.mark.parametrize("path, name, label", [
+    ("/mnt/photos", "family", "family"),
+    ("/mnt/photos", None, metrics.library_label("/mnt/photos")),
+], ids=["configured-name", "short-hash"])
+def test_a_library_label_is_its_name_or_a_short_hash(path: str, name: str | None,
+                                                     label: str) -> None:
+    got = metrics.library_label(path, name)
+    assert got == label and "/" not in got
+    assert name or (got.startswith("lib-") and len(got) == 12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 from pathlib import Path
@@ -191,3 +192,20 @@ def test_a_source_held_by_another_spelling_of_its_path_is_the_scanned_file(
         _swap_in_link(photo, outside)
         with source.open() as fh:
             assert fh.read() == b"the photo the scan saw"
+
+
+@pytest.mark.parametrize("mode, err, expected", [
+    (0o000, errno.EACCES, True),   # its own mode refuses: permanent, recorded once
+    (0o644, errno.EACCES, False),  # the modes allow it: a share refusing for now (transient)
+    (0o000, errno.EIO, False),     # an I/O error is never a permission
+], ids=["mode-refuses", "share-refuses", "eio"])
+def test_a_permission_refused_by_the_files_own_mode_is_told_from_a_share_refusing(
+        tmp_path: Path, mode: int, err: int, expected: bool) -> None:
+    from mediapipe.sources import denied
+
+    f = tmp_path / "f.jpg"
+    f.write_bytes(b"x")
+    f.chmod(mode)
+    if mode == 0 and os.access(f, os.R_OK) and expected:
+        pytest.skip("root with CAP_DAC_OVERRIDE reads any mode (the reliability test drops it)")
+    assert denied(str(f), OSError(err, os.strerror(err))) is expected

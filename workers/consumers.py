@@ -1,8 +1,10 @@
 """Whether any worker consumes the queues a run's assets wait in: a wait that is seen, and ends.
 
 Owns: ``served`` (the queues some worker consumes, by Celery's own inspection: one
-``active_queues`` broadcast, the replies within a second), ``waiting`` (how many of a run's
-assets wait in a queue: its messages read off the list, each read as ``inflight`` reads one)
+``active_queues`` broadcast, the replies within a second), ``running`` (the tasks live workers
+hold: ``active`` and ``reserved``, so that a message no live worker holds is known lost),
+``waiting`` (how many of a run's assets wait in a queue: its messages read off the list, each
+read as ``inflight`` reads one)
 and ``Watch``, the coordinator's eye on them: while no result comes, every few seconds, a queue
 where assets of the run wait and that no worker serves is said at once (the status line and one
 warning: ``no worker serves `video`: 1 asset waiting``); when it stays so past the deadline,
@@ -24,7 +26,7 @@ from celery import Celery
 from mediapipe.errors import Unserved, unserved_line
 from workers.inflight import message_assets
 
-__all__ = ["CHECK_EVERY_S", "QUIET_S", "Watch", "served", "waiting"]
+__all__ = ["CHECK_EVERY_S", "QUIET_S", "Watch", "running", "served", "waiting"]
 
 CHECK_EVERY_S = 5.0
 QUIET_S = 2.0  # the coordinator looks only when no result came for this long
@@ -37,6 +39,16 @@ def served(app: Celery, timeout: float = INSPECT_TIMEOUT_S) -> set[str]:
     """The queues some worker consumes now (those that answer within ``timeout``)."""
     replies = app.control.inspect(timeout=timeout).active_queues() or {}
     return {q["name"] for queues in replies.values() for q in queues or ()}
+
+
+def running(app: Celery, timeout: float = 2 * INSPECT_TIMEOUT_S) -> set[str]:
+    """The ids of the tasks live workers hold now (running, or reserved to run next); a
+    worker that does not answer within ``timeout`` holds none."""
+    inspect = app.control.inspect(timeout=timeout)
+    ids: set[str] = set()
+    for replies in (inspect.active() or {}, inspect.reserved() or {}):
+        ids.update(str(task.get("id")) for tasks in replies.values() for task in tasks or ())
+    return ids
 
 
 def waiting(client: redis.Redis, queue: str, run_id: str) -> int:

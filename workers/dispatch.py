@@ -16,9 +16,12 @@ The run's keys expire in hours (``KEYS_TTL_S``): a killed coordinator leaves not
 Without an outage too, after ``worker.redispatchAfter`` seconds without a result and with no task
 waiting in the queues, the assets out that no worker holds (``inflight.held``) are lost and are
 sent again: a worker killed as it took a message off the queue loses it with kombu's Redis
-transport. A slow task (a long transcode) is held, so it is never sent twice. Assets waiting in
-a queue that no worker serves are said within seconds and end the run at its deadline
-(``consumers.Watch``, when the run is given ``unserved_deadline``).
+transport. A slow task (a long transcode) is held, so it is never sent twice. A task held
+unacknowledged by no live worker (``consumers.running``: its worker's main process killed) at
+two checks ``worker.redispatchAfter`` apart is dropped from kombu's unacked set and its assets
+sent again: redelivered within a minute or two, not after the visibility timeout (hours).
+Assets waiting in a queue that no worker serves are said within seconds and end the run at
+its deadline (``consumers.Watch``, when the run is given ``unserved_deadline``).
 """
 
 from __future__ import annotations
@@ -88,6 +91,8 @@ class Run:
                        "run_id": self.run_id}
         self.submitted = 0
         self.outstanding: dict[str, Asset] = {}  # sent, no result yet: by asset id
+        self._reclaimed = time.monotonic()  # when held messages were last checked (``_reclaim``)
+        self._suspects: set[str] = set()  # delivery tags no live worker held at that check
         # Assets waiting where no worker serves: said within seconds, the run ended at the
         # deadline (``consumers``).
         self.watch = None if unserved_deadline is None else consumers.Watch(
@@ -164,6 +169,29 @@ class Run:
         held = inflight.held(self._redis, self.run_id)
         return [a for asset_id, a in self.outstanding.items() if asset_id not in held]
 
+    def _reclaim(self) -> None:
+        """Messages of this run that a worker took and no live worker holds (its main process
+        killed: kombu would redeliver them after the visibility timeout, hours away): seen so
+        at two checks in a row, they are dropped and their assets sent again, said."""
+        holdings = inflight.holdings(self._redis, self.run_id)
+        if not holdings:
+            self._suspects = set()
+            return
+        live = consumers.running(self.app)
+        orphans = {h.tag: h for h in holdings if h.task_id not in live}
+        lost = [h for tag, h in orphans.items() if tag in self._suspects]
+        self._suspects = set(orphans) - {h.tag for h in lost}
+        if not lost:
+            return
+        assets = list({a: self.outstanding[a] for h in lost for a in h.assets
+                       if a in self.outstanding}.values())
+        log.warning("%d tasks of this run are held by no live worker (a worker died with "
+                    "them: killed, or its machine lost): sending their %d assets again",
+                    len(lost), len(assets), extra={"stage": "dispatch"})
+        inflight.forget(self._redis, [h.tag for h in lost])
+        if assets:
+            self.redispatch(assets)
+
     def results(self, *, timeout: float | None = None,
                 idle_timeout: float | None = None) -> Iterator[AssetResult]:
         """Yield each asset's result once, until every submitted asset has reported.
@@ -197,6 +225,9 @@ class Run:
                                     "those again", self.cfg.worker.redispatch_after, len(lost))
                         self.redispatch(lost)
                     outage, last = False, time.monotonic()
+                if now - self._reclaimed > self.cfg.worker.redispatch_after:
+                    self._reclaimed = now
+                    self._reclaim()
                 if self.watch is not None and now - last > consumers.QUIET_S:
                     self.watch.check(now)
                 if now - refreshed > REFRESH_EVERY_S:

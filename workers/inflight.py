@@ -7,12 +7,17 @@ stay until kombu puts them back in their queue), both read from kombu's Redis la
 per queue and priority, the ``unacked`` hash). With nothing queued, an asset that is neither
 held nor reported is lost: a worker killed between taking its message off the queue and
 recording it (kombu's Redis transport has that window) took it along.
-Does not own: what is done about a lost asset (``dispatch``: it is sent again).
+``holdings`` names each such message's task, so that a message whose task no live worker
+holds (its worker killed with ``kill -9``: kombu would give it back only after the visibility
+timeout, hours) is told apart, and ``forget`` drops it once it is sent again.
+Does not own: what is done about a lost asset (``dispatch``: it is sent again) or asking the
+workers what they hold (``consumers.running``).
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -22,12 +27,13 @@ from kombu.transport.redis import PRIORITY_STEPS, Channel
 
 from mediapipe.pipeline.state import Asset
 
-__all__ = ["held", "message_assets", "queued"]
+__all__ = ["Holding", "forget", "held", "holdings", "message_assets", "queued"]
 
 # kombu's names: a list per queue and priority (the queue's own name for priority 0), and the
 # hash of delivered, unacknowledged messages.
 _PRIORITY_KEYS = tuple(f"{Channel.sep}{p}" if p else "" for p in PRIORITY_STEPS)
 UNACKED = Channel.unacked_key
+UNACKED_INDEX = Channel.unacked_index_key
 
 
 def queued(client: redis.Redis, queues: Iterable[str]) -> int:
@@ -37,10 +43,48 @@ def queued(client: redis.Redis, queues: Iterable[str]) -> int:
 
 def held(client: redis.Redis, run_id: str) -> set[str]:
     """The asset ids of ``run_id`` whose task a worker holds unacknowledged."""
-    ids: set[str] = set()
-    for _tag, raw in client.hscan_iter(UNACKED, count=500):
-        ids.update(message_assets(raw, run_id, unacked=True))
-    return ids
+    return {a for holding in holdings(client, run_id) for a in holding.assets}
+
+
+@dataclasses.dataclass(frozen=True)
+class Holding:
+    """One unacknowledged message of a run: its delivery tag, its task id, its assets."""
+
+    tag: str
+    task_id: str
+    assets: tuple[str, ...]
+
+
+def holdings(client: redis.Redis, run_id: str) -> list[Holding]:
+    """Every message of ``run_id`` some worker took and has not acknowledged."""
+    out = []
+    for tag, raw in client.hscan_iter(UNACKED, count=500):
+        assets = message_assets(raw, run_id, unacked=True)
+        if assets:
+            out.append(Holding(_text(tag), _task_id(raw), tuple(assets)))
+    return out
+
+
+def forget(client: redis.Redis, tags: Iterable[str]) -> None:
+    """Drop these unacknowledged messages (a dead worker's, sent again by the caller): kombu
+    must not deliver them once more when their visibility timeout ends."""
+    tags = list(tags)
+    if tags:
+        with client.pipeline() as pipe:
+            pipe.hdel(UNACKED, *tags)
+            pipe.zrem(UNACKED_INDEX, *tags)
+            pipe.execute()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _task_id(raw: bytes | str) -> str:
+    try:
+        return str(json.loads(raw)[0]["headers"]["id"])
+    except (ValueError, TypeError, KeyError, IndexError):
+        return ""
 
 
 def message_assets(raw: bytes | str, run_id: str, *, unacked: bool = False) -> list[str]:

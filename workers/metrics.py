@@ -6,7 +6,10 @@ hardware encoder; bytes written), ``record_outcome`` (one step's outcome into th
 collectors read at scrape time (``Exporter``: build info, whether the broker answers, the depth
 of every step queue whoever scrapes, free and total bytes of each media-root folder, the
 catalog's counts and the last successful scan when the caller gives them), and serving them:
-``serve`` (HTTP on an address and port, a port in use one ``ConfigError``) and
+``serve`` (on an address and port by ``workers.serving``'s one capped thread, a port in
+use one ``ConfigError``), how a library is named in labels (``library_label``: its name or a
+short hash, never a path; ``mediapipe_library_info`` maps it to the path where the exporter
+may show paths, never in a textfile), the last good scans a textfile held (``last_scans``) and
 ``write_textfile`` (node_exporter's textfile collector, written atomically, ``mediapipe_*``
 only: node_exporter has its own ``process_*``).
 
@@ -22,7 +25,7 @@ cleaning the multiprocess folder (``workers.start``).
 from __future__ import annotations
 
 import dataclasses
-import errno
+import hashlib
 import importlib.metadata
 import logging
 import os
@@ -39,7 +42,7 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
-    start_http_server,
+    generate_latest,
     write_to_textfile,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -48,9 +51,10 @@ from prometheus_client.registry import Collector
 
 from mediapipe.errors import ConfigError, MediaError
 from mediapipe.pipeline.state import StageOutcome, Status
+from workers.serving import MetricsServer
 
-__all__ = ["CatalogCounts", "Exporter", "fell_back", "record_outcome", "registry", "serve",
-           "write_textfile"]
+__all__ = ["CatalogCounts", "Exporter", "fell_back", "last_scans", "library_label",
+           "record_outcome", "registry", "serve", "write_textfile"]
 
 PREFIX = "mediapipe_"
 TASKS = Counter("mediapipe_tasks_total", "Steps finished, by stage and outcome",
@@ -102,6 +106,31 @@ def record_outcome(stage: str, outcome: StageOutcome, *, accel: str = "disabled"
         BYTES.labels(stage).inc(outcome.bytes_written)
 
 
+def library_label(path: str, name: str | None = None) -> str:
+    """How a library is named in metric labels: its configured ``name``, else a short hash of
+    its path (``lib-3f2a9c1d``): a label never shows a path to whoever reaches the port."""
+    if name:
+        return name
+    return "lib-" + hashlib.sha256(os.fsencode(path)).hexdigest()[:8]
+
+
+def last_scans(textfile: str | Path) -> dict[str, float]:
+    """The last good scans a textfile written before holds (none when it is not there or not
+    ours): a run that scans nothing (refused, failed) writes them again, so an alert on a
+    stale scan keeps its series. Labels that are paths (an older mediapipe's) are dropped."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        text = Path(textfile).read_text(encoding="utf-8")
+        found = {s.labels.get("library", ""): float(s.value)
+                 for family in text_string_to_metric_families(text)
+                 for s in family.samples
+                 if s.name == "mediapipe_last_scan_success_timestamp_seconds"}
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    return {label: at for label, at in found.items() if label and "/" not in label}
+
+
 def _version() -> str:
     try:
         return importlib.metadata.version("homelib-mediapipe")
@@ -122,6 +151,10 @@ class Exporter:
     catalog: Catalog | None = None
     catalog_every_s: float = 10.0
     last_scan: dict[str, float] = dataclasses.field(default_factory=dict)
+    # library label -> its path, served as ``mediapipe_library_info`` only where paths may be
+    # shown (a port bound to this machine): labels never carry a path
+    libraries: dict[str, str] = dataclasses.field(default_factory=dict)
+    show_paths: bool = False
     _counts: tuple[float, CatalogCounts] | None = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -149,6 +182,12 @@ class Exporter:
             for library, at in sorted(self.last_scan.items()):
                 scan.add_metric([library], at)
             yield scan
+        if self.libraries and self.show_paths:
+            info = GaugeMetricFamily("mediapipe_library_info", "Which path each library label "
+                                     "names, always 1", labels=["library", "path"])
+            for library, path in sorted(self.libraries.items()):
+                info.add_metric([library, path], 1)
+            yield info
 
     def _broker(self) -> Iterator[Metric]:
         import redis
@@ -235,27 +274,29 @@ def registry(exporter: Exporter, *, multiprocess: bool = False) -> CollectorRegi
 _registered: list[Exporter] = []
 
 
-def serve(served: CollectorRegistry, port: int, address: str = "0.0.0.0") -> None:
-    """Serve ``served`` on ``address:port`` in a thread; a port in use (or an address not of
-    this machine) is one ``ConfigError`` naming them."""
-    try:
-        start_http_server(port, addr=address, registry=served)
-    except OSError as exc:
-        why = ("is in use by another process" if exc.errno == errno.EADDRINUSE
-               else f"cannot be bound: {exc.strerror or exc}")
-        raise ConfigError("--metrics-port", f"{address}:{port} {why}; pick another "
-                                            "--metrics-port or --metrics-address") from exc
+def serve(served: CollectorRegistry, port: int, address: str = "127.0.0.1") -> MetricsServer:
+    """Serve ``served`` on ``address:port`` (``workers.serving``: one thread, connections
+    capped, each request timed out); a port in use (or an address not of this machine) is one
+    ``ConfigError`` naming them."""
+    server = MetricsServer(lambda: generate_latest(served), port, address)
+    server.start()
+    return server
 
 
 class _Ours:
     """Only the ``mediapipe_*`` families of a registry (a textfile must not repeat
-    node_exporter's own ``process_*``)."""
+    node_exporter's own ``process_*``), and no library's path."""
 
     def __init__(self, source: CollectorRegistry) -> None:
         self.source = source
 
     def collect(self) -> Iterator[Metric]:
-        return (m for m in self.source.collect() if m.name.startswith(PREFIX))
+        return (m for m in self.source.collect()
+                if m.name.startswith(PREFIX) and m.name not in _NOT_IN_TEXTFILES)
+
+
+# node_exporter serves a textfile on every interface, as a rule: no path goes there
+_NOT_IN_TEXTFILES = frozenset({"mediapipe_library_info"})
 
 
 def write_textfile(path: str | Path, source: Collector) -> None:

@@ -84,7 +84,7 @@ def wait_for_broker(url: str, *, wait_s: float | None = None,
 
 
 def run_worker(cfg: Config, *, queues: Sequence[str], concurrency: int | None = None,
-               metrics_port: int | None = None, metrics_address: str = "0.0.0.0",
+               metrics_port: int | None = None, metrics_address: str = "127.0.0.1",
                hostname: str | None = None, pipeline: Pipeline = PIPELINE,
                broker_wait_s: float | None = None) -> None:
     """Serve ``queues`` of ``pipeline`` with a prefork Celery worker until it is stopped, once

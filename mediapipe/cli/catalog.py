@@ -48,13 +48,13 @@ def check(app: AppContext, media_root: str | None, as_json: bool) -> None:
         emit_json(report.to_dict())
     else:
         for line in report.integrity + report.schema:
-            click.echo(f"  damaged: {line}", err=True)
+            click.echo(shown(f"  damaged: {line}"), err=True)
         for m in report.missing[:20]:
             click.echo(shown(f"  missing: {m['output']} ({m['stage']} of {m['path']})"),
                        err=True)
-        click.echo(f"{report.catalog}: {report.sources} sources, "
-                   f"{report.missing_outputs} outputs missing"
-                   + ("" if report.usable else "; DAMAGED"))
+        click.echo(shown(f"{report.catalog}: {report.sources} sources, "
+                         f"{report.missing_outputs} outputs missing"
+                         + ("" if report.usable else "; DAMAGED")))
     if not report.usable:
         raise click.exceptions.Exit(fail(
             f"{report.catalog}: damaged; `mediapipe catalog rebuild LIBRARY...` makes a new one",
@@ -91,9 +91,9 @@ def rebuild(app: AppContext, libraries: tuple[str, ...], media_root: str | None,
                    "libraries": [s.to_dict() for s in summaries]})
     else:
         if aside:
-            click.echo(f"old catalog kept as {aside}")
+            click.echo(shown(f"old catalog kept as {aside}"))
         for s in summaries:
-            click.echo(f"{s.library}: {s.new} sources; {s.processed} processed, "
-                       f"{s.failed} failed in {s.duration_s:.1f}s")
+            click.echo(shown(f"{s.library}: {s.new} sources; {s.processed} processed, "
+                             f"{s.failed} failed in {s.duration_s:.1f}s"))
     if any(s.failed for s in summaries):
         raise click.exceptions.Exit(1)

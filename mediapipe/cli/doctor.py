@@ -8,6 +8,11 @@ its timeout, whether the media root's markers are there and its folders writable
 4, a folder not writable 13, the broker unreachable 14) and its text rendering. ``ok`` is true
 only when nothing failed; an NVENC that does not open is reported, not a failure. Does not
 own: probing itself (``toolchain``, ``workers.broker``) or printing (``cli``).
+
+Also every component's version (``versions``: mediapipe, Python, the tools, the libraries,
+libraw; never a tool nothing uses), the thumbnail engine in use (``engine_in_use``), and the
+tools a run cannot do without (``REQUIRED``: ffmpeg, ffprobe, exiftool; one missing fails
+doctor, exit 1). Every name in the text is escaped (``shown``).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ ENCODERS = tuple((acc, codec) for acc in ACCELERATORS for codec in ("h264", "hev
 FILTERS = ("tonemap", "hwupload_cuda", *build.FILTERS)
 
 
-def report(broker_url: str, media_root: str | None) -> dict[str, Any]:
+def report(broker_url: str, media_root: str | None, engine: str = "auto") -> dict[str, Any]:
     """Everything doctor checks; ``ok`` is false when any check failed (``failures``)."""
     failures: list[dict[str, Any]] = []
     machine = machine_here()
@@ -44,12 +49,74 @@ def report(broker_url: str, media_root: str | None) -> dict[str, Any]:
         "broker": _check_broker(broker_url, failures),
         "media_root": _check_root(Path(media_root), failures) if media_root else None,
     }
-    for tool in ("ffmpeg", "ffprobe"):
+    out["versions"] = versions(out["versions"])
+    out["thumbnail_engine"] = engine_in_use(engine)
+    for tool, why in REQUIRED.items():
         if not out["versions"].get(tool):
-            failures.append(_failure("tools", f"{tool} is not installed or does not run", 1))
+            failures.append(_failure("tools", f"{tool} is not installed or does not run "
+                                              f"(needed for {why})", 1))
     out["failures"] = failures
     out["ok"] = not failures
     return out
+
+
+# What a run cannot do without, and what for: a missing one fails doctor (exit 1).
+REQUIRED = {"ffmpeg": "transcodes and video thumbnails", "ffprobe": "video checks",
+            "exiftool": "metadata of RAW, PSD, JPEG XL, SVG and maker notes"}
+UNUSED = ("vipsthumbnail",)  # reported by the toolchain, used by nothing mediapipe runs
+
+
+def versions(tools: dict[str, str | None]) -> dict[str, str | None]:
+    """Every component's version, mediapipe's and Python's first, then ``tools`` (the
+    toolchain's, less what nothing uses); None where one is missing."""
+    import importlib.metadata
+    import platform
+
+    def dist(name: str) -> str | None:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    out: dict[str, str | None] = {"mediapipe": dist("homelib-mediapipe"),
+                                  "python": platform.python_version()}
+    out.update((k, v) for k, v in tools.items() if k not in UNUSED)
+    out["numpy"] = dist("numpy")
+    out["opencv"] = _module_version("cv2")
+    out["simplejpeg"] = dist("simplejpeg")
+    out["rawpy"] = dist("rawpy")
+    out["libraw"] = _libraw()
+    out["celery"] = dist("celery")
+    out["redis-py"] = dist("redis")
+    return out
+
+
+def _module_version(module: str) -> str | None:
+    import importlib
+
+    try:
+        return str(importlib.import_module(module).__version__)
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+def _libraw() -> str | None:
+    try:
+        import rawpy
+
+        return str(rawpy.libraw_version).strip("()").replace(", ", ".")
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+def engine_in_use(choice: str) -> str:
+    """The thumbnail engine ``image.engine`` picks on this machine, and why."""
+    from mediapipe.thumbnails import turbo
+
+    if choice == "pillow":
+        return "pillow (image.engine = pillow)"
+    return ("turbo: libjpeg-turbo (simplejpeg) and OpenCV, Pillow for other formats"
+            if turbo.available() else "pillow (OpenCV or simplejpeg do not load)")
 
 
 def _failure(check: str, message: str, exit_code: int) -> dict[str, Any]:
@@ -86,9 +153,13 @@ def _check_broker(url: str, failures: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def render(data: dict[str, Any]) -> list[str]:
-    """The report as lines of text."""
+    """The report as lines of text, every name escaped."""
+    from mediapipe.shown import shown
+
     lines = ["Versions:"]
-    lines += [f"  {name:<14} {version or 'MISSING'}" for name, version in data["versions"].items()]
+    lines += [f"  {name:<14} {shown(str(version)) if version else 'MISSING'}"
+              for name, version in data["versions"].items()]
+    lines.append(f"Thumbnail engine: {data['thumbnail_engine']}")
     lines.append("Encoders (1-frame test encode):")
     for e in data["encoders"]:
         lines.append(f"  {e['name']:<14} {'works' if e['available'] else 'unavailable'}"
@@ -103,9 +174,10 @@ def render(data: dict[str, Any]) -> list[str]:
     b = data["broker"]
     lines.append(f"Broker: {b['url'] or 'none (in-process)'}"
                  + ("" if b["reachable"] is None else
-                    " reachable" if b["reachable"] else f" UNREACHABLE ({b.get('error')})"))
+                    " reachable" if b["reachable"] else
+                    f" UNREACHABLE ({shown(str(b.get('error')))})"))
     if data["media_root"]:
-        lines.append(f"Media root: {data['media_root']['path']}")
+        lines.append(f"Media root: {shown(data['media_root']['path'])}")
         lines += [f"  {'ok ' if f['ok'] else 'BAD'} {f['folder']}  {f['problem']}"
                   for f in data["media_root"]["folders"]]
     return lines

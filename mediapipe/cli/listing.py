@@ -36,7 +36,7 @@ def ls(app: AppContext, media_root: str | None, failed: bool, kind: str | None,
     from mediapipe.index.catalog import Catalog
     from mediapipe.index.listing import listing
 
-    with Catalog.open(app.media_root(media_root)) as cat:
+    with Catalog.open(app.media_root(media_root), read_only=True) as cat:
         items = list(listing(cat, failed=failed, kind=kind,
                              under=os.path.abspath(under) if under else None))
     if as_json:

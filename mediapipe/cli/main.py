@@ -1,7 +1,8 @@
 """The ``mediapipe`` command: the one place that talks to the user.
 
 Owns: the root click group and its global options (``--config``, ``--log-format``,
-``--log-level``, ``--library-log-level``), the list of commands, and ``main()``, the one edge where
+``--log-level`` with its shorthands ``-q``/``-v``, ``--library-log-level``), the list of
+commands, and ``main()``, the one edge where
 every failure becomes a one-line message on stderr and an exit code, never a traceback:
 any ``MediapipeError`` (a file's ``MediaError``, ``ConfigError``, ``BrokerUnreachable``,
 ``MediaRootBusy``, ``Unserved``: its type's exit code), an ``OSError`` no command caught (by
@@ -37,6 +38,7 @@ from mediapipe.cli import catalog as catalog_command
 from mediapipe.cli import deploy, library, listing, media, ops
 from mediapipe.cli import ingest as ingest_command
 from mediapipe.cli.context import JSON_ASKED, AppContext, emit_json_error, fail
+from mediapipe.cli.stopping import Stopped
 from mediapipe.errors import MediapipeError, from_os_error
 
 __all__ = ["INTERNAL_ERROR", "cli", "main", "run"]
@@ -61,11 +63,21 @@ _help_asked = False  # --help anywhere: show it even where the settings are bad
 @click.option("--library-log-level", type=LEVELS, default="warning",
               envvar="MEDIAPIPE_LIBRARY_LOG_LEVEL", show_default=True,
               help="Level of the libraries' loggers (Pillow, Celery, Kombu...).")
+@click.option("-q", "--quiet", is_flag=True, help="--log-level error: failures only, no "
+                                                   "progress lines.")
+@click.option("-v", "--verbose", count=True, help="--log-level info (-vv: debug).")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, log_format: str, log_level: str,
-        library_log_level: str) -> None:
+        library_log_level: str, quiet: bool, verbose: int) -> None:
     """Metadata, previews, thumbnails and browser-friendly video for a photo library."""
     from mediapipe import logs
+
+    if quiet and verbose:
+        raise click.UsageError("-q and -v contradict each other")
+    if quiet:
+        log_level = "error"
+    elif verbose:
+        log_level = "debug" if verbose > 1 else "info"
 
     logs.configure(log_format, log_level, library_log_level)
     ctx.obj = AppContext(config_path)
@@ -98,8 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code
-    except (click.Abort, KeyboardInterrupt):
-        code = fail("interrupted", 130)
+    except (click.Abort, KeyboardInterrupt) as exc:
+        stopped = exc if isinstance(exc, Stopped) else exc.__cause__  # click wraps it in Abort
+        if isinstance(stopped, Stopped):  # SIGTERM or SIGINT while a run worked or waited
+            code = fail(f"stopped by {stopped.signame}: assets without a result stay pending "
+                        "for the next run", 130)
+        else:
+            code = fail("interrupted", 130)
     except MediapipeError as exc:  # every error mediapipe raises on purpose
         code, error = fail(str(exc), exc.exit_code), exc
     except sqlite3.Error as exc:  # a catalog call no method mapped: still one line, exit 11

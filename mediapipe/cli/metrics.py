@@ -1,10 +1,12 @@
 """The coordinator's metrics: what ``ingest`` (a timer run, or ``--watch`` as a service) exports.
 
 Owns: the metrics options ``ingest`` and ``worker`` share (``metrics_options``: a port, the
-address it binds, and for ``ingest`` a node_exporter textfile), the catalog's counts as the
-exporter reads them (``catalog_counts``), and ``Observed``: one ingest's metrics (served while
-it runs, the steps of an in-process run counted from its results as they pass — a Celery
-run's are the workers' —, the last successful scan, the textfile written after each ingest).
+address it binds — 127.0.0.1 unless asked —, and for ``ingest`` a node_exporter textfile), the
+catalog's counts as the exporter reads them (``catalog_counts``, read-only), and ``Observed``:
+one ingest's metrics (served while it runs, the steps of an in-process run counted from its
+results as they pass — a Celery run's are the workers' —, the last successful scan under the
+library's label, the textfile written after each ingest, keeping the last good scans it held
+when this run scanned none).
 Does not own: the metrics themselves or serving them (``workers.metrics``), or the ingest
 (``cli.ingest``).
 """
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from mediapipe.pipeline.local import Asset, Runner
     from mediapipe.pipeline.state import AssetResult
     from workers.metrics import CatalogCounts
+    from workers.serving import MetricsServer
 
 __all__ = ["Observed", "catalog_counts", "metrics_options", "textfile_option"]
 
@@ -32,8 +35,9 @@ PORT = click.IntRange(min=1, max=65535)
 
 def metrics_options(f: _F) -> _F:
     """``--metrics-port`` and ``--metrics-address``."""
-    f = click.option("--metrics-address", default="0.0.0.0", show_default=True,
-                     help="Address the metrics port binds (127.0.0.1: this machine only).")(f)
+    f = click.option("--metrics-address", default="127.0.0.1", show_default=True,
+                     help="Address the metrics port binds (0.0.0.0: every interface, for a "
+                          "Prometheus on another machine).")(f)
     return click.option("--metrics-port", type=PORT, default=None,
                         help="Serve Prometheus metrics on this port.")(f)
 
@@ -54,7 +58,7 @@ def catalog_counts(root: Path) -> Callable[[], CatalogCounts]:
         from mediapipe.index.catalog import Catalog
         from workers.metrics import CatalogCounts
 
-        with Catalog.open(root) as cat:
+        with Catalog.open(root, read_only=True) as cat:
             stats = listing.stats(cat)
         return CatalogCounts(
             by_state={"online": stats.online, "offline": stats.offline, "failed": stats.failed},
@@ -69,22 +73,38 @@ class Observed:
     writes the textfile (when one is given)."""
 
     def __init__(self, root: Path, cfg: Config, *, broker_url: str | None, in_process: bool,
-                 port: int | None, address: str, textfile: str | None) -> None:
+                 port: int | None, address: str, textfile: str | None,
+                 library: str | None = None, library_name: str | None = None) -> None:
         from mediapipe.pipeline.steps import PIPELINE
         from workers import metrics
 
         self.cfg, self.in_process = cfg, in_process
         self.port, self.address, self.textfile = port, address, textfile
+        self.library_name = library_name
         self.exporter = metrics.Exporter(broker_url=broker_url or None,
                                          queues=PIPELINE.queues if broker_url else (),
-                                         media_root=root, catalog=catalog_counts(root))
+                                         media_root=root, catalog=catalog_counts(root),
+                                         show_paths=_loopback(address))
+        if library is not None:
+            self.exporter.libraries[self.label(library)] = library
+        if textfile:  # a run that scans nothing keeps the last good scans the file holds
+            self.exporter.last_scan.update(metrics.last_scans(textfile))
         self.registry = metrics.registry(self.exporter)
+        self.server: MetricsServer | None = None
+
+    def label(self, library: str) -> str:
+        """``library`` as metric labels name it (its name, else a hash: never a path)."""
+        import os
+
+        from workers.metrics import library_label
+
+        return library_label(os.path.abspath(library), self.library_name)
 
     def start(self) -> None:
         from workers import metrics
 
         if self.port is not None:
-            metrics.serve(self.registry, self.port, self.address)
+            self.server = metrics.serve(self.registry, self.port, self.address)
 
     def counting(self, runner: Runner) -> Runner:
         """``runner``, each result's steps counted as it passes (an in-process run's: the
@@ -96,9 +116,19 @@ class Observed:
         from workers import metrics
 
         if library is not None:
-            self.exporter.scanned(library)
+            self.exporter.scanned(self.label(library))
         if self.textfile:
             metrics.write_textfile(self.textfile, self.registry)
+
+
+def _loopback(address: str) -> bool:
+    """Whether ``address`` binds this machine only (where a path may be shown)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
 
 
 class _Counting:

@@ -43,7 +43,8 @@ def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json:
     from mediapipe.cli.context import fail
     from mediapipe.errors import combined_exit_code
 
-    report = checks.report(broker or app.config.broker_url, media_root or app.config.media_root)
+    report = checks.report(broker or app.config.broker_url, media_root or app.config.media_root,
+                           app.config.image.engine)
     if as_json:
         emit_json(report)
     else:

@@ -75,7 +75,7 @@ class ImageConfig:
                                            "this, before decoding them; also Pillow's own "
                                            "decompression-bomb limit, so a larger value lets "
                                            "larger images through.", minimum=1)
-    engine: str = setting("auto", "Thumbnail engine: 'auto' (libvips with libjpeg-turbo where "
+    engine: str = setting("auto", "Thumbnail engine: 'auto' (libjpeg-turbo with OpenCV where "
                                   "they load, measured fastest; else Pillow) or 'pillow' "
                                   "(Pillow alone).", choices=("auto", "pillow"))
 

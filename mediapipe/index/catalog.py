@@ -44,9 +44,11 @@ from typing import Any
 from mediapipe.errors import CatalogError, ErrorRecord, from_os_error
 from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
+from mediapipe.index import readonly
 from mediapipe.index.diff import ScanDiff, apply_scan, path_range
+from mediapipe.index.readonly import SIDE_FILES
 from mediapipe.index.scan import SourceFile
-from mediapipe.index.schema import FACTS, LIVE_PAIRING, Schema
+from mediapipe.index.schema import FACTS, LIVE_PAIRING, Schema, column
 from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error, mapped
 from mediapipe.library import storage
 from mediapipe.metadata.model import live_photo_key
@@ -56,7 +58,6 @@ from mediapipe.sources import Identity
 __all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "ScanDiff", "State", "refuse_links"]
 
 CATALOG_NAME = "catalog.db"
-SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite opens beside the catalog itself
 SCHEMA_VERSION = 1
 FLUSH_EVERY = 500
 FLUSH_AFTER_S = 1.0
@@ -105,10 +106,16 @@ class Catalog:
     """The SQLite catalog of one media root. Open with ``Catalog.open(root)``; one per process,
     used from one thread (the coordinator's). The diff itself lives in ``index.diff``."""
 
-    def __init__(self, db_path: str | Path, pipeline: Pipeline = PIPELINE) -> None:
+    def __init__(self, db_path: str | Path, pipeline: Pipeline = PIPELINE, *,
+                 read_only: bool = False, scratch: bool = False) -> None:
         self.path = Path(db_path)
         self.pipeline = pipeline
+        self.read_only = read_only or scratch
         refuse_links(self.path)
+        readonly.align_side_files(self.path)  # what an earlier failed open left, repaired
+        if self.read_only:
+            self._open_read_only(scratch)
+            return
         if not os.path.lexists(self.path):  # made here, as the media root's own file
             try:
                 os.close(storage.open_own(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL))
@@ -124,6 +131,30 @@ class Catalog:
         except BaseException:
             self._db.close()
             raise
+        finally:
+            readonly.align_side_files(self.path)
+
+    def _open_read_only(self, scratch: bool) -> None:
+        """The file itself while its schema is current and nothing is to change; else a
+        temporary copy brought up to date (``readonly.open_read_only``)."""
+        self._db, copied = readonly.open_read_only(
+            self.path, {column(step.name) for step in self.pipeline}, SCHEMA_VERSION,
+            scratch=scratch, timeout=BUSY_TIMEOUT_S)
+        try:
+            self._prepare() if copied else self._prepare_reading()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _prepare_reading(self) -> None:
+        self._db.create_function("mp_asset_id", 1, asset_id_for_path, deterministic=True)
+        self._db.create_function("mp_live_id", 1, live_photo_key, deterministic=True)
+        self.schema = Schema.of(self.pipeline)
+        self._columns = ("asset_id, path, kind, size, mtime_ns, sidecar, online, "
+                         f"{self.schema.columns}, error_stage, error_type, error_message, "
+                         "device, inode, remake")
+        self._buffer: list[dict[str, Any]] = []
+        self._last_flush = time.monotonic()
 
     @mapped
     def _prepare(self) -> None:
@@ -154,18 +185,18 @@ class Catalog:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
-        self._columns = ("asset_id, path, kind, size, mtime_ns, sidecar, online, "
-                         f"{self.schema.columns}, error_stage, error_type, error_message, "
-                         "device, inode, remake")
-        self._buffer: list[dict[str, Any]] = []
-        self._last_flush = time.monotonic()
+        self._prepare_reading()
 
     @classmethod
-    def open(cls, media_root: str | Path, pipeline: Pipeline = PIPELINE) -> Catalog:
+    def open(cls, media_root: str | Path, pipeline: Pipeline = PIPELINE, *,
+             read_only: bool = False, scratch: bool = False) -> Catalog:
         """The catalog of an initialised media root, with a state column for each step of
         ``pipeline``; ``StorageOffline`` before any write if a folder's ``.immich`` marker is
-        missing (an unmounted disk must not get a fresh catalog: ``storage.require_root``)."""
-        return cls(storage.require_root(media_root) / CATALOG_NAME, pipeline)
+        missing (an unmounted disk must not get a fresh catalog: ``storage.require_root``).
+        ``read_only``: never written (``ls``, ``catalog check``, a scrape); ``scratch``: a
+        temporary copy that may change and is thrown away (``ingest --dry-run``)."""
+        return cls(storage.require_root(media_root) / CATALOG_NAME, pipeline,
+                   read_only=read_only, scratch=scratch)
 
     def __enter__(self) -> Catalog:
         return self
@@ -177,10 +208,12 @@ class Catalog:
     def close(self) -> None:
         """Commit buffered results and close."""
         try:
-            self.flush()
-            self._db.execute("PRAGMA optimize")
+            if not self.read_only:
+                self.flush()
+                self._db.execute("PRAGMA optimize")
         finally:
             self._db.close()
+            readonly.align_side_files(self.path)
 
     @property
     def journal_mode(self) -> str:

@@ -174,7 +174,7 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
     started = time.perf_counter()
     under = os.fsdecode(os.path.abspath(library))
     # StorageOffline here, before any write, if a marker is gone; a column per runner's step
-    with Catalog.open(root, runner.pipeline) as cat:
+    with Catalog.open(root, runner.pipeline, scratch=dry_run) as cat:
         if not dry_run:
             upgrade_layout(cat, root)
             if under.isprintable():  # ls says which library an asset is from

@@ -22,13 +22,14 @@ from typing import Any
 from mediapipe.config import Config
 from mediapipe.errors import CatalogError
 from mediapipe.index import ingest as coordinator
+from mediapipe.index import readonly
 from mediapipe.index.catalog import (
     CATALOG_NAME,
     SCHEMA_VERSION,
     Catalog,
     refuse_links,
 )
-from mediapipe.index.sqlerrors import catalog_error
+from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error
 from mediapipe.pipeline.local import Runner
 from mediapipe.pipeline.state import AssetResult
 
@@ -67,7 +68,7 @@ def check(root: Path, cfg: Config) -> CheckReport:
         raise CatalogError(db, "no catalog here (never ingested, or the wrong --media-root)")
     refuse_links(db)  # SQLite writes -shm even for a read-only check
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+        with contextlib.closing(readonly.connect_read_only(db, BUSY_TIMEOUT_S)) as con:
             found = [str(r[0]) for r in con.execute("PRAGMA integrity_check")]
             report.integrity = [] if found == ["ok"] else found[:20]
             if not report.integrity:
@@ -75,7 +76,7 @@ def check(root: Path, cfg: Config) -> CheckReport:
     except sqlite3.Error as exc:
         report.integrity = [catalog_error(db, exc).reason]
     if report.usable:
-        with Catalog(db) as cat:
+        with Catalog(db, read_only=True) as cat:
             for entry in cat.entries():
                 report.sources += 1
                 for step, output in coordinator.missing_outputs(cat, entry, root, cfg):
