@@ -20,8 +20,8 @@ from mediapipe.identity import asset_id_for_path
 from mediapipe.library import storage
 from mediapipe.pipeline import Asset
 from tests.support.services import RedisServer, free_port
-from workers.runner import new_run
 from workers import start
+from workers.runner import new_run
 from workers.start import BACKOFF_MAX_S, SAY_EVERY_S, wait_for_broker
 
 
