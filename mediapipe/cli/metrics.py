@@ -22,7 +22,7 @@ from mediapipe.config import Config
 if TYPE_CHECKING:
     from mediapipe.pipeline.local import Asset, Runner
     from mediapipe.pipeline.state import AssetResult
-    from workers.metrics import CatalogCounts
+    from mediapipe.workers.metrics import CatalogCounts
 
 __all__ = ["Observed", "catalog_counts", "metrics_options", "textfile_option"]
 
@@ -52,7 +52,7 @@ def catalog_counts(root: Path) -> Callable[[], CatalogCounts]:
     def read() -> CatalogCounts:
         from mediapipe.index import listing
         from mediapipe.index.catalog import Catalog
-        from workers.metrics import CatalogCounts
+        from mediapipe.workers.metrics import CatalogCounts
 
         with Catalog.open(root) as cat:
             stats = listing.stats(cat)
@@ -71,7 +71,7 @@ class Observed:
     def __init__(self, root: Path, cfg: Config, *, broker_url: str | None, in_process: bool,
                  port: int | None, address: str, textfile: str | None) -> None:
         from mediapipe.pipeline.steps import PIPELINE
-        from workers import metrics
+        from mediapipe.workers import metrics
 
         self.cfg, self.in_process = cfg, in_process
         self.port, self.address, self.textfile = port, address, textfile
@@ -81,7 +81,7 @@ class Observed:
         self.registry = metrics.registry(self.exporter)
 
     def start(self) -> None:
-        from workers import metrics
+        from mediapipe.workers import metrics
 
         if self.port is not None:
             metrics.serve(self.registry, self.port, self.address)
@@ -93,7 +93,7 @@ class Observed:
 
     def ended(self, library: str | None) -> None:
         """An ingest ended (``library``: its scan went well; None: it did not)."""
-        from workers import metrics
+        from mediapipe.workers import metrics
 
         if library is not None:
             self.exporter.scanned(library)
@@ -109,7 +109,7 @@ class _Counting:
         self.pipeline = runner.pipeline
 
     def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]:
-        from workers import metrics
+        from mediapipe.workers import metrics
 
         for result in self.runner.run(assets):
             for stage, outcome in result.stages.items():

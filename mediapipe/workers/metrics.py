@@ -153,7 +153,7 @@ class Exporter:
     def _broker(self) -> Iterator[Metric]:
         import redis
 
-        from workers.inflight import queued
+        from mediapipe.workers.inflight import queued
 
         up = GaugeMetricFamily("mediapipe_broker_up", "1 when the broker answered this scrape")
         depth = GaugeMetricFamily("mediapipe_queue_depth", "Tasks waiting in each step queue",
