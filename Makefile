@@ -63,7 +63,7 @@ bench: install
 	$(BIN)/python -m bench
 
 # The API reference, from the docstrings: every module named (pdoc shows a package's __all__).
-DOC_MODULES = $(shell find mediapipe workers -name '*.py' | sed 's|/__init__\.py$$||; s|\.py$$||; s|/|.|g' | grep -v '__main__' | sort)
+DOC_MODULES = $(shell find mediapipe -name '*.py' | sed 's|/__init__\.py$$||; s|\.py$$||; s|/|.|g' | grep -v '__main__' | sort)
 docs: install
 	$(BIN)/pdoc -o build/docs $(DOC_MODULES)
 
@@ -90,7 +90,7 @@ lint: install
 # The wheel and the sdist, in dist/ (the sdist carries tests/, fixtures/ and bench/: its tests
 # pass from the unpacked sdist).
 dist: install
-	rm -rf dist build/lib
+	rm -rf dist build/lib build/bdist.*
 	$(BIN)/python -m build -o dist .
 
 # The dependency floors, proven: the lowest version each requirement allows, installed into a

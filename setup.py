@@ -5,7 +5,6 @@ the repository. Everything else is in ``pyproject.toml``."""
 from setuptools import find_packages, setup
 
 setup(
-    packages=[*find_packages(include=["mediapipe", "mediapipe.*", "workers", "workers.*"]),
-              "mediapipe.deploy"],
+    packages=[*find_packages(include=["mediapipe", "mediapipe.*"]), "mediapipe.deploy"],
     package_dir={"mediapipe.deploy": "deploy"},
 )

@@ -20,9 +20,9 @@ from mediapipe.index.catalog import Catalog
 from mediapipe.index.scan import LibraryScan
 from mediapipe.library import storage
 from mediapipe.pipeline import Asset
+from mediapipe.workers.app import make_app
+from mediapipe.workers.dispatch import Run
 from tests.support.services import RedisServer
-from workers.app import make_app
-from workers.dispatch import Run
 
 CACHE = Path(tempfile.gettempdir()) / "mediapipe-bench"
 

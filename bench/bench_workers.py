@@ -27,9 +27,9 @@ from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
 from mediapipe.library import storage
 from mediapipe.pipeline import Asset, AssetResult, process_asset
+from mediapipe.workers.app import make_app
+from mediapipe.workers.dispatch import Run
 from tests.support.services import CeleryWorker, RedisServer
-from workers.app import make_app
-from workers.dispatch import Run
 
 N = 60
 ROUNDS = 3

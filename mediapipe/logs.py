@@ -65,7 +65,7 @@ def configure(fmt: str = "text", level: str = "warning", libraries: str = "warni
     root.handlers[:] = [handler]
     logging.captureWarnings(True)  # Python's warnings (Celery's as root…) are lines like any other
     root.setLevel(libraries.upper())
-    for name in ("mediapipe", "workers"):
+    for name in ("mediapipe",):
         logging.getLogger(name).setLevel(level.upper())
 
 

@@ -52,7 +52,7 @@ def test_the_operators_own_malloc_settings_win() -> None:
 def test_every_worker_pool_process_tunes_it() -> None:
     from celery import signals
 
-    from workers.app import _tune_allocator
+    from mediapipe.workers.app import _tune_allocator
 
     receivers = [ref() if callable(ref) else ref
                  for _, ref in signals.worker_process_init.receivers]

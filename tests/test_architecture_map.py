@@ -23,7 +23,7 @@ def _mapped() -> set[str]:
 
 
 def _modules() -> set[str]:
-    return {str(p.relative_to(ROOT)) for package in ("mediapipe", "workers")
+    return {str(p.relative_to(ROOT)) for package in ("mediapipe",)
             for p in (ROOT / package).rglob("*.py") if p.name != "__init__.py"}
 
 

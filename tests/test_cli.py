@@ -76,7 +76,7 @@ def test_config_sample_is_valid_toml() -> None:
 
 def test_help_lists_every_command_without_loading_media_libraries() -> None:
     code = ("import sys; from mediapipe.cli.main import main; main(['--help']); "
-            "print(sorted(m for m in ('PIL', 'av', 'celery', 'workers', 'rich') "
+            "print(sorted(m for m in ('PIL', 'av', 'celery', 'mediapipe.workers', 'rich') "
             "if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, check=False)

@@ -18,8 +18,8 @@ from mediapipe.config import Config
 from mediapipe.errors import Unserved
 from mediapipe.identity import asset_id_for_path
 from mediapipe.pipeline import Asset
+from mediapipe.workers.runner import new_run
 from tests.support.services import CeleryWorker, RedisServer
-from workers.runner import new_run
 
 ROOT = Path(__file__).resolve().parents[1]
 

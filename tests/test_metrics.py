@@ -25,9 +25,9 @@ from mediapipe.index import lock
 from mediapipe.library import storage
 from mediapipe.pipeline import Asset
 from mediapipe.pipeline.state import StageOutcome, Status
+from mediapipe.workers import metrics
+from mediapipe.workers.runner import new_run
 from tests.support.services import CeleryWorker, RedisServer, free_port
-from workers import metrics
-from workers.runner import new_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -351,7 +351,7 @@ def test_workers_send_task_events_by_default(
         media_root: Path) -> None:
     import threading
 
-    from workers.app import make_app
+    from mediapipe.workers.app import make_app
 
     celery_worker("metadata,thumbnails,video")
     photo = images.jpeg(tmp_path / "p.jpg", (320, 240))

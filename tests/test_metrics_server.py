@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from fixtures import images
+from mediapipe.workers.serving import MetricsServer, Throttled
 from tests.support.services import free_port
 from tests.test_metrics import ROOT, scrape, stop, wait_for
-from workers.serving import MetricsServer, Throttled
 
 BODY = b"# HELP mediapipe_up 1\nmediapipe_up 1.0\n"
 

@@ -24,7 +24,7 @@ def test_private_redis_keeps_its_queue_across_a_restart(redis_server: RedisServe
 def test_a_real_worker_process_runs_a_task(redis_server: RedisServer,
                                            celery_worker: Callable[..., CeleryWorker]) -> None:
     from mediapipe.config import Config
-    from workers.app import make_app
+    from mediapipe.workers.app import make_app
 
     worker = celery_worker("metadata", name="smoke")
     app = make_app(Config(broker_url=redis_server.url))

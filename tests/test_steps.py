@@ -26,9 +26,9 @@ from mediapipe.pipeline import (
     process_asset,
 )
 from mediapipe.pipeline.local import LocalRunner
+from mediapipe.workers.runner import new_run
 from tests.support.checksum_step import CHECKSUM, WARMED_IN, WITH_CHECKSUM
 from tests.support.services import CeleryWorker, RedisServer
-from workers.runner import new_run
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from mediapipe.index.ingest import IngestSummary
 from mediapipe.index.listing import listing
 from mediapipe.index.watch import follow
 from mediapipe.pipeline.local import LocalRunner
+from mediapipe.workers.runner import CeleryRunner
 from tests.support.services import CeleryWorker, RedisServer
-from workers.runner import CeleryRunner
 
 SETTLE_S = 0.6
 

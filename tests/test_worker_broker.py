@@ -19,10 +19,10 @@ from mediapipe.errors import BrokerUnreachable
 from mediapipe.identity import asset_id_for_path
 from mediapipe.library import storage
 from mediapipe.pipeline import Asset
+from mediapipe.workers import start
+from mediapipe.workers.runner import new_run
+from mediapipe.workers.start import BACKOFF_MAX_S, SAY_EVERY_S, wait_for_broker
 from tests.support.services import RedisServer, free_port
-from workers import start
-from workers.runner import new_run
-from workers.start import BACKOFF_MAX_S, SAY_EVERY_S, wait_for_broker
 
 
 class FakeTime:
@@ -43,7 +43,8 @@ class FakeTime:
 def test_it_backs_off_to_a_cap_and_says_so_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
     fake = FakeTime()
     url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens: refused at once
-    with caplog.at_level(logging.WARNING, "workers.start"), pytest.raises(BrokerUnreachable):
+    with caplog.at_level(logging.WARNING, "mediapipe.workers.start"), \
+            pytest.raises(BrokerUnreachable):
         wait_for_broker(url, wait_s=600, sleep=fake.sleep, clock=fake.clock)
     assert fake.pauses[:6] == [1, 2, 4, 8, 16, BACKOFF_MAX_S]
     assert set(fake.pauses[5:]) == {BACKOFF_MAX_S}

@@ -15,8 +15,8 @@ from mediapipe.config import Config
 from mediapipe.identity import asset_id_for_path
 from mediapipe.library import storage
 from mediapipe.pipeline import Asset
+from mediapipe.workers.runner import new_run
 from tests.support.services import RedisServer, free_port
-from workers.runner import new_run
 
 
 def _scrape(port: int) -> str:
@@ -60,7 +60,7 @@ def test_worker_serves_metrics_and_logs_one_json_line_per_task(
         assert all(t["path"] == str(photo) and len(t["config"]) == 12 for t in tasks)
         assert {t["config"] for t in tasks} == {run.config_key.rsplit(":", 1)[1][:12]}, \
             "each line names the digest of the coordinator's settings the task ran with"
-        [start] = [ln for ln in lines if ln.get("logger") == "workers.start"]
+        [start] = [ln for ln in lines if ln.get("logger") == "mediapipe.workers.start"]
         assert "set only brokerUrl and worker.*" in start["msg"] and len(start["config"]) == 12
     finally:
         proc.terminate()

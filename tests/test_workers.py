@@ -16,9 +16,9 @@ from fixtures import images, videos
 from mediapipe.config import Config
 from mediapipe.library import storage
 from mediapipe.pipeline import PIPELINE, Asset, AssetResult, Status, process_asset
+from mediapipe.workers.app import make_app
+from mediapipe.workers.runner import new_run
 from tests.support.services import CeleryWorker, RedisServer
-from workers.app import make_app
-from workers.runner import new_run
 
 
 def _asset_id(path: Path) -> str:
@@ -112,7 +112,8 @@ def test_a_transient_failure_is_retried_with_backoff_until_it_clears(
 
 
 def test_a_worker_started_without_queues_serves_all_of_them() -> None:
-    """``celery -A workers worker`` with no ``-Q``: every stage's queue, not only the default."""
+    """``celery -A mediapipe.workers worker`` with no ``-Q``: every stage's queue, not only the
+    default."""
     served = set(make_app(Config()).amqp.queues.consume_from)
     assert served == set(PIPELINE.queues) == {"metadata", "thumbnails", "video"}
 

@@ -1,28 +1,17 @@
-"""Celery workers for mediapipe: ``mediapipe worker`` (or ``celery -A workers worker -Q video``).
-
-No app is built at import: ``workers.app.make_app(cfg)`` makes one from a ``Config``;
-``celery -A workers`` asks this package for ``celery`` and gets one made from the
-``MEDIAPIPE_*`` environment (and ``MEDIAPIPE_CONFIG``, a config file), once.
-"""
+"""``celery -A workers`` from a checkout, as before the Celery driver moved into the package:
+the app of ``mediapipe.workers``. This folder is not installed (the wheel holds ``mediapipe``
+only); with an installed mediapipe, ``celery -A mediapipe.workers worker``."""
 
 from __future__ import annotations
 
-import functools
-import os
 from typing import Any
 
 __all__ = ["celery"]
 
 
-@functools.cache
-def _from_environment() -> Any:
-    from mediapipe.config import load
-    from workers.app import make_app
-
-    return make_app(load(os.environ.get("MEDIAPIPE_CONFIG") or None, os.environ))
-
-
 def __getattr__(name: str) -> Any:
     if name == "celery":
-        return _from_environment()
+        import mediapipe.workers
+
+        return mediapipe.workers.celery
     raise AttributeError(f"module 'workers' has no attribute {name!r}")

@@ -142,7 +142,7 @@ def _check_root(root: Path, failures: list[dict[str, Any]]) -> dict[str, Any]:
 def _check_broker(url: str, failures: list[dict[str, Any]]) -> dict[str, Any]:
     if not url:
         return {"url": None, "reachable": None, "note": "no broker: runs in-process"}
-    from workers.broker import probe, redact
+    from mediapipe.workers.broker import probe, redact
 
     try:
         probe(url)

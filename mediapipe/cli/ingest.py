@@ -105,8 +105,8 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
                    every_s=progress_every if not as_json and not tty else 0.0)
     runner: coordinator.Runner
     if broker_url and not dry_run:
-        from workers.broker import probe
-        from workers.runner import CeleryRunner
+        from mediapipe.workers.broker import probe
+        from mediapipe.workers.runner import CeleryRunner
 
         probe(broker_url)  # before the catalog changes: a broker that is not there stops here
         runner = CeleryRunner(root, cfg.replace(broker_url=broker_url), force=force,

@@ -24,8 +24,8 @@ from mediapipe.config import Config
 if TYPE_CHECKING:
     from mediapipe.pipeline.local import Asset, Runner
     from mediapipe.pipeline.state import AssetResult
-    from workers.metrics import CatalogCounts
-    from workers.serving import MetricsServer
+    from mediapipe.workers.metrics import CatalogCounts
+    from mediapipe.workers.serving import MetricsServer
 
 __all__ = ["Observed", "catalog_counts", "metrics_options", "textfile_option"]
 
@@ -56,7 +56,7 @@ def catalog_counts(root: Path) -> Callable[[], CatalogCounts]:
     def read() -> CatalogCounts:
         from mediapipe.index import listing
         from mediapipe.index.catalog import Catalog
-        from workers.metrics import CatalogCounts
+        from mediapipe.workers.metrics import CatalogCounts
 
         with Catalog.open(root, read_only=True) as cat:
             stats = listing.stats(cat)
@@ -76,7 +76,7 @@ class Observed:
                  port: int | None, address: str, textfile: str | None,
                  library: str | None = None, library_name: str | None = None) -> None:
         from mediapipe.pipeline.steps import PIPELINE
-        from workers import metrics
+        from mediapipe.workers import metrics
 
         self.cfg, self.in_process = cfg, in_process
         self.port, self.address, self.textfile = port, address, textfile
@@ -96,12 +96,12 @@ class Observed:
         """``library`` as metric labels name it (its name, else a hash: never a path)."""
         import os
 
-        from workers.metrics import library_label
+        from mediapipe.workers.metrics import library_label
 
         return library_label(os.path.abspath(library), self.library_name)
 
     def start(self) -> None:
-        from workers import metrics
+        from mediapipe.workers import metrics
 
         if self.port is not None:
             self.server = metrics.serve(self.registry, self.port, self.address)
@@ -113,7 +113,7 @@ class Observed:
 
     def ended(self, library: str | None) -> None:
         """An ingest ended (``library``: its scan went well; None: it did not)."""
-        from workers import metrics
+        from mediapipe.workers import metrics
 
         if library is not None:
             self.exporter.scanned(self.label(library))
@@ -139,7 +139,7 @@ class _Counting:
         self.pipeline = runner.pipeline
 
     def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]:
-        from workers import metrics
+        from mediapipe.workers import metrics
 
         for result in self.runner.run(assets):
             for stage, outcome in result.stages.items():

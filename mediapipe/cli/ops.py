@@ -81,7 +81,7 @@ def worker(app: AppContext, broker: str | None, queues: tuple[str, ...],
     cfg = app.config.replace(broker_url=broker) if broker else app.config
     if not cfg.broker_url:
         raise click.UsageError("no broker: pass --broker or set MEDIAPIPE_BROKER_URL")
-    from workers.start import run_worker
+    from mediapipe.workers.start import run_worker
 
     run_worker(cfg, queues=queues, concurrency=concurrency, metrics_port=metrics_port,
                metrics_address=metrics_address, hostname=hostname, broker_wait_s=broker_wait)

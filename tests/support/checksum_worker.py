@@ -4,7 +4,7 @@ more step. Nothing under ``workers/`` knows of it: the app is made for that pipe
 import os
 
 from mediapipe.config import load
+from mediapipe.workers.app import make_app
 from tests.support.checksum_step import WITH_CHECKSUM
-from workers.app import make_app
 
 celery = make_app(load(os.environ.get("MEDIAPIPE_CONFIG") or None, os.environ), WITH_CHECKSUM)

@@ -86,7 +86,7 @@ class CeleryWorker:
 
     def __init__(self, broker_url: str, queues: str, workdir: Path, *, name: str = "w1",
                  concurrency: int = 1, env: dict[str, str] | None = None,
-                 app: str = "workers") -> None:
+                 app: str = "mediapipe.workers") -> None:
         self.app = app
         self.broker_url = broker_url
         self.queues = queues

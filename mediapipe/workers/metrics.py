@@ -51,7 +51,7 @@ from prometheus_client.registry import Collector
 
 from mediapipe.errors import ConfigError, MediaError
 from mediapipe.pipeline.state import StageOutcome, Status
-from workers.serving import MetricsServer
+from mediapipe.workers.serving import MetricsServer
 
 __all__ = ["CatalogCounts", "Exporter", "fell_back", "last_scans", "library_label",
            "record_outcome", "registry", "serve", "write_textfile"]
@@ -192,7 +192,7 @@ class Exporter:
     def _broker(self) -> Iterator[Metric]:
         import redis
 
-        from workers.inflight import queued
+        from mediapipe.workers.inflight import queued
 
         up = GaugeMetricFamily("mediapipe_broker_up", "1 when the broker answered this scrape")
         depth = GaugeMetricFamily("mediapipe_queue_depth", "Tasks waiting in each step queue",

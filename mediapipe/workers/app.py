@@ -1,7 +1,8 @@
 """The Celery application: broker, serialisation, delivery guarantees and queues.
 
 Owns: building the Celery app from a ``Config`` and a ``Pipeline`` (``make_app``: no app exists
-until one is made; ``celery -A workers worker`` gets one made from ``MEDIAPIPE_*`` variables and
+until one is made; ``celery -A mediapipe.workers worker`` gets one made from ``MEDIAPIPE_*``
+variables and
 the product's pipeline, see ``workers``), its queues (the pipeline's) and the time limits of
 each step's task, by the step's budget: a worker's app is made from the worker's own config, so
 its ``worker.imageTimeLimit``/``videoTimeLimit`` govern the tasks it runs (messages carry none,
@@ -24,7 +25,7 @@ from kombu import Queue
 from mediapipe import allocator
 from mediapipe.config import Config
 from mediapipe.pipeline.steps import IMAGE_BUDGET, PIPELINE, Pipeline
-from workers import policy, tasks
+from mediapipe.workers import policy, tasks
 
 __all__ = ["make_app"]
 
@@ -88,7 +89,7 @@ def make_app(cfg: Config, pipeline: Pipeline = PIPELINE) -> Celery:
 def _warm_steps(sender: Any = None, **_: object) -> None:
     """In the worker's parent, before the prefork pool starts: the steps on the queues it
     consumes load their codecs and engine once (``Step.warm``), and every pool process starts
-    with them loaded (a ``mediapipe worker`` and a ``celery -A workers worker`` alike)."""
+    with them loaded (a ``mediapipe worker`` and a ``celery -A mediapipe.workers worker`` alike)."""
     app = getattr(sender, "app", None)
     try:
         pipeline = policy.pipeline_of(app)  # type: ignore[arg-type]

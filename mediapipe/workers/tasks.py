@@ -35,9 +35,9 @@ from mediapipe.errors import ConfigError, ErrorRecord, OverTimeLimit
 from mediapipe.pipeline import drive
 from mediapipe.pipeline.state import Asset, AssetState, StageOutcome, Status
 from mediapipe.pipeline.steps import Pipeline, Step
-from workers import metrics, policy
-from workers.dispatch import KEYS_TTL_S, RESULTS_KEY, config_json, digest_of
-from workers.outage import patiently
+from mediapipe.workers import metrics, policy
+from mediapipe.workers.dispatch import KEYS_TTL_S, RESULTS_KEY, config_json, digest_of
+from mediapipe.workers.outage import patiently
 
 __all__ = ["DISPATCH", "register", "task_name"]
 

@@ -57,7 +57,7 @@ def wait_for_broker(url: str, *, wait_s: float | None = None,
     ``SAY_EVERY_S`` after, for ever unless ``wait_s`` (then ``BrokerUnreachable`` once it is
     spent). A URL of the wrong shape raises ``BrokerUnreachable`` at once: no wait mends it."""
     from mediapipe.errors import BrokerUnreachable
-    from workers.broker import check_url, probe, redact
+    from mediapipe.workers.broker import check_url, probe, redact
 
     if check_url(url):
         probe(url)  # raises, saying what is wrong with the URL
@@ -109,7 +109,7 @@ def run_worker(cfg: Config, *, queues: Sequence[str], concurrency: int | None = 
 def _serve_metrics(cfg: Config, port: int, address: str, pipeline: Pipeline) -> None:
     from pathlib import Path
 
-    from workers import metrics
+    from mediapipe.workers import metrics
 
     exporter = metrics.Exporter(broker_url=cfg.broker_url, queues=pipeline.queues,
                                 media_root=Path(cfg.media_root) if cfg.media_root else None)
@@ -119,9 +119,9 @@ def _serve_metrics(cfg: Config, port: int, address: str, pipeline: Pipeline) -> 
 def _start(cfg: Config, queues: Sequence[str], concurrency: int | None,
            hostname: str | None, pipeline: Pipeline) -> None:
     from mediapipe import logs
-    from workers.app import make_app
-    from workers.broker import redact
-    from workers.tasks import config_digest
+    from mediapipe.workers.app import make_app
+    from mediapipe.workers.broker import redact
+    from mediapipe.workers.tasks import config_digest
 
     app = make_app(cfg, pipeline)
     for name in ("mediapipe.asset", __name__):  # a line per step, and this one, always

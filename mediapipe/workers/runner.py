@@ -18,8 +18,8 @@ from pathlib import Path
 from mediapipe.config import Config
 from mediapipe.pipeline.state import Asset, AssetResult
 from mediapipe.pipeline.steps import PIPELINE, Pipeline
-from workers.app import make_app
-from workers.dispatch import Run, Status
+from mediapipe.workers.app import make_app
+from mediapipe.workers.dispatch import Run, Status
 
 __all__ = ["UNSERVED_DEADLINE_S", "CeleryRunner", "new_run"]
 

@@ -24,7 +24,7 @@ import redis
 from celery import Celery
 
 from mediapipe.errors import Unserved, unserved_line
-from workers.inflight import message_assets
+from mediapipe.workers.inflight import message_assets
 
 __all__ = ["CHECK_EVERY_S", "QUIET_S", "Watch", "running", "served", "waiting"]
 

@@ -43,9 +43,9 @@ from redis.retry import Retry
 from mediapipe.config import Config
 from mediapipe.errors import BrokerUnreachable
 from mediapipe.pipeline.state import Asset, AssetResult
-from workers import consumers, inflight, policy
-from workers.broker import redact
-from workers.outage import BROKER_ERRORS, patiently
+from mediapipe.workers import consumers, inflight, policy
+from mediapipe.workers.broker import redact
+from mediapipe.workers.outage import BROKER_ERRORS, patiently
 
 __all__ = ["CONFIG_KEY", "RESULTS_KEY", "Run", "Status", "config_json", "digest_of"]
 
