@@ -165,7 +165,8 @@ CASES: list[tuple[str, str, dict[str, str], int, str]] = [
     *[(f"broker-{name}-{c.split()[0]}", c.replace("URL", "{" + name + "}"), {}, BROKER, why)
       for name, why in (("refused", "connection refused"), ("unknown_host", "unknown host"),
                         ("silent", "no answer within"), ("password", "authentication failed"))
-      for c in ("ingest {lib} --media-root {root} --broker URL", "worker --broker URL",
+      for c in ("ingest {lib} --media-root {root} --broker URL",
+                "worker --broker URL --broker-wait 0",  # 0: one probe, no waiting it out
                 "doctor --broker URL")],
     ("broker-password-hidden", "doctor --broker {password}", {}, BROKER, ":***@"),
     ("wrong-scheme-ingest", "ingest {lib} --media-root {root} --broker http://x", {}, USAGE,
