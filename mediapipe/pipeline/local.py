@@ -76,6 +76,10 @@ def _walk(state: AssetState, pipeline: Pipeline, cfg: Config, progress: Connecti
     return state
 
 
+def _ignored(signum: int, frame: object) -> None:
+    """A signal the coordinator answers for its children."""
+
+
 def _serve(conn: Connection, progress: Connection, pipeline: Pipeline, cfg: Config,
            log_settings: tuple[str, str, str], parent: int) -> None:
     """A child process: bound to its parent's life, the allocator tuned, its parent's log
@@ -86,7 +90,11 @@ def _serve(conn: Connection, progress: Connection, pipeline: Pipeline, cfg: Conf
     lifelines.bind_to_parent(parent)
     allocator.tune()
     logs.configure(*log_settings)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C reaches the group: the coordinator acts
+    # ^C and systemd's SIGTERM reach the whole group: the coordinator acts (it ends the run
+    # and its children). A handler, not SIG_IGN: the programs a step runs (ffmpeg, exiftool)
+    # start with the default actions again, as exec resets caught signals.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _ignored)
     try:
         while (state := conn.recv()) is not None:
             conn.send(("done", _walk(state, pipeline, cfg, progress)))
@@ -180,13 +188,20 @@ class LocalRunner:
                         for step in self.pipeline:
                             log_outcome(step, state)
                         yield state.result()
-        finally:  # finished, failed or abandoned: none is left running
+        finally:  # finished, failed or abandoned (a stop): none is left running
             for child in children:
                 if child.state is None:  # idle: asked to end, all at once
                     with contextlib.suppress(OSError):
                         child.conn.send(None)
             for child in children:
-                child.stop(kill=child.state is not None)
+                working = child.state is not None
+                if working:
+                    with contextlib.suppress(EOFError, OSError):
+                        child.heard()  # the step it is in, and the state it started from
+                state, name = child.state, child.step
+                child.stop(kill=working)
+                if state is not None and name:  # killed mid-step: no half file left
+                    _sweep(self.pipeline.by_name(name), state, self.cfg)
 
     def _hand_out(self, children: list[_Child], resumed: collections.deque[AssetState],
                   todo: Iterator[Asset]) -> None:
