@@ -35,7 +35,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mediapipe.errors import MediaRootBusy, PathEscape, from_os_error
@@ -117,11 +117,25 @@ def _sign(fd: int, path: Path, command: str | None) -> None:
         raise from_os_error(path, exc, writing=True) from exc
 
 
-@contextlib.contextmanager
-def hold(root: str | Path, command: str | None = None) -> Iterator[None]:
+def hold(root: str | Path, command: str | None = None) -> contextlib.AbstractContextManager[None]:
     """Hold the media root alone for the block; ``MediaRootBusy`` at once if any other run
     (exclusive, or an ingest of any library) holds it."""
-    path = Path(root) / LOCK_NAME
+    return _alone(root, Path(root) / LOCK_NAME, command, lambda: holder(root))
+
+
+def hold_library(root: str | Path, library: str | os.PathLike[str],
+                 command: str | None = None) -> contextlib.AbstractContextManager[None]:
+    """Hold ``library``'s own lock for the block; ``MediaRootBusy`` at once, naming the
+    holder, if another run of the same library has it. Other libraries are not held up."""
+    path = library_lock(root, library)
+    return _alone(root, path, command, lambda: _describe(path) or "holder unknown")
+
+
+@contextlib.contextmanager
+def _alone(root: str | Path, path: Path, command: str | None,
+           busy: Callable[[], str]) -> Iterator[None]:
+    """``path``'s flock held exclusively for the block, signed by this run; ``MediaRootBusy``
+    (``busy()`` names the holder) at once if another run has it."""
     fd = _open(path)
     if fd is None:
         yield
@@ -130,32 +144,11 @@ def hold(root: str | Path, command: str | None = None) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise MediaRootBusy(root, holder(root)) from None
+            raise MediaRootBusy(root, busy()) from None
         _sign(fd, path, command)
         yield
     finally:
         os.close(fd)  # releases the flock
-
-
-@contextlib.contextmanager
-def hold_library(root: str | Path, library: str | os.PathLike[str],
-                 command: str | None = None) -> Iterator[None]:
-    """Hold ``library``'s own lock for the block; ``MediaRootBusy`` at once, naming the
-    holder, if another run of the same library has it. Other libraries are not held up."""
-    path = library_lock(root, library)
-    fd = _open(path)
-    if fd is None:
-        yield
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise MediaRootBusy(root, _describe(path) or "holder unknown") from None
-        _sign(fd, path, command)
-        yield
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
