@@ -158,7 +158,7 @@ class Catalog:
 
     @mapped
     def _prepare(self) -> None:
-        self._db.execute("PRAGMA journal_mode = WAL")
+        self._wal()
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA cache_size = -32768")
         self._db.create_function("mp_asset_id", 1, asset_id_for_path, deterministic=True)
@@ -186,6 +186,21 @@ class Catalog:
                 raise
             self._db.execute("COMMIT")
         self._prepare_reading()
+
+    def _wal(self) -> None:
+        """WAL mode (kept in the file). Switching a new catalog to it needs the file alone for
+        a moment, and SQLite answers BUSY at once there instead of waiting (waiting could
+        deadlock): a coordinator of another library opening the same new catalog retries,
+        up to the busy timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
 
     @classmethod
     def open(cls, media_root: str | Path, pipeline: Pipeline = PIPELINE, *,
