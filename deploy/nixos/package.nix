@@ -2,20 +2,20 @@
 # buildPythonApplication of this source tree, with the two dependencies nixpkgs lacks built
 # here from their release wheels (simplejpeg: libjpeg-turbo's codec; tzfpy: the time-zone
 # index, Rust): their hashes are those of the wheels of the versions named. OpenCV is nixpkgs'
-# opencv4 (the same cv2 the opencv-python-headless wheel brings). x86_64-linux; the wheels are
-# CPython 3.12 builds (tzfpy's is abi3).
+# opencv4 (the same cv2 the opencv-python-headless wheel brings). x86_64-linux, on CPython 3.12
+# (python312Packages: simplejpeg's wheel is a 3.12 build; tzfpy's is abi3).
 { lib
 , stdenv
 , fetchPypi
 , autoPatchelfHook
-, python3Packages ? (import <nixpkgs> { }).python312Packages
+, python312Packages
 , ffmpeg-headless
 , exiftool
 , src ? ../..
 }:
 
 let
-  py = python3Packages;
+  py = python312Packages; # the interpreter simplejpeg's wheel was built for
 
   simplejpeg = py.buildPythonPackage rec {
     pname = "simplejpeg";
