@@ -67,7 +67,9 @@ def test_resampling_maps_every_pixel_where_a_full_frame_resize_does(
 
 @pytest.mark.parametrize(("factor", "taps"), [
     pytest.param(1.0, 1, id="no-shrink-no-filter"), pytest.param(0.5, 1, id="upscale-no-filter"),
-    pytest.param(1.5, 9, id="1.5x-reaches-4.5-pixels"), pytest.param(3.9, 23, id="3.9x")])
+    pytest.param(1.5, 9, id="1.5x-reaches-4.5-pixels"),
+    pytest.param(1.7, 9, id="1.7x-its-negligible-end-taps-dropped"),
+    pytest.param(3.9, 21, id="3.9x")])
 def test_the_low_pass_is_a_normalised_lanczos_3_stretched_to_the_shrink(
         factor: float, taps: int) -> None:
     kernel = lanczos(factor)
