@@ -146,10 +146,9 @@ def _jpeg_pillow_refused(opened: Any, path: Path, max_pixels: int | None) -> Hea
         if max_pixels is not None:
             check_pixels(path, width, height, max_pixels)
         mode = {"Gray": "L", "CMYK": "CMYK", "YCCK": "CMYK"}.get(space, "RGB")
-        arr, note = jpeg.decode(data, mode)
+        im, note = jpeg.decode_image(data, mode)
     except ValueError:
         return None
-    im = Image.fromarray(arr[:, :, 0] if mode == "L" else arr, mode)
     notes = [note] if note else []
     return Header(path, "JPEG", im.size, 1, None, im, notes)
 
@@ -257,10 +256,10 @@ class PillowEngine:
         assert header.jpeg is not None
         handle = header.handle
         handle.fp.seek(0)
-        arr, note = jpeg.decode(handle.fp.read(header.jpeg.end), handle.mode)
+        im, note = jpeg.decode_image(handle.fp.read(header.jpeg.end), handle.mode)
         if note:
             header.notes.append(note)
-        return Image.fromarray(arr[:, :, 0] if handle.mode == "L" else arr, handle.mode)
+        return im
 
     def _first_visible_frame(self, im: Image.Image) -> Image.Image:
         n = min(getattr(im, "n_frames", 1), MAX_FRAMES_SCANNED)

@@ -15,7 +15,8 @@ a damaged file decoded as far as its data goes, as libjpeg-turbo's own tools do.
 sizes and the choice of engine (``make``, the engines), metadata segments
 (``metadata.blocks``).
 
-Entry points: ``layout``, ``check``, ``decode``, ``JpegLayout``, ``MAX_SCANS``.
+Entry points: ``layout``, ``check``, ``decode`` (``decode_image``: as a Pillow image),
+``JpegLayout``, ``MAX_SCANS``.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from mediapipe.errors import TooLarge, UnsupportedMedia
 
-__all__ = ["MAX_SCANS", "JpegLayout", "check", "decode", "layout"]
+__all__ = ["MAX_SCANS", "JpegLayout", "check", "decode", "decode_image", "layout"]
 
 SPACES = {"RGB": "RGB", "L": "GRAY", "CMYK": "CMYK"}  # Pillow's mode -> simplejpeg's
 
@@ -141,3 +143,9 @@ def decode(data: bytes, mode: str, at_least: tuple[int, int] = (0, 0), *,
     if mode == "CMYK":
         np.invert(arr, out=arr)
     return arr.reshape(arr.shape[0], arr.shape[1], -1), note
+
+
+def decode_image(data: bytes, mode: str) -> tuple[Image.Image, str | None]:
+    """``decode`` at full size, as a Pillow image in ``mode``."""
+    arr, note = decode(data, mode)
+    return Image.fromarray(arr[:, :, 0] if mode == "L" else arr, mode), note

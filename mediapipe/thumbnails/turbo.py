@@ -40,7 +40,7 @@ __all__ = ["Pixels", "TurboEngine", "available", "lanczos", "resample", "resampl
 
 FAST_UPSAMPLE = 1.25  # the least shrink after the decode that makes fancy chroma upsampling moot
 
-_JPEG_MODES = {"RGB": "RGB", "L": "GRAY"}  # Pillow's mode -> simplejpeg's colourspace
+_ENCODED = ("RGB", "L")  # the modes libjpeg-turbo encodes here (jpeg.SPACES names them)
 # numpy view that shows stored pixels upright, per EXIF orientation (see engine._ORIENT).
 _TRANSPOSED = (5, 6, 7, 8)
 
@@ -279,11 +279,11 @@ class TurboEngine:
         """libjpeg-turbo (simplejpeg, straight from the array) for RGB and grey JPEGs, else
         Pillow's encoders: on one core they beat libvips' (mozjpeg in pyvips-binary) by a third
         for JPEG and a tenth for WebP. Both subsample chroma 4:2:0, as libvips does below Q90."""
-        if fmt == "jpeg" and image.mode in _JPEG_MODES:
+        if fmt == "jpeg" and image.mode in _ENCODED:
             import simplejpeg
 
             data = simplejpeg.encode_jpeg(np.ascontiguousarray(image.array), quality,
-                                          _JPEG_MODES[image.mode], "420")
+                                          jpeg.SPACES[image.mode], "420")
             return with_icc(bytes(data), icc) if icc else bytes(data)
         return self.pillow.encode(image.pillow(), fmt, quality, icc)
 
