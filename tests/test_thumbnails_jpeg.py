@@ -138,6 +138,7 @@ def test_a_jpeg_cut_short_ends_where_its_data_does() -> None:
 
 def test_the_bomb_is_refused_in_an_ingest_and_the_batch_goes_on(tmp_path: Path) -> None:
     """One typed failure (exit 7) for the bomb; its neighbour is made."""
+    from mediapipe.identity import asset_id_for_path
     from mediapipe.library import storage
     from mediapipe.pipeline.drive import process_asset
 
@@ -146,7 +147,7 @@ def test_the_bomb_is_refused_in_an_ingest_and_the_batch_goes_on(tmp_path: Path) 
     storage.init_root(root)
     jpegs.scan_bomb(library / "bomb.jpg", 20_000)
     pattern(64, 48).save(library / "fine.jpg")
-    results = {p.name: process_asset(p, p.name.ljust(36, "0"), str(root), Config())
+    results = {p.name: process_asset(p, asset_id_for_path(p), str(root), Config())
                for p in sorted(library.iterdir())}
     failed = results["bomb.jpg"].stages["thumbnails"]
     assert failed.error is not None and failed.error.type == "TooLarge"
