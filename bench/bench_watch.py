@@ -57,7 +57,7 @@ def main() -> None:
         shutil.copytree(photos, plain_lib)
         storage.init_root(plain_root)
         start = time.perf_counter()
-        ingest(plain_lib, plain_root, cfg, LocalRunner(plain_root, cfg, workers))
+        ingest(plain_lib, LocalRunner(plain_root, cfg, workers))
         plain = time.perf_counter() - start
 
         lib, root = work / "lib", work / "media"
@@ -65,8 +65,7 @@ def main() -> None:
         storage.init_root(root)
         summaries: list[IngestSummary] = []
         stop = threading.Event()
-        thread = threading.Thread(target=follow, args=(lib, root, cfg,
-                                                       LocalRunner(root, cfg, workers)),
+        thread = threading.Thread(target=follow, args=(lib, LocalRunner(root, cfg, workers)),
                                   kwargs={"stop": stop, "on_summary": summaries.append})
         thread.start()
         while not summaries:

@@ -17,15 +17,10 @@ from mediapipe.config import Config
 from mediapipe.errors import CatalogError, CorruptMedia, StorageOffline
 from mediapipe.identity import ASSET_NAMESPACE, asset_id_for_path
 from mediapipe.index import listing
-from mediapipe.index.catalog import (
-    CATALOG_NAME,
-    SCHEMA_VERSION,
-    Catalog,
-    CatalogEntry,
-    ScanDiff,
-    State,
-)
+from mediapipe.index.catalog import CATALOG_NAME, Catalog, CatalogEntry, ScanDiff, State
+from mediapipe.index.opening import SCHEMA_VERSION
 from mediapipe.index.scan import LibraryScan
+from mediapipe.metadata.model import MediaInfo
 from tests.support.unprivileged import run_unprivileged
 
 EXCLUSIONS = Config().library.exclusion_patterns
@@ -355,10 +350,10 @@ def test_failures_are_recorded_reported_and_cleared_by_a_later_success(
     again = catalog.get(entry.asset_id)
     assert again is not None and again.todo == ("metadata",)
     assert again.error_type is None
-    catalog.record_result(entry.asset_id, "metadata", State.DONE,
-                          metadata={"width": 4032, "make": "Apple"})
+    info = MediaInfo(entry.path, "image", "image/jpeg", 1, width=4032, make="Apple")
+    catalog.record_result(entry.asset_id, "metadata", State.DONE, info=info)
     assert list(listing.failures(catalog)) == []
-    assert catalog.metadata(entry.asset_id) == {"width": 4032, "make": "Apple"}
+    assert catalog.info(entry.asset_id) == info
 
 
 def test_requeue_redoes_every_stage_but_an_images_video(catalog: Catalog,

@@ -171,7 +171,7 @@ def test_two_libraries_of_one_media_root_are_watched_at_once(tmp_path: Path,
 
     def watch(lib: Path) -> None:
         with lock.hold_library(media_root, lib):
-            follow(lib, media_root, cfg, LocalRunner(media_root, cfg, 1), stop=stop,
+            follow(lib, LocalRunner(media_root, cfg, 1), stop=stop,
                    on_summary=summaries[lib.name].append, settle_s=0.3)
 
     threads = [threading.Thread(target=watch, args=(lib,), daemon=True) for lib in (a, b)]

@@ -17,7 +17,7 @@ from mediapipe.formats import Kind
 from mediapipe.identity import asset_id_for_path
 from mediapipe.index.catalog import Catalog, State
 from mediapipe.index.scan import SourceFile
-from mediapipe.metadata.model import live_photo_key
+from mediapipe.metadata.model import MediaInfo, live_photo_key
 
 ID_A = "8E0E1A39-6C7B-4B43-9B3C-5D0C9E2A0F11"
 ID_B = "1D2C3B4A-0000-4000-8000-00000000AAAA"
@@ -46,9 +46,9 @@ class Library:
                                   Kind.VIDEO if n.endswith(".mov") else Kind.IMAGE)
                        for n, i in self.files.items()], root=str(self.root))
         for name, content_id in self.files.items():
+            info = MediaInfo(self.path(name), "image", "image/jpeg", 1, live_photo_id=content_id)
             self.cat.record_result(asset_id_for_path(self.path(name)), "metadata", State.DONE,
-                                   metadata={"live_photo_id": content_id},
-                                   facts={"live_photo_id": content_id})
+                                   info=info, facts={"live_photo_id": content_id})
         self.cat.link_live_photos()
 
     def row(self, name: str) -> tuple[str | None, bool, str | None]:

@@ -17,7 +17,7 @@ import pytest
 
 from fixtures import images
 from mediapipe.config import Config
-from mediapipe.errors import ErrorRecord, combined_exit_code
+from mediapipe.errors import combined_exit_code
 from mediapipe.index import ingest as coordinator
 from mediapipe.index.catalog import Catalog, State
 from mediapipe.library import storage
@@ -149,14 +149,13 @@ def test_ingest_records_the_step_over_its_limit_as_failed_and_a_rerun_leaves_it(
         images.jpeg(library / name, (64, 48))
 
     def ingest() -> coordinator.IngestSummary:
-        return coordinator.ingest(library, media_root, CFG,
-                                  LocalRunner(media_root, CFG, pipeline=PIPELINE_OF_TEST))
+        return coordinator.ingest(library, LocalRunner(media_root, CFG, pipeline=PIPELINE_OF_TEST))
 
     first = ingest()
     assert (first.processed, first.failed) == (3, 1)
-    assert [f["type"] for f in first.failures] == ["OverTimeLimit"]
-    codes = [ErrorRecord(f["type"], "").exit_code for f in first.failures]
-    assert combined_exit_code(codes) == 16  # the exit code of `mediapipe ingest`
+    assert [f.error.type for f in first.failures] == ["OverTimeLimit"]
+    # the exit code of `mediapipe ingest`
+    assert combined_exit_code(f.error.exit_code for f in first.failures) == 16
     with Catalog.open(media_root, PIPELINE_OF_TEST) as cat:
         states = {Path(e.path).name: e.states["stall"] for e in cat.entries()}
     assert states == {"a.jpg": State.DONE, "bomb.jpg": State.FAILED, "b.jpg": State.DONE}

@@ -41,7 +41,7 @@ def test_result_is_json_serialisable_and_round_trips(photo: Path, media_root: Pa
     result = process_asset(photo, ASSET, media_root, Config())
     again = AssetResult.from_dict(json.loads(json.dumps(result.to_dict())))
     assert again == result
-    assert again.metadata and again.metadata["orientation"] == 6
+    assert again.info is not None and again.info.orientation == 6
 
 
 def test_a_second_run_finds_its_outputs_done_unless_forced(photo: Path,

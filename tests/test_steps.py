@@ -123,19 +123,18 @@ def test_a_step_added_to_an_existing_library_runs_once_for_every_asset(
     cfg = Config()
 
     def ingest() -> IngestSummary:
-        return coordinator.ingest(library, media_root, cfg, LocalRunner(media_root, cfg))
+        return coordinator.ingest(library, LocalRunner(media_root, cfg))
 
     assert ingest().processed == 3
     seen: list[AssetResult] = []
-    summary = coordinator.ingest(library, media_root, cfg,
-                                 LocalRunner(media_root, cfg, pipeline=WITH_CHECKSUM),
+    summary = coordinator.ingest(library, LocalRunner(media_root, cfg, pipeline=WITH_CHECKSUM),
                                  on_result=seen.append)
     assert (summary.processed, summary.failed) == (3, 0)
     assert all(r.stages["checksum"].status is Status.DONE for r in seen)
     assert all("thumbnails" not in r.stages for r in seen)  # done before: not even looked at
     assert all(r.stages["metadata"].status is Status.DONE for r in seen)  # the step needs it
-    assert coordinator.ingest(library, media_root, cfg, LocalRunner(
-        media_root, cfg, pipeline=WITH_CHECKSUM)).processed == 0
+    assert coordinator.ingest(library, LocalRunner(media_root, cfg,
+                                                   pipeline=WITH_CHECKSUM)).processed == 0
     with Catalog.open(media_root, WITH_CHECKSUM) as cat:
         assert {e.states["checksum"] for e in cat.entries()} == {State.DONE}
 
@@ -151,15 +150,12 @@ def test_every_output_a_step_makes_is_declared_so_missing_and_check_see_a_new_fu
     library.mkdir()
     images.heic(library / "a.heic")
     images.jpeg(library / "b.jpg")
-    assert coordinator.ingest(library, media_root, Config(),
-                              LocalRunner(media_root, Config())).processed == 2
+    assert coordinator.ingest(library, LocalRunner(media_root, Config())).processed == 2
     cfg = Config.from_dict({"image": {"fullsize": {"enabled": True}}})
     report = repair.check(media_root, cfg)
-    assert [(m["path"].rsplit("/", 1)[-1], m["stage"]) for m in report.missing] == [
-        ("a.heic", "thumbnails")]
-    assert report.missing[0]["output"].endswith("-fullsize.jpeg")
-    summary = coordinator.ingest(library, media_root, cfg, LocalRunner(media_root, cfg),
-                                 missing=True)
+    assert [(Path(m.path).name, m.stage) for m in report.missing] == [("a.heic", "thumbnails")]
+    assert report.missing[0].output.endswith("-fullsize.jpeg")
+    summary = coordinator.ingest(library, LocalRunner(media_root, cfg), missing=True)
     assert (summary.missing, summary.processed, summary.failed) == (1, 1, 0)
     assert repair.check(media_root, cfg).missing == []
     assert len(list((media_root / "thumbs").rglob("*-fullsize.jpeg"))) == 1
@@ -187,8 +183,7 @@ def test_a_declared_output_is_one_declaration_for_missing_on_both_rules(
     cfg = Config()
 
     def ingest(**kw: bool) -> IngestSummary:
-        return coordinator.ingest(library, media_root, cfg,
-                                  LocalRunner(media_root, cfg, pipeline=pipeline), **kw)
+        return coordinator.ingest(library, LocalRunner(media_root, cfg, pipeline=pipeline), **kw)
 
     assert ingest().processed == 1
     [written] = (tmp_path / "sums").iterdir()

@@ -35,7 +35,7 @@ def test_an_older_root_is_renamed_on_the_next_ingest_not_regenerated(
     for i in range(3):
         images.jpeg(library / f"{i}.jpg", (640, 480))
     cfg = Config()
-    coordinator.ingest(library, media_root, cfg, LocalRunner(media_root, cfg))
+    coordinator.ingest(library, LocalRunner(media_root, cfg))
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns)
               for p in (media_root / "thumbs").rglob("*.*") if p.name != storage.MARKER}
     legacy = _legacy(media_root)
@@ -44,8 +44,7 @@ def test_an_older_root_is_renamed_on_the_next_ingest_not_regenerated(
         cat.set_meta("layout", "")  # a catalog from before the rename
         cat.requeue(["thumbnails"])  # and work due for every photo: it must find the files
     seen: list[AssetResult] = []
-    coordinator.ingest(library, media_root, cfg, LocalRunner(media_root, cfg),
-                       on_result=seen.append)
+    coordinator.ingest(library, LocalRunner(media_root, cfg), on_result=seen.append)
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns)
              for p in (media_root / "thumbs").rglob("*.*") if p.name != storage.MARKER}
     assert after == before  # same names as a fresh run, same bytes, same mtimes
@@ -89,7 +88,7 @@ def test_a_step_new_in_this_release_does_not_remake_what_an_older_one_made(
     for i in range(2):
         images.jpeg(library / f"{i}.jpg", (640, 480))
     cfg = Config()
-    coordinator.ingest(library, media_root, cfg, LocalRunner(media_root, cfg))
+    coordinator.ingest(library, LocalRunner(media_root, cfg))
     thumbs = [p for p in (media_root / "thumbs").rglob("*.*") if p.name != storage.MARKER]
     for p in thumbs:  # as an older release left them: no stamp, just newer than the source
         os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 10**9))
@@ -97,7 +96,6 @@ def test_a_step_new_in_this_release_does_not_remake_what_an_older_one_made(
     with Catalog.open(media_root) as cat:
         cat.requeue(["motion"])  # a new step: due for every photo, nothing else is
     seen: list[AssetResult] = []
-    coordinator.ingest(library, media_root, cfg, LocalRunner(media_root, cfg),
-                       on_result=seen.append)
+    coordinator.ingest(library, LocalRunner(media_root, cfg), on_result=seen.append)
     assert [sorted(r.stages) for r in seen] == [["metadata", "motion"]] * 2
     assert {p: p.stat().st_mtime_ns for p in thumbs} == before

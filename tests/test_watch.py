@@ -37,7 +37,7 @@ def following(library: Path, root: Path,
     runner = CeleryRunner(root, cfg) if broker_url else LocalRunner(root, cfg)
     summaries: list[IngestSummary] = []
     stop = threading.Event()
-    thread = threading.Thread(target=follow, args=(library, root, cfg, runner),
+    thread = threading.Thread(target=follow, args=(library, runner),
                               kwargs={"stop": stop, "on_summary": summaries.append,
                                       "settle_s": SETTLE_S}, daemon=True)
     thread.start()

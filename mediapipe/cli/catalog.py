@@ -50,8 +50,7 @@ def check(app: AppContext, media_root: str | None, as_json: bool) -> None:
         for line in report.integrity + report.schema:
             click.echo(shown(f"  damaged: {line}"), err=True)
         for m in report.missing[:20]:
-            click.echo(shown(f"  missing: {m['output']} ({m['stage']} of {m['path']})"),
-                       err=True)
+            click.echo(shown(f"  missing: {m.output} ({m.stage} of {m.path})"), err=True)
         click.echo(shown(f"{report.catalog}: {report.sources} sources, "
                          f"{report.missing_outputs} outputs missing"
                          + ("" if report.usable else "; DAMAGED")))
@@ -85,7 +84,7 @@ def rebuild(app: AppContext, libraries: tuple[str, ...], media_root: str | None,
     storage.require_root(root)
     runner = LocalRunner(root, cfg, workers or os.cpu_count() or 1)
     with lock.hold(root):
-        aside, summaries = repair.rebuild(root, cfg, folders, runner)
+        aside, summaries = repair.rebuild(folders, runner)
     if as_json:
         emit_json({"set_aside": str(aside) if aside else None,
                    "libraries": [s.to_dict() for s in summaries]})

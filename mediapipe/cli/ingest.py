@@ -45,7 +45,7 @@ from mediapipe.cli.context import (
 )
 from mediapipe.cli.metrics import metrics_options, textfile_option
 from mediapipe.cli.stopping import Stopped, stoppable
-from mediapipe.errors import ErrorRecord, Unreadable, combined_exit_code
+from mediapipe.errors import Unreadable, combined_exit_code
 from mediapipe.shown import shown
 
 __all__ = ["Progress", "ingest"]
@@ -109,8 +109,7 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
         from mediapipe.workers.runner import CeleryRunner
 
         probe(broker_url)  # before the catalog changes: a broker that is not there stops here
-        runner = CeleryRunner(root, cfg.replace(broker_url=broker_url), force=force,
-                              on_status=bar.waiting)
+        runner = CeleryRunner(root, cfg.replace(broker_url=broker_url), on_status=bar.waiting)
         if unserved_deadline is not None:
             runner.unserved_deadline = unserved_deadline
         elif watch or cfg.library.watch.enabled:  # a service: said, and waited out
@@ -118,7 +117,7 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
     else:
         from mediapipe.pipeline.local import LocalRunner
 
-        runner = LocalRunner(root, cfg, workers or os.cpu_count() or 1, force=force)
+        runner = LocalRunner(root, cfg, workers or os.cpu_count() or 1)
     observed = None
     if (metrics_port is not None or metrics_textfile) and not dry_run:
         from mediapipe.cli.metrics import Observed
@@ -132,26 +131,25 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
         journal = Progress(enabled=False, every_s=bar.every_s, active=False)
         # the library alone; the media root shared, a pass at a time (index.watch)
         with stoppable(exit_code=0) as stop, lock.hold_library(root, library), journal:
-            _follow(library, root, cfg, journal.following(runner), as_json, observed, stop)
+            _follow(library, journal.following(runner), as_json, observed, stop)
         return
     scanned = None
     try:
         with stoppable(), _held(root, library) if not dry_run else _nothing(), bar:
-            summary = coordinator.ingest(library, root, cfg, runner, force=force,
-                                         missing=missing, retry_failed=retry_failed,
-                                         dry_run=dry_run, on_start=bar.start,
-                                         on_result=bar.advance)
+            summary = coordinator.ingest(library, runner, remake=force, missing=missing,
+                                         retry_failed=retry_failed, dry_run=dry_run,
+                                         on_start=bar.start, on_result=bar.advance)
         scanned = summary.library
     finally:
         if observed:
             observed.ended(scanned)
     _report(summary, as_json, missing)
     if summary.failed:  # the failures' shared code (all PermissionDenied: 13), else 1
-        codes = [ErrorRecord(f.get("type", ""), "").exit_code for f in summary.failures]
         first = summary.failures[0]
         raise click.exceptions.Exit(fail(
-            f"{summary.failed} of {summary.processed} assets failed (first: {first['path']}: "
-            f"{first['error']})", combined_exit_code(codes) or 1))
+            f"{summary.failed} of {summary.processed} assets failed (first: {first.path}: "
+            f"{first.error.describe()})",
+            combined_exit_code(f.error.exit_code for f in summary.failures) or 1))
     # Assets that failed in earlier runs and were not retried are in the summary (and the
     # metrics), not in the exit code: a nightly timer over an unchanged library succeeds.
 
@@ -169,8 +167,7 @@ def _nothing() -> Any:
     return contextlib.nullcontext()
 
 
-def _follow(library: str, root: Any, cfg: Any, runner: Any, as_json: bool,
-            observed: Any, stop: Any) -> None:
+def _follow(library: str, runner: Any, as_json: bool, observed: Any, stop: Any) -> None:
     """``--watch``: ingest, then follow; a summary per ingest (and the metrics: the scan's
     time, the textfile); Ctrl-C or SIGTERM ends it within seconds, whatever it is doing
     (``stopping``), and it exits 0: a service stopped on purpose."""
@@ -181,7 +178,7 @@ def _follow(library: str, root: Any, cfg: Any, runner: Any, as_json: bool,
         if observed:
             observed.ended(summary.library)
     try:
-        follow(library, root, cfg, runner, stop=stop, on_summary=summarised)
+        follow(library, runner, stop=stop, on_summary=summarised)
     except Stopped:
         stop.set()
 
@@ -200,9 +197,9 @@ def _report(summary: Any, as_json: bool, missing: bool) -> None:
                        "`mediapipe ls --failed` lists them, --retry-failed tries them again",
                        err=True)
         for f in summary.failures[:20]:
-            click.echo(shown(f"  FAILED {f['path']}: {f['error']}"), err=True)
+            click.echo(shown(f"  FAILED {f.path}: {f.error.describe()}"), err=True)
         for p in summary.problems[:20]:
-            click.echo(shown(f"  skipped {p['path']}: {p['error']}"), err=True)
+            click.echo(shown(f"  skipped {p.path}: {p.reason}"), err=True)
 
 
 class Progress:
@@ -312,7 +309,7 @@ class _Followed:
 
     def __init__(self, runner: Any, progress: Progress) -> None:
         self.runner, self.progress = runner, progress
-        self.pipeline = runner.pipeline
+        self.root, self.cfg, self.pipeline = runner.root, runner.cfg, runner.pipeline
 
     def run(self, assets: Any) -> Any:
         self.progress.begin()

@@ -136,7 +136,7 @@ class _Counting:
 
     def __init__(self, runner: Runner, accel: str) -> None:
         self.runner, self.accel = runner, accel
-        self.pipeline = runner.pipeline
+        self.root, self.cfg, self.pipeline = runner.root, runner.cfg, runner.pipeline
 
     def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]:
         from mediapipe.workers import metrics

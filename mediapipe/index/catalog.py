@@ -17,10 +17,10 @@ results are redone (stages are idempotent). Failed stages are not retried unless
 or ``requeue`` says so. Every ``sqlite3.Error`` (damaged, read-only, immutable, locked) leaves a
 method as one ``CatalogError`` in words (``sqlerrors``).
 
-``catalog.db`` and the files SQLite keeps beside it (``-wal``, ``-shm``, ``-journal``) are the
-media root's own files: each is checked by ``storage.refuse_link`` before SQLite opens it (and
-``catalog.db`` is created by ``storage.open_own``), so a link planted there is ``PathEscape``,
-never a catalog written elsewhere.
+Opening it is ``opening``'s: ``catalog.db`` and the files SQLite keeps beside it (``-wal``,
+``-shm``, ``-journal``) are the media root's own files, each checked before SQLite opens it, so
+a link planted there is ``PathEscape``, never a catalog written elsewhere. The metadata step's
+``MediaInfo`` is kept as its JSON (``info``), with the facts the reports need in columns.
 
 Paths are stored as the bytes ``os.fsencode`` gives (lossless for names that are not UTF-8) and
 come back as ``str`` via ``os.fsdecode``. Asset ids come from ``mediapipe.identity``. Entry
@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
-import errno
 import json
 import os
 import sqlite3
@@ -41,34 +40,24 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mediapipe.errors import CatalogError, ErrorRecord, from_os_error
+from mediapipe.errors import ErrorRecord
 from mediapipe.formats import Kind
-from mediapipe.identity import asset_id_for_path
 from mediapipe.index import readonly
 from mediapipe.index.diff import ScanDiff, apply_scan, path_range
-from mediapipe.index.readonly import SIDE_FILES
+from mediapipe.index.opening import connect
 from mediapipe.index.scan import SourceFile
-from mediapipe.index.schema import FACTS, LIVE_PAIRING, Schema, column
-from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error, mapped
+from mediapipe.index.schema import FACTS, LIVE_PAIRING, Schema
+from mediapipe.index.sqlerrors import mapped
 from mediapipe.library import storage
-from mediapipe.metadata.model import live_photo_key
+from mediapipe.metadata.model import MediaInfo
 from mediapipe.pipeline.steps import PIPELINE, Pipeline
 from mediapipe.sources import Identity
 
-__all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "ScanDiff", "State", "refuse_links"]
+__all__ = ["CATALOG_NAME", "Catalog", "CatalogEntry", "ScanDiff", "State"]
 
 CATALOG_NAME = "catalog.db"
-SCHEMA_VERSION = 1
 FLUSH_EVERY = 500
 FLUSH_AFTER_S = 1.0
-
-
-def refuse_links(db_path: str | Path) -> None:
-    """``PathEscape`` when the catalog, or a file SQLite keeps beside it, is a link (symbolic
-    or hard) or a FIFO: checked before SQLite opens it, for reading too (a reader in WAL mode
-    writes ``-shm``)."""
-    for side in ("", *SIDE_FILES):
-        storage.refuse_link(f"{db_path}{side}")
 
 
 class State(enum.StrEnum):
@@ -111,96 +100,13 @@ class Catalog:
         self.path = Path(db_path)
         self.pipeline = pipeline
         self.read_only = read_only or scratch
-        refuse_links(self.path)
-        readonly.align_side_files(self.path)  # what an earlier failed open left, repaired
-        if self.read_only:
-            self._open_read_only(scratch)
-            return
-        if not os.path.lexists(self.path):  # made here, as the media root's own file
-            try:
-                os.close(storage.open_own(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL))
-            except OSError as exc:  # cannot be made: SQLite says why in its words, or full
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise from_os_error(self.path, exc, writing=True) from exc
-        try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
-        except sqlite3.Error as exc:
-            raise catalog_error(self.path, exc) from exc
-        try:
-            self._prepare()
-        except BaseException:
-            self._db.close()
-            raise
-        finally:
-            readonly.align_side_files(self.path)
-
-    def _open_read_only(self, scratch: bool) -> None:
-        """The file itself while its schema is current and nothing is to change; else a
-        temporary copy brought up to date (``readonly.open_read_only``)."""
-        self._db, copied = readonly.open_read_only(
-            self.path, {column(step.name) for step in self.pipeline}, SCHEMA_VERSION,
-            scratch=scratch, timeout=BUSY_TIMEOUT_S)
-        try:
-            self._prepare() if copied else self._prepare_reading()
-        except BaseException:
-            self._db.close()
-            raise
-
-    def _prepare_reading(self) -> None:
-        self._db.create_function("mp_asset_id", 1, asset_id_for_path, deterministic=True)
-        self._db.create_function("mp_live_id", 1, live_photo_key, deterministic=True)
-        self.schema = Schema.of(self.pipeline)
+        self.schema = Schema.of(pipeline)
+        self._db = connect(self.path, self.schema, read_only=read_only, scratch=scratch)
         self._columns = ("asset_id, path, kind, size, mtime_ns, sidecar, online, "
                          f"{self.schema.columns}, error_stage, error_type, error_message, "
                          "device, inode, remake")
         self._buffer: list[dict[str, Any]] = []
         self._last_flush = time.monotonic()
-
-    @mapped
-    def _prepare(self) -> None:
-        self._wal()
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.execute("PRAGMA cache_size = -32768")
-        self._db.create_function("mp_asset_id", 1, asset_id_for_path, deterministic=True)
-        self._db.create_function("mp_live_id", 1, live_photo_key, deterministic=True)
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise CatalogError(self.path, f"catalog schema {version} is newer than this "
-                                          f"mediapipe knows ({SCHEMA_VERSION}); upgrade mediapipe")
-        self.schema = Schema.of(self.pipeline)
-        # Coordinators of two libraries may open a new catalog at once: one applies the
-        # schema, the other waits (busy timeout) and then finds it applied. A catalog that
-        # cannot be written takes no write lock, and its schema is read as it is.
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if "readonly" not in str(exc):  # locked past the busy timeout: said as such
-                raise
-            self.schema.apply(self._db)
-        else:
-            try:
-                self.schema.apply(self._db)
-                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-        self._prepare_reading()
-
-    def _wal(self) -> None:
-        """WAL mode (kept in the file). Switching a new catalog to it needs the file alone for
-        a moment, and SQLite answers BUSY at once there instead of waiting (waiting could
-        deadlock): a coordinator of another library opening the same new catalog retries,
-        up to the busy timeout."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_S
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.02)
 
     @classmethod
     def open(cls, media_root: str | Path, pipeline: Pipeline = PIPELINE, *,
@@ -306,22 +212,22 @@ class Catalog:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     @mapped
-    def metadata(self, asset_id: str) -> dict[str, Any] | None:
-        """The metadata JSON last recorded for the asset, parsed."""
+    def info(self, asset_id: str) -> MediaInfo | None:
+        """The metadata last recorded for the asset (kept as ``MediaInfo.to_dict``'s JSON)."""
         self.flush()
         row = self._db.execute("SELECT metadata FROM sources WHERE asset_id = ?",
                                (asset_id,)).fetchone()
-        return json.loads(row[0]) if row and row[0] else None
+        return MediaInfo.from_dict(json.loads(row[0])) if row and row[0] else None
 
     def record_result(self, asset_id: str, stage: str, state: State | str, *,
                       error: BaseException | ErrorRecord | None = None,
-                      metadata: Mapping[str, Any] | None = None,
+                      info: MediaInfo | None = None,
                       facts: Mapping[str, Any] | None = None) -> None:
         """Record a stage's outcome (buffered; see the module docstring for when it commits).
 
-        ``error`` (an ``ErrorRecord``, or an exception) is kept for a failed
-        stage, with its time; a later success of the same stage clears it. ``metadata`` replaces
-        the stored JSON; ``facts`` (``schema.FACTS``: thumbhash, size, encoder, links,
+        ``error`` (an ``ErrorRecord``, or an exception) is kept for a failed stage, with its
+        time; a later success of the same stage clears it. ``info`` replaces the stored
+        metadata (its JSON); ``facts`` (``schema.FACTS``: thumbhash, size, encoder, links,
         warnings as a list) set what they name.
         """
         state = State(state)
@@ -334,7 +240,7 @@ class Catalog:
         self._buffer.append({
             "asset_id": asset_id, "stage": stage, "state": state.value, "etype": etype,
             "emsg": emsg, "now": time.time(),
-            "metadata": None if metadata is None else json.dumps(metadata, default=str),
+            "metadata": None if info is None else json.dumps(info.to_dict(), default=str),
             **{f: None for f in FACTS},
             **{f: json.dumps(list(v)) if f == "warnings" else v
                for f, v in (facts or {}).items() if f in FACTS and v is not None}})

@@ -1,10 +1,13 @@
 """The coordinator of ``mediapipe ingest``: scan, diff, run what is due, record the results.
 
 Owns: ``ingest()``, which walks an external library (``scan``), diffs it against the catalog,
-requeues what ``--force``/``--missing`` ask for, hands the pending assets to a runner and writes
-every result into the catalog (the coordinator is its only writer); ``IngestSummary``. The
-runner is the caller's choice: ``pipeline.local.LocalRunner`` (in-process, the embedded
-default) or ``workers.runner.CeleryRunner`` (through a broker), both a ``pipeline.local.Runner``.
+requeues what ``--force`` (``remake``)/``--missing`` ask for, hands the pending assets to a
+runner and writes every result into the catalog (the coordinator is its only writer);
+``IngestSummary`` (its failures as ``Failure`` values, its scan's problems as the scan's
+``ScanProblem``s: dicts only in ``to_dict``, for ``--json``). The runner is the caller's
+choice: ``pipeline.local.LocalRunner`` (in-process, the embedded default) or
+``workers.runner.CeleryRunner`` (through a broker), both a ``pipeline.local.Runner``; the media
+root, the settings and the pipeline are the runner's, given to it once.
 Does not own: the steps (``pipeline``), talking to the user (``cli``), or the catalog's
 schema (``catalog``). Originals are only ever read.
 
@@ -18,15 +21,15 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from mediapipe.config import Config
-from mediapipe.errors import ConfigError, PathEscape
+from mediapipe.errors import ConfigError, ErrorRecord, PathEscape
 from mediapipe.index import listing
 from mediapipe.index.catalog import Catalog, CatalogEntry, State
-from mediapipe.index.scan import LibraryScan
+from mediapipe.index.scan import LibraryScan, ScanProblem
 from mediapipe.library import upgrade
 from mediapipe.library.storage import inside
 from mediapipe.metadata.model import MediaInfo
@@ -34,10 +37,22 @@ from mediapipe.pipeline.local import Runner
 from mediapipe.pipeline.state import Asset, AssetResult, AssetState, StageOutcome, Status
 from mediapipe.pipeline.steps import Step
 
-__all__ = ["IngestSummary", "check_apart", "ingest", "missing_outputs", "record",
+__all__ = ["Failure", "IngestSummary", "check_apart", "ingest", "missing_outputs", "record",
            "requeue_missing"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """An asset that failed in this run: its source, and the error (its first step's)."""
+
+    path: str
+    error: ErrorRecord
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "type": self.error.type, "error": self.error.describe()}
+
 
 @dataclasses.dataclass
 class IngestSummary:
@@ -51,13 +66,14 @@ class IngestSummary:
     failed: int = 0  # processed in this run and failed
     still_failed: int = 0  # failed in an earlier run and not retried in this one
     missing: int = 0  # assets with a derived file gone (--missing: requeued, or counted)
-    failures: list[dict[str, str]] = dataclasses.field(default_factory=list)
-    problems: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    failures: list[Failure] = dataclasses.field(default_factory=list)
+    problems: list[ScanProblem] = dataclasses.field(default_factory=list)  # skipped by the scan
     duration_s: float = 0.0
     dry_run: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "failures": [f.to_dict() for f in self.failures],
+                "problems": [{"path": p.path, "error": p.reason} for p in self.problems]}
 
 
 _STATE = {Status.DONE: State.DONE, Status.SKIPPED: State.SKIPPED, Status.FAILED: State.FAILED}
@@ -72,20 +88,21 @@ def _state(outcome: StageOutcome) -> State:
     return _STATE[outcome.status]
 
 
-# What the catalog keeps of the metadata, beside the JSON: field -> ``schema.FACTS`` column.
-_METADATA_FACTS = {"width": "width", "height": "height", "live_photo_id": "live_photo_id",
-                   "warnings": "warnings", "taken_at": "taken_at",
-                   "taken_at_source": "taken_at_source", "city": "place_city",
-                   "state": "place_state", "country": "place_country",
-                   "projection_type": "projection_type"}
+def _info_facts(info: MediaInfo) -> dict[str, Any]:
+    """What the catalog keeps of the metadata in columns (``schema.FACTS``), beside its JSON."""
+    return {"width": info.width, "height": info.height, "live_photo_id": info.live_photo_id,
+            "warnings": list(info.warnings),
+            "taken_at": info.taken_at.isoformat() if info.taken_at else None,
+            "taken_at_source": info.taken_at_source, "place_city": info.city,
+            "place_state": info.state, "place_country": info.country,
+            "projection_type": info.projection_type}
 
 
-def _facts(outcome: StageOutcome, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+def _facts(outcome: StageOutcome, info: MediaInfo | None) -> dict[str, Any]:
     """What the catalog keeps of one step's outcome (``schema.FACTS``): the metadata's size,
-    live-photo id and warnings; a step's details (thumbhash, linked video, warnings); the
-    encoder."""
-    facts: dict[str, Any] = {_METADATA_FACTS[k]: v for k, v in (metadata or {}).items()
-                             if k in _METADATA_FACTS}
+    date, place, live-photo id and warnings; a step's details (thumbhash, linked video,
+    warnings); the encoder."""
+    facts = _info_facts(info) if info else {}
     facts.update(outcome.details)
     if outcome.encoder:
         facts["encoder"] = outcome.encoder
@@ -98,9 +115,9 @@ def record(cat: Catalog, result: AssetResult) -> None:
     """Write one asset's stage outcomes (its metadata, what it has) into the catalog."""
     provider = cat.pipeline.metadata_step.name
     for name, outcome in result.stages.items():
-        metadata = result.metadata if name == provider else None
+        info = result.info if name == provider else None
         cat.record_result(result.asset_id, name, _state(outcome), error=outcome.error,
-                          metadata=metadata, facts=_facts(outcome, metadata))
+                          info=info, facts=_facts(outcome, info))
 
 
 def requeue_missing(cat: Catalog, root: Path, cfg: Config, *, under: str | None = None,
@@ -127,9 +144,8 @@ def missing_outputs(cat: Catalog, entry: CatalogEntry, root: Path,
     """Each output of ``entry`` that its recorded states say was made and is not on disk
     (``Pipeline.missing_outputs``, with the metadata the catalog keeps: what a step makes may
     depend on what the file is): what ``--missing`` requeues and ``catalog check`` reports."""
-    metadata = cat.metadata(entry.asset_id)
     state = dataclasses.replace(AssetState.start(entry.path, entry.asset_id, root),
-                                info=MediaInfo.from_dict(metadata) if metadata else None)
+                                info=cat.info(entry.asset_id))
     states = {name: str(value) for name, value in entry.states.items()}
     return cat.pipeline.missing_outputs(state, str(entry.kind), states, cfg)
 
@@ -160,16 +176,17 @@ def check_apart(library: str | os.PathLike[str], root: str | os.PathLike[str]) -
                                      "root (--media-root, mediaLocation) outside every library")
 
 
-def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Runner, *,
-           force: bool = False, missing: bool = False, retry_failed: bool = False,
-           dry_run: bool = False, settling: Collection[str] = (),
-           on_start: Callable[[int], None] | None = None,
+def ingest(library: str | os.PathLike[str], runner: Runner, *, remake: bool = False,
+           missing: bool = False, retry_failed: bool = False, dry_run: bool = False,
+           settling: Collection[str] = (), on_start: Callable[[int], None] | None = None,
            on_result: Callable[[AssetResult], None] | None = None) -> IngestSummary:
-    """Scan ``library``, bring the catalog up to date and run every pending step of its
-    sources (those of other libraries in the same media root wait for their own ingest).
-    ``settling``: paths still being written, left as they are until a later ingest.
-    ``ConfigError`` before anything is read when the library and the media root nest
-    (``check_apart``)."""
+    """Scan ``library``, bring the catalog of the runner's media root up to date and have the
+    runner run every pending step of its sources (those of other libraries in the same media
+    root wait for their own ingest). ``remake`` (``--force``): every step of every source
+    requeued, and run even where its outputs are fresh (each ``Asset.remake``). ``settling``:
+    paths still being written, left as they are until a later ingest. ``ConfigError`` before
+    anything is read when the library and the media root nest (``check_apart``)."""
+    root, cfg = runner.root, runner.cfg
     check_apart(library, root)
     started = time.perf_counter()
     under = os.fsdecode(os.path.abspath(library))
@@ -185,12 +202,12 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
         summary = IngestSummary(
             library=under, new=diff.new, changed=diff.changed,
             unchanged=diff.unchanged, offline=diff.offline, back_online=diff.back_online,
-            problems=[{"path": p.path, "error": p.reason} for p in diff.problems],
+            problems=list(diff.problems),
             dry_run=dry_run)
         if missing:
             summary.missing = requeue_missing(cat, root, cfg, under=under, dry_run=dry_run)
         if not dry_run:
-            if force:
+            if remake:
                 cat.requeue(under=under)
             elif retry_failed:
                 cat.requeue(failed_only=True, under=under)
@@ -198,7 +215,8 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
                 by_stage = listing.stats(cat, under=under).by_stage.values()
                 on_start(max((states.get("pending", 0) for states in by_stage), default=0))
             escaped: list[Asset] = []  # failed here, before any runner: for good
-            assets = _contained(cat, cat.pending(under=under), under, summary, escaped)
+            assets = _contained(cat, cat.pending(under=under), under, summary, escaped,
+                                remake=remake)
             failed_for_good = 0  # a transient failure leaves its step pending, not failed
             for result in runner.run(assets):
                 record(cat, result)
@@ -206,8 +224,7 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
                 summary.processed += 1
                 if result.error is not None:
                     summary.failed += 1
-                    summary.failures.append({"path": result.source, "type": result.error.type,
-                                             "error": result.error.describe()})
+                    summary.failures.append(Failure(result.source, result.error))
                 if on_result:
                     on_result(result)
             failed_for_good += len(escaped)
@@ -220,8 +237,10 @@ def ingest(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
 
 
 def _contained(cat: Catalog, entries: Iterable[CatalogEntry], library: str,
-               summary: IngestSummary, escaped: list[Asset]) -> Iterator[Asset]:
-    """The pending assets to hand to the runner, each checked just before: one whose path now
+               summary: IngestSummary, escaped: list[Asset], *,
+               remake: bool) -> Iterator[Asset]:
+    """The pending assets to hand to the runner (each to be remade where the catalog says so,
+    or ``remake``), each checked just before: one whose path now
     resolves outside the library (a symbolic link swapped in for it, or for a folder above it,
     after the scan) or is a link standing where the scan saw another file is not read: its
     pending steps fail with ``PathEscape``, and the next scan sees what is there now."""
@@ -229,15 +248,15 @@ def _contained(cat: Catalog, entries: Iterable[CatalogEntry], library: str,
     for entry in entries:
         why = _swapped(entry, real_root)
         if why is None:
-            yield Asset(entry.path, entry.asset_id, entry.todo, entry.identity, entry.remake)
+            yield Asset(entry.path, entry.asset_id, entry.todo, entry.identity,
+                        entry.remake or remake)
             continue
         escaped.append(Asset(entry.path, entry.asset_id, entry.todo, entry.identity))
         error = PathEscape(entry.path, f"{why} after the scan; not read").record()
         for name in entry.todo:
             cat.record_result(entry.asset_id, name, State.FAILED, error=error)
         summary.failed += 1
-        summary.failures.append({"path": entry.path, "type": error.type,
-                                 "error": f"{error.type}: {error.message}"})
+        summary.failures.append(Failure(entry.path, error))
 
 
 def _swapped(entry: CatalogEntry, real_root: str) -> str | None:

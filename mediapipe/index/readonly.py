@@ -96,7 +96,7 @@ def scratch_copy(source: sqlite3.Connection) -> sqlite3.Connection:
 
 def align_side_files(path: Path) -> None:
     """Give each side file of ``path`` that SQLite left the catalog's permission bits (never
-    through a link: ``catalog.refuse_links`` checked them)."""
+    through a link: ``opening.refuse_links`` checked them)."""
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:

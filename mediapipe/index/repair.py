@@ -23,19 +23,24 @@ from mediapipe.config import Config
 from mediapipe.errors import CatalogError
 from mediapipe.index import ingest as coordinator
 from mediapipe.index import readonly
-from mediapipe.index.catalog import (
-    CATALOG_NAME,
-    SCHEMA_VERSION,
-    Catalog,
-    refuse_links,
-)
+from mediapipe.index.catalog import CATALOG_NAME, Catalog
+from mediapipe.index.opening import SCHEMA_VERSION, refuse_links
 from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error
 from mediapipe.pipeline.local import Runner
 from mediapipe.pipeline.state import AssetResult
 
-__all__ = ["CheckReport", "check", "rebuild"]
+__all__ = ["CheckReport", "MissingOutput", "check", "rebuild"]
 
 MISSING_SHOWN = 1000  # outputs listed in a report; all are counted
+
+
+@dataclasses.dataclass(frozen=True)
+class MissingOutput:
+    """An output of a done step that is not on disk: which source, which step, which file."""
+
+    path: str
+    stage: str
+    output: str
 
 
 @dataclasses.dataclass
@@ -45,7 +50,7 @@ class CheckReport:
     schema: list[str] = dataclasses.field(default_factory=list)
     sources: int = 0
     missing_outputs: int = 0  # done steps' outputs that are not on disk
-    missing: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    missing: list[MissingOutput] = dataclasses.field(default_factory=list)  # the first shown
 
     @property
     def ok(self) -> bool:
@@ -82,8 +87,8 @@ def check(root: Path, cfg: Config) -> CheckReport:
                 for step, output in coordinator.missing_outputs(cat, entry, root, cfg):
                     report.missing_outputs += 1
                     if len(report.missing) < MISSING_SHOWN:
-                        report.missing.append({"path": entry.path, "stage": step.name,
-                                               "output": str(output)})
+                        report.missing.append(MissingOutput(entry.path, step.name,
+                                                            str(output)))
     return report
 
 
@@ -112,11 +117,11 @@ def set_aside(root: Path) -> Path | None:
     return aside
 
 
-def rebuild(root: Path, cfg: Config, libraries: Iterable[str | os.PathLike[str]],
-            runner: Runner, *, on_result: Callable[[AssetResult], None] | None = None,
+def rebuild(libraries: Iterable[str | os.PathLike[str]], runner: Runner, *,
+            on_result: Callable[[AssetResult], None] | None = None,
             ) -> tuple[Path | None, list[coordinator.IngestSummary]]:
-    """A new catalog from a scan of ``libraries``, reusing the outputs on disk; the old one is
-    kept aside (returned). Each library's summary, as ``ingest`` gives it."""
-    aside = set_aside(root)
-    return aside, [coordinator.ingest(lib, root, cfg, runner, on_result=on_result)
-                   for lib in libraries]
+    """A new catalog of the runner's media root from a scan of ``libraries``, reusing the
+    outputs on disk; the old one is kept aside (returned). Each library's summary, as
+    ``ingest`` gives it."""
+    aside = set_aside(runner.root)
+    return aside, [coordinator.ingest(lib, runner, on_result=on_result) for lib in libraries]

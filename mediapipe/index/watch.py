@@ -25,9 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
-from mediapipe.config import Config
 from mediapipe.errors import MediaRootBusy, StorageOffline
 from mediapipe.index import lock
 from mediapipe.index.ingest import IngestSummary, check_apart, ingest
@@ -81,13 +79,15 @@ class Follower:
         return bool(done)
 
 
-def follow(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Runner, *,
-           stop: threading.Event, on_summary: Callable[[IngestSummary], None] | None = None,
+def follow(library: str | os.PathLike[str], runner: Runner, *, stop: threading.Event,
+           on_summary: Callable[[IngestSummary], None] | None = None,
            settle_s: float | None = None) -> None:
-    """Ingest ``library`` now, then again whenever its files change and settle, until ``stop``
-    is set. Each ingest's summary goes to ``on_summary``."""
+    """Ingest ``library`` now (into the runner's media root, with its settings), then again
+    whenever its files change and settle, until ``stop`` is set. Each ingest's summary goes
+    to ``on_summary``."""
     import watchfiles
 
+    root, cfg = runner.root, runner.cfg
     lib = os.fsdecode(os.path.abspath(library))
     check_apart(lib, root)  # a config error ends the watch at once, not at every pass
     watch_cfg, scan_cfg = cfg.library.watch, cfg.library.scan
@@ -97,7 +97,7 @@ def follow(library: str | os.PathLike[str], root: Path, cfg: Config, runner: Run
     def run(reason: str) -> None:
         try:
             with lock.shared(root, wait=stop):
-                summary = ingest(lib, root, cfg, runner, settling=set(state.unsettled))
+                summary = ingest(lib, runner, settling=set(state.unsettled))
         except MediaRootBusy:  # stopped while an exclusive run held the media root
             return
         except StorageOffline as exc:  # the library (or a media-root disk) is away for now

@@ -50,8 +50,12 @@ _TICK_S = 1.0  # the coordinator looks at its children's step starts at least th
 
 
 class Runner(Protocol):
-    """Runs ``pipeline``'s steps for each asset, yielding results as they finish."""
+    """Runs ``pipeline``'s steps for each asset, writing into the media root ``root`` with
+    the settings ``cfg``, yielding results as they finish. The coordinator reads the three
+    from it: they are given once, to the runner."""
 
+    root: Path
+    cfg: Config
     pipeline: Pipeline
 
     def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]: ...
@@ -165,7 +169,6 @@ class LocalRunner:
     root: Path
     cfg: Config
     workers: int = 1
-    force: bool = False
     pipeline: Pipeline = PIPELINE
 
     def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]:
@@ -213,7 +216,7 @@ class LocalRunner:
             if resumed:
                 state = resumed.popleft()
             elif (asset := next(todo, None)) is not None:
-                state = asset.state(self.root, force=self.force)
+                state = asset.state(self.root)  # its own ``remake`` forces its steps
             else:
                 return
             if idle is None:

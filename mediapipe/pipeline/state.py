@@ -104,7 +104,7 @@ class AssetResult:
     source: str
     kind: str | None
     stages: Mapping[str, StageOutcome]
-    metadata: Mapping[str, Any] | None = None
+    info: MediaInfo | None = None  # what the metadata step read (None: it did not run, or failed)
 
     @property
     def error(self) -> ErrorRecord | None:
@@ -115,20 +115,17 @@ class AssetResult:
     def ok(self) -> bool:
         return self.error is None
 
-    def with_stage(self, name: str, outcome: StageOutcome, **changes: Any) -> AssetResult:
-        return dataclasses.replace(self, stages={**self.stages, name: outcome}, **changes)
-
     def to_dict(self) -> dict[str, Any]:
         return {"asset_id": self.asset_id, "source": self.source, "kind": self.kind,
                 "stages": {k: v.to_dict() for k, v in self.stages.items()},
-                "metadata": dict(self.metadata) if self.metadata else None,
+                "info": self.info.to_dict() if self.info else None,
                 "error": self.error.to_dict() if self.error else None}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AssetResult:
         return cls(d["asset_id"], d["source"], d["kind"],
                    {k: StageOutcome.from_dict(v) for k, v in d["stages"].items()},
-                   d.get("metadata"))
+                   MediaInfo.from_dict(d["info"]) if d.get("info") else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,8 +169,7 @@ class AssetState:
 
     def result(self) -> AssetResult:
         """The account the coordinator records: every outcome, and the metadata once."""
-        return AssetResult(self.asset_id, self.source, self.kind, dict(self.stages),
-                           self.info.to_dict() if self.info else None)
+        return AssetResult(self.asset_id, self.source, self.kind, dict(self.stages), self.info)
 
     def to_dict(self) -> dict[str, Any]:
         # Source paths whose bytes are not UTF-8 travel as surrogate escapes (os.fsdecode).

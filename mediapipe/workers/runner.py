@@ -26,11 +26,11 @@ __all__ = ["UNSERVED_DEADLINE_S", "CeleryRunner", "new_run"]
 UNSERVED_DEADLINE_S = 600.0  # how long assets may wait where no worker serves (ingest's default)
 
 
-def new_run(root: Path, cfg: Config, *, force: bool = False, on_status: Status | None = None,
+def new_run(root: Path, cfg: Config, *, on_status: Status | None = None,
             unserved_deadline: float | None = None, pipeline: Pipeline = PIPELINE) -> Run:
-    """A run of ``pipeline`` on an app made from ``cfg`` (its broker): submit assets, then
-    read results."""
-    return Run(make_app(cfg, pipeline), root, cfg, force=force, on_status=on_status,
+    """A run of ``pipeline`` on an app made from ``cfg`` (its broker): submit assets (each
+    remade where its ``Asset.remake`` says so), then read results."""
+    return Run(make_app(cfg, pipeline), root, cfg, on_status=on_status,
                unserved_deadline=unserved_deadline)
 
 
@@ -40,14 +40,13 @@ class CeleryRunner:
 
     root: Path
     cfg: Config
-    force: bool = False
     idle_timeout: float | None = None
     on_status: Status | None = None
     unserved_deadline: float | None = UNSERVED_DEADLINE_S
     pipeline: Pipeline = PIPELINE
 
     def run(self, assets: Iterable[Asset]) -> Iterator[AssetResult]:
-        run = new_run(self.root, self.cfg, force=self.force, on_status=self.on_status,
+        run = new_run(self.root, self.cfg, on_status=self.on_status,
                       unserved_deadline=self.unserved_deadline, pipeline=self.pipeline)
         run.submit(assets)
         yield from run.results(idle_timeout=self.idle_timeout)

@@ -354,6 +354,7 @@ def test_a_link_swapped_in_while_a_step_reads_leads_no_reader_outside(
                            pipeline=swapping, identity=(st.st_dev, st.st_ino))
     outputs = [p for o in result.stages.values() for p in o.outputs]
     assert all(o.status is not Status.FAILED for o in result.stages.values()), result.stages
-    assert result.metadata and result.metadata["width"] > result.metadata["height"]
+    assert result.info and result.info.width and result.info.height
+    assert result.info.width > result.info.height
     assert len(outputs) == (3 if kind == "video" else 2) and all(map(_landscape, outputs))
     ledger(Figures(f"link swapped in while a step reads ({kind})", tried=1, processed=1))
