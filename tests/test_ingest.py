@@ -136,6 +136,23 @@ def test_missing_regenerates_derived_files_that_are_gone(
     assert summary["processed"] == 1 and preview.is_file()
 
 
+def test_force_makes_every_output_again_though_each_is_fresh(tmp_path: Path,
+                                                             media_root: Path) -> None:
+    """``--force`` requeues every step and has each asset's outputs made again, where a plain
+    run finds them fresh and leaves them: one flag, carried to the runner by each asset."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    images.jpeg(lib / "a.jpg", (320, 240))
+    ingest(lib, media_root)
+    preview = storage.derived_path(media_root, "admin", asset_id_for_path(lib / "a.jpg"),
+                                   storage.Derived.PREVIEW, "jpeg")
+    made = preview.stat().st_ino
+    assert ingest(lib, media_root)[1]["processed"] == 0
+    code, summary = ingest(lib, media_root, "--force")
+    assert (code, summary["processed"], summary["failed"]) == (0, 1, 0)
+    assert preview.stat().st_ino != made, "written again (a new file renamed into place)"
+
+
 def test_a_missing_marker_stops_the_run_before_any_write(
         library: tuple[Path, list[str]], media_root: Path) -> None:
     lib, _ = library

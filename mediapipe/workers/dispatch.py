@@ -89,7 +89,6 @@ class Run:
         self._store_config()
         self.common = {"root": str(root), "config_key": self.config_key, "force": force,
                        "run_id": self.run_id}
-        self.submitted = 0
         self.outstanding: dict[str, Asset] = {}  # sent, no result yet: by asset id
         self._reclaimed = time.monotonic()  # when held messages were last checked (``_reclaim``)
         self._suspects: set[str] = set()  # delivery tags no live worker held at that check
@@ -134,7 +133,6 @@ class Run:
                 batch = []
         if batch:
             sent += self._send(batch)
-        self.submitted += sent
         return sent
 
     def _send(self, batch: list[Asset]) -> int:
