@@ -3,8 +3,10 @@
 Owns: ``VOCABULARY``, one ``Tag`` per name the rules read (exiftool's name: the key every reader
 gives it under), the ``MediaInfo`` field it feeds, and its places in each namespace: EXIF
 (directory and tag id), XMP (prefix and property), IPTC-IIM (record and dataset), and whether
-exiftool is asked for it. A tag some reader composes from parts (exiftool's composites: a GPS
-coordinate and its hemisphere, IPTC's date and time) lists every part under the part's own name.
+exiftool is asked for it (by name, no group: its answer is the name's first group in
+exiftool's priority, as Immich's exiftool-vendored reads it). A tag some reader composes from
+parts (exiftool's composites: a GPS coordinate and its hemisphere, IPTC's date and time) lists
+every part under the part's own name.
 Each reader's table (``exif``, ``xmp``, ``iptc``) and exiftool's ``-TAG`` request (``exiftool``)
 are read off it, and so are the tag groups ``read`` merges by (the date, the position, the
 camera, what a sidecar wins): a tag no rule reads is not here, so no reader reads it.
