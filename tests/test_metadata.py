@@ -167,6 +167,17 @@ def test_sidecar_values_win_for_date_gps_description_rating_keywords(tmp_path: P
     assert embedded.time_zone == "Etc/GMT"
 
 
+def test_a_sidecar_date_no_rule_reads_leaves_the_files_date(tmp_path: Path) -> None:
+    """Photoshop's DateCreated is no date tag of Immich's: a sidecar with only that one does
+    not take the photo's own date away."""
+    p = images.jpeg(tmp_path / "IMG.jpg", (64, 48), taken=T, gps=images.Gps(1.0, 2.0))
+    (tmp_path / "IMG.jpg.xmp").write_text(_xmp(
+        "", 'xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" '
+            'photoshop:DateCreated="2010-07-08T09:10:11"'))
+    info = read_metadata(p)
+    assert (info.taken_at, info.taken_at_source) == (T.replace(tzinfo=UTC), "DateTimeOriginal")
+
+
 @pytest.mark.parametrize(("names", "used"), [
     (("IMG.jpg.xmp", "IMG.xmp"), "IMG.jpg.xmp"), (("IMG.xmp",), "IMG.xmp")],
     ids=["full-name-first", "stem-name"])

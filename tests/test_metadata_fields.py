@@ -6,11 +6,13 @@ Street View and 360° cameras write) upper-cased; its viewer opens a 360° view 
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from fixtures import images
+from fixtures import images, raw
 from mediapipe.metadata.fields import projection_type
 from mediapipe.metadata.read import read_metadata
 
@@ -59,3 +61,13 @@ def test_an_xmp_sidecar_can_name_the_projection(tmp_path: Path) -> None:
 ], ids=["padded", "empty", "not-text", "absent"])
 def test_projection_type_rule(tags: dict[str, object], expected: str | None) -> None:
     assert projection_type(tags) == expected
+
+
+@pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not installed")
+def test_a_raw_panorama_read_by_exiftool_names_its_projection(tmp_path: Path) -> None:
+    """exiftool is asked for every tag the rules read: a RAW (read by exiftool) panorama too."""
+    path = raw.dng(tmp_path / "pano.dng", images.pattern(128, 64))
+    subprocess.run(["exiftool", "-q", "-overwrite_original",
+                    "-XMP-GPano:ProjectionType=equirectangular", str(path)], check=True)
+    info = read_metadata(path)
+    assert (info.metadata_source, info.projection_type) == ("exiftool", "EQUIRECTANGULAR")

@@ -1,11 +1,12 @@
 """The metadata wing: one file in, one ``MediaInfo`` out (EXIF, XMP, QuickTime, stream headers).
 
 Modules: ``read`` (the stage's entry, ``read_metadata``), ``model`` (``MediaInfo``,
-``StreamInfo``), ``blocks`` (an image's metadata blocks, found without decoding), ``exif``,
-``xmp``, ``iptc``, ``exiftool`` (the fallback reader), ``dates`` (which date wins, Immich's
-rules), ``daterules`` (the rules after the tags: ``takeout``, ``filenames``, the file time),
-``places`` (city, state, country offline), ``fields`` (field rules), ``motion`` (where a motion
-photo keeps its video), ``video`` (PyAV headers).
+``StreamInfo``), ``blocks`` (an image's metadata blocks, found without decoding), ``tags`` (the
+one vocabulary of tags the readers read), ``exif``, ``xmp``, ``iptc``, ``exiftool`` (the
+fallback reader), ``fields`` (Immich's field rules: tags to ``MediaInfo``), ``dates`` (which
+date wins, Immich's rules), ``daterules`` (the rules after the tags: ``takeout``, ``filenames``,
+the file time), ``places`` (city, state, country offline), ``motion`` (what a motion photo
+declares and where it keeps its video), ``video`` (PyAV headers).
 Public names (imported on first use): ``read_metadata``, ``read_video``, ``MediaInfo``,
 ``StreamInfo``.
 """

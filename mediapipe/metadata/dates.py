@@ -154,9 +154,9 @@ def taken_at(tags: Mapping[str, object],
              position: tuple[float | None, float | None] | None = None) -> Taken | None:
     """The first date tag in ``PRIORITY`` that parses, with its offset and zone when known;
     ``position`` (latitude, longitude) gives the zone when the file names no offset."""
-    merged = {**tags, **composites(tags)}
+    built = composites(tags)
     for name in PRIORITY:
-        parsed = parse_date(merged.get(name))
+        parsed = parse_date(built[name] if name in built else tags.get(name))
         if parsed is None:
             continue
         when, offset = parsed

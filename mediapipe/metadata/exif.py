@@ -1,8 +1,9 @@
 """EXIF blocks (TIFF structure) to tag values named as exiftool names them.
 
-Owns: walking IFD0, the Exif and GPS sub-IFDs and Apple's maker note inside one EXIF byte block,
-with bounds checks (an entry that points outside the block is dropped with a warning, an IFD is
-never visited twice, entry counts are capped), and decoding the tags the metadata rules use into
+Owns: walking IFD0, the Exif and GPS sub-IFDs and the maker notes of Apple, Panasonic and
+Olympus inside one EXIF byte block, with bounds checks (an entry that points outside the block
+is dropped with a warning, an IFD is never visited twice, entry counts are capped), and decoding
+the tags the metadata rules use (the EXIF places ``tags.VOCABULARY`` names, no other) into
 plain values (``"DateTimeOriginal": "2023:06:01 14:30:15"``, ``"GPSLatitude": -33.85``), and
 naming under ``ExiftoolOnly`` what the block holds that may carry a date only exiftool reads: a
 maker note, XMP, Photoshop resources or SubIFDs inside it, a date in IFD0 or not stored as text,
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import struct
 
+from mediapipe.metadata.tags import exif_table
+
 __all__ = ["read_exif"]
 
 _SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
@@ -27,29 +30,16 @@ _MAX_ENTRIES = 1000
 # some writers put in IFD0 rather than the Exif IFD.
 _IFD0_EXIFTOOL_ONLY = {0x02BC: "IFD0:XMP", 0x8649: "IFD0:Photoshop", 0x014A: "IFD0:SubIFDs",
                        0x9003: "IFD0:DateTimeOriginal", 0x9004: "IFD0:CreateDate"}
-_IFD0 = {
-    0x0100: "ImageWidth", 0x0101: "ImageHeight", 0x0102: "BitsPerSample",
-    0x010E: "ImageDescription", 0x010F: "Make", 0x0110: "Model", 0x0112: "Orientation",
-    0x0132: "ModifyDate", 0x4746: "Rating", 0x9C9E: "XPKeywords", 0x83BB: "IPTC-NAA",
-    **_IFD0_EXIFTOOL_ONLY,
-}
+# The tags the rules read (``tags.VOCABULARY``), and the structure they are found through: the
+# file's IPTC (a TIFF's), the maker note, Olympus's Equipment directory.
+_IFD0 = {**exif_table("IFD0"), 0x83BB: "IPTC-NAA", **_IFD0_EXIFTOOL_ONLY}
 _NOTED = frozenset(_IFD0_EXIFTOOL_ONLY.values())
-_EXIF = {
-    0x829A: "ExposureTime", 0x829D: "FNumber", 0x8827: "ISO", 0x9003: "DateTimeOriginal",
-    0x9004: "CreateDate", 0x9010: "OffsetTime", 0x9011: "OffsetTimeOriginal",
-    0x9012: "OffsetTimeDigitized", 0x9290: "SubSecTime", 0x9291: "SubSecTimeOriginal",
-    0x9292: "SubSecTimeDigitized", 0x920A: "FocalLength", 0xA001: "ColorSpace",
-    0xA002: "ExifImageWidth", 0xA003: "ExifImageHeight", 0xA432: "LensInfo",
-    0xA433: "LensMake", 0xA434: "LensModel", 0x927C: "MakerNote",
-}
-_GPS = {
-    1: "GPSLatitudeRef", 2: "GPSLatitude", 3: "GPSLongitudeRef", 4: "GPSLongitude",
-    5: "GPSAltitudeRef", 6: "GPSAltitude", 7: "GPSTimeStamp", 29: "GPSDateStamp",
-}
-_APPLE = {0x0011: "ContentIdentifier"}
-_PANASONIC = {0x0051: "LensType"}
+_EXIF = {**exif_table("ExifIFD"), 0x927C: "MakerNote"}
+_GPS = exif_table("GPS")
+_APPLE = exif_table("Apple")
+_PANASONIC = exif_table("Panasonic")
 _OLYMPUS = {0x2010: "Equipment"}
-_OLYMPUS_EQUIPMENT = {0x0203: "LensModel"}
+_OLYMPUS_EQUIPMENT = exif_table("OlympusEquipment")
 
 Value = str | int | float | bytes | tuple[float | int | None, ...] | tuple[str, ...] | None
 
@@ -166,8 +156,7 @@ def _walk(block: _Block) -> dict[str, Value]:
                if tags.get(name) is not None and not isinstance(tags[name], str)]
     note = tags.pop("MakerNote", None)
     if isinstance(note, bytes | str | tuple) and note:  # any type: exiftool reads them all
-        tags["MakerNoteSize"] = len(note)  # what only exiftool reads may be in there (dates)
-        unread.append("MakerNote")
+        unread.append("MakerNote")  # what only exiftool reads may be in there (dates)
     if isinstance(note, bytes):
         tags.update(_maker_note(note, block))
     keywords = tags.pop("XPKeywords", None)

@@ -21,25 +21,16 @@ import threading
 from pathlib import Path
 
 from mediapipe import lifelines
+from mediapipe.metadata.tags import exiftool_names
 from mediapipe.sources import Source, SourceLike
 
 __all__ = ["TAGS", "TIMEOUT_S", "ExiftoolUnavailable", "exiftool_tags", "shutdown"]
 
 TIMEOUT_S = 30.0  # per file; a config setting could carry it (see the metadata README section)
-# The tags the metadata rules read, by exiftool's names (composites included: ImageSize is the
-# displayed size of a RAW sensor, DateTimeCreated joins IPTC's date and time).
-TAGS = (
-    "SubSecDateTimeOriginal", "SubSecCreateDate", "DateTimeOriginal", "SubSecTimeOriginal",
-    "OffsetTimeOriginal", "CreationDate", "CreateDate", "SubSecTimeDigitized",
-    "OffsetTimeDigitized", "OffsetTime", "TimeZone", "DaylightSavings", "TimeZoneOffset",
-    "MediaCreateDate", "DateTimeCreated", "GPSDateTime",
-    "GPSLatitude", "GPSLongitude", "GPSAltitude", "Orientation", "ImageSize", "ImageWidth",
-    "ImageHeight", "BitsPerSample", "Make", "Model", "LensModel", "LensID", "LensType", "Lens",
-    "ISO", "ExposureTime", "FNumber", "FocalLength", "ImageDescription", "Description",
-    "Caption-Abstract", "Rating", "Subject", "Keywords", "HierarchicalSubject", "TagsList",
-    "XPKeywords", "City", "Country", "ColorSpace", "ProfileDescription", "ContentIdentifier",
-    "MicroVideo", "MicroVideoOffset", "MotionPhoto", "MotionPhotoVideo", "EmbeddedVideoFile",
-    "MIMEType")
+# The tags the metadata rules read, by exiftool's names (``tags.VOCABULARY``; composites
+# included: ImageSize is the displayed size of a RAW sensor, DateTimeCreated joins IPTC's date
+# and time).
+TAGS = exiftool_names()
 # Each request: JSON, numbers as numbers, names without groups, no warnings on stderr.
 _ARGS = ("-j", "-n", "-q", "-q", "-charset", "filename=utf8", "-api", "largefilesupport=1",
          *(f"-{tag}" for tag in TAGS))

@@ -1,22 +1,34 @@
-"""Immich's rules for the fields of a photo's tags: which tag gives each, and what it must be.
+"""Immich's rules for a photo's fields: which of its merged tags gives each, and what it must be.
 
-Owns: the value rules ``read`` applies to merged tags: text and number checks (``text``,
-``number``, ``present``), the EXIF ColorSpace name, the lens (``lens``), keywords in Immich's
-precedence (``keywords``), the panorama projection (``projection_type``: XMP-GPano's
-ProjectionType, upper-cased as Immich's ``metadata.service.ts`` keeps it), and what the XMP
-says of a motion photo's video (``motion_photo``). Does not own: reading or merging tags
-(``read``), dates (``dates``, ``daterules``).
+Owns: ``media_info``, the ``MediaInfo`` of an image from its merged tags and its pixels: the
+orientation (1-8, else 1 with a warning) and the displayed size, GPS (null when absent or 0,0),
+the date (``dates``) completed by ``metadata.dateRules`` and the place (``daterules``), the
+description (``ImageDescription || Description``, then the IPTC caption), camera and lens
+(``lens``), exposure, rating (-1 to 5), keywords in Immich's precedence (``keywords``), the
+EXIF ColorSpace name, the live-photo id, the motion-photo markers (``motion.declared``) and the
+panorama projection (``projection_type``: XMP-GPano's ProjectionType, upper-cased as Immich's
+``metadata.service.ts`` keeps it); ``exiftool_pixels``, what exiftool's answer says of the
+pixels; and the value checks the rules share (``text``, ``number``, ``present``). The tags it
+reads are ``tags.VOCABULARY``'s. Does not own: reading or merging tags (``read``), the date
+tags' rules (``dates``).
 
-Entry points: the functions in ``__all__``.
+Entry points: ``media_info``, ``exiftool_pixels``, ``Pixels`` and the rules in ``__all__``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Mapping
-from typing import NamedTuple
+from pathlib import Path
 
-__all__ = ["Motion", "color_space", "keywords", "lens", "motion_photo", "number", "present",
-           "projection_type", "text"]
+from mediapipe.metadata.daterules import ReadOptions, complete
+from mediapipe.metadata.dates import taken_at
+from mediapipe.metadata.model import MediaInfo, live_photo_key
+from mediapipe.metadata.motion import declared
+
+__all__ = ["Pixels", "color_space", "exiftool_pixels", "keywords", "lens", "media_info", "number",
+           "present", "projection_type", "text"]
 
 # Keyed as float: codes match by value, so a ColorSpace stored as a rational 1.0 is sRGB too.
 _COLOR_SPACES: dict[float, str] = {1: "sRGB", 2: "Adobe RGB", 0xFFFF: "Uncalibrated"}
@@ -64,48 +76,93 @@ def keywords(tags: Mapping[str, object]) -> tuple[str, ...]:
     return ()
 
 
-class Motion(NamedTuple):
-    """What the XMP says of a motion photo's video: whether it is one, where the video starts
-    and how long it is (None where it says nothing usable: ``problem`` says why)."""
-
-    marked: bool
-    offset: int | None = None
-    length: int | None = None
-    problem: str | None = None
-
-
-def motion_photo(tags: Mapping[str, object], size: int) -> Motion:
-    """Google MicroVideo (the video's offset from the end: it runs to the end) or MotionPhoto
-    (its Container:Directory item: ``Length`` bytes ending ``Padding`` before the end); a video
-    in a box or trailer (exiftool's ``MotionPhotoVideo``, ``EmbeddedVideoFile``) marks one too."""
-    boxed = bool(tags.get("MotionPhotoVideo") or tags.get("EmbeddedVideoFile"))
-    found = google_motion(tags, size)
-    return found._replace(marked=True) if boxed else found
-
-
-def google_motion(tags: Mapping[str, object], size: int) -> Motion:
-    padding: object = 0
-    if tags.get("MicroVideo") == 1:
-        length, padding, name = tags.get("MicroVideoOffset"), 0, "MicroVideoOffset"
-    elif tags.get("MotionPhoto") == 1:
-        length, name = tags.get("MotionPhotoVideoLength"), "Item:Length"
-        padding = tags.get("MotionPhotoVideoPadding", 0)
-        if length is None:  # no directory item: the video is found some other way
-            return Motion(True)
-    else:
-        return Motion(False)
-    if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
-        return Motion(True, problem=f"motion photo: {name} {length!r} is no video length")
-    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
-        return Motion(True, problem=f"motion photo: Item:Padding {padding!r} is no padding")
-    if length + padding >= size:
-        return Motion(True, problem=f"motion photo: {name} {length} (padding {padding}) runs "
-                                     f"past the start of the {size}-byte file")
-    return Motion(True, size - length - padding, length)
-
-
 def projection_type(tags: Mapping[str, object]) -> str | None:
     """XMP-GPano:ProjectionType (``equirectangular``, ``cylindrical``…) upper-cased, as Immich
     stores ``projectionType`` (its 360° viewer opens for ``EQUIRECTANGULAR``); None when absent."""
     value = text(tags.get("ProjectionType"))
     return value.upper() if value else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Pixels:
+    """What a reader says of the pixels: size (``displayed``: already oriented), depth, ICC."""
+
+    width: int | None
+    height: int | None
+    displayed: bool = False
+    bits_per_sample: int | None = None
+    profile: str | None = None
+
+
+def exiftool_pixels(tags: Mapping[str, object]) -> Pixels:
+    """The size (exiftool's composite ImageSize, ``"6000 4000"`` with -n, else ImageWidth and
+    ImageHeight), depth and ICC description exiftool's answer gives."""
+    width, height = _image_size(tags)
+    bits = tags.get("BitsPerSample")
+    return Pixels(width, height, False, bits if isinstance(bits, int) else None,
+                  text(tags.get("ProfileDescription")))
+
+
+def _image_size(tags: Mapping[str, object]) -> tuple[int | None, int | None]:
+    size = tags.get("ImageSize")
+    if isinstance(size, str):
+        parts = size.replace("x", " ").split()
+        if len(parts) == 2 and all(part.isdigit() for part in parts):
+            return int(parts[0]), int(parts[1])
+    w, h = tags.get("ImageWidth"), tags.get("ImageHeight")
+    return (round(w) if isinstance(w, int | float) else None,
+            round(h) if isinstance(h, int | float) else None)
+
+
+def media_info(p: Path, st: os.stat_result, pixels: Pixels, tags: Mapping[str, object], *,
+               mime: str, warnings: list[str], reader: str, options: ReadOptions) -> MediaInfo:
+    """The image at ``p`` as Immich's rules make it of its merged ``tags`` and ``pixels``;
+    ``reader``: who answered (``metadata_source``); what is wrong is added to ``warnings``."""
+    orientation = tags.get("Orientation")
+    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
+        if orientation not in (None, 0):
+            warnings.append(f"orientation {orientation!r} is not 1-8; using 1")
+        orientation = 1
+    width, height = pixels.width, pixels.height
+    if orientation >= 5 and not pixels.displayed:
+        width, height = height, width
+    lat, lon = number(tags.get("GPSLatitude")), number(tags.get("GPSLongitude"))
+    if lat is None or lon is None or (lat == 0 and lon == 0):
+        lat = lon = None
+    alt = number(tags.get("GPSAltitude")) if lat is not None else None
+    found = complete(p, st.st_mtime, lambda position: taken_at(tags, position), (lat, lon, alt),
+                     text(tags.get("ImageDescription")) or text(tags.get("Description"))
+                     or text(tags.get("Caption-Abstract")), options)
+    warnings.extend(found.warnings)
+    taken, place = found.taken, found.place
+    iso = tags.get("ISO")
+    rating = tags.get("Rating")
+    motion = declared(tags, st.st_size)
+    if motion.problem:
+        warnings.append(motion.problem)
+    return MediaInfo(
+        path=str(p), kind="image", mime_type=mime, size=st.st_size,
+        width=width, height=height, orientation=orientation,
+        taken_at=taken.when if taken else None, offset=taken.offset if taken else None,
+        time_zone=taken.zone if taken else None,
+        taken_at_source=taken.source if taken else "none", date_only=found.date_only,
+        make=text(tags.get("Make")), model=text(tags.get("Model")), lens_model=lens(tags),
+        iso=iso if isinstance(iso, int) and iso > 0 else None,
+        exposure_time=number(tags.get("ExposureTime")),
+        f_number=number(tags.get("FNumber")),
+        focal_length=number(tags.get("FocalLength")),
+        latitude=found.latitude, longitude=found.longitude, altitude=found.altitude,
+        city=place.city if place else None, state=place.state if place else None,
+        country=place.country if place else None,
+        projection_type=projection_type(tags),
+        description=found.description,
+        rating=rating if isinstance(rating, int) and -1 <= rating <= 5 else None,
+        keywords=keywords(tags),
+        color_space=color_space(tags.get("ColorSpace")),
+        profile_description=pixels.profile,
+        bits_per_sample=pixels.bits_per_sample,
+        live_photo_id=live_photo_key(tags.get("ContentIdentifier")),
+        motion_photo=motion.marked, motion_photo_offset=motion.offset,
+        motion_photo_length=motion.length, motion_photo_problem=motion.problem,
+        warnings=tuple(dict.fromkeys(warnings)), metadata_source=reader,
+    )

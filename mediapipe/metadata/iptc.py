@@ -3,11 +3,11 @@
 Owns: listing Photoshop image resources (a JPEG's APP13 ``Photoshop 3.0`` segment) and finding
 the IPTC resource (``0x0404``) among them (a TIFF's is its tag 33723), walking its datasets with
 bounds checks, the character set (UTF-8 when record 1 says ``ESC % G``, else Latin-1, as exiftool
-assumes) and the tags the metadata rules use: ``DateTimeCreated`` (exiftool's composite of
-DateCreated, TimeCreated and its offset), ``Caption-Abstract``, ``Keywords``, ``City``,
-``Country``, plus ``DigitalCreationDateTime``; ``ExiftoolOnly`` names a date and time it could
-not join (exiftool's composite may still read them). Does not own: finding the segment in a
-file (``blocks``) or precedence (``read``). Malformed input never raises: it becomes a warning.
+assumes) and the tags the metadata rules use (``tags.VOCABULARY``'s IPTC places):
+``DateTimeCreated`` (exiftool's composite of DateCreated, TimeCreated and its offset),
+``Caption-Abstract``, ``Keywords``; ``ExiftoolOnly`` names a date and time it could not join
+(exiftool's composite may still read them). Does not own: finding the segment in a file
+(``blocks``) or precedence (``read``). Malformed input never raises: it becomes a warning.
 
 Entry points: ``photoshop_resources(data) -> (resources, whole)`` (the IPTC block is
 ``resources.get(IPTC_RESOURCE)``), ``read_iptc(data) -> (tags, warnings)``.
@@ -18,17 +18,14 @@ from __future__ import annotations
 import re
 import struct
 
+from mediapipe.metadata.tags import LISTS, iptc_table
+
 __all__ = ["IPTC_RESOURCE", "photoshop_resources", "read_iptc"]
 
 IPTC_RESOURCE = 0x0404  # the IPTC-NAA block among Photoshop resources
 _UTF8 = b"\x1b%G"
-# (record, dataset) -> exiftool's tag name.
-_NAMES = {
-    (2, 25): "Keywords", (2, 55): "DateCreated", (2, 60): "TimeCreated",
-    (2, 62): "DigitalCreationDate", (2, 63): "DigitalCreationTime", (2, 90): "City",
-    (2, 101): "Country", (2, 120): "Caption-Abstract",
-}
-_REPEATED = {"Keywords"}
+# (record, dataset) -> exiftool's tag name, or the part of one (``tags.VOCABULARY``).
+_NAMES = iptc_table()
 _DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _TIME = re.compile(r"^(\d{2})(\d{2})(\d{2})([+-]\d{2})?(\d{2})?$")
 
@@ -88,15 +85,13 @@ def _typed(raw: dict[str, list[bytes]], charset: str) -> dict[str, Value]:
     for name, values in texts.items():
         values = [v for v in values if v]
         if values:
-            tags[name] = tuple(values) if name in _REPEATED else values[0]
-    for date_tag, time_tag, out in (("DateCreated", "TimeCreated", "DateTimeCreated"),
-                                    ("DigitalCreationDate", "DigitalCreationTime",
-                                     "DigitalCreationDateTime")):
-        joined = _date_time(tags.get(date_tag), tags.get(time_tag))
-        if joined:
-            tags[out] = joined
-        elif out == "DateTimeCreated" and date_tag in tags and time_tag in tags:
-            tags["ExiftoolOnly"] = (out,)
+            tags[name] = tuple(values) if name in LISTS else values[0]
+    date, time = tags.pop("DateCreated", None), tags.pop("TimeCreated", None)
+    joined = _date_time(date, time)
+    if joined:
+        tags["DateTimeCreated"] = joined
+    elif date is not None and time is not None:
+        tags["ExiftoolOnly"] = ("DateTimeCreated",)
     return tags
 
 

@@ -8,7 +8,7 @@ this order, the first that holds one winning:
 2. Samsung's trailer (``SEFH`` index … ``SEFT`` at the end of the file, exiftool's
    ``Samsung:EmbeddedVideoFile``): the ``MotionPhoto_Data`` block's data, as long as the index
    says — what follows it (the index itself) is never the video's;
-3. Google's XMP (``read`` puts it in ``MediaInfo``): ``Container:Directory``'s MotionPhoto
+3. Google's XMP (``declared`` reads it into ``MediaInfo``): ``Container:Directory``'s MotionPhoto
    item, ``Length`` bytes ending ``Padding`` bytes before the end of the file, or the older
    ``MicroVideoOffset`` (the video runs to the end);
 4. a bare ``MotionPhoto_Data`` marker with the MP4 right after it and no index: the MP4's
@@ -18,12 +18,15 @@ Immich extracts the same bytes (exiftool's binary tags, or Google's range), so t
 byte-identical to what the phone's gallery exports. A range is kept only when an MP4 ``ftyp``
 box starts it; a photo that says it carries a video and does not (a length off by one, past
 the end, zero, negative, garbage) gets ``Located.problem`` in words, never silence.
-``heif_video`` and ``samsung_video`` are the readers of the first two, also used by ``read`` to
-mark a HEIF motion photo; ``maybe_motion`` says, from the metadata alone, whether looking is
-worth it. Does not own: reading XMP (``xmp``, ``read``), copying the bytes out or checking the
-video plays (the pipeline's motion step).
+``heif_video`` and ``samsung_video`` are the readers of the first two, the first also used by
+``read`` to mark a HEIF motion photo (``heif_marked``); ``declared`` is what a photo's tags say
+of its video (Google's XMP range, the markers exiftool names): the ``MediaInfo`` fields
+``locate`` starts from; ``maybe_motion`` says, from the metadata alone, whether looking is
+worth it. Does not own: reading XMP (``xmp``), copying the bytes out or checking the video plays
+(the pipeline's motion step).
 
-Entry point: ``locate(path, info) -> Located``; raises only ``OSError`` (the caller's edge).
+Entry points: ``locate(path, info) -> Located`` (raises only ``OSError``: the caller's edge),
+``declared(tags, size) -> Declared``.
 """
 
 from __future__ import annotations
@@ -31,14 +34,15 @@ from __future__ import annotations
 import dataclasses
 import mmap
 import struct
+from collections.abc import Mapping
 from typing import BinaryIO
 
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.metadata.moov import top_box
 from mediapipe.sources import Source, SourceLike
 
-__all__ = ["SAMSUNG_MARKER", "Located", "MotionPart", "heif_video", "locate", "maybe_motion",
-           "samsung_video"]
+__all__ = ["SAMSUNG_MARKER", "Declared", "Located", "MotionPart", "declared", "heif_marked",
+           "heif_video", "locate", "maybe_motion", "samsung_video"]
 
 SAMSUNG_MARKER = b"MotionPhoto_Data"
 _SEF_VIDEO = 0x0A30  # the trailer entry type of MotionPhoto_Data (exiftool's Samsung::Trailer)
@@ -148,6 +152,59 @@ def _sef_entry(data: mmap.mmap | bytes, at: int, length: int) -> tuple[int, int]
         if kind == _SEF_VIDEO or name == SAMSUNG_MARKER:
             return block + 8 + name_length, size - 8 - name_length
     return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Declared:
+    """What a photo's tags declare of a motion photo's video: whether it is one, where the
+    video starts and how long it is (None where they say nothing usable: ``problem`` says
+    why)."""
+
+    marked: bool
+    offset: int | None = None
+    length: int | None = None
+    problem: str | None = None
+
+
+def declared(tags: Mapping[str, object], size: int) -> Declared:
+    """Google MicroVideo (the video's offset from the end: it runs to the end) or MotionPhoto
+    (its Container:Directory item: ``Length`` bytes ending ``Padding`` before the end) in a
+    ``size``-byte file; a video in a box or trailer (exiftool's ``MotionPhotoVideo``,
+    ``EmbeddedVideoFile``) marks one too."""
+    boxed = bool(tags.get("MotionPhotoVideo") or tags.get("EmbeddedVideoFile"))
+    found = _google(tags, size)
+    return dataclasses.replace(found, marked=True) if boxed else found
+
+
+def _google(tags: Mapping[str, object], size: int) -> Declared:
+    padding: object = 0
+    if tags.get("MicroVideo") == 1:
+        length, padding, name = tags.get("MicroVideoOffset"), 0, "MicroVideoOffset"
+    elif tags.get("MotionPhoto") == 1:
+        length, name = tags.get("MotionPhotoVideoLength"), "Item:Length"
+        padding = tags.get("MotionPhotoVideoPadding", 0)
+        if length is None:  # no directory item: the video is found some other way
+            return Declared(True)
+    else:
+        return Declared(False)
+    if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+        return Declared(True, problem=f"motion photo: {name} {length!r} is no video length")
+    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
+        return Declared(True, problem=f"motion photo: Item:Padding {padding!r} is no padding")
+    if length + padding >= size:
+        return Declared(True, problem=f"motion photo: {name} {length} (padding {padding}) runs "
+                                       f"past the start of the {size}-byte file")
+    return Declared(True, size - length - padding, length)
+
+
+def heif_marked(src: Source) -> bool:
+    """Whether a HEIF carries a motion photo's video in its ``mpvd`` box (Samsung One UI 6):
+    ``read`` marks it as exiftool does (``MotionPhotoVideo``)."""
+    try:
+        with src.open(buffering=0) as fh:
+            return heif_video(fh) is not None
+    except OSError:
+        return False
 
 
 def locate(source: SourceLike, info: MediaInfo) -> Located:

@@ -8,16 +8,11 @@ finds one in the file; a file whose every metadata block ours read whole, none h
 only exiftool reads (``ImageBlocks.opaque``, ``ExiftoolOnly``: a maker note, say), is not
 asked, for exiftool cannot find a date there that ours missed),
 merging an image's tag sources (EXIF first, embedded XMP then IPTC fill gaps, the XMP sidecar
-``formats.find_sidecar`` picks wins for date, GPS, description, rating and keywords), and
-Immich's rules for every field: date (``dates``), then for a file with no date tag the rules of
-``metadata.dateRules`` (``daterules``: Takeout JSON, file name, file mtime), GPS (null when
-absent or 0,0) and the place there (``places``), orientation and the displayed size, camera and
-lens, exposure,
-description (``ImageDescription || Description``, then the IPTC caption), keywords as lists,
-colour, live photo and motion photo markers, the panorama projection (the field rules:
-``fields``). ``metadata_source`` says which reader answered.
+``formats.find_sidecar`` picks wins for date, GPS, description, rating and keywords: the groups
+of ``tags.VOCABULARY``), then Immich's rules for every field (``fields.media_info``).
+``metadata_source`` says which reader answered.
 Does not own: finding blocks in files (``blocks``), decoding them (``exif``, ``xmp``, ``iptc``,
-``colour.profile_description``), or any write.
+``colour.profile_description``), the field rules (``fields``) or any write.
 
 Entry point: ``read_metadata(path, *, sidecar=True, options=ReadOptions()) -> MediaInfo``;
 raises only ``CorruptMedia``,
@@ -28,22 +23,22 @@ raises only ``CorruptMedia``,
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from mediapipe import formats, imaging
 from mediapipe.colour import profile_description
 from mediapipe.errors import CorruptMedia, UnsupportedMedia, from_os_error
-from mediapipe.metadata import fields
 from mediapipe.metadata.blocks import ImageBlocks, read_blocks
-from mediapipe.metadata.daterules import DEFAULT_OPTIONS, ReadOptions, complete
-from mediapipe.metadata.dates import PRIORITY, taken_at
+from mediapipe.metadata.daterules import DEFAULT_OPTIONS, ReadOptions
+from mediapipe.metadata.dates import taken_at
 from mediapipe.metadata.exif import read_exif
 from mediapipe.metadata.exiftool import ExiftoolUnavailable, exiftool_tags
+from mediapipe.metadata.fields import Pixels, exiftool_pixels, media_info, present
 from mediapipe.metadata.iptc import read_iptc
-from mediapipe.metadata.model import MediaInfo, live_photo_key
-from mediapipe.metadata.motion import heif_video
+from mediapipe.metadata.model import MediaInfo
+from mediapipe.metadata.motion import heif_marked
+from mediapipe.metadata.tags import CAMERA, DATE, POSITION, SIDECAR_WINS
 from mediapipe.metadata.xmp import read_xmp
 from mediapipe.sources import Source, SourceLike, reason
 
@@ -55,16 +50,6 @@ EXIFTOOL_FIRST = formats.RAW_EXTENSIONS | {".psd", ".jxl", ".svg"}
 
 Tags = dict[str, object]
 
-_DATE_TAGS = frozenset({
-    "DateTimeOriginal", "SubSecTimeOriginal", "OffsetTimeOriginal", "CreateDate",
-    "SubSecTimeDigitized", "OffsetTimeDigitized", "OffsetTime", "DateCreated", "GPSDateTime",
-    "CreationDate", "MediaCreateDate", "DateTimeCreated", "TimeZone", "DaylightSavings",
-    "TimeZoneOffset", *PRIORITY})
-_GPS_TAGS = frozenset({"GPSLatitude", "GPSLongitude", "GPSAltitude"})
-# What exiftool may add beside a date it found where ours found none (CIFF has make and model).
-_CAMERA_TAGS = frozenset({"Make", "Model", "LensModel", "Lens", "ISO", "ExposureTime",
-                          "FNumber", "FocalLength"})
-_SIDECAR_WINS = frozenset({"Description", "Rating", "Subject", "HierarchicalSubject", "Keywords"})
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
          "TIFF": "image/tiff", "BMP": "image/bmp"}
 
@@ -100,7 +85,7 @@ def read_metadata(source: SourceLike, *, sidecar: bool = True,
     tags, unread = _embedded_tags(blocks, warnings)
     if side is not None:
         tags = _apply_sidecar(tags, side, warnings)
-    if blocks.format == "HEIF" and _motion_box(src):
+    if blocks.format == "HEIF" and heif_marked(src):
         tags["MotionPhotoVideo"] = True  # exiftool's name for the mpvd box
     reader = "mediapipe"
     if taken_at(tags) is None and (blocks.opaque or unread):  # exiftool may find a date
@@ -108,28 +93,10 @@ def read_metadata(source: SourceLike, *, sidecar: bool = True,
     mime = _MIME.get(blocks.format) or formats.mime_type(p)
     if mime != formats.mime_type(p) and blocks.format != "HEIF":
         warnings.append(f"content is {blocks.format}, not what the name {p.suffix} says")
-    pixels = _Pixels(blocks.width, blocks.height, blocks.displayed, blocks.bits_per_sample,
-                     profile_description(blocks.icc) if blocks.icc else None)
-    return _build(p, st, pixels, tags, mime, warnings, reader, options)
-
-
-def _motion_box(src: Source) -> bool:
-    """Whether a HEIF carries a motion photo's video in its ``mpvd`` box (Samsung One UI 6)."""
-    try:
-        with src.open(buffering=0) as fh:
-            return heif_video(fh) is not None
-    except OSError:
-        return False
-
-
-class _Pixels(NamedTuple):
-    """What a reader says of the pixels: size (``displayed``: already oriented), depth, ICC."""
-
-    width: int | None
-    height: int | None
-    displayed: bool
-    bits_per_sample: int | None
-    profile: str | None
+    pixels = Pixels(blocks.width, blocks.height, blocks.displayed, blocks.bits_per_sample,
+                    profile_description(blocks.icc) if blocks.icc else None)
+    return media_info(p, st, pixels, tags, mime=mime, warnings=warnings, reader=reader,
+                      options=options)
 
 
 def _date_from_exiftool(src: Source, tags: Tags, warnings: list[str]) -> tuple[Tags, str]:
@@ -143,11 +110,10 @@ def _date_from_exiftool(src: Source, tags: Tags, warnings: list[str]) -> tuple[T
     except ExiftoolUnavailable as exc:
         warnings.append(f"no date tag; exiftool could not be asked: {exc}")
         return tags, "mediapipe"
-    dates = {k: v for k, v in theirs.items() if k in _DATE_TAGS}
+    dates = {k: v for k, v in theirs.items() if k in DATE}
     if taken_at(dates) is None:
         return tags, "mediapipe"
-    camera = {k: v for k, v in theirs.items()
-              if k in _CAMERA_TAGS and not fields.present(tags.get(k))}
+    camera = {k: v for k, v in theirs.items() if k in CAMERA and not present(tags.get(k))}
     return {**tags, **dates, **camera}, "mediapipe+exiftool"
 
 
@@ -160,7 +126,7 @@ def _by_exiftool(src: Source, st: os.stat_result, side: Path | None, why: str,
     except ExiftoolUnavailable as exc:
         raise UnsupportedMedia(p, f"{why or 'format read by exiftool only'}; "
                                   f"exiftool could not answer: {exc}") from exc
-    decoded: _Pixels | None = None
+    decoded: Pixels | None = None
     if tags.get("ImageSize") is None and tags.get("ImageWidth") is None:
         said = f"exiftool: {tags['Error']}" if "Error" in tags else "exiftool finds no size"
         if p.suffix.lower() == ".jxl":  # the decoder's header says; it alone says "corrupt"
@@ -172,15 +138,11 @@ def _by_exiftool(src: Source, st: os.stat_result, side: Path | None, why: str,
     warnings: list[str] = []
     if side is not None:
         tags = _apply_sidecar(tags, side, warnings)
-    width, height = _image_size(tags)
-    bits = tags.get("BitsPerSample")
-    bits = bits if isinstance(bits, int) else None
-    pixels = decoded or _Pixels(width, height, False, bits,
-                                fields.text(tags.get("ProfileDescription")))
-    return _build(p, st, pixels, tags, formats.mime_type(p), warnings, "exiftool", options)
+    return media_info(p, st, decoded or exiftool_pixels(tags), tags, mime=formats.mime_type(p),
+                      warnings=warnings, reader="exiftool", options=options)
 
 
-def _jxl_pixels(src: Source, tags: Tags, said: str) -> tuple[_Pixels, Tags]:
+def _jxl_pixels(src: Source, tags: Tags, said: str) -> tuple[Pixels, Tags]:
     """A JPEG XL's size, depth and colour from its codestream header (``jxl``), where exiftool
     has none (a container in ``jxlp`` parts, which Debian's 12.57 does not follow); the
     header's orientation where the EXIF box names none. A header it cannot follow is handed
@@ -194,12 +156,12 @@ def _jxl_pixels(src: Source, tags: Tags, said: str) -> tuple[_Pixels, Tags]:
         raise from_os_error(p, exc) from exc
     except JxlHeaderError as exc:
         return _jxl_decoded(src, f"{said}; header: {exc}"), tags
-    if not fields.present(tags.get("Orientation")) and head.orientation != 1:
+    if not present(tags.get("Orientation")) and head.orientation != 1:
         tags = {**tags, "Orientation": head.orientation}
-    return _Pixels(head.width, head.height, False, head.bits_per_sample, head.colour), tags
+    return Pixels(head.width, head.height, False, head.bits_per_sample, head.colour), tags
 
 
-def _jxl_decoded(src: Source, said: str) -> _Pixels:
+def _jxl_decoded(src: Source, said: str) -> Pixels:
     """What the JPEG XL decoder (pillow-jxl) makes of a file whose header we cannot follow."""
     import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
 
@@ -207,23 +169,11 @@ def _jxl_decoded(src: Source, said: str) -> _Pixels:
     try:
         with imaging.pillow().open(src.name) as im:
             icc = im.info.get("icc_profile")
-            return _Pixels(im.width, im.height, False, 16 if im.mode == "I;16" else 8,
-                           profile_description(icc) if icc else None)
+            return Pixels(im.width, im.height, False, 16 if im.mode == "I;16" else 8,
+                          profile_description(icc) if icc else None)
     except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
         raise CorruptMedia(p, f".jxl file not readable ({said}; decoder: "
                               f"{reason(exc)})") from exc
-
-
-def _image_size(tags: Mapping[str, object]) -> tuple[int | None, int | None]:
-    """exiftool's composite ImageSize (``"6000 4000"`` with -n), else ImageWidth/ImageHeight."""
-    size = tags.get("ImageSize")
-    if isinstance(size, str):
-        parts = size.replace("x", " ").split()
-        if len(parts) == 2 and all(part.isdigit() for part in parts):
-            return int(parts[0]), int(parts[1])
-    w, h = tags.get("ImageWidth"), tags.get("ImageHeight")
-    return (round(w) if isinstance(w, int | float) else None,
-            round(h) if isinstance(h, int | float) else None)
 
 
 def _embedded_tags(blocks: ImageBlocks, warnings: list[str]) -> tuple[Tags, bool]:
@@ -270,68 +220,15 @@ def _apply_sidecar(tags: Tags, side: Path, warnings: list[str]) -> Tags:
     xmp.pop("ExiftoolOnly", None)  # exiftool is asked about the image, never its sidecar
     warnings.extend(f"sidecar {side.name}: {p}" for p in problems)
     out = dict(tags)
-    if any(k in _DATE_TAGS and fields.present(v) for k, v in xmp.items()):
-        out = {k: v for k, v in out.items() if k not in _DATE_TAGS}
-        out.update({k: v for k, v in xmp.items() if k in _DATE_TAGS})
-    if fields.present(xmp.get("GPSLatitude")) and fields.present(xmp.get("GPSLongitude")):
-        out = {k: v for k, v in out.items() if k not in _GPS_TAGS}
-        out.update({k: v for k, v in xmp.items() if k in _GPS_TAGS})
-    if fields.present(xmp.get("Description")):
+    if any(k in DATE and present(v) for k, v in xmp.items()):
+        out = {k: v for k, v in out.items() if k not in DATE}
+        out.update({k: v for k, v in xmp.items() if k in DATE})
+    if present(xmp.get("GPSLatitude")) and present(xmp.get("GPSLongitude")):
+        out = {k: v for k, v in out.items() if k not in POSITION}
+        out.update({k: v for k, v in xmp.items() if k in POSITION})
+    if present(xmp.get("Description")):
         out.pop("ImageDescription", None)  # the sidecar's description is the one edited
-    out.update({k: v for k, v in xmp.items() if k in _SIDECAR_WINS and fields.present(v)})
+    out.update({k: v for k, v in xmp.items() if k in SIDECAR_WINS and present(v)})
     for key, value in xmp.items():
         out.setdefault(key, value)
     return out
-
-
-def _build(p: Path, st: os.stat_result, pixels: _Pixels, tags: Mapping[str, object],
-           mime: str, warnings: list[str], reader: str, options: ReadOptions) -> MediaInfo:
-    orientation = tags.get("Orientation")
-    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
-        if orientation not in (None, 0):
-            warnings.append(f"orientation {orientation!r} is not 1-8; using 1")
-        orientation = 1
-    width, height = pixels.width, pixels.height
-    if orientation >= 5 and not pixels.displayed:
-        width, height = height, width
-    lat, lon = fields.number(tags.get("GPSLatitude")), fields.number(tags.get("GPSLongitude"))
-    if lat is None or lon is None or (lat == 0 and lon == 0):
-        lat = lon = None
-    alt = fields.number(tags.get("GPSAltitude")) if lat is not None else None
-    text = fields.text
-    found = complete(p, st.st_mtime, lambda position: taken_at(tags, position), (lat, lon, alt),
-                     text(tags.get("ImageDescription")) or text(tags.get("Description"))
-                     or text(tags.get("Caption-Abstract")), options)
-    warnings.extend(found.warnings)
-    taken, place = found.taken, found.place
-    iso = tags.get("ISO")
-    rating = tags.get("Rating")
-    motion = fields.motion_photo(tags, st.st_size)
-    if motion.problem:
-        warnings.append(motion.problem)
-    return MediaInfo(
-        path=str(p), kind="image", mime_type=mime, size=st.st_size,
-        width=width, height=height, orientation=orientation,
-        taken_at=taken.when if taken else None, offset=taken.offset if taken else None,
-        time_zone=taken.zone if taken else None,
-        taken_at_source=taken.source if taken else "none", date_only=found.date_only,
-        make=text(tags.get("Make")), model=text(tags.get("Model")), lens_model=fields.lens(tags),
-        iso=iso if isinstance(iso, int) and iso > 0 else None,
-        exposure_time=fields.number(tags.get("ExposureTime")),
-        f_number=fields.number(tags.get("FNumber")),
-        focal_length=fields.number(tags.get("FocalLength")),
-        latitude=found.latitude, longitude=found.longitude, altitude=found.altitude,
-        city=place.city if place else None, state=place.state if place else None,
-        country=place.country if place else None,
-        projection_type=fields.projection_type(tags),
-        description=found.description,
-        rating=rating if isinstance(rating, int) and -1 <= rating <= 5 else None,
-        keywords=fields.keywords(tags),
-        color_space=fields.color_space(tags.get("ColorSpace")),
-        profile_description=pixels.profile,
-        bits_per_sample=pixels.bits_per_sample,
-        live_photo_id=live_photo_key(tags.get("ContentIdentifier")),
-        motion_photo=motion.marked, motion_photo_offset=motion.offset,
-        motion_photo_length=motion.length, motion_photo_problem=motion.problem,
-        warnings=tuple(dict.fromkeys(warnings)), metadata_source=reader,
-    )

@@ -1,13 +1,13 @@
 """XMP packets (embedded or a sidecar file) to tag values named as exiftool names them.
 
 Owns: parsing one XMP packet (RDF/XML; properties as attributes or elements, Bag/Seq/Alt as
-lists) and naming the properties the metadata rules use: dates, GPS (``"48,51.5N"`` forms to
-signed degrees), description, rating, keywords (``dc:subject``, ``lr:hierarchicalSubject``),
-lens, Google motion-photo markers (MicroVideo, MotionPhoto and its Container directory) and
-Apple's ContentIdentifier; ``ExiftoolOnly`` names the properties it does not read that exiftool
-would take for a date (exiftool reads every namespace and names a property by its own name).
-Does not own: finding packets in files (``blocks``) or precedence (``metadata``). Malformed XML
-never raises: it becomes a warning.
+lists) and naming the properties the metadata rules use (``tags.VOCABULARY``'s XMP places):
+dates, GPS (``"48,51.5N"`` forms to signed degrees), description, rating, keywords
+(``dc:subject``, ``lr:hierarchicalSubject``), lens, Google motion-photo markers (MicroVideo,
+MotionPhoto and its Container directory) and Apple's ContentIdentifier; ``ExiftoolOnly`` names
+the properties it does not read that exiftool would take for a date (exiftool reads every
+namespace and names a property by its own name). Does not own: finding packets in files
+(``blocks``) or precedence (``read``). Malformed XML never raises: it becomes a warning.
 
 Entry point: ``read_xmp(data) -> tuple[dict[str, object], list[str]]``.
 """
@@ -18,6 +18,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from mediapipe.metadata.dates import PRIORITY
+from mediapipe.metadata.tags import LISTS, xmp_table
 
 __all__ = ["read_xmp"]
 
@@ -25,28 +26,17 @@ _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _NS = {
     "http://purl.org/dc/elements/1.1/": "dc", "http://ns.adobe.com/xap/1.0/": "xmp",
     "http://ns.adobe.com/exif/1.0/": "exif", "http://cipa.jp/exif/1.0/": "exifEX",
-    "http://ns.adobe.com/exif/1.0/aux/": "aux", "http://ns.adobe.com/photoshop/1.0/": "photoshop",
+    "http://ns.adobe.com/exif/1.0/aux/": "aux",
     "http://ns.adobe.com/lightroom/1.0/": "lr", "http://ns.adobe.com/tiff/1.0/": "tiff",
     "http://ns.google.com/photos/1.0/camera/": "GCamera",
     "http://ns.google.com/photos/1.0/container/": "Container",
     "http://ns.google.com/photos/1.0/container/item/": "Item",
     "http://ns.adobe.com/pdf/1.3/": "pdf", "http://ns.google.com/photos/1.0/panorama/": "GPano",
 }
-# (prefix, property) -> exiftool tag name; ``*`` matches any namespace.
-_NAMES = {
-    ("exif", "DateTimeOriginal"): "DateTimeOriginal", ("xmp", "CreateDate"): "CreateDate",
-    ("exif", "DateTimeDigitized"): "CreateDate", ("photoshop", "DateCreated"): "DateCreated",
-    ("exif", "GPSLatitude"): "GPSLatitude", ("exif", "GPSLongitude"): "GPSLongitude",
-    ("exif", "GPSAltitude"): "GPSAltitude", ("exif", "GPSAltitudeRef"): "GPSAltitudeRef",
-    ("exif", "GPSTimeStamp"): "GPSDateTime", ("dc", "description"): "Description",
-    ("dc", "subject"): "Subject", ("lr", "hierarchicalSubject"): "HierarchicalSubject",
-    ("xmp", "Rating"): "Rating", ("exifEX", "LensModel"): "LensModel", ("aux", "Lens"): "Lens",
-    ("tiff", "Make"): "Make", ("tiff", "Model"): "Model", ("tiff", "Orientation"): "Orientation",
-    ("GCamera", "MicroVideo"): "MicroVideo", ("GCamera", "MicroVideoOffset"): "MicroVideoOffset",
-    ("GCamera", "MotionPhoto"): "MotionPhoto", ("*", "ContentIdentifier"): "ContentIdentifier",
-    ("pdf", "CreationDate"): "CreationDate", ("GPano", "ProjectionType"): "ProjectionType",
-}
-_LIST_TAGS = {"Subject", "HierarchicalSubject"}
+# (prefix, property) -> exiftool tag name (``tags.VOCABULARY``'s XMP places); ``*`` matches any
+# namespace. Container:Directory's ``Item`` properties are read in its MotionPhoto item only.
+_NAMES = {key: name for key, name in xmp_table().items() if key[0] != "Item"}
+_ITEM = {prop: name for (_, prop), name in xmp_table("Item").items()}
 _COORD = re.compile(r"^\s*(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)(?:,(\d+(?:\.\d+)?))?\s*([NSEW])\s*$",
                     re.IGNORECASE)
 
@@ -130,7 +120,7 @@ def read_xmp(data: bytes) -> tuple[dict[str, Value], list[str]]:
                     tags.update(_directory(child))
                 continue
             items = _items(child)
-            if name in _LIST_TAGS:
+            if name in LISTS:
                 tags[name] = tuple(items if items is not None else
                                    [(child.text or "").strip()] if (child.text or "").strip()
                                    else [])
@@ -165,8 +155,8 @@ def _directory(el: ET.Element) -> dict[str, Value]:
         for child in item:  # properties may also be elements
             attrs.setdefault(_split(child.tag)[1], (child.text or "").strip())
         if attrs.get("Semantic") == "MotionPhoto":
-            return {"MotionPhotoVideoLength": _integer(attrs.get("Length", "")),
-                    "MotionPhotoVideoPadding": _integer(attrs.get("Padding", "0") or "0")}
+            return {_ITEM["Length"]: _integer(attrs.get("Length", "")),
+                    _ITEM["Padding"]: _integer(attrs.get("Padding") or "0")}
     return {}
 
 
@@ -189,6 +179,7 @@ def _typed(tags: dict[str, Value]) -> dict[str, Value]:
             except (ValueError, ZeroDivisionError):
                 alt = None
             tags[key] = -alt if alt is not None and tags.get("GPSAltitudeRef") == "1" else alt
+    tags.pop("GPSAltitudeRef", None)  # a part of GPSAltitude, no tag of its own
     for key in ("Rating", "MicroVideo", "MicroVideoOffset", "MotionPhoto", "Orientation"):
         if isinstance(tags.get(key), str):
             try:
