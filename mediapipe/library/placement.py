@@ -36,12 +36,12 @@ class PlaceAction(enum.StrEnum):
 
 @dataclasses.dataclass(frozen=True)
 class Placement:
-    """Where one file went (or, in a dry run, would go) and how; ``sidecar_*`` None when none."""
+    """Where one file went (or, in a dry run, would go) and how; ``sidecar_target`` None when
+    it has no sidecar."""
 
     source: Path
     target: Path
     action: PlaceAction
-    sidecar_source: Path | None = None
     sidecar_target: Path | None = None
 
 
@@ -190,7 +190,7 @@ def place_file(source: str | Path, target: str | Path, *, inside: str | Path, mo
             action = (PlaceAction.ALREADY_PLACED if already
                       else PlaceAction.MOVED if move else PlaceAction.COPIED)
             if dry_run:
-                return Placement(source, final, action, side_src, side_dst)
+                return Placement(source, final, action, side_dst)
             final.parent.mkdir(parents=True, exist_ok=True)
             if not storage.inside(os.path.realpath(final.parent), real_inside):
                 raise PathEscape(final, f"resolves outside {inside}; refused")
@@ -212,7 +212,7 @@ def place_file(source: str | Path, target: str | Path, *, inside: str | Path, mo
             _unlink_if_other(source, final)
     except OSError as exc:
         raise StorageOffline(target, f"cannot place {source}: {exc.strerror or exc}") from exc
-    return Placement(source, final, action, side_src, side_dst)
+    return Placement(source, final, action, side_dst)
 
 
 def _unlink_if_other(source: Path, placed: Path) -> None:

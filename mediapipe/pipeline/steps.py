@@ -6,7 +6,7 @@ output it makes (``outputs``: made from the source as it is now, they mean "alre
 what it provides to the catalog (``provides``: ``"metadata"`` for the step whose ``MediaInfo``
 the catalog keeps), whether it may decline (nothing to make: a video that plays as is), and its
 function over an ``AssetState`` and the held ``Source``); ``Pipeline`` (the ordered steps, their
-queues, budgets and GPU queue; the walk ``next_step``/``is_due``; ``missing_outputs``, the one
+queues and GPU queue; the walk ``next_step``/``is_due``; ``missing_outputs``, the one
 rule ``ingest --missing`` and ``catalog check`` share); and ``PIPELINE``, the product's. Every
 driver is handed a ``Pipeline``: the in-process one (``drive.process_asset``,
 ``local.LocalRunner``), the Celery one (``workers.app.make_app``), the catalog's schema and the
@@ -117,7 +117,7 @@ class Step:
 
 @dataclasses.dataclass(frozen=True)
 class Pipeline:
-    """The steps in order and what follows from them: queues, budgets, the GPU queue."""
+    """The steps in order and what follows from them: their queues, the GPU queue."""
 
     steps: tuple[Step, ...]
     gpu_queue: str = "video"  # the queue GPU machines serve (their concurrency: NVENC sessions)
@@ -144,10 +144,6 @@ class Pipeline:
     def queues(self) -> tuple[str, ...]:
         """Every queue a step is served on, in pipeline order (the first: where runs start)."""
         return tuple(dict.fromkeys(s.queue for s in self.steps))
-
-    @functools.cached_property
-    def budgets(self) -> tuple[Budget, ...]:
-        return tuple(dict.fromkeys(s.budget for s in self.steps))
 
     @functools.cached_property
     def metadata_step(self) -> Step:
@@ -318,7 +314,7 @@ def transcode(state: AssetState, source: Source, cfg: Config,
                               progress=progress)
     note = "; ".join(f"{accel} skipped: {why}" for accel, why in result.skipped)
     fell_back = cfg.ffmpeg.accel != "disabled" and result.accel == "software" \
-        and plan.decision in ("all", "video")  # a warning in the log and in `ls`
+        and plan.encodes_video  # a warning in the log and in `ls`
     if fell_back:
         log.warning("%s: encoded in software, not %s (%s)", state.source_path,
                     cfg.ffmpeg.accel, note)

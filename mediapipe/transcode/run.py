@@ -87,7 +87,7 @@ def software_codec(plan: TranscodePlan) -> tuple[TranscodePlan, str | None]:
     """``plan`` as software can carry it out here: a target codec whose encoder this ffmpeg
     lacks (vp9 without libvpx, av1 without SVT-AV1) becomes h264, with why (None: unchanged)."""
     codec = plan.target_video_codec
-    if plan.decision not in ("all", "video") or codec == FALLBACK_CODEC:
+    if not plan.encodes_video or codec == FALLBACK_CODEC:
         return plan, None
     status = toolchain.probe_encoder(SOFTWARE.library(codec))
     if status.available:
