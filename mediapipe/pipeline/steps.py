@@ -24,16 +24,15 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from mediapipe.config import Config
 from mediapipe.library import storage
 from mediapipe.pipeline import motion
 from mediapipe.pipeline.state import AssetState, StageOutcome, Status
+from mediapipe.pipeline.transcoding import transcode_to
 from mediapipe.sources import Source
 
-__all__ = ["IMAGE_BUDGET", "PIPELINE", "VIDEO_BUDGET", "Budget", "Pipeline", "Progress", "Step",
-           "modes", "output", "thumbnail_targets"]
+__all__ = ["IMAGE_BUDGET", "PIPELINE", "VIDEO_BUDGET", "Budget", "Pipeline", "Progress", "Step"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float], None]
@@ -191,16 +190,6 @@ class Pipeline:
                     yield step, path
 
 
-def modes(cfg: Config) -> storage.Modes:
-    """The permission bits of what the steps write (``storage.fileMode``/``folderMode``)."""
-    return storage.Modes(cfg.storage.file_bits, cfg.storage.folder_bits)
-
-
-def output(cfg: Config) -> Callable[..., Any]:
-    """``storage.atomic_output`` with the configured modes (what a transcode writes through)."""
-    return functools.partial(storage.atomic_output, modes=modes(cfg))
-
-
 def _elapsed(started: float) -> float:
     return time.perf_counter() - started
 
@@ -243,25 +232,17 @@ def _load_transcoder() -> object:
     return plan, run
 
 
-def thumbnail_targets(state: AssetState, cfg: Config) -> dict[str, Path]:
-    """Where this asset's preview, thumbnail and (when it gets one) full-size image go, by
-    Immich's layout: every file the thumbnails step makes."""
-    from mediapipe.thumbnails.make import wants_fullsize
-
-    img, root = cfg.image, state.root_path
-
-    def path(derived: storage.Derived, fmt: str) -> Path:
-        return storage.derived_path(root, cfg.owner_id, state.asset_id, derived, fmt)
-
-    targets = {"preview": path(storage.Derived.PREVIEW, img.preview.format),
-               "thumbnail": path(storage.Derived.THUMBNAIL, img.thumbnail.format)}
-    if state.info is not None and wants_fullsize(state.info, cfg):
-        targets["fullsize"] = path(storage.Derived.FULLSIZE, img.fullsize.format)
-    return targets
+def _derived(state: AssetState, cfg: Config, kind: storage.Derived, ext: str) -> Path:
+    return storage.derived_path(state.root_path, cfg.owner_id, state.asset_id, kind, ext)
 
 
 def thumbnail_outputs(state: AssetState, cfg: Config) -> list[Path]:
-    return list(thumbnail_targets(state, cfg).values())
+    """Every file the thumbnails step makes of this asset (``output_formats``, the stage's
+    table of what it makes), at Immich's path for each."""
+    from mediapipe.thumbnails.make import output_formats
+
+    return [_derived(state, cfg, kind, fmt)
+            for kind, fmt in output_formats(state.info, cfg).items()]
 
 
 def thumbnails(state: AssetState, source: Source, cfg: Config,
@@ -272,16 +253,10 @@ def thumbnails(state: AssetState, source: Source, cfg: Config,
     assert state.info is not None  # ``needs`` metadata
     started = time.perf_counter()
     thumbs = make_thumbnails(source, state.info, cfg)
-    targets = thumbnail_targets(state, cfg)
-    made = {"preview": thumbs.preview, "thumbnail": thumbs.thumbnail,
-            "fullsize": thumbs.fullsize}
-    files: dict[Path, bytes] = {}
-    for name, target in targets.items():  # what the declaration names, and nothing else
-        encoded = made[name]
-        if encoded is not None:
-            files[target] = encoded.data
+    files = {_derived(state, cfg, kind, made.format): made.data
+             for kind, made in thumbs.outputs().items()}
     for target, data in files.items():
-        storage.atomic_write(target, data, modes=modes(cfg))
+        storage.atomic_write(target, data, modes=storage.Modes.of(cfg))
     details = {"thumbhash": thumbs.thumbhash, "colorspace": thumbs.colorspace}
     if thumbs.warnings:  # made despite a problem (a damaged JPEG): the asset says so
         details["warnings"] = "; ".join(thumbs.warnings)
@@ -292,15 +267,13 @@ def thumbnails(state: AssetState, source: Source, cfg: Config,
 
 
 def encoded_video(state: AssetState, cfg: Config) -> list[Path]:
-    return [storage.derived_path(state.root_path, cfg.owner_id, state.asset_id,
-                                 storage.Derived.ENCODED_VIDEO, "mp4")]
+    return [_derived(state, cfg, storage.Derived.ENCODED_VIDEO, "mp4")]
 
 
 def transcode(state: AssetState, source: Source, cfg: Config,
               progress: Progress | None) -> tuple[StageOutcome, AssetState]:
     """Transcode the video when the policy asks for it, down the accelerator fallback chain."""
     from mediapipe.transcode import plan as policy
-    from mediapipe.transcode import run as ffmpeg
 
     assert state.info is not None  # ``needs`` metadata
     started = time.perf_counter()
@@ -309,9 +282,8 @@ def transcode(state: AssetState, source: Source, cfg: Config,
         return StageOutcome(Status.SKIPPED, note="plays as it is: " + "; ".join(plan.reasons)), \
             state
     [target] = encoded_video(state, cfg)
-    result = ffmpeg.transcode(plan, source, target, output=output(cfg),
-                              accel=cfg.ffmpeg.accel, accel_decode=cfg.ffmpeg.accel_decode,
-                              progress=progress)
+    result = transcode_to(plan, source, target, modes=storage.Modes.of(cfg),
+                          progress=progress)
     note = "; ".join(f"{accel} skipped: {why}" for accel, why in result.skipped)
     fell_back = cfg.ffmpeg.accel != "disabled" and result.accel == "software" \
         and plan.encodes_video  # a warning in the log and in `ls`
