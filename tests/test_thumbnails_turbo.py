@@ -18,7 +18,8 @@ import simplejpeg  # type: ignore[import-untyped]
 from PIL import Image
 
 from mediapipe import colour
-from mediapipe.thumbnails.engine import PillowEngine, leaves_unchanged
+from mediapipe.thumbnails.cms import leaves_unchanged
+from mediapipe.thumbnails.engine import PillowEngine
 from mediapipe.thumbnails.geometry import dct_scale
 from mediapipe.thumbnails.turbo import Pixels, TurboEngine, lanczos, resample, with_icc
 
