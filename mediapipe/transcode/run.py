@@ -10,9 +10,9 @@ memory); a target codec whose software encoder this ffmpeg lacks (vp9, av1 where
 encoded as h264, each said once in the log and in ``skipped``. Software
 two-pass encodes run ffmpeg twice (``argv.two_pass``), sharing a pass log in a temp folder.
 Output goes
-to a temp file renamed on success and removed on failure (``storage.atomic_output``; unguarded for
-a CLI ``--out`` outside a media root). Does not own: what to run
-(``transcode``).
+to a temp file renamed on success and removed on failure, through the ``output`` the caller
+passes (``pipeline.transcoding.transcode_to``: ``storage.atomic_output``). Does not own: what to
+run (``plan``, ``argv``).
 
 Entry points: ``transcode``, ``run_ffmpeg``, ``TranscodeResult``, ``machine_here``.
 """
