@@ -50,6 +50,7 @@ __all__ = [
     "derived_path",
     "init_root",
     "inside",
+    "make_folders",
     "marked",
     "open_own",
     "refuse_link",
@@ -239,7 +240,9 @@ def _contained_folder(guard: Path, folder: Path, target: Path, mode: int) -> Non
         raise PathEscape(target, f"{folder} resolves outside {real_guard}; nothing written")
 
 
-def _make_folder(folder: Path, mode: int) -> None:
+def make_folders(folder: Path, mode: int) -> None:
+    """Make ``folder`` and the folders above it that are missing, each given ``mode`` whatever
+    the umask (``Modes.folder``)."""
     missing = [p for p in (folder, *folder.parents) if not p.exists()]
     for path in reversed(missing):
         with contextlib.suppress(FileExistsError):
@@ -265,7 +268,7 @@ def atomic_output(target: str | Path, *, guarded: bool = True,
         if guarded:
             _contained_folder(require_marker(target), target.parent, target, modes.folder)
         else:
-            _make_folder(target.parent, modes.folder)
+            make_folders(target.parent, modes.folder)
     except OSError as exc:
         raise _unwritable(target, exc) from exc
     sweep_folders([target])
