@@ -11,9 +11,11 @@ rule ``ingest --missing`` and ``catalog check`` share); and ``PIPELINE``, the pr
 driver is handed a ``Pipeline``: the in-process one (``drive.process_asset``,
 ``local.LocalRunner``), the Celery one (``workers.app.make_app``), the catalog's schema and the
 CLI. Adding a step, a queue or an output is one declaration here (or in a ``Pipeline`` of a
-test's own). Each step function is the only place that composes its stage with storage; it may
-raise, and the driver turns any exception into a failed ``StageOutcome``.
-Does not own: skip rules common to every step and error containment (``drive``).
+test's own). Each step function is the only place that composes its stage with storage (a
+transcode through ``transcoding.transcode_to``; the thumbnails written as the stage's
+``output_formats`` table declares them); it may raise, and the driver turns any exception into a
+failed ``StageOutcome``. Does not own: skip rules common to every step and error containment
+(``drive``).
 """
 
 from __future__ import annotations
