@@ -3,8 +3,10 @@
 Owns: the supported extensions (Immich's list), their kind (image, video, sidecar, raw: camera
 sensor data, which libraw decodes; a PSD is an image with a composite, not a RAW) and MIME type,
 the canonical spelling of an extension, and the one rule for which XMP sidecar belongs to a
-media file (``sidecar_names``; ``find_sidecar`` on disk, ``sidecar_among`` in a listing). Does not
-own: sniffing content (the metadata stage decides whether the bytes match the name).
+media file (``sidecar_names``; ``find_sidecar`` on disk, ``sidecar_among`` in a listing); the
+kinds of file derived from an asset (``Derived``: Immich's top folder and name suffix of each,
+which the stages name their outputs by and ``library.storage`` makes paths of). Does not own:
+sniffing content (the metadata stage decides whether the bytes match the name).
 """
 
 from __future__ import annotations
@@ -14,14 +16,25 @@ import os
 from collections.abc import Container
 from pathlib import Path, PurePath
 
-__all__ = ["Kind", "canonical_extension", "find_sidecar", "is_raw", "kind_of", "mime_type",
-           "sidecar_among", "sidecar_names", "supported"]
+__all__ = ["Derived", "Kind", "canonical_extension", "find_sidecar", "is_raw", "kind_of",
+           "mime_type", "sidecar_among", "sidecar_names", "supported"]
 
 
 class Kind(enum.StrEnum):
     IMAGE = "image"
     VIDEO = "video"
     SIDECAR = "sidecar"
+
+
+class Derived(enum.Enum):
+    """The files mediapipe derives from an asset: (top folder, name suffix), Immich's names
+    (``StorageCore.getImagePath``, ``getEncodedVideoPath``, the motion part's ``-MP``)."""
+
+    PREVIEW = ("thumbs", "-preview")
+    THUMBNAIL = ("thumbs", "-thumbnail")
+    FULLSIZE = ("thumbs", "-fullsize")
+    ENCODED_VIDEO = ("encoded-video", "")
+    MOTION_PART = ("encoded-video", "-MP")
 
 
 _RAW = {

@@ -542,3 +542,21 @@ def test_a_copied_original_keeps_its_mode(media_root: Path, other_fs: Path) -> N
     p = placement.place_file(src, owner(media_root) / "a.jpg", inside=owner(media_root),
                              move=True)
     assert p.target.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_folders_made_for_an_original_get_the_folder_mode_whatever_the_umask(
+        media_root: Path, tmp_path: Path) -> None:
+    """``storage.folderMode`` governs every folder mediapipe makes in the media root,
+    ``library/`` included; the original keeps its own mode."""
+    src = tmp_path / "a.jpg"
+    src.write_bytes(A)
+    src.chmod(0o600)
+    cfg = with_template("{{y}}/{{filename}}").replace(
+        storage=dataclasses.replace(CFG.storage, folder_mode="0750"))
+    old = os.umask(0o077)
+    try:
+        [placed] = importer.import_files([src], media_root, cfg, reader=known_reader).placements
+    finally:
+        os.umask(old)
+    assert placed.target.parent.stat().st_mode & 0o777 == 0o750
+    assert placed.target.stat().st_mode & 0o777 == 0o600

@@ -18,6 +18,7 @@ from fixtures import thumbnails as tfx
 from mediapipe import colour, formats
 from mediapipe.config import Config, ImageConfig, ImageOutput
 from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
+from mediapipe.formats import Derived
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.thumbnails import make
 from mediapipe.thumbnails.engine import ImageEngine, PillowEngine
@@ -271,6 +272,20 @@ def test_fullsize_is_made_only_for_formats_browsers_cannot_show(tmp_path: Path) 
     assert heic.fullsize is not None and heic.fullsize.size == (384, 512)
     assert decoded(heic.fullsize.data).format == "JPEG"
     assert thumbs(images.jpeg(tmp_path / "a.jpg"), cfg).fullsize is None
+
+
+def test_what_is_made_is_the_one_table_of_outputs_by_kind_and_format(tmp_path: Path) -> None:
+    """``output_formats`` (what the thumbnails step declares it makes) and what
+    ``make_thumbnails`` made (``outputs()``) are one table: a HEIC gets a full-size JPEG when
+    ``image.fullsize`` is on, a JPEG never, and without metadata only the two every asset gets."""
+    cfg = Config.from_dict({"image": {"fullsize": {"enabled": True}}})
+    both = {Derived.PREVIEW: "jpeg", Derived.THUMBNAIL: "webp"}
+    for path, expected in ((images.heic(tmp_path / "a.heic"), {**both, Derived.FULLSIZE: "jpeg"}),
+                           (images.jpeg(tmp_path / "b.jpg"), both)):
+        made = thumbs(path, cfg).outputs()
+        assert {kind: image.format for kind, image in made.items()} == expected
+        assert make.output_formats(info_for(path), cfg) == expected
+    assert make.output_formats(None, cfg) == both
 
 
 def test_pixel_limit_refuses_before_decoding(tmp_path: Path) -> None:

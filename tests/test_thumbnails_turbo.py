@@ -1,5 +1,6 @@
 """TurboEngine's own parts: the DCT scale it decodes at, orientation as Pillow's, ICC in JPEG,
-the peak memory of a 50 MP JPEG.
+the peak memory of a 50 MP JPEG. (Colour conversion, which both engines share, is
+``test_thumbnails_cms``.)
 
 The behaviour of the whole stage on this engine is ``test_thumbnails`` (every case runs on each
 engine); these pin what is particular to it.
@@ -17,8 +18,7 @@ import pytest
 import simplejpeg  # type: ignore[import-untyped]
 from PIL import Image
 
-from mediapipe import colour
-from mediapipe.thumbnails.engine import PillowEngine, leaves_unchanged
+from mediapipe.thumbnails.engine import PillowEngine
 from mediapipe.thumbnails.geometry import dct_scale
 from mediapipe.thumbnails.turbo import Pixels, TurboEngine, lanczos, resample, with_icc
 
@@ -144,13 +144,3 @@ def test_a_50_mp_jpeg_peaks_under_150_mb(tmp_path: Path) -> None:
     width, height, peak_mb = map(int, out)
     assert (width, height) == (2160, 1440)
     assert peak_mb <= 150
-
-
-@pytest.mark.parametrize(("icc", "space", "unchanged"), [
-    pytest.param(colour.display_p3_icc(), colour.Space.P3, True, id="display-p3-kept-as-p3"),
-    pytest.param(colour.display_p3_icc(), colour.Space.SRGB, False, id="display-p3-to-srgb"),
-    pytest.param(colour.srgb_icc(), colour.Space.P3, False, id="srgb-profile-to-p3"),
-])
-def test_a_profile_already_in_the_output_space_costs_no_transform(
-        icc: bytes, space: colour.Space, unchanged: bool) -> None:
-    assert leaves_unchanged(icc, space) is unchanged

@@ -102,6 +102,7 @@ def test_decision_follows_immich_policy(info: MediaInfo, settings: dict[str, Any
     plan = plan_transcode(info, _cfg(**settings))
     assert plan.decision == decision
     assert any(reason in r for r in plan.reasons), plan.reasons
+    assert plan.encodes_video is (decision in ("all", "video"))  # else the stream is copied
 
 
 def test_default_audio_stream_is_default_disposition_else_highest_bitrate() -> None:

@@ -1,9 +1,10 @@
 """The library wing: the media root on disk and the originals placed in it.
 
 Modules: ``storage`` (folders, ``.immich`` markers, atomic writes, Immich's derived paths),
-``temps`` (writes in progress), ``stamps`` (which source an output was made from),
-``placement`` (verified move/copy of originals), ``imports`` (``mediapipe import`` and
-``migrate`` by the storage template), ``upgrade`` (an older layout brought up to date).
+``own`` (the media root's own files, never opened through a link), ``temps`` (writes in
+progress), ``stamps`` (which source an output was made from), ``placement`` (verified
+move/copy of originals), ``imports`` (``mediapipe import`` and ``migrate`` by the storage
+template), ``upgrade`` (an older layout brought up to date).
 Public names (imported on first use): ``init_root``, ``verify_root``, ``require_root``,
 ``atomic_write``, ``derived_path``, ``Derived``.
 """

@@ -178,6 +178,7 @@ class _Run:
     verify: bool
     dry_run: bool
     names: _Names
+    modes: storage.Modes  # the folders made for the originals get ``storage.folderMode``
     swept: set[Path] = dataclasses.field(default_factory=set)
     planned: set[Path] = dataclasses.field(default_factory=set)
 
@@ -200,7 +201,7 @@ class _Run:
             self.swept.add(target.parent)
         placed = placement.place_file(
             path, target, inside=self.owner, move=move, sha1=sha1, sidecar=find_sidecar(path),
-            verify=self.verify, dry_run=self.dry_run, reserved=self.planned)
+            verify=self.verify, dry_run=self.dry_run, reserved=self.planned, modes=self.modes)
         if self.dry_run:
             self.planned.add(placed.target)
         return placed
@@ -209,7 +210,7 @@ class _Run:
 def _start(root: Path, cfg: Config, reader: Reader, dry_run: bool) -> _Run:
     owner = _owner_folder(root, cfg)
     return _Run(owner, _layout(cfg), reader, cfg.storage_template.hash_verification_enabled,
-                dry_run, _Names(owner, dry_run))
+                dry_run, _Names(owner, dry_run), storage.Modes.of(cfg))
 
 
 def import_files(sources: Iterable[Path], root: Path, cfg: Config, *, move: bool = False,

@@ -36,12 +36,12 @@ class PlaceAction(enum.StrEnum):
 
 @dataclasses.dataclass(frozen=True)
 class Placement:
-    """Where one file went (or, in a dry run, would go) and how; ``sidecar_*`` None when none."""
+    """Where one file went (or, in a dry run, would go) and how; ``sidecar_target`` None when
+    it has no sidecar."""
 
     source: Path
     target: Path
     action: PlaceAction
-    sidecar_source: Path | None = None
     sidecar_target: Path | None = None
 
 
@@ -164,7 +164,8 @@ def _put(source: Path, final: Path, *, move: bool, sha1: str | None, verify: boo
 
 def place_file(source: str | Path, target: str | Path, *, inside: str | Path, move: bool,
                sha1: str | None = None, sidecar: str | Path | None = None, verify: bool = True,
-               dry_run: bool = False, reserved: Collection[Path] = ()) -> Placement:
+               dry_run: bool = False, reserved: Collection[Path] = (),
+               modes: storage.Modes = storage.DEFAULT_MODES) -> Placement:
     """Put ``source`` at ``target`` (or its first free ``+N``) inside the folder ``inside``.
 
     Never overwrites, never leaves a half file, and is safe to repeat after a crash: a file
@@ -172,7 +173,8 @@ def place_file(source: str | Path, target: str | Path, *, inside: str | Path, mo
     is a hard link then an unlink; otherwise the bytes are copied to a temp file beside the
     target, fsynced, checked (size, and sha1 when ``verify``), given the source's mtime and
     linked in. The sidecar is placed first (as ``<target>.xmp``) and removed last, so a crash
-    never separates them. ``reserved`` places count as taken (a dry run's earlier plans).
+    never separates them. ``reserved`` places count as taken (a dry run's earlier plans). The
+    folders made for it get ``modes.folder``; the file keeps its own mode.
     Nothing is written when it raises ``StorageOffline`` (the marker is missing, the disk
     fails), ``PathEscape`` (``target`` resolves outside ``inside``) or ``IntegrityError`` (the
     copy differs from the source).
@@ -190,8 +192,8 @@ def place_file(source: str | Path, target: str | Path, *, inside: str | Path, mo
             action = (PlaceAction.ALREADY_PLACED if already
                       else PlaceAction.MOVED if move else PlaceAction.COPIED)
             if dry_run:
-                return Placement(source, final, action, side_src, side_dst)
-            final.parent.mkdir(parents=True, exist_ok=True)
+                return Placement(source, final, action, side_dst)
+            storage.make_folders(final.parent, modes.folder)
             if not storage.inside(os.path.realpath(final.parent), real_inside):
                 raise PathEscape(final, f"resolves outside {inside}; refused")
             try:
@@ -212,7 +214,7 @@ def place_file(source: str | Path, target: str | Path, *, inside: str | Path, mo
             _unlink_if_other(source, final)
     except OSError as exc:
         raise StorageOffline(target, f"cannot place {source}: {exc.strerror or exc}") from exc
-    return Placement(source, final, action, side_src, side_dst)
+    return Placement(source, final, action, side_dst)
 
 
 def _unlink_if_other(source: Path, placed: Path) -> None:

@@ -1,22 +1,20 @@
 """The media root on disk: its folders, their ``.immich`` markers, and every write into them.
 
 Owns: the layout (``library/ thumbs/ encoded-video/ profile/``, each guarded by a ``.immich``
-marker), Immich's paths for derived files, creating and verifying markers, and atomic writes
-(temp file in the same folder, fsync, rename) that refuse to write where the guarding marker is
-missing: an unmounted disk must not fill its mount point. Does not own: what is written (stages
-make bytes) or when (``pipeline``).
+marker), Immich's paths for derived files (``derived_path`` of a ``formats.Derived`` kind),
+creating and verifying markers, the modes files and folders are written with (``Modes``; ``of``
+a config: ``storage.fileMode``, ``storage.folderMode``), and atomic writes (temp file in the
+same folder, fsync, rename) that refuse to write where the guarding marker is missing: an
+unmounted disk must not fill its mount point. Does not own: what is written (stages make bytes)
+or when (``pipeline``).
 
 Writes stay below the real media root: no folder between a guarded folder (``thumbs/`` …) and a
 file written there may be a symbolic link (``PathEscape``), and the marker is read in the folder
 the guard resolves to. Files get ``Modes.file`` (0644) and the folders made for them
 ``Modes.folder`` (0755), whatever the umask. Temp files are named and swept by ``temps``; which
-source an output was made from is ``stamps``'.
-
-The media root's own files (the lock, ``catalog.db`` and the files SQLite keeps beside it, the
-import ledger, temp files) follow one rule, ``open_own`` (``refuse_link`` where another program,
-SQLite, opens the file itself): never opened through a symbolic link, never one that is not a
-regular file or that has another name (a hard link to a file elsewhere), so a link planted in
-the media root cannot make mediapipe write outside it (``PathEscape``).
+source an output was made from is ``stamps``'. The media root's own files (the lock, the
+catalog, the import ledger, temp files) are opened by ``own``'s one rule (``open_own``,
+``refuse_link``, named here too): never through a link.
 
 Entry points: ``init_root``, ``verify_root``, ``require_root``, ``atomic_write``, ``atomic_output``,
 ``derived_path``, ``open_own``, ``refuse_link``. Placing originals in ``library/`` is
@@ -26,16 +24,20 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import enum
-import errno
 import os
 import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mediapipe.errors import MediaError, PathEscape, StorageOffline, from_os_error
+from mediapipe.formats import Derived
+from mediapipe.library.own import FILE_MODE, open_own, refuse_link
 from mediapipe.library.temps import sweep_folders, temp_path_for
+
+if TYPE_CHECKING:
+    from mediapipe.config import Config
 
 __all__ = [
     "FOLDERS",
@@ -48,6 +50,7 @@ __all__ = [
     "derived_path",
     "init_root",
     "inside",
+    "make_folders",
     "marked",
     "open_own",
     "refuse_link",
@@ -76,22 +79,17 @@ def inside(real: str | Path, real_root: str | Path) -> bool:
 class Modes:
     """The permission bits of what is written, set explicitly (the umask does not decide)."""
 
-    file: int = 0o644
+    file: int = FILE_MODE
     folder: int = 0o755
+
+    @classmethod
+    def of(cls, cfg: Config) -> Modes:
+        """The modes ``storage.fileMode`` and ``storage.folderMode`` set: what every step writes
+        into the media root with."""
+        return cls(cfg.storage.file_bits, cfg.storage.folder_bits)
 
 
 DEFAULT_MODES = Modes()
-
-
-class Derived(enum.Enum):
-    """The files mediapipe derives from an asset: (top folder, name suffix), Immich's names
-    (``StorageCore.getImagePath``, ``getEncodedVideoPath``, the motion part's ``-MP``)."""
-
-    PREVIEW = ("thumbs", "-preview")
-    THUMBNAIL = ("thumbs", "-thumbnail")
-    FULLSIZE = ("thumbs", "-fullsize")
-    ENCODED_VIDEO = ("encoded-video", "")
-    MOTION_PART = ("encoded-video", "-MP")
 
 
 def derived_path(root: str | Path, owner: str, asset_id: str, kind: Derived, ext: str) -> Path:
@@ -107,63 +105,6 @@ class FolderStatus:
     ok: bool
     problem: str = ""
     exit_code: int = 0  # StorageOffline's (marker gone) or PermissionDenied's (not writable)
-
-
-def _not_own(st: os.stat_result) -> str | None:
-    """Why a file that is there may not be written as one of the media root's own, or None."""
-    if stat.S_ISLNK(st.st_mode):
-        return "is a symbolic link"
-    if not stat.S_ISREG(st.st_mode):
-        return "is not a regular file"
-    if st.st_nlink > 1:
-        return f"has {st.st_nlink - 1} other name(s) (a hard link)"
-    return None
-
-
-def _escape(path: Path, why: str) -> PathEscape:
-    return PathEscape(path, f"{why}: the media root's own files are never written through a "
-                            "link (it could lead outside the media root); remove it; nothing "
-                            "written")
-
-
-def refuse_link(path: str | Path) -> None:
-    """``PathEscape`` when ``path`` is there and is not a plain file of its own (a symbolic or
-    hard link, a FIFO …): the check before another program (SQLite) opens it for writing. A
-    folder there is left to that program to refuse in its own words."""
-    path = Path(path)
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise from_os_error(path, exc, writing=True) from exc
-    if not stat.S_ISDIR(st.st_mode) and (why := _not_own(st)) is not None:
-        raise _escape(path, why)
-
-
-def open_own(path: str | Path, flags: int, mode: int = DEFAULT_MODES.file) -> int:
-    """Open one of the media root's own files for writing (``os.open`` flags; ``O_CREAT`` to
-    make it), never through a link: ``PathEscape`` for a symbolic link (``O_NOFOLLOW``), a file
-    that is not regular (a FIFO does not block: ``O_NONBLOCK``) or has another name. Returns
-    the descriptor; other ``OSError``s are the caller's."""
-    path = Path(path)
-    try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP or (exc.errno == errno.ENXIO and path.is_fifo()):
-            raise _escape(path, "is a symbolic link" if exc.errno == errno.ELOOP
-                          else "is not a regular file") from exc
-        raise
-    try:
-        why = _not_own(os.fstat(fd))
-    except OSError:
-        os.close(fd)
-        raise
-    if why is not None:
-        os.close(fd)
-        raise _escape(path, why)
-    os.set_blocking(fd, True)
-    return fd
 
 
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL  # a temp file: a new name, never an old one
@@ -299,7 +240,9 @@ def _contained_folder(guard: Path, folder: Path, target: Path, mode: int) -> Non
         raise PathEscape(target, f"{folder} resolves outside {real_guard}; nothing written")
 
 
-def _make_folder(folder: Path, mode: int) -> None:
+def make_folders(folder: Path, mode: int) -> None:
+    """Make ``folder`` and the folders above it that are missing, each given ``mode`` whatever
+    the umask (``Modes.folder``)."""
     missing = [p for p in (folder, *folder.parents) if not p.exists()]
     for path in reversed(missing):
         with contextlib.suppress(FileExistsError):
@@ -325,7 +268,7 @@ def atomic_output(target: str | Path, *, guarded: bool = True,
         if guarded:
             _contained_folder(require_marker(target), target.parent, target, modes.folder)
         else:
-            _make_folder(target.parent, modes.folder)
+            make_folders(target.parent, modes.folder)
     except OSError as exc:
         raise _unwritable(target, exc) from exc
     sweep_folders([target])

@@ -4,8 +4,9 @@ Modules: ``state`` (what travels between steps: ``Asset``, ``AssetState``, ``Sta
 ``AssetResult``), ``steps`` (the pipeline as a value: ``Step``, ``Pipeline``, the product's
 ``PIPELINE``), ``drive`` (the rules every step shares, ``run_step``, and the in-process driver
 ``process_asset``), ``local`` (the embedded runner: a process pool over ``process_asset``),
-``motion`` (the motion step), ``files`` (one file outside any media root, for the CLI's
-``thumbnail`` and ``transcode``). The Celery driver lives in ``workers/``; nothing here imports
+``motion`` (the motion step), ``transcoding`` (``transcode_to``: a transcode carried out into
+a file), ``files`` (one file outside any media root, for the CLI's ``thumbnail`` and
+``transcode``). The Celery driver lives in ``workers/``; nothing here imports
 it. Config and paths are passed in; nothing here reads the environment.
 """
 

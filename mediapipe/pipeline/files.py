@@ -16,7 +16,6 @@ Entry points: ``thumbnail_file``, ``plan_file``, ``plan_media``, ``transcode_fil
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from mediapipe.config import Config
 from mediapipe.library import storage
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.metadata.read import read_metadata
+from mediapipe.pipeline.transcoding import transcode_to
 from mediapipe.transcode import plan as stage
 from mediapipe.transcode import run as ffmpeg_run
 from mediapipe.transcode.accelerator import Machine
@@ -36,9 +36,6 @@ if TYPE_CHECKING:  # the transcode commands never load the image stack
 
 __all__ = ["ChainLink", "FilePlan", "ThumbnailFiles", "WrittenImage", "plan_file", "plan_media",
            "thumbnail_file", "transcode_file"]
-
-_UNGUARDED = functools.partial(storage.atomic_output, guarded=False)
-
 
 @dataclasses.dataclass(frozen=True)
 class WrittenImage:
@@ -113,9 +110,8 @@ class FilePlan:
 
     source: Path
     output: Path
-    plan: stage.TranscodePlan
+    plan: stage.TranscodePlan  # its ``ffmpeg`` settings: whether to decode in hardware too
     accel: str
-    accel_decode: bool
     command: tuple[str, ...]  # the first link's; empty when the decision is "none"
     chain: tuple[ChainLink, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()
@@ -167,14 +163,14 @@ def plan_media(info: MediaInfo, source: Path, out: str | Path, cfg: Config,
     machine = machine or ffmpeg_run.machine_here(ff.preferred_hw_device)
     plan = stage.plan_transcode(info, cfg)
     if plan.decision == "none":
-        return FilePlan(source, output, plan, accel, ff.accel_decode, ())
+        return FilePlan(source, output, plan, accel, ())
     links, skipped = fallback_chain(plan, accel, ff.accel_decode, machine)
     chain = []
     for link in links:
         parts = build_parts(plan, source, output, link, machine, verbose=verbose)
         chain.append(ChainLink(link.name, parts.input_options, parts.output_options,
                                parts.argv))
-    return FilePlan(source, output, plan, accel, ff.accel_decode, chain[0].command,
+    return FilePlan(source, output, plan, accel, chain[0].command,
                     tuple(chain), tuple(skipped), two_pass(plan, links[0]))
 
 
@@ -189,6 +185,5 @@ def transcode_file(planned: FilePlan,
         raise ValueError(f"{planned.source}: nothing to transcode")
     if planned.replaces_source:
         raise ValueError(f"{planned.source}: the output would replace the input")
-    return ffmpeg_run.transcode(planned.plan, planned.source, planned.output, output=_UNGUARDED,
-                                accel=planned.accel, accel_decode=planned.accel_decode,
-                                progress=progress)
+    return transcode_to(planned.plan, planned.source, planned.output, guarded=False,
+                        accel=planned.accel, progress=progress)

@@ -14,7 +14,6 @@ declaration helpers (``steps``).
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,13 +24,10 @@ from mediapipe.identity import motion_part_id
 from mediapipe.library import storage
 from mediapipe.metadata import motion
 from mediapipe.pipeline.state import AssetState, StageOutcome, Status
+from mediapipe.pipeline.transcoding import transcode_to
 from mediapipe.sources import Source
 
 __all__ = ["applies", "extract", "outputs"]
-
-
-def _modes(cfg: Config) -> storage.Modes:
-    return storage.Modes(cfg.storage.file_bits, cfg.storage.folder_bits)
 
 
 def applies(state: AssetState) -> bool:
@@ -71,7 +67,6 @@ def extract(state: AssetState, source: Source, cfg: Config,
             progress: Callable[[float], None] | None) -> tuple[StageOutcome, AssetState]:
     from mediapipe.metadata.video import read_video
     from mediapipe.transcode import plan as policy
-    from mediapipe.transcode import run as ffmpeg
 
     assert state.info is not None  # ``needs`` metadata
     started = time.perf_counter()
@@ -84,7 +79,7 @@ def extract(state: AssetState, source: Source, cfg: Config,
         return StageOutcome(Status.SKIPPED, note="no embedded video found"), state
     target = _part_path(state, cfg, storage.Derived.MOTION_PART)
     try:
-        with storage.atomic_output(target, modes=_modes(cfg)) as tmp:
+        with storage.atomic_output(target, modes=storage.Modes.of(cfg)) as tmp:
             _copy_range(source, part.offset, part.length, tmp)
             try:
                 video = read_video(tmp)  # PyAV reads it by its content: it must be a video
@@ -102,11 +97,8 @@ def extract(state: AssetState, source: Source, cfg: Config,
     plan = policy.plan_transcode(video, cfg)
     if plan.decision != "none":
         encoded = _part_path(state, cfg, storage.Derived.ENCODED_VIDEO)
-        result = ffmpeg.transcode(plan, target, encoded,
-                                  output=functools.partial(storage.atomic_output,
-                                                           modes=_modes(cfg)),
-                                  accel=cfg.ffmpeg.accel, accel_decode=cfg.ffmpeg.accel_decode,
-                                  progress=progress)
+        result = transcode_to(plan, target, encoded, modes=storage.Modes.of(cfg),
+                              progress=progress)
         outputs_.append(str(encoded))
         encoder = result.encoder
     return StageOutcome(Status.DONE, tuple(outputs_), encoder=encoder,

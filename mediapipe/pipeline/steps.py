@@ -6,14 +6,16 @@ output it makes (``outputs``: made from the source as it is now, they mean "alre
 what it provides to the catalog (``provides``: ``"metadata"`` for the step whose ``MediaInfo``
 the catalog keeps), whether it may decline (nothing to make: a video that plays as is), and its
 function over an ``AssetState`` and the held ``Source``); ``Pipeline`` (the ordered steps, their
-queues, budgets and GPU queue; the walk ``next_step``/``is_due``; ``missing_outputs``, the one
+queues and GPU queue; the walk ``next_step``/``is_due``; ``missing_outputs``, the one
 rule ``ingest --missing`` and ``catalog check`` share); and ``PIPELINE``, the product's. Every
 driver is handed a ``Pipeline``: the in-process one (``drive.process_asset``,
 ``local.LocalRunner``), the Celery one (``workers.app.make_app``), the catalog's schema and the
 CLI. Adding a step, a queue or an output is one declaration here (or in a ``Pipeline`` of a
-test's own). Each step function is the only place that composes its stage with storage; it may
-raise, and the driver turns any exception into a failed ``StageOutcome``.
-Does not own: skip rules common to every step and error containment (``drive``).
+test's own). Each step function is the only place that composes its stage with storage (a
+transcode through ``transcoding.transcode_to``; the thumbnails written as the stage's
+``output_formats`` table declares them); it may raise, and the driver turns any exception into a
+failed ``StageOutcome``. Does not own: skip rules common to every step and error containment
+(``drive``).
 """
 
 from __future__ import annotations
@@ -24,16 +26,15 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from mediapipe.config import Config
 from mediapipe.library import storage
 from mediapipe.pipeline import motion
 from mediapipe.pipeline.state import AssetState, StageOutcome, Status
+from mediapipe.pipeline.transcoding import transcode_to
 from mediapipe.sources import Source
 
-__all__ = ["IMAGE_BUDGET", "PIPELINE", "VIDEO_BUDGET", "Budget", "Pipeline", "Progress", "Step",
-           "modes", "output", "thumbnail_targets"]
+__all__ = ["IMAGE_BUDGET", "PIPELINE", "VIDEO_BUDGET", "Budget", "Pipeline", "Progress", "Step"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float], None]
@@ -117,7 +118,7 @@ class Step:
 
 @dataclasses.dataclass(frozen=True)
 class Pipeline:
-    """The steps in order and what follows from them: queues, budgets, the GPU queue."""
+    """The steps in order and what follows from them: their queues, the GPU queue."""
 
     steps: tuple[Step, ...]
     gpu_queue: str = "video"  # the queue GPU machines serve (their concurrency: NVENC sessions)
@@ -144,10 +145,6 @@ class Pipeline:
     def queues(self) -> tuple[str, ...]:
         """Every queue a step is served on, in pipeline order (the first: where runs start)."""
         return tuple(dict.fromkeys(s.queue for s in self.steps))
-
-    @functools.cached_property
-    def budgets(self) -> tuple[Budget, ...]:
-        return tuple(dict.fromkeys(s.budget for s in self.steps))
 
     @functools.cached_property
     def metadata_step(self) -> Step:
@@ -195,16 +192,6 @@ class Pipeline:
                     yield step, path
 
 
-def modes(cfg: Config) -> storage.Modes:
-    """The permission bits of what the steps write (``storage.fileMode``/``folderMode``)."""
-    return storage.Modes(cfg.storage.file_bits, cfg.storage.folder_bits)
-
-
-def output(cfg: Config) -> Callable[..., Any]:
-    """``storage.atomic_output`` with the configured modes (what a transcode writes through)."""
-    return functools.partial(storage.atomic_output, modes=modes(cfg))
-
-
 def _elapsed(started: float) -> float:
     return time.perf_counter() - started
 
@@ -247,25 +234,17 @@ def _load_transcoder() -> object:
     return plan, run
 
 
-def thumbnail_targets(state: AssetState, cfg: Config) -> dict[str, Path]:
-    """Where this asset's preview, thumbnail and (when it gets one) full-size image go, by
-    Immich's layout: every file the thumbnails step makes."""
-    from mediapipe.thumbnails.make import wants_fullsize
-
-    img, root = cfg.image, state.root_path
-
-    def path(derived: storage.Derived, fmt: str) -> Path:
-        return storage.derived_path(root, cfg.owner_id, state.asset_id, derived, fmt)
-
-    targets = {"preview": path(storage.Derived.PREVIEW, img.preview.format),
-               "thumbnail": path(storage.Derived.THUMBNAIL, img.thumbnail.format)}
-    if state.info is not None and wants_fullsize(state.info, cfg):
-        targets["fullsize"] = path(storage.Derived.FULLSIZE, img.fullsize.format)
-    return targets
+def _derived(state: AssetState, cfg: Config, kind: storage.Derived, ext: str) -> Path:
+    return storage.derived_path(state.root_path, cfg.owner_id, state.asset_id, kind, ext)
 
 
 def thumbnail_outputs(state: AssetState, cfg: Config) -> list[Path]:
-    return list(thumbnail_targets(state, cfg).values())
+    """Every file the thumbnails step makes of this asset (``output_formats``, the stage's
+    table of what it makes), at Immich's path for each."""
+    from mediapipe.thumbnails.make import output_formats
+
+    return [_derived(state, cfg, kind, fmt)
+            for kind, fmt in output_formats(state.info, cfg).items()]
 
 
 def thumbnails(state: AssetState, source: Source, cfg: Config,
@@ -276,16 +255,10 @@ def thumbnails(state: AssetState, source: Source, cfg: Config,
     assert state.info is not None  # ``needs`` metadata
     started = time.perf_counter()
     thumbs = make_thumbnails(source, state.info, cfg)
-    targets = thumbnail_targets(state, cfg)
-    made = {"preview": thumbs.preview, "thumbnail": thumbs.thumbnail,
-            "fullsize": thumbs.fullsize}
-    files: dict[Path, bytes] = {}
-    for name, target in targets.items():  # what the declaration names, and nothing else
-        encoded = made[name]
-        if encoded is not None:
-            files[target] = encoded.data
+    files = {_derived(state, cfg, kind, made.format): made.data
+             for kind, made in thumbs.outputs().items()}
     for target, data in files.items():
-        storage.atomic_write(target, data, modes=modes(cfg))
+        storage.atomic_write(target, data, modes=storage.Modes.of(cfg))
     details = {"thumbhash": thumbs.thumbhash, "colorspace": thumbs.colorspace}
     if thumbs.warnings:  # made despite a problem (a damaged JPEG): the asset says so
         details["warnings"] = "; ".join(thumbs.warnings)
@@ -296,15 +269,13 @@ def thumbnails(state: AssetState, source: Source, cfg: Config,
 
 
 def encoded_video(state: AssetState, cfg: Config) -> list[Path]:
-    return [storage.derived_path(state.root_path, cfg.owner_id, state.asset_id,
-                                 storage.Derived.ENCODED_VIDEO, "mp4")]
+    return [_derived(state, cfg, storage.Derived.ENCODED_VIDEO, "mp4")]
 
 
 def transcode(state: AssetState, source: Source, cfg: Config,
               progress: Progress | None) -> tuple[StageOutcome, AssetState]:
     """Transcode the video when the policy asks for it, down the accelerator fallback chain."""
     from mediapipe.transcode import plan as policy
-    from mediapipe.transcode import run as ffmpeg
 
     assert state.info is not None  # ``needs`` metadata
     started = time.perf_counter()
@@ -313,12 +284,11 @@ def transcode(state: AssetState, source: Source, cfg: Config,
         return StageOutcome(Status.SKIPPED, note="plays as it is: " + "; ".join(plan.reasons)), \
             state
     [target] = encoded_video(state, cfg)
-    result = ffmpeg.transcode(plan, source, target, output=output(cfg),
-                              accel=cfg.ffmpeg.accel, accel_decode=cfg.ffmpeg.accel_decode,
-                              progress=progress)
+    result = transcode_to(plan, source, target, modes=storage.Modes.of(cfg),
+                          progress=progress)
     note = "; ".join(f"{accel} skipped: {why}" for accel, why in result.skipped)
     fell_back = cfg.ffmpeg.accel != "disabled" and result.accel == "software" \
-        and plan.decision in ("all", "video")  # a warning in the log and in `ls`
+        and plan.encodes_video  # a warning in the log and in `ls`
     if fell_back:
         log.warning("%s: encoded in software, not %s (%s)", state.source_path,
                     cfg.ffmpeg.accel, note)

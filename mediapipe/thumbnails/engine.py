@@ -2,12 +2,12 @@
 
 Owns: the ``ImageEngine`` Protocol (open a header, reduced decode, resize, colour conversion,
 orient, encode, pixels out) and ``PillowEngine`` (Pillow with its AVIF and JPEG XL plugins,
-pillow-heif for HEIC, ImageCms): JPEG DCT scaling via ``draft()``, damaged files decoded as far
-as their data goes (as libvips does with ``fail=false``; a note on the header says so), mode
+pillow-heif for HEIC): JPEG DCT scaling via ``draft()``, damaged files decoded as far as their
+data goes (as libvips does with ``fail=false``; a note on the header says so), mode
 normalisation (palette, 16-bit, CMYK, grey), first non-blank frame of animations, the composite
-of a PSD, ICC conversion to sRGB or Display P3. Does not own: sizes, limits or the order of
-the steps (``make``); reading profiles or choosing the output space (``colour``); video
-(``videoframe``).
+of a PSD. Does not own: ICC conversion to sRGB or Display P3 (``cms``); sizes, limits or the
+order of the steps (``make``); reading profiles or choosing the output space (``colour``);
+video (``videoframe``).
 
 Entry points: ``ImageEngine``, ``PillowEngine``, ``Header``.
 """
@@ -15,27 +15,26 @@ Entry points: ``ImageEngine``, ``PillowEngine``, ``Header``.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import io
 import mmap
 import struct
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
-from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError, features
+from PIL import Image, ImageFile, UnidentifiedImageError, features
 from PIL.JpegImagePlugin import JpegImageFile
 
 from mediapipe import colour, imaging, sources
 from mediapipe.errors import CorruptMedia, check_pixels
 from mediapipe.sources import Source
-from mediapipe.thumbnails import jpeg
+from mediapipe.thumbnails import cms, jpeg
 from mediapipe.thumbnails.videoframe import is_blank
 
-__all__ = ["DECODE_ERRORS", "Header", "ImageEngine", "PillowEngine", "leaves_unchanged"]
+__all__ = ["DECODE_ERRORS", "Header", "ImageEngine", "PillowEngine"]
 
 # What decoding damaged input raises inside Pillow/pillow-heif; mapped to CorruptMedia.
 DECODE_ERRORS: tuple[type[BaseException], ...] = (
@@ -159,34 +158,6 @@ def _exif_orientation(im: Image.Image) -> int:
     except DECODE_ERRORS:
         return 1  # unreadable EXIF is a metadata defect, not a reason to refuse the pixels
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
-
-
-@functools.lru_cache(maxsize=32)
-def _transform(icc: bytes, mode: str, space: colour.Space) -> ImageCms.ImageCmsTransform:
-    src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-    dst = (ImageCms.ImageCmsProfile(io.BytesIO(colour.display_p3_icc()))
-           if space is colour.Space.P3 else ImageCms.createProfile("sRGB"))
-    out_mode = "RGBA" if mode == "RGBA" else "RGB"
-    return ImageCms.buildTransform(src, dst, mode, out_mode,
-                                   renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
-
-
-@functools.lru_cache(maxsize=32)
-def leaves_unchanged(icc: bytes, space: colour.Space) -> bool:
-    """Whether converting RGB from ``icc`` to ``space`` moves no 8-bit value by more than one
-    level, over a 16-step colour cube: a source already in the output space (an iPhone's Display
-    P3 kept as P3), whose transform would cost 42 ms at preview size for nothing. Once per
-    profile."""
-    steps = np.linspace(0, 255, 16).round().astype(np.uint8)
-    cube = np.stack(np.meshgrid(steps, steps, steps, indexing="ij"), -1).reshape(64, 64, 3)
-    out = np.asarray(_apply(Image.fromarray(cube, "RGB"), _transform(icc, "RGB", space)))
-    return int(np.abs(out.astype(np.int16) - cube).max()) <= 1
-
-
-def _apply(image: Image.Image, transform: ImageCms.ImageCmsTransform) -> Image.Image:
-    # cast: Pillow types applyTransform as ``Image | None`` for both modes; None comes back
-    # only with inPlace=True, which is never asked for here.
-    return cast(Image.Image, ImageCms.applyTransform(image, transform))
 
 
 class PillowEngine:
@@ -316,28 +287,7 @@ class PillowEngine:
 
     def to_space(self, image: Image.Image, icc: bytes | None,
                  space: colour.Space) -> Image.Image:
-        """RGB or RGBA in ``space``: ICC conversion for non-sRGB sources, grey and CMYK to RGB."""
-        gamut = colour.classify(icc)
-        if image.mode in ("L", "LA"):
-            if icc is None or colour.profile_space(icc) != "GRAY":
-                return image.convert("RGBA" if image.mode == "LA" else "RGB")
-            # A grey profile's tone curve applies, as an RGB profile's does (a Gray Gamma 1.8
-            # mid-grey 128 shows as 146 in sRGB, not 128).
-            out = _apply(image.getchannel("L"), _transform(icc, "L", space))
-            if image.mode == "LA":
-                out.putalpha(image.getchannel("A"))
-            return out
-        if image.mode == "CMYK":
-            if icc and gamut is colour.Gamut.OTHER and colour.profile_space(icc) == "CMYK":
-                return _apply(image, _transform(icc, "CMYK", colour.Space.SRGB))
-            return image.convert("RGB")
-        if gamut in (colour.Gamut.NONE, colour.Gamut.SRGB) or icc is None:
-            return image
-        if colour.profile_space(icc) != "RGB":
-            return image  # a grey or CMYK profile on RGB pixels: mislabelled, leave the pixels
-        if leaves_unchanged(icc, space):
-            return image  # already in the output space: an iPhone's Display P3 kept as P3
-        return _apply(image, _transform(icc, image.mode, space))
+        return cms.to_space(image, icc, space)
 
     def orient(self, image: Image.Image, orientation: int) -> Image.Image:
         how = _ORIENT.get(orientation)

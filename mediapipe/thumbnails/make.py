@@ -22,7 +22,7 @@ from typing import Any
 from mediapipe import colour
 from mediapipe.config import Config
 from mediapipe.errors import CorruptMedia, UnsupportedMedia, check_pixels
-from mediapipe.formats import is_raw
+from mediapipe.formats import Derived, is_raw
 from mediapipe.metadata import jxl
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.sources import Source, SourceLike
@@ -32,7 +32,7 @@ from mediapipe.thumbnails.raw import RawEngine, open_raw
 from mediapipe.thumbnails.turbo import TurboEngine, available
 
 __all__ = ["MAX_SIDE", "Encoded", "Thumbnails", "default_engine", "make_thumbnails",
-           "output_size", "wants_fullsize"]
+           "output_formats", "output_size", "wants_fullsize"]
 
 THUMBHASH_BOX = 100
 MAX_SIDE = {"webp": 16383, "jpeg": 65500}  # the longest side libwebp and libjpeg write
@@ -66,6 +66,14 @@ class Thumbnails:
     fullsize: Encoded | None = None
     warnings: tuple[str, ...] = ()  # what the decode had to forgive (a damaged file, ...)
 
+    def outputs(self) -> dict[Derived, Encoded]:
+        """Each image made, by the kind of derived file it is (``output_formats``' kinds):
+        what the thumbnails step writes, each to Immich's path for its kind."""
+        made = {Derived.PREVIEW: self.preview, Derived.THUMBNAIL: self.thumbnail}
+        if self.fullsize is not None:
+            made[Derived.FULLSIZE] = self.fullsize
+        return made
+
 
 def make_thumbnails(source: SourceLike, info: MediaInfo, cfg: Config,
                     engine: ImageEngine | None = None) -> Thumbnails:
@@ -87,6 +95,7 @@ def default_engine(choice: str = "auto") -> ImageEngine:
 def _make(src: Source, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbnails:
     if info.kind == "video":
         return _from_video(src, info, cfg, eng)
+    fullsize = Derived.FULLSIZE in output_formats(info, cfg)
     why = UNREADABLE.get(src.suffix.lower())
     if why is not None:
         raise UnsupportedMedia(src.path, why)
@@ -95,12 +104,11 @@ def _make(src: Source, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbn
         header = open_raw(src, preview_size=cfg.image.preview.size,
                           extract_embedded=cfg.image.extract_embedded, engine=raw_eng,
                           max_pixels=cfg.image.max_pixels)
-        return _from_image(header, cfg, raw_eng, wants_fullsize(info, cfg))
+        return _from_image(header, cfg, raw_eng, fullsize)
     declared = _jxl_size(src)  # pillow-jxl decodes inside Image.open: its header first
     if declared is not None:
         check_pixels(src.path, *declared, cfg.image.max_pixels)
-    return _from_image(eng.open(src, max_pixels=cfg.image.max_pixels), cfg, eng,
-                       wants_fullsize(info, cfg))
+    return _from_image(eng.open(src, max_pixels=cfg.image.max_pixels), cfg, eng, fullsize)
 
 
 def _jxl_size(src: Source) -> tuple[int, int] | None:
@@ -115,10 +123,21 @@ def _jxl_size(src: Source) -> tuple[int, int] | None:
 
 def wants_fullsize(info: MediaInfo, cfg: Config) -> bool:
     """Whether this asset gets a full-size image besides its preview: a photo in a format
-    browsers do not show, when ``image.fullsize.enabled`` (the one rule: what the step writes
-    and what it declares it makes)."""
+    browsers do not show, when ``image.fullsize.enabled``."""
     return (cfg.image.fullsize.enabled and info.kind == "image"
             and info.mime_type not in WEB_MIME_TYPES)
+
+
+def output_formats(info: MediaInfo | None, cfg: Config) -> dict[Derived, str]:
+    """Every image ``make_thumbnails`` makes of an asset, by kind, with its format: a preview,
+    a thumbnail and, where ``wants_fullsize``, a full-size image (``info`` None, not read yet:
+    the two every asset gets). The one table of what is made, which the thumbnails step also
+    declares as its outputs."""
+    img = cfg.image
+    formats = {Derived.PREVIEW: img.preview.format, Derived.THUMBNAIL: img.thumbnail.format}
+    if info is not None and wants_fullsize(info, cfg):
+        formats[Derived.FULLSIZE] = img.fullsize.format
+    return formats
 
 
 def output_size(size: tuple[int, int], shorter: int, fmt: str) -> tuple[int, int]:

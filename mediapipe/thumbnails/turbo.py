@@ -32,8 +32,8 @@ from PIL import Image
 from mediapipe import colour, sources
 from mediapipe.errors import CorruptMedia
 from mediapipe.sources import Source
-from mediapipe.thumbnails import geometry, jpeg
-from mediapipe.thumbnails.engine import DECODE_ERRORS, Header, PillowEngine, leaves_unchanged
+from mediapipe.thumbnails import cms, geometry, jpeg
+from mediapipe.thumbnails.engine import DECODE_ERRORS, Header, PillowEngine
 
 __all__ = ["Pixels", "TurboEngine", "available", "lanczos", "resample", "resample_each",
            "with_icc"]
@@ -256,10 +256,7 @@ class TurboEngine:
     def to_space(self, image: Pixels, icc: bytes | None,
                  space: colour.Space) -> Pixels:
         """As ``PillowEngine.to_space``; pixels that need nothing are not copied through it."""
-        gamut = colour.classify(icc)
-        if image.mode in ("RGB", "RGBA") and (
-                icc is None or gamut in (colour.Gamut.NONE, colour.Gamut.SRGB)
-                or (colour.profile_space(icc) == "RGB" and leaves_unchanged(icc, space))):
+        if cms.unchanged(image.mode, icc, space):
             return image
         return Pixels.of(self.pillow.to_space(image.pillow(), icc, space))
 

@@ -42,7 +42,7 @@ def two_pass(plan: TranscodePlan, link: Link) -> bool:
     """Immich's rule: two software passes when ``twoPass`` is on and the video is encoded with a
     ``maxBitrate`` (vp9: with or without one). NVENC does its passes in one run (``-multipass``)."""
     ff = plan.ffmpeg
-    if link.accel.hardware or plan.decision not in ("all", "video") or not ff.two_pass:
+    if link.accel.hardware or not plan.encodes_video or not ff.two_pass:
         return False
     if plan.target_video_codec == "vp9":
         return True
@@ -89,15 +89,14 @@ def build_parts(plan: TranscodePlan, src: str | Path, dst: str | Path,
         raise ValueError("nothing to run for a plan whose decision is 'none'")
     machine = machine or _here()
     ff = plan.ffmpeg
-    encode_video = plan.decision in ("all", "video")
-    if not encode_video:
+    if not plan.encodes_video:
         link = SOFTWARE_LINK  # stream copy: no encoder to accelerate
     acc = link.accel
     passes = two_pass(plan, link)
     analysis = passes and pass_number == 1
-    inputs = acc.input_options(plan, machine, link.decode) if encode_video else []
-    out = ["-c:v", acc.encoder(plan.target_video_codec) if encode_video else "copy"]
-    output_hevc = plan.target_video_codec == "hevc" if encode_video else \
+    inputs = acc.input_options(plan, machine, link.decode) if plan.encodes_video else []
+    out = ["-c:v", acc.encoder(plan.target_video_codec) if plan.encodes_video else "copy"]
+    output_hevc = plan.target_video_codec == "hevc" if plan.encodes_video else \
         plan.source_video_codec == "hevc"
     if output_hevc:
         out += ["-tag:v", "hvc1"]
@@ -114,7 +113,7 @@ def build_parts(plan: TranscodePlan, src: str | Path, dst: str | Path,
     out += ["-map_metadata", "-1", "-map_chapters", "-1"]
     if verbose:
         out += ["-v", "verbose"]
-    if encode_video:
+    if plan.encodes_video:
         out += _gop_options(plan, link)
         if filters := acc.filters(plan, machine, link.decode):
             out += ["-vf", ",".join(filters)]

@@ -80,7 +80,7 @@ def fallback_chain(plan: TranscodePlan, accel: str, accel_decode: bool,
     acc = accelerator(accel)
     if not acc.hardware:
         return [SOFTWARE_LINK], []
-    if plan.decision not in ("all", "video"):
+    if not plan.encodes_video:
         why = f"decision {plan.decision}: no video encode"
         return [SOFTWARE_LINK], [(acc.name, why)]
     acc.encoder(plan.target_video_codec)  # Immich refuses a codec the accelerator lacks

@@ -72,6 +72,12 @@ class TranscodePlan:
     pix_fmt: str = "yuv420p"  # the source video stream's
     warnings: tuple[str, ...] = ()
 
+    @property
+    def encodes_video(self) -> bool:
+        """Whether the video stream is encoded (``all``, ``video``), not copied as it is: the
+        one test of whether an encoder, an accelerator or two passes have anything to do."""
+        return self.decision in ("all", "video")
+
     def to_dict(self) -> dict[str, object]:
         data = dataclasses.asdict(self)
         data["reasons"] = list(self.reasons)

@@ -10,9 +10,9 @@ memory); a target codec whose software encoder this ffmpeg lacks (vp9, av1 where
 encoded as h264, each said once in the log and in ``skipped``. Software
 two-pass encodes run ffmpeg twice (``argv.two_pass``), sharing a pass log in a temp folder.
 Output goes
-to a temp file renamed on success and removed on failure (``storage.atomic_output``; unguarded for
-a CLI ``--out`` outside a media root). Does not own: what to run
-(``transcode``).
+to a temp file renamed on success and removed on failure, through the ``output`` the caller
+passes (``pipeline.transcoding.transcode_to``: ``storage.atomic_output``). Does not own: what to
+run (``plan``, ``argv``).
 
 Entry points: ``transcode``, ``run_ffmpeg``, ``TranscodeResult``, ``machine_here``.
 """
@@ -87,7 +87,7 @@ def software_codec(plan: TranscodePlan) -> tuple[TranscodePlan, str | None]:
     """``plan`` as software can carry it out here: a target codec whose encoder this ffmpeg
     lacks (vp9 without libvpx, av1 without SVT-AV1) becomes h264, with why (None: unchanged)."""
     codec = plan.target_video_codec
-    if plan.decision not in ("all", "video") or codec == FALLBACK_CODEC:
+    if not plan.encodes_video or codec == FALLBACK_CODEC:
         return plan, None
     status = toolchain.probe_encoder(SOFTWARE.library(codec))
     if status.available:
