@@ -13,6 +13,7 @@ from fixtures import images
 from mediapipe.config import Config
 from mediapipe.library import storage
 from mediapipe.pipeline import AssetResult, Status, process_asset
+from mediapipe.pipeline.state import StepFacts
 
 ASSET = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 
@@ -92,7 +93,7 @@ def test_a_source_gone_at_processing_time_is_transient_source_offline(
     error = result.stages["metadata"].error
     assert error and error.type == "SourceOffline" and error.transient is True
     thumbs = result.stages["thumbnails"]
-    assert thumbs.status is Status.SKIPPED and thumbs.details == {"waits_for": "metadata"}
+    assert thumbs.status is Status.SKIPPED and thumbs.facts == StepFacts(waits_for="metadata")
 
 
 def test_outputs_get_explicit_modes_whatever_the_umask(photo: Path, media_root: Path) -> None:

@@ -30,7 +30,7 @@ from mediapipe import sources
 from mediapipe.config import Config
 from mediapipe.errors import ErrorRecord, MediaError, SourceOffline
 from mediapipe.library import stamps, temps
-from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
+from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status, StepFacts
 from mediapipe.pipeline.steps import PIPELINE, Pipeline, Progress, Step
 from mediapipe.sources import Identity
 
@@ -52,15 +52,16 @@ def _fresh(outputs: Sequence[Path], source: Path) -> bool:
 def skip_outcome(step: Step, state: AssetState, cfg: Config) -> StageOutcome | None:
     """Why ``step`` has nothing to do for this asset, as its outcome; None when it must run.
 
-    A needed step that failed skips it (``details["waits_for"]`` names a transient failure:
+    A needed step that failed skips it (``StepFacts.waits_for`` names a transient failure:
     the step is then left pending, not skipped); outputs made from the source as it is now make
     it done (their temp leftovers are swept all the same)."""
     failed = [(n, o) for n in step.needs
               if (o := state.stages.get(n)) is None or o.status is Status.FAILED]
     if failed:
         name, outcome = failed[0]
-        waits = {"waits_for": name} if outcome is not None and outcome.transient else {}
-        return StageOutcome(Status.SKIPPED, note=f"{name} failed", details=waits)
+        waits = name if outcome is not None and outcome.transient else None
+        return StageOutcome(Status.SKIPPED, note=f"{name} failed",
+                            facts=StepFacts(waits_for=waits))
     if not step.applies(state):
         return StageOutcome(Status.SKIPPED, note=step.not_applicable(state))
     if step.outputs is not None and not state.force:
