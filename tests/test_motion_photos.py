@@ -19,6 +19,7 @@ from mediapipe.library import storage
 from mediapipe.metadata.motion import locate
 from mediapipe.metadata.read import read_metadata
 from mediapipe.pipeline import Status, process_asset
+from mediapipe.pipeline.state import StepFacts
 
 ASSET = "6c1b7a52-2a0e-4a7e-9a53-5d0f0d7f3b11"
 SIZE = (160, 120)
@@ -39,12 +40,12 @@ def _photo(tmp_path: Path, flavour: str, **kw: object) -> Path:
                              **kw)  # type: ignore[arg-type]
 
 
-def _motion(photo: Path, root: Path) -> tuple[Status, dict[str, object], Path]:
+def _motion(photo: Path, root: Path) -> tuple[Status, StepFacts, Path]:
     result = process_asset(photo, ASSET, root, Config(), todo=["motion"])
     outcome = result.stages["motion"]
     part = storage.derived_path(root, Config().owner_id, motion_part_id(ASSET),
                                 storage.Derived.MOTION_PART, "mp4")
-    return outcome.status, dict(outcome.details), part
+    return outcome.status, outcome.facts, part
 
 
 @pytest.mark.parametrize("flavour", live.MOTION_FLAVOURS)
@@ -54,8 +55,8 @@ def test_every_container_gives_the_video_byte_for_byte(flavour: str, tmp_path: P
     info = read_metadata(photo)
     found = locate(photo, info)
     assert found.part is not None and found.part.container == CONTAINER[flavour]
-    status, details, part = _motion(photo, media_root)
-    assert status is Status.DONE and details["linked_video"] == motion_part_id(ASSET)
+    status, facts, part = _motion(photo, media_root)
+    assert status is Status.DONE and facts.linked_video == motion_part_id(ASSET)
     assert part.read_bytes() == live.embedded_video(photo)
 
 
@@ -102,17 +103,17 @@ def test_a_google_length_that_is_wrong_is_a_warning_not_silence(
         declared: object, said: str, tmp_path: Path, media_root: Path) -> None:
     length = declared(_true_length(tmp_path))  # type: ignore[operator]
     photo = _photo(tmp_path, "google", length=length)
-    status, details, part = _motion(photo, media_root)
+    status, facts, part = _motion(photo, media_root)
     assert status is Status.SKIPPED and not part.exists()
-    assert said in str(details["warnings"]), details
-    assert "motion photo" in str(details["warnings"])
+    [warning] = facts.warnings
+    assert said in warning and "motion photo" in warning
 
 
 def test_a_damaged_video_is_a_warning_that_names_no_temp_file(tmp_path: Path,
                                                               media_root: Path) -> None:
     photo = _photo(tmp_path, "google", damaged=True)
-    status, details, part = _motion(photo, media_root)
-    warning = str(details["warnings"])
+    status, facts, part = _motion(photo, media_root)
+    [warning] = facts.warnings
     assert status is Status.SKIPPED and not part.exists()
     assert warning.startswith("motion photo video is damaged, not kept")
     assert "tmp" not in warning and part.name not in warning and str(media_root) not in warning
@@ -124,8 +125,8 @@ def test_a_samsung_camera_photo_without_a_video_is_skipped_quietly(tmp_path: Pat
     from fixtures import images
 
     photo = images.jpeg(tmp_path / "still.jpg", SIZE, make="samsung", model="SM-G991B")
-    status, details, _ = _motion(photo, media_root)
-    assert status is Status.SKIPPED and "warnings" not in details
+    status, facts, _ = _motion(photo, media_root)
+    assert status is Status.SKIPPED and facts.warnings == ()
 
 
 def test_without_an_index_the_video_ends_with_its_last_mp4_box(tmp_path: Path,

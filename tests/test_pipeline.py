@@ -11,8 +11,21 @@ import pytest
 
 from fixtures import images
 from mediapipe.config import Config
+from mediapipe.errors import StorageOffline
 from mediapipe.library import storage
-from mediapipe.pipeline import AssetResult, Status, process_asset
+from mediapipe.pipeline import (
+    PIPELINE,
+    AssetResult,
+    AssetState,
+    Pipeline,
+    StageOutcome,
+    Status,
+    Step,
+    advance,
+    process_asset,
+)
+from mediapipe.pipeline.drive import Done, Retry, Send
+from mediapipe.pipeline.state import StepFacts
 
 ASSET = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 
@@ -92,7 +105,7 @@ def test_a_source_gone_at_processing_time_is_transient_source_offline(
     error = result.stages["metadata"].error
     assert error and error.type == "SourceOffline" and error.transient is True
     thumbs = result.stages["thumbnails"]
-    assert thumbs.status is Status.SKIPPED and thumbs.details == {"waits_for": "metadata"}
+    assert thumbs.status is Status.SKIPPED and thumbs.facts == StepFacts(waits_for="metadata")
 
 
 def test_outputs_get_explicit_modes_whatever_the_umask(photo: Path, media_root: Path) -> None:
@@ -126,3 +139,66 @@ def test_offline_thumbs_disk_is_reported_transient_and_nothing_written(
     error = result.stages["thumbnails"].error
     assert error and error.type == "StorageOffline" and error.transient is True
     assert list((media_root / "thumbs").iterdir()) == []
+
+
+# The one walk (``drive.advance``): what each driver does with it is the only difference.
+
+def _step(name: str, *, fails_for_now: bool = False,
+          needs: tuple[str, ...] = ("metadata",)) -> Step:
+    """A step of a test's own that writes nothing; ``fails_for_now``: its disk is away."""
+    def run(state: AssetState, source: object, cfg: Config,
+            _: object) -> tuple[StageOutcome, AssetState]:
+        if fails_for_now:
+            raise StorageOffline(state.source, "the disk went away")
+        return StageOutcome(Status.DONE), state
+    return Step(name, run, queue=name, needs=needs)
+
+
+def _walk_of(*steps: Step) -> Pipeline:
+    return Pipeline((PIPELINE.metadata_step, *steps))
+
+
+def test_in_process_each_advance_runs_the_step_at_hand_and_names_the_next(
+        photo: Path, media_root: Path) -> None:
+    pipeline = _walk_of(_step("a"), _step("b"))
+    move = advance(AssetState.start(photo, ASSET, media_root), pipeline, Config())
+    assert isinstance(move, Send) and (move.step.name, move.queue) == ("a", "a")
+    assert list(move.state.stages) == ["metadata"]
+    move = advance(move.state, pipeline, Config(), move.step)
+    assert isinstance(move, Send) and move.step.name == "b"
+    move = advance(move.state, pipeline, Config(), move.step)
+    assert isinstance(move, Done)
+    assert {n: o.status for n, o in move.state.stages.items()} == dict.fromkeys(
+        ("metadata", "a", "b"), Status.DONE)
+
+
+def test_a_worker_runs_the_steps_it_takes_along_and_sends_the_first_it_does_not(
+        photo: Path, media_root: Path) -> None:
+    pipeline = _walk_of(_step("a"), _step("b"))
+    move = advance(AssetState.start(photo, ASSET, media_root), pipeline, Config(),
+                   takes=lambda step: step.name == "a")
+    assert isinstance(move, Send) and move.step.name == "b"
+    assert list(move.state.stages) == ["metadata", "a"]
+
+
+def test_the_step_at_hand_failing_for_now_is_retried_while_retries_are_left(
+        photo: Path, media_root: Path) -> None:
+    pipeline = _walk_of(_step("a", fails_for_now=True), _step("b", needs=("a",)))
+    sent = advance(AssetState.start(photo, ASSET, media_root), pipeline, Config())
+    assert isinstance(sent, Send)
+    retry = advance(sent.state, pipeline, Config(), sent.step, retries=True)
+    assert isinstance(retry, Retry) and retry.step.name == "a"
+    assert retry.state.stages["a"].transient and "b" not in retry.state.stages
+    done = advance(sent.state, pipeline, Config(), sent.step, retries=False)
+    assert isinstance(done, Done) and done.state.stages["a"].transient  # recorded: pending
+    assert done.state.stages["b"].facts == StepFacts(waits_for="a")
+
+
+def test_a_step_taken_along_that_fails_for_now_is_sent_to_its_own_queue(
+        photo: Path, media_root: Path) -> None:
+    """Its own task retries it, with backoff: the failure here is not recorded."""
+    pipeline = _walk_of(_step("a", fails_for_now=True), _step("b"))
+    move = advance(AssetState.start(photo, ASSET, media_root), pipeline, Config(),
+                   takes=lambda step: True)
+    assert isinstance(move, Send) and move.step.name == "a"
+    assert list(move.state.stages) == ["metadata"]

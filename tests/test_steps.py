@@ -27,7 +27,7 @@ from mediapipe.pipeline import (
 )
 from mediapipe.pipeline.local import LocalRunner
 from mediapipe.workers.runner import new_run
-from tests.support.checksum_step import CHECKSUM, WARMED_IN, WITH_CHECKSUM
+from tests.support.checksum_step import CHECKSUM, WARMED_IN, WITH_CHECKSUM, made
 from tests.support.services import CeleryWorker, RedisServer
 
 
@@ -65,7 +65,7 @@ def test_a_declared_step_runs_in_process(photo: Path, media_root: Path) -> None:
                            pipeline=WITH_CHECKSUM)
     assert result.ok, result.error
     assert result.stages["checksum"].status is Status.DONE
-    assert result.stages["checksum"].details["sha1"] == hashlib.sha1(photo.read_bytes()).hexdigest()
+    assert made(result.stages["checksum"])["sha1"] == hashlib.sha1(photo.read_bytes()).hexdigest()
 
 
 def test_a_pool_loads_what_its_steps_need_once_before_its_processes_start(
@@ -76,7 +76,7 @@ def test_a_pool_loads_what_its_steps_need_once_before_its_processes_start(
     assets = [Asset(str(images.jpeg(tmp_path / f"{n}.jpg", (64, 48))), str(uuid.uuid4()))
               for n in range(4)]
     runner = LocalRunner(media_root, Config(), workers=2, pipeline=WITH_CHECKSUM)
-    details = [r.stages["checksum"].details for r in runner.run(assets)]
+    details = [made(r.stages["checksum"]) for r in runner.run(assets)]
     assert [os.getpid()] == WARMED_IN
     assert {d["warmed_in"] for d in details} == {str(os.getpid())}
     assert str(os.getpid()) not in {d["ran_in"] for d in details}
@@ -104,7 +104,7 @@ def test_a_declared_step_runs_on_celery_workers_on_its_own_queue(
     run.submit([Asset(str(photo), str(uuid.uuid4()))])
     [result] = list(run.results(timeout=60))
     assert result.ok, result.error
-    details = result.stages["checksum"].details
+    details = made(result.stages["checksum"])
     assert details["sha1"] == hashlib.sha1(photo.read_bytes()).hexdigest()
     assert images_worker.received("mediapipe.checksum") == 0
     # the step's warm ran once, in the worker's parent, before its pool process forked

@@ -83,7 +83,7 @@ def _state(outcome: StageOutcome) -> State:
     """A transient failure (the disk or the share went away, ffmpeg was killed) leaves the
     stage pending, so the next run tries it again, and so does a step skipped because the step
     it needs failed that way; anything else is final until the source changes."""
-    if outcome.transient or outcome.details.get("waits_for"):
+    if outcome.transient or outcome.facts.waits_for:
         return State.PENDING
     return _STATE[outcome.status]
 
@@ -100,10 +100,10 @@ def _info_facts(info: MediaInfo) -> dict[str, Any]:
 
 def _facts(outcome: StageOutcome, info: MediaInfo | None) -> dict[str, Any]:
     """What the catalog keeps of one step's outcome (``schema.FACTS``): the metadata's size,
-    date, place, live-photo id and warnings; a step's details (thumbhash, linked video,
+    date, place, live-photo id and warnings; a step's facts (thumbhash, linked video,
     warnings); the encoder."""
     facts = _info_facts(info) if info else {}
-    facts.update(outcome.details)
+    facts.update(outcome.facts.to_dict())
     if outcome.encoder:
         facts["encoder"] = outcome.encoder
     if isinstance(facts.get("warnings"), str):

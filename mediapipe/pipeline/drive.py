@@ -1,17 +1,20 @@
-"""Running the steps: the rules every step shares, and the in-process driver.
+"""Running the steps: the rules every step shares, and the one walk down a pipeline.
 
 Owns: ``skip_outcome`` (a step that does not apply or whose needed step failed is skipped; one
 whose outputs exist and were made from the source as it is now is recorded done without
-running: the same rules for every driver), ``run_step`` (one step, run with its source held
+running: the same rules for every driver), ``run_due`` (one step, run with its source held
 open, ``sources.held``: the file the scan saw or nothing is read, handed to the step as a
 ``Source``; every failure contained in the asset as a failed ``StageOutcome`` carrying its
 ``ErrorRecord``; a source the scan saw that cannot be read now is ``SourceOffline``,
 transient; the outputs a step made are stamped with the identity of the source they were made
-from), ``log_outcome`` (the one structured line per asset and step, the same in every mode)
-and ``process_asset`` (every step of a ``Pipeline`` in order, here). The Celery driver
-(``workers.tasks``) runs the same ``run_step`` one step per task and logs each step with the
-same ``log_outcome``. Does not own: what the steps are and their order (``steps.Pipeline``),
-which assets to process (``index``), or how a stamp is written and read
+from), ``log_outcome`` (the one structured line per asset and step, the same in every mode),
+``advance`` (the one walk: an asset taken through the step at hand and on, as far as it goes
+where it runs, ending ``Done``, ``Send`` the next step to its queue, or ``Retry`` the step at
+hand), ``walk`` and ``process_asset`` (every step of a ``Pipeline`` in order, here, one
+``advance`` each). The Celery task (``workers.tasks``) calls ``advance`` once and publishes
+what it returns; the embedded runner's processes (``local``) ``walk``. Does not own: what the
+steps are and their order (``steps.Pipeline``), which assets to process (``index``), which
+steps a worker takes along (``workers.policy``), or how a stamp is written and read
 (``library.stamps.stamp_outputs``/``made_from``).
 
 Idempotent: a step whose outputs carry the stamp of the source as it is now (its ctime: any
@@ -20,21 +23,23 @@ write, replacement, ``cp -p``, rsync or restored mtime changes it) is done, unle
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mediapipe import sources
 from mediapipe.config import Config
 from mediapipe.errors import ErrorRecord, MediaError, SourceOffline
 from mediapipe.library import stamps, temps
-from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status
+from mediapipe.pipeline.state import AssetResult, AssetState, StageOutcome, Status, StepFacts
 from mediapipe.pipeline.steps import PIPELINE, Pipeline, Progress, Step
 from mediapipe.sources import Identity
 
-__all__ = ["ASSET_LOG", "log_outcome", "process_asset", "run_due", "run_step", "skip_outcome"]
+__all__ = ["ASSET_LOG", "Done", "Move", "Retry", "Send", "advance", "log_outcome", "process_asset",
+           "run_due", "skip_outcome", "walk"]
 
 log = logging.getLogger(__name__)
 ASSET_LOG = logging.getLogger("mediapipe.asset")  # one line per asset and step, every mode
@@ -52,15 +57,16 @@ def _fresh(outputs: Sequence[Path], source: Path) -> bool:
 def skip_outcome(step: Step, state: AssetState, cfg: Config) -> StageOutcome | None:
     """Why ``step`` has nothing to do for this asset, as its outcome; None when it must run.
 
-    A needed step that failed skips it (``details["waits_for"]`` names a transient failure:
+    A needed step that failed skips it (``StepFacts.waits_for`` names a transient failure:
     the step is then left pending, not skipped); outputs made from the source as it is now make
     it done (their temp leftovers are swept all the same)."""
     failed = [(n, o) for n in step.needs
               if (o := state.stages.get(n)) is None or o.status is Status.FAILED]
     if failed:
         name, outcome = failed[0]
-        waits = {"waits_for": name} if outcome is not None and outcome.transient else {}
-        return StageOutcome(Status.SKIPPED, note=f"{name} failed", details=waits)
+        waits = name if outcome is not None and outcome.transient else None
+        return StageOutcome(Status.SKIPPED, note=f"{name} failed",
+                            facts=StepFacts(waits_for=waits))
     if not step.applies(state):
         return StageOutcome(Status.SKIPPED, note=step.not_applicable(state))
     if step.outputs is not None and not state.force:
@@ -95,15 +101,6 @@ def _failed(exc: BaseException, started: float, state: AssetState) -> StageOutco
     if error.type == "InternalError":  # a bug, not bad media: contained, logged with its trace
         log.exception("internal error")
     return StageOutcome(Status.FAILED, error=error, duration_s=time.perf_counter() - started)
-
-
-def run_step(step: Step, state: AssetState, cfg: Config,
-             progress: Progress | None = None) -> AssetState:
-    """Run ``step`` (or skip it, by the shared rules) and record its outcome in the state."""
-    outcome = skip_outcome(step, state, cfg)
-    if outcome is None:
-        return run_due(step, state, cfg, progress)
-    return state.with_outcome(step.name, outcome)
 
 
 def run_due(step: Step, state: AssetState, cfg: Config, progress: Progress | None = None, *,
@@ -150,6 +147,94 @@ def log_outcome(step: Step, state: AssetState, **extra: object) -> bool:
     return True
 
 
+@dataclasses.dataclass(frozen=True)
+class Done:
+    """The walk is over: every step due has its outcome."""
+
+    state: AssetState
+
+
+@dataclasses.dataclass(frozen=True)
+class Send:
+    """The walk goes on elsewhere: ``step`` is next, from ``state``, on its queue."""
+
+    step: Step
+    state: AssetState
+
+    @property
+    def queue(self) -> str:
+        return self.step.queue
+
+
+@dataclasses.dataclass(frozen=True)
+class Retry:
+    """The step at hand failed for now (its outcome in ``state``), and is to be tried again
+    from where it started."""
+
+    step: Step
+    state: AssetState
+
+
+Move = Done | Send | Retry
+RunDue = Callable[[Step, AssetState, Config, "Progress | None"], AssetState]
+Account = Callable[[Step, AssetState], object]
+
+
+def _alone(step: Step) -> bool:
+    """No step but the one at hand runs in this call (in-process: one step a call)."""
+    return False
+
+
+def advance(state: AssetState, pipeline: Pipeline, cfg: Config, step: Step | None = None, *,
+            takes: Callable[[Step], bool] = _alone, retries: bool = False,
+            run: RunDue = run_due, account: Account = log_outcome,
+            progress: Progress | None = None) -> Move:
+    """Take the asset through ``step`` (None: its first step due) and on, as far as it goes
+    here: the one walk of every driver.
+
+    Each step due is settled by ``skip_outcome`` where it has nothing to do, or run (``run``:
+    ``run_due``, or a worker's own around it). The step at hand always runs here; a later one
+    with work only where ``takes`` it (``workers.policy``), else the walk returns ``Send`` it.
+    A step taken along that fails for now is sent all the same, to be tried again under its own
+    task; the step at hand, with ``retries`` left, returns ``Retry``. Each outcome of a step
+    that applies to the asset is given to ``account`` (the log line; a worker adds metrics).
+    ``Done`` when no step is left."""
+    at = step if step is not None else pipeline.first_due(state)
+    current = at
+    while current is not None:
+        if pipeline.is_due(current, state):
+            outcome = skip_outcome(current, state, cfg)
+            if outcome is not None:
+                state = state.with_outcome(current.name, outcome)
+            elif current is not at and not takes(current):
+                return Send(current, state)
+            else:
+                after = run(current, state, cfg, progress)
+                if after.stages[current.name].transient:
+                    if current is at and retries:
+                        return Retry(current, after)
+                    if current is not at:  # its own task retries it, with backoff
+                        log.info("transient failure, passed on to the %s queue", current.queue,
+                                 extra={"asset_id": state.asset_id, "stage": current.name})
+                        return Send(current, state)
+                state = after
+            if current.applies(state):  # a step that does not apply is no one's work
+                account(current, state)
+        current = pipeline.next_step(current.name)
+    return Done(state)
+
+
+def walk(state: AssetState, pipeline: Pipeline, cfg: Config, step: Step | None = None, *,
+         run: RunDue = run_due, account: Account = log_outcome,
+         progress: Progress | None = None) -> AssetState:
+    """Every step due from ``step`` (None: the first) here, one ``advance`` each."""
+    move = advance(state, pipeline, cfg, step, run=run, account=account, progress=progress)
+    while isinstance(move, Send):
+        move = advance(move.state, pipeline, cfg, move.step, run=run, account=account,
+                       progress=progress)
+    return move.state
+
+
 def process_asset(source: str | os.PathLike[str], asset_id: str, root: str | os.PathLike[str],
                   cfg: Config, *, pipeline: Pipeline = PIPELINE, force: bool = False,
                   todo: Sequence[str] | None = None, identity: Identity | None = None,
@@ -158,9 +243,4 @@ def process_asset(source: str | os.PathLike[str], asset_id: str, root: str | os.
     here and in order: metadata, thumbnails, the transcode…"""
     state = AssetState.start(source, asset_id, root, force=force, todo=todo,
                               identity=identity)
-    for step in pipeline:
-        if not pipeline.is_due(step, state):
-            continue
-        state = run_step(step, state, cfg, progress)
-        log_outcome(step, state)
-    return state.result()
+    return walk(state, pipeline, cfg, progress=progress).result()

@@ -37,7 +37,7 @@ from mediapipe import allocator, lifelines, logs
 from mediapipe.config import Config
 from mediapipe.errors import ErrorRecord, OverTimeLimit
 from mediapipe.library import temps
-from mediapipe.pipeline.drive import log_outcome, run_due, skip_outcome
+from mediapipe.pipeline.drive import log_outcome, run_due, walk
 from mediapipe.pipeline.state import Asset, AssetResult, AssetState, StageOutcome, Status
 from mediapipe.pipeline.steps import PIPELINE, Pipeline, Step
 
@@ -68,16 +68,17 @@ def _open_step(pipeline: Pipeline, state: AssetState) -> Step | None:
 
 
 def _walk(state: AssetState, pipeline: Pipeline, cfg: Config, progress: Connection) -> AssetState:
-    """The asset's open steps in order, here; the coordinator told as each one that runs
-    starts (with the state before it: what it resumes from if the step is stopped)."""
-    while (step := _open_step(pipeline, state)) is not None:
-        outcome = skip_outcome(step, state, cfg)
-        if outcome is None:
-            progress.send(("step", step.name, time.monotonic(), state))
-            state = run_due(step, state, cfg)
-        else:
-            state = state.with_outcome(step.name, outcome)
-    return state
+    """The asset's open steps in order, here (``drive.walk``); the coordinator told as each
+    one that runs starts (with the state before it: what it resumes from if the step is
+    stopped), and left to log them."""
+    def announced(step: Step, state: AssetState, cfg: Config, _: object) -> AssetState:
+        progress.send(("step", step.name, time.monotonic(), state))
+        return run_due(step, state, cfg)
+
+    step = _open_step(pipeline, state)
+    if step is None:
+        return state
+    return walk(state, pipeline, cfg, step, run=announced, account=lambda *_: None)
 
 
 def _ignored(signum: int, frame: object) -> None:

@@ -6,7 +6,7 @@ to Immich's path for it, ``encoded-video/<owner>/<xx>/<yy>/<id>-MP.mp4`` (the id
 ``identity.motion_part_id`` of the photo's), written through a temp file and kept only if
 PyAV reads it as a video; then, when the transcode policy says so, transcoded to that id's
 ``encoded-video`` path as any video is. The photo's outcome links the video
-(``details["linked_video"]``). A damaged trailer is a warning on the photo, not a failure:
+(``StepFacts.linked_video``). A damaged trailer is a warning on the photo, not a failure:
 nothing is kept, the step is skipped with the reason (never the temp file's name); so is a
 photo that says it carries a video and does not. ``applies`` and ``outputs`` are the step's
 declaration helpers (``steps``).
@@ -23,7 +23,7 @@ from mediapipe.errors import CorruptMedia, TooLarge, UnsupportedMedia
 from mediapipe.identity import motion_part_id
 from mediapipe.library import storage
 from mediapipe.metadata import motion
-from mediapipe.pipeline.state import AssetState, StageOutcome, Status
+from mediapipe.pipeline.state import AssetState, StageOutcome, Status, StepFacts
 from mediapipe.pipeline.transcoding import transcode_to
 from mediapipe.sources import Source
 
@@ -75,7 +75,7 @@ def extract(state: AssetState, source: Source, cfg: Config,
     if part is None:
         if found.problem:  # the photo says it has a video and it has none: the user is told
             return StageOutcome(Status.SKIPPED, note=found.problem,
-                                details={"warnings": found.problem}), state
+                                facts=StepFacts(warnings=(found.problem,))), state
         return StageOutcome(Status.SKIPPED, note="no embedded video found"), state
     target = _part_path(state, cfg, storage.Derived.MOTION_PART)
     try:
@@ -91,7 +91,8 @@ def extract(state: AssetState, source: Source, cfg: Config,
                 raise TooLarge(state.source_path, f"its motion video: {exc.reason}") from None
     except (CorruptMedia, UnsupportedMedia) as exc:
         warning = f"motion photo video is damaged, not kept: {exc.reason}"
-        return StageOutcome(Status.SKIPPED, note=warning, details={"warnings": warning}), state
+        return StageOutcome(Status.SKIPPED, note=warning,
+                            facts=StepFacts(warnings=(warning,))), state
     outputs_ = [str(target)]
     encoder = None
     plan = policy.plan_transcode(video, cfg)
@@ -102,7 +103,7 @@ def extract(state: AssetState, source: Source, cfg: Config,
         outputs_.append(str(encoded))
         encoder = result.encoder
     return StageOutcome(Status.DONE, tuple(outputs_), encoder=encoder,
-                        details={"linked_video": motion_part_id(state.asset_id)},
+                        facts=StepFacts(linked_video=motion_part_id(state.asset_id)),
                         duration_s=time.perf_counter() - started,
                         bytes_written=sum(Path(p).stat().st_size for p in outputs_)), state
 

@@ -3,7 +3,8 @@
 Owns: ``Asset`` (what a coordinator hands a runner: the source, its id, the steps due, the
 file the scan saw there, whether it must be remade), ``AssetState`` (the serialisable state a
 step reads and returns: the source, its media root, the metadata once read, and the outcomes so
-far), ``StageOutcome`` (one step's outcome, its error an ``errors.ErrorRecord``),
+far), ``StageOutcome`` (one step's outcome, its error an ``errors.ErrorRecord``, what it found
+out a ``StepFacts``),
 ``AssetResult`` (the finished account the coordinator records) and ``Status``. Every value here
 round-trips through JSON (``to_dict``/``from_dict``), so the same value crosses a Celery
 message or stays in one process. Does not own: the steps (``steps``) or running them
@@ -23,7 +24,7 @@ from mediapipe.errors import ErrorRecord
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.sources import Identity
 
-__all__ = ["Asset", "AssetResult", "AssetState", "StageOutcome", "Status"]
+__all__ = ["Asset", "AssetResult", "AssetState", "StageOutcome", "Status", "StepFacts"]
 
 
 def _identity(value: Sequence[int] | None) -> Identity | None:
@@ -68,13 +69,37 @@ class Status(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True)
+class StepFacts:
+    """What a step found out beside its outputs, for the catalog (``index.schema.FACTS``) and
+    for the steps after it: the ThumbHash, the asset id of the video it linked (a motion
+    photo's), the warnings of what it made despite a problem, and ``waits_for``, the step whose
+    transient failure skipped it (it is then left pending, not skipped)."""
+
+    thumbhash: str | None = None
+    linked_video: str | None = None
+    warnings: tuple[str, ...] = ()
+    waits_for: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The facts it has (none of the empty ones: most steps find out nothing)."""
+        d = {"thumbhash": self.thumbhash, "linked_video": self.linked_video,
+             "warnings": list(self.warnings), "waits_for": self.waits_for}
+        return {k: v for k, v in d.items() if v}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> StepFacts:
+        return cls(d.get("thumbhash"), d.get("linked_video"), tuple(d.get("warnings", ())),
+                   d.get("waits_for"))
+
+
+@dataclasses.dataclass(frozen=True)
 class StageOutcome:
     status: Status
     outputs: tuple[str, ...] = ()
     error: ErrorRecord | None = None
     encoder: str | None = None
     note: str = ""
-    details: Mapping[str, str] = dataclasses.field(default_factory=dict)  # thumbhash, …
+    facts: StepFacts = StepFacts()
     duration_s: float = 0.0
     bytes_written: int = 0
 
@@ -85,17 +110,17 @@ class StageOutcome:
             and self.error.transient
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["status"] = str(self.status)
-        d["outputs"] = list(self.outputs)
-        d["error"] = self.error.to_dict() if self.error else None
-        d["details"] = dict(self.details)
-        return d
+        return {"status": str(self.status), "outputs": list(self.outputs),
+                "error": self.error.to_dict() if self.error else None,
+                "encoder": self.encoder, "note": self.note, "facts": self.facts.to_dict(),
+                "duration_s": self.duration_s, "bytes_written": self.bytes_written}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> StageOutcome:
-        return cls(**{**d, "status": Status(d["status"]), "outputs": tuple(d["outputs"]),
-                      "error": ErrorRecord.from_dict(d["error"]) if d.get("error") else None})
+        return cls(Status(d["status"]), tuple(d["outputs"]),
+                   ErrorRecord.from_dict(d["error"]) if d.get("error") else None,
+                   d.get("encoder"), d.get("note", ""), StepFacts.from_dict(d.get("facts", {})),
+                   d.get("duration_s", 0.0), d.get("bytes_written", 0))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,7 +30,7 @@ from pathlib import Path
 from mediapipe.config import Config
 from mediapipe.library import storage
 from mediapipe.pipeline import motion
-from mediapipe.pipeline.state import AssetState, StageOutcome, Status
+from mediapipe.pipeline.state import AssetState, StageOutcome, Status, StepFacts
 from mediapipe.pipeline.transcoding import transcode_to
 from mediapipe.sources import Source
 
@@ -259,11 +259,10 @@ def thumbnails(state: AssetState, source: Source, cfg: Config,
              for kind, made in thumbs.outputs().items()}
     for target, data in files.items():
         storage.atomic_write(target, data, modes=storage.Modes.of(cfg))
-    details = {"thumbhash": thumbs.thumbhash, "colorspace": thumbs.colorspace}
-    if thumbs.warnings:  # made despite a problem (a damaged JPEG): the asset says so
-        details["warnings"] = "; ".join(thumbs.warnings)
+    # made despite a problem (a damaged JPEG): the asset says so
+    facts = StepFacts(thumbhash=thumbs.thumbhash, warnings=tuple(thumbs.warnings))
     return StageOutcome(Status.DONE, tuple(map(str, files)), note="; ".join(thumbs.warnings),
-                        details=details,
+                        facts=facts,
                         duration_s=_elapsed(started),
                         bytes_written=sum(map(len, files.values()))), state
 
@@ -293,8 +292,9 @@ def transcode(state: AssetState, source: Source, cfg: Config,
         log.warning("%s: encoded in software, not %s (%s)", state.source_path,
                     cfg.ffmpeg.accel, note)
     return StageOutcome(Status.DONE, (str(target),), encoder=result.encoder, note=note,
-                        details={"warnings": f"encoded in software, not {cfg.ffmpeg.accel}: "
-                                             f"{note}"} if fell_back else {},
+                        facts=StepFacts(warnings=(f"encoded in software, not "
+                                                  f"{cfg.ffmpeg.accel}: {note}",)
+                                        if fell_back else ()),
                         duration_s=_elapsed(started), bytes_written=result.size), state
 
 

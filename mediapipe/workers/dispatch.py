@@ -45,12 +45,13 @@ from mediapipe.errors import BrokerUnreachable
 from mediapipe.pipeline.state import Asset, AssetResult
 from mediapipe.workers import consumers, inflight, policy
 from mediapipe.workers.broker import redact
+from mediapipe.workers.messages import Batch, result_of
 from mediapipe.workers.outage import BROKER_ERRORS, patiently
 
 __all__ = ["CONFIG_KEY", "RESULTS_KEY", "Run", "Status", "config_json", "digest_of"]
 
 BATCH_SIZE = 200
-RESULTS_KEY = "mediapipe:results:{run_id}"  # a list of AssetResult JSON, one per asset
+RESULTS_KEY = "mediapipe:results:{run_id}"  # a list of results (``messages.result_text``)
 CONFIG_KEY = "mediapipe:config:{digest}"  # a run's Config JSON, by content
 KEYS_TTL_S = 6 * 3600  # refreshed while the run lives (results: by each push)
 REFRESH_EVERY_S = 600
@@ -87,8 +88,7 @@ class Run:
         self._config_text = config_json(cfg)
         self.config_key = CONFIG_KEY.format(digest=digest_of(self._config_text))
         self._store_config()
-        self.common = {"root": str(root), "config_key": self.config_key, "force": force,
-                       "run_id": self.run_id}
+        self.root, self.force = str(root), force
         self.outstanding: dict[str, Asset] = {}  # sent, no result yet: by asset id
         self._reclaimed = time.monotonic()  # when held messages were last checked (``_reclaim``)
         self._suspects: set[str] = set()  # delivery tags no live worker held at that check
@@ -144,9 +144,8 @@ class Run:
         return len(batch)
 
     def _publish(self, batch: list[Asset], producer: Producer) -> None:
-        self.app.send_task("mediapipe.dispatch_batch",
-                           args=[{"common": self.common,
-                                  "assets": [a.to_dict() for a in batch]}],
+        message = Batch(self.run_id, self.config_key, self.root, self.force, tuple(batch))
+        self.app.send_task("mediapipe.dispatch_batch", args=[message.to_dict()],
                            queue=self.pipeline.queues[0], producer=producer, time_limit=None,
                            soft_time_limit=None)
 
@@ -250,7 +249,7 @@ class Run:
                 away_since, outage, last = None, True, time.monotonic()
             if item is None:
                 continue
-            result = AssetResult.from_dict(json.loads(item[1]))
+            result = result_of(item[1])
             last = time.monotonic()
             if self.outstanding.pop(result.asset_id, None) is None:
                 continue  # reported twice (a redelivered or re-sent task), or not ours

@@ -25,7 +25,7 @@ from typing import Any
 import redis
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 
-from mediapipe.pipeline.state import Asset
+from mediapipe.workers import messages
 
 __all__ = ["Holding", "forget", "held", "holdings", "message_assets", "queued"]
 
@@ -104,11 +104,5 @@ def _assets(payload: dict[str, Any], run_id: str) -> list[str]:
     body = payload["body"]
     if payload.get("properties", {}).get("body_encoding") == "base64":
         body = base64.b64decode(body)
-    message = json.loads(body)[0][0]  # protocol 2: [args, kwargs, embed]; args[0] is ours
-    if "assets" in message:  # dispatch_batch
-        if message["common"]["run_id"] != run_id:
-            return []
-        return [Asset.from_dict(asset).asset_id for asset in message["assets"]]
-    if message.get("run_id") != run_id:
-        return []
-    return [str(message["state"]["asset_id"])]
+    # protocol 2: [args, kwargs, embed]; args[0] is ours (``messages``)
+    return messages.asset_ids(json.loads(body)[0][0], run_id)

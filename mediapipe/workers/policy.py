@@ -1,14 +1,14 @@
-"""How the Celery driver walks a pipeline: which step runs in the task at hand, which is sent on.
+"""Which steps a Celery task takes along: the rule ``drive.advance`` asks, on a worker.
 
 Owns: ``pipeline_of`` (the ``Pipeline`` an app was made for: ``workers.app.make_app`` keeps it
 on the app) and ``run_here``, the one rule for taking the next step along instead of sending it
-to its queue: a step with nothing to do (``pipeline.skip_outcome``) is recorded where it is; a
-step with work runs here when this worker consumes its queue and its time limit is the task's
-(a step must not run under a longer limit than its own). A task boundary (publish, ack, fetch,
-hand-off to the pool: ~2 ms) costs more than reading a photo's metadata, and a worker serving
-the next queue would most likely take the step next anyway; a transcode keeps its own task (its
-own, longer limit, and the GPU machines' queue). Queues, budgets and time limits are the
-pipeline's own (``Pipeline.queues``, ``Step.budget``).
+to its queue (a step with nothing to do, by ``pipeline.drive.skip_outcome``, is recorded where
+it is without asking): a step with work runs here when this worker consumes its queue and its
+time limit is the task's (a step must not run under a longer limit than its own). A task
+boundary (publish, ack, fetch, hand-off to the pool: ~2 ms) costs more than reading a photo's
+metadata, and a worker serving the next queue would most likely take the step next anyway; a
+transcode keeps its own task (its own, longer limit, and the GPU machines' queue). Queues,
+budgets and time limits are the pipeline's own (``Pipeline.queues``, ``Step.budget``).
 """
 
 from __future__ import annotations

@@ -1,23 +1,26 @@
-"""Celery tasks: one generic task that runs a named pipeline step and hands the state on.
+"""Celery tasks: one generic task that runs a named pipeline step and publishes where it ends.
 
 Owns: registering, on an app, one task per step of the app's ``Pipeline`` (named
 ``mediapipe.<step>``, all running ``run_step_task``), ``dispatch_batch`` (one coordinator message
-fans out into one task per asset, so dispatch is fast) and ``ping``; the walk down the step list
-(what runs here and what is sent on is ``workers.policy``'s rule), retries with backoff for
-transient failures only, one structured log line and the metrics per step, and reporting each
-finished asset to the coordinator's results list in Redis. A broker that goes away while a task
-publishes the next step or its result is waited for (``workers.outage.patiently``, up to the
-run's ``worker.brokerDeadline``), not dropped. A step stopped by this worker's soft time limit
-is a failed ``OverTimeLimit``. Messages carry no time limit: the worker applies its own config's
-(``workers.app``). Does not own: what a step does or when it is skipped
-(``mediapipe.pipeline``), or the catalog (the coordinator's).
+fans out into one task per asset, so dispatch is fast) and ``ping``; the worker's edge around
+the one walk (``pipeline.drive.advance``, called once per task, with ``workers.policy``'s rule
+for the steps it takes along): publishing the step it ends at, retries with backoff for
+transient failures only, the metrics per step, and reporting each finished asset to the
+coordinator's results list in Redis. A broker that goes away while a task publishes the next
+step or its result is waited for (``workers.outage.patiently``, up to the run's
+``worker.brokerDeadline``), not dropped. A step stopped by this worker's soft time limit is a
+failed ``OverTimeLimit``. Messages carry no time limit: the worker applies its own config's
+(``workers.app``). Does not own: what a step does, when it is skipped or what runs next
+(``mediapipe.pipeline``), the messages' wire form (``workers.messages``), or the catalog (the
+coordinator's).
 
-A message is ``{"run_id", "config_key", "state": AssetState.to_dict()}``. Results go to the
-coordinator's list, not to Celery's result backend: one Redis write per asset.
+Results go to the coordinator's list, not to Celery's result backend: one Redis write per
+asset.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -33,10 +36,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 from mediapipe.config import Config, WorkerConfig
 from mediapipe.errors import ConfigError, ErrorRecord, OverTimeLimit
 from mediapipe.pipeline import drive
-from mediapipe.pipeline.state import Asset, AssetState, StageOutcome, Status
+from mediapipe.pipeline.state import AssetState, StageOutcome, Status
 from mediapipe.pipeline.steps import Pipeline, Step
 from mediapipe.workers import metrics, policy
 from mediapipe.workers.dispatch import KEYS_TTL_S, RESULTS_KEY, config_json, digest_of
+from mediapipe.workers.messages import Batch, StepMessage, result_text
 from mediapipe.workers.outage import patiently
 
 __all__ = ["DISPATCH", "register", "task_name"]
@@ -66,7 +70,7 @@ def ping() -> dict[str, object]:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
-def send(app: Celery, step: Step, message: dict[str, Any], *,
+def send(app: Celery, message: StepMessage, step: Step, *,
          deadline_s: float = BROKER_DEADLINE_S, **options: Any) -> None:
     """Publish ``step`` for the asset, waiting out a broker outage of up to ``deadline_s``.
 
@@ -74,80 +78,67 @@ def send(app: Celery, step: Step, message: dict[str, Any], *,
     message's headers, a measurable share of the per-task cost. No time limit in the message
     (Celery would copy the sender's): the worker that runs the step applies its own."""
     patiently(lambda: app.send_task(
-        task_name(step), args=[message], queue=step.queue, time_limit=None,
-        soft_time_limit=None, argsrepr=f"({message['state']['asset_id']})", kwargsrepr="{}",
+        task_name(step), args=[message.to_dict()], queue=step.queue, time_limit=None,
+        soft_time_limit=None, argsrepr=f"({message.state.asset_id})", kwargsrepr="{}",
         **options), what=f"send {step.name}", deadline_s=deadline_s)
 
 
-def dispatch_batch(task: Task, batch: dict[str, Any]) -> int:
-    """Fan one coordinator message out into the first step of each asset: ``{"common":
-    {"root", "config_key", "force", "run_id"}, "assets": [Asset.to_dict(), ...]}``."""
-    common = batch["common"]
+def dispatch_batch(task: Task, sent: dict[str, Any]) -> int:
+    """Fan one coordinator message (a ``messages.Batch``) out into the first step of each
+    asset."""
     pipeline = policy.pipeline_of(task.app)
     started = time.perf_counter()
+    batch = Batch.from_dict(sent)
     with task.app.producer_or_acquire() as producer:
-        for asset in map(Asset.from_dict, batch["assets"]):
-            state = asset.state(common["root"], force=common["force"])
-            message = {"run_id": common["run_id"], "config_key": common["config_key"],
-                       "state": state.to_dict()}
-            first = pipeline.first_due(state)
+        for message in batch.messages():
+            first = pipeline.first_due(message.state)
             if first is None:  # nothing due: the asset is done as it is
-                report(task.app, message, state)
+                report(task.app, message, message.state)
                 continue
-            send(task.app, first, message, producer=producer)
-    log.info("dispatched %d assets", len(batch["assets"]),
+            send(task.app, message, first, producer=producer)
+    log.info("dispatched %d assets", len(batch.assets),
              extra={"stage": "dispatch", "duration_s": round(time.perf_counter() - started, 4)})
-    return len(batch["assets"])
+    return len(batch.assets)
 
 
-def run_step_task(task: Task, message: dict[str, Any]) -> None:
-    """Run the step this task is named for, then walk on: record the steps with nothing to do,
-    run here those ``policy.run_here`` allows, send the next one to its queue, or report."""
+def run_step_task(task: Task, sent: dict[str, Any]) -> None:
+    """Run the step this task is named for and on (``drive.advance``: the steps with nothing
+    to do recorded, those ``policy.run_here`` allows run here), then publish where the walk
+    ended: the next step to its queue, the asset to the coordinator, or this step again."""
     pipeline = policy.pipeline_of(task.app)
     task_step = pipeline.by_name(task.name.removeprefix(PREFIX))
-    state = AssetState.from_dict(message["state"])
+    message = StepMessage.from_dict(sent)
     try:
-        cfg = _config_at(task.app.conf.broker_url, message["config_key"])
+        cfg = _config_at(task.app.conf.broker_url, message.config_key)
     except Exception as exc:  # fail the asset, reported: the coordinator must not wait forever
-        log.exception("the run's config is unusable here", extra={"asset_id": state.asset_id})
+        log.exception("the run's config is unusable here",
+                      extra={"asset_id": message.state.asset_id})
         error = exc if isinstance(exc, ConfigError) else ConfigError("config", str(exc))
-        report(task.app, message, _unconfigured(pipeline, state, task_step, error))
+        report(task.app, message, _unconfigured(pipeline, message.state, task_step, error))
         return
-    step: Step | None = task_step
-    while step is not None:
-        if not pipeline.is_due(step, state):  # done earlier: left as the catalog has it
-            step = pipeline.next_step(step.name)
-            continue
-        skipped = drive.skip_outcome(step, state, cfg)
-        if skipped is not None:
-            state = state.with_outcome(step.name, skipped)
-        elif step is task_step:
-            state = _run_step(task, step, state, cfg)
-            _retry_if_transient(task, step, state, message, cfg)
-        elif policy.run_here(step, task_step, task.app.amqp.queues.consume_from,
-                             lambda s: task.app.tasks[task_name(s)].time_limit):
-            after = _run_step(task, step, state, cfg)
-            if after.stages[step.name].transient:  # its own task retries it, with backoff
-                log.info("transient failure, passed on to the %s queue", step.queue,
-                         extra={"asset_id": state.asset_id, "stage": step.name})
-                send(task.app, step, {**message, "state": state.to_dict()},
-                     deadline_s=cfg.worker.broker_deadline)
-                return
-            state = after
-        else:
-            send(task.app, step, {**message, "state": state.to_dict()},
-                 deadline_s=cfg.worker.broker_deadline)
-            return
-        if step.applies(state):  # a step that does not apply to this asset is no task's work
-            _account(step, state.stages[step.name], state, cfg)
-        step = pipeline.next_step(step.name)
-    report(task.app, message, state, deadline_s=cfg.worker.broker_deadline)
+    move = drive.advance(
+        message.state, pipeline, cfg, task_step,
+        takes=functools.partial(policy.run_here, task_step=task_step,
+                                consumed=task.app.amqp.queues.consume_from,
+                                limit=lambda s: task.app.tasks[task_name(s)].time_limit),
+        retries=task.request.retries < cfg.worker.max_retries,
+        run=functools.partial(_run_due, task),
+        account=functools.partial(_account, cfg=cfg))
+    deadline_s = cfg.worker.broker_deadline
+    if isinstance(move, drive.Retry):
+        _retry(task, move, sent)
+    elif isinstance(move, drive.Send):
+        send(task.app, dataclasses.replace(message, state=move.state), move.step,
+             deadline_s=deadline_s)
+    else:
+        report(task.app, message, move.state, deadline_s=deadline_s)
 
 
-def _run_step(task: Task, step: Step, state: AssetState, cfg: Config) -> AssetState:
-    """``drive.run_due`` (the walk already asked ``skip_outcome``), with this worker's soft
-    time limit turned into a failed ``OverTimeLimit``: the exception passes the step's own
-    containment, so its type says what happened."""
+def _run_due(task: Task, step: Step, state: AssetState, cfg: Config,
+              progress: object = None) -> AssetState:
+    """``drive.run_due`` with this worker's soft time limit turned into a failed
+    ``OverTimeLimit``: the exception passes the step's own containment, so its type says what
+    happened."""
     try:
         return drive.run_due(step, state, cfg, passing=(SoftTimeLimitExceeded,))
     except SoftTimeLimitExceeded:
@@ -161,22 +152,21 @@ def _over_time(task: Task, step: Step, state: AssetState, cfg: Config) -> OverTi
                                             f"({limit}s soft; {step.budget.setting})")
 
 
-def _retry_if_transient(task: Task, step: Step, state: AssetState,
-                        message: dict[str, Any], cfg: Config) -> None:
-    outcome = state.stages[step.name]
-    if outcome.transient and task.request.retries < cfg.worker.max_retries:
-        countdown = min(600, 5 * 2 ** task.request.retries)
-        log.warning("transient failure, retrying in %ss", countdown,
-                    extra={"asset_id": state.asset_id, "stage": step.name,
-                           "error": outcome.error.message if outcome.error else None})
-        raise task.retry(args=(message,), countdown=countdown)
+def _retry(task: Task, move: drive.Retry, sent: dict[str, Any]) -> None:
+    """Send the task's own message again later, with backoff (Celery's ``retry`` raises)."""
+    error = move.state.stages[move.step.name].error
+    countdown = min(600, 5 * 2 ** task.request.retries)
+    log.warning("transient failure, retrying in %ss", countdown,
+                extra={"asset_id": move.state.asset_id, "stage": move.step.name,
+                       "error": error.message if error else None})
+    raise task.retry(args=(sent,), countdown=countdown)
 
 
-def _account(step: Step, outcome: StageOutcome, state: AssetState, cfg: Config) -> None:
+def _account(step: Step, state: AssetState, *, cfg: Config) -> None:
     """The step's line (``drive.log_outcome``: the same line as in-process runs, plus the
     digest of the config the task ran with) and the metrics for one step's outcome."""
     drive.log_outcome(step, state, config=config_digest(cfg))
-    metrics.record_outcome(step.name, outcome, accel=cfg.ffmpeg.accel)
+    metrics.record_outcome(step.name, state.stages[step.name], accel=cfg.ffmpeg.accel)
 
 
 @functools.lru_cache(maxsize=8)
@@ -198,14 +188,14 @@ def _unconfigured(pipeline: Pipeline, state: AssetState, step: Step,
     return state
 
 
-def report(app: Celery, message: dict[str, Any], state: AssetState, *,
+def report(app: Celery, message: StepMessage, state: AssetState, *,
            deadline_s: float = BROKER_DEADLINE_S) -> None:
     """Push the finished asset's result to the coordinator's list (when it is listening),
     waiting out a broker outage of up to ``deadline_s``."""
-    if not message.get("run_id"):
+    if not message.run_id:
         return
-    key = RESULTS_KEY.format(run_id=message["run_id"])
-    item = json.dumps(state.result().to_dict())
+    key = RESULTS_KEY.format(run_id=message.run_id)
+    item = result_text(state.result())
 
     def push() -> None:
         with _redis(app.conf.broker_url).pipeline() as pipe:

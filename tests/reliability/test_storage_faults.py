@@ -178,7 +178,8 @@ def test_enospc_during_a_write_is_storage_offline_and_leaves_no_temp(
     state = dataclasses.replace(pipeline.AssetState.start(src, "abcd" * 8, media_root), info=info,
                                 stages={"metadata": pipeline.StageOutcome(pipeline.Status.DONE)})
     thumbnails = pipeline.PIPELINE.by_name("thumbnails")
-    outcome = pipeline.run_step(thumbnails, state, cfg).stages["thumbnails"]
+    outcome = pipeline.advance(state, pipeline.PIPELINE, cfg, thumbnails).state.stages[
+        "thumbnails"]
     assert outcome.status is pipeline.Status.FAILED and outcome.error
     assert outcome.error and outcome.error.type == "StorageOffline" and outcome.error.transient
     assert "No space left" in outcome.error.message
