@@ -64,7 +64,7 @@ def test_a_second_run_finds_its_outputs_done_unless_forced(photo: Path,
     thumbs = second.stages["thumbnails"]
     assert thumbs.status is Status.DONE and thumbs.duration_s == 0.0  # found, not made again
     assert thumbs.note == "outputs already made from this source"
-    forced = process_asset(photo, ASSET, media_root, Config(), force=True)
+    forced = process_asset(photo, ASSET, media_root, Config(), remake=True)
     made = forced.stages["thumbnails"]
     assert made.status is Status.DONE and made.note == ""  # made, not found
     assert made.bytes_written > 0 and made.duration_s > 0
@@ -118,7 +118,7 @@ def test_outputs_get_explicit_modes_whatever_the_umask(photo: Path, media_root: 
     assert preview.stat().st_mode & 0o777 == 0o644
     assert preview.parent.stat().st_mode & 0o777 == 0o755
     cfg = Config.from_dict({"storage": {"fileMode": "0640", "folderMode": "0750"}})
-    forced = process_asset(photo, ASSET, media_root, cfg, force=True)
+    forced = process_asset(photo, ASSET, media_root, cfg, remake=True)
     assert Path(forced.stages["thumbnails"].outputs[0]).stat().st_mode & 0o777 == 0o640
 
 

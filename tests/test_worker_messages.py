@@ -33,19 +33,19 @@ def test_a_step_message_comes_back_equal() -> None:
 
 
 def test_a_batch_comes_back_equal_and_gives_each_asset_its_first_message() -> None:
-    batch = Batch("run1", "mediapipe:config:abc", "/srv/media", True,
+    batch = Batch("run1", "mediapipe:config:abc", "/srv/media",
                   (Asset("/photos/a.jpg", ASSET, ("thumbnails",), (1, 2), remake=True),
                    Asset("/photos/b.jpg", "b")))
     assert Batch.from_dict(_wire(batch.to_dict())) == batch
     [a, b] = batch.messages()
     assert (a.run_id, a.config_key) == ("run1", "mediapipe:config:abc")
-    assert a.state == AssetState.start("/photos/a.jpg", ASSET, "/srv/media", force=True,
+    assert a.state == AssetState.start("/photos/a.jpg", ASSET, "/srv/media", remake=True,
                                        todo=["thumbnails"], identity=(1, 2))
-    assert b.state.asset_id == "b" and b.state.force
+    assert b.state.asset_id == "b" and not b.state.remake
 
 
 def test_a_message_names_the_assets_of_its_own_run_only() -> None:
-    batch = Batch("run1", "k", "/srv/media", False, (Asset("/a.jpg", "a"), Asset("/b.jpg", "b")))
+    batch = Batch("run1", "k", "/srv/media", (Asset("/a.jpg", "a"), Asset("/b.jpg", "b")))
     step = StepMessage("run1", "k", _state())
     assert asset_ids(_wire(batch.to_dict()), "run1") == ["a", "b"]
     assert asset_ids(_wire(step.to_dict()), "run1") == [ASSET]

@@ -1,8 +1,9 @@
 """The index wing: what is in an external library and what has been done with it.
 
 Modules: ``scan`` (walking a library), ``catalog`` (SQLite: sources and per-step states),
-``opening`` (opening ``catalog.db``), ``schema`` (its SQL, from the pipeline), ``diff`` (a scan against the catalog, in SQL),
-``listing`` (what the catalog can tell), ``ingest`` (the coordinator of ``mediapipe ingest``),
+``opening`` (opening ``catalog.db``), ``schema`` (its SQL, from the pipeline), ``diff`` (a
+scan against the catalog, in SQL), ``listing`` (what the catalog can tell), ``ingest`` (the
+coordinator of ``mediapipe ingest``),
 ``lock``, ``sqlerrors``, ``repair`` (``catalog check | rebuild``), ``watch`` (``--watch``).
 Public names (imported on first use): ``IngestSummary``, ``Catalog`` (the coordinator itself
 is ``mediapipe.index.ingest.ingest``: the module has the name).

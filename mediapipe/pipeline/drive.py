@@ -18,7 +18,8 @@ steps a worker takes along (``workers.policy``), or how a stamp is written and r
 (``library.stamps.stamp_outputs``/``made_from``).
 
 Idempotent: a step whose outputs carry the stamp of the source as it is now (its ctime: any
-write, replacement, ``cp -p``, rsync or restored mtime changes it) is done, unless forced.
+write, replacement, ``cp -p``, rsync or restored mtime changes it) is done, unless the asset
+is remade.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def skip_outcome(step: Step, state: AssetState, cfg: Config) -> StageOutcome | N
                             facts=StepFacts(waits_for=waits))
     if not step.applies(state):
         return StageOutcome(Status.SKIPPED, note=step.not_applicable(state))
-    if step.outputs is not None and not state.force:
+    if step.outputs is not None and not state.remake:
         outputs = step.outputs(state, cfg)
         if _fresh(outputs, state.source_path):
             temps.sweep_folders(outputs)
@@ -236,11 +237,11 @@ def walk(state: AssetState, pipeline: Pipeline, cfg: Config, step: Step | None =
 
 
 def process_asset(source: str | os.PathLike[str], asset_id: str, root: str | os.PathLike[str],
-                  cfg: Config, *, pipeline: Pipeline = PIPELINE, force: bool = False,
+                  cfg: Config, *, pipeline: Pipeline = PIPELINE, remake: bool = False,
                   todo: Sequence[str] | None = None, identity: Identity | None = None,
                   progress: Progress | None = None) -> AssetResult:
     """Every step of ``pipeline`` for one asset (or those ``todo`` names and what they need),
     here and in order: metadata, thumbnails, the transcode…"""
-    state = AssetState.start(source, asset_id, root, force=force, todo=todo,
+    state = AssetState.start(source, asset_id, root, remake=remake, todo=todo,
                               identity=identity)
     return walk(state, pipeline, cfg, progress=progress).result()

@@ -43,9 +43,9 @@ class Asset:
     identity: Identity | None = None
     remake: bool = False
 
-    def state(self, root: str | os.PathLike[str], *, force: bool = False) -> AssetState:
-        """The state its first step starts from (``force``: the run's; a remake forces too)."""
-        return AssetState.start(self.source, self.asset_id, root, force=force or self.remake,
+    def state(self, root: str | os.PathLike[str]) -> AssetState:
+        """The state its first step starts from."""
+        return AssetState.start(self.source, self.asset_id, root, remake=self.remake,
                                 todo=self.todo, identity=self.identity)
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,7 +160,7 @@ class AssetState:
     source: str
     asset_id: str
     root: str
-    force: bool = False
+    remake: bool = False  # outputs made again, even those made from the source as it is
     info: MediaInfo | None = None
     stages: Mapping[str, StageOutcome] = dataclasses.field(default_factory=dict)
     # The steps due (the catalog's pending ones); None: all. Steps they need run too; the
@@ -170,9 +170,9 @@ class AssetState:
 
     @classmethod
     def start(cls, source: str | os.PathLike[str], asset_id: str, root: str | os.PathLike[str],
-              *, force: bool = False, todo: Sequence[str] | None = None,
+              *, remake: bool = False, todo: Sequence[str] | None = None,
               identity: Identity | None = None) -> AssetState:
-        return cls(os.fsdecode(source), asset_id, os.fsdecode(root), force,
+        return cls(os.fsdecode(source), asset_id, os.fsdecode(root), remake,
                    todo=None if todo is None else tuple(todo),
                    identity=None if identity is None else (identity[0], identity[1]))
 
@@ -199,14 +199,14 @@ class AssetState:
     def to_dict(self) -> dict[str, Any]:
         # Source paths whose bytes are not UTF-8 travel as surrogate escapes (os.fsdecode).
         return {"source": self.source, "asset_id": self.asset_id, "root": self.root,
-                "force": self.force, "info": self.info.to_dict() if self.info else None,
+                "remake": self.remake, "info": self.info.to_dict() if self.info else None,
                 "stages": {k: v.to_dict() for k, v in self.stages.items()},
                 "todo": None if self.todo is None else list(self.todo),
                 "identity": None if self.identity is None else list(self.identity)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AssetState:
-        return cls(d["source"], d["asset_id"], d["root"], bool(d.get("force")),
+        return cls(d["source"], d["asset_id"], d["root"], bool(d.get("remake")),
                    MediaInfo.from_dict(d["info"]) if d.get("info") else None,
                    {k: StageOutcome.from_dict(v) for k, v in d.get("stages", {}).items()},
                    None if d.get("todo") is None else tuple(d["todo"]),

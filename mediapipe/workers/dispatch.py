@@ -73,7 +73,7 @@ def digest_of(config_text: str) -> str:
 class Run:
     """One coordinator run: ``submit`` assets, then ``results`` until all are back."""
 
-    def __init__(self, app: Celery, root: Path, cfg: Config, *, force: bool = False,
+    def __init__(self, app: Celery, root: Path, cfg: Config, *,
                  run_id: str | None = None, on_status: Status | None = None,
                  unserved_deadline: float | None = None) -> None:
         self.app = app
@@ -88,7 +88,7 @@ class Run:
         self._config_text = config_json(cfg)
         self.config_key = CONFIG_KEY.format(digest=digest_of(self._config_text))
         self._store_config()
-        self.root, self.force = str(root), force
+        self.root = str(root)
         self.outstanding: dict[str, Asset] = {}  # sent, no result yet: by asset id
         self._reclaimed = time.monotonic()  # when held messages were last checked (``_reclaim``)
         self._suspects: set[str] = set()  # delivery tags no live worker held at that check
@@ -144,7 +144,7 @@ class Run:
         return len(batch)
 
     def _publish(self, batch: list[Asset], producer: Producer) -> None:
-        message = Batch(self.run_id, self.config_key, self.root, self.force, tuple(batch))
+        message = Batch(self.run_id, self.config_key, self.root, tuple(batch))
         self.app.send_task("mediapipe.dispatch_batch", args=[message.to_dict()],
                            queue=self.pipeline.queues[0], producer=producer, time_limit=None,
                            soft_time_limit=None)

@@ -42,28 +42,27 @@ class StepMessage:
 
 @dataclasses.dataclass(frozen=True)
 class Batch:
-    """One ``dispatch_batch`` message: the run, its config key, its media root, whether its
-    outputs are remade (``force``), and its assets."""
+    """One ``dispatch_batch`` message: the run, its config key, its media root and its assets
+    (each says whether its outputs are remade)."""
 
     run_id: str
     config_key: str
     root: str
-    force: bool
     assets: tuple[Asset, ...]
 
     def messages(self) -> Iterator[StepMessage]:
         """Each asset's message for its first step."""
         for asset in self.assets:
             yield StepMessage(self.run_id, self.config_key,
-                              asset.state(self.root, force=self.force))
+                              asset.state(self.root))
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "config_key": self.config_key, "root": self.root,
-                "force": self.force, "assets": [a.to_dict() for a in self.assets]}
+                "assets": [a.to_dict() for a in self.assets]}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Batch:
-        return cls(d["run_id"], d["config_key"], d["root"], bool(d["force"]),
+        return cls(d["run_id"], d["config_key"], d["root"],
                    tuple(map(Asset.from_dict, d["assets"])))
 
 
