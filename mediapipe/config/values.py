@@ -37,8 +37,8 @@ __all__ = [
 
 # Redis carries both the Celery queues and each run's results: these are its URL schemes.
 BROKER_SCHEMES = ("redis", "rediss", "unix")
-# Immich's accelerators. mediapipe runs nvenc (and software); the others load from an export,
-# with one warning, and encode in software.
+# Immich's accelerators, each run by its own module (``transcode.chain.ACCELERATORS``; spelled
+# here because the config is below the transcode stage, and a test holds the two together).
 ACCELS = ("disabled", "nvenc", "qsv", "vaapi", "rkmpp")
 RESOLUTIONS = ("original", "480", "720", "1080", "1440", "2160")
 
