@@ -52,20 +52,12 @@ def setting(
     maximum: float | None = None,
     check: Callable[[Any], str | None] | None = None,
     normalize: Callable[[Any], Any] | None = None,
-    no_effect: str | None = None,
-    not_run: tuple[Any, ...] = (),
 ) -> Any:
     """Declare one setting. ``key`` is its name in files when not the camelCase of the field.
-
-    ``no_effect`` marks a setting accepted only so that Immich exports load: it says why the
-    value changes nothing here, and loading warns when a file or the environment sets it to
-    anything but its default. ``not_run`` lists allowed values mediapipe does not carry out (an
-    Immich accelerator it has no code for): loading warns once when one is set. ``normalize``
-    turns an accepted spelling into the canonical one before the checks (``'1080p'``).
-    """
+    ``normalize`` turns an accepted spelling into the canonical one before the checks
+    (``'1080p'``)."""
     meta = {"doc": doc, "key": key, "choices": choices, "min": minimum, "max": maximum,
-            "check": check, "normalize": normalize, "no_effect": no_effect,
-            "not_run": not_run}
+            "check": check, "normalize": normalize}
     if isinstance(default, list | dict | set):
         raise TypeError("use a tuple or a section dataclass for mutable defaults")
     if dataclasses.is_dataclass(default):
