@@ -23,10 +23,22 @@ from collections.abc import Iterator
 import pytest
 
 from fixtures import images, videos
+from mediapipe.errors import (
+    EXIT_USAGE,
+    BrokerUnreachable,
+    ConfigError,
+    PermissionDenied,
+    StorageOffline,
+    Unreadable,
+    UnsupportedMedia,
+)
 from mediapipe.library import storage
 
-USAGE, CONFIG, OFFLINE, UNSUPPORTED = 2, 3, 4, 5
-UNREADABLE, DENIED, BROKER = 12, 13, 14
+# The documented codes: each kind's own (README's table is held to them by test_readme).
+USAGE, CONFIG, OFFLINE, UNSUPPORTED = (EXIT_USAGE, ConfigError.exit_code,
+                                       StorageOffline.exit_code, UnsupportedMedia.exit_code)
+UNREADABLE, DENIED, BROKER = (Unreadable.exit_code, PermissionDenied.exit_code,
+                              BrokerUnreachable.exit_code)
 _DROP = ["--bounding-set", "-dac_override,-dac_read_search"]
 
 
