@@ -110,15 +110,20 @@ class FFmpegConfig:
     max_bitrate: str = setting("0", "Cap on the video bitrate ('0' = none), e.g. '5000k' or "
                                     "'8M'; a bare number is kbit/s, as in Immich.",
                                check=check_bitrate)
-    bframes: int = setting(-1, "B-frames; -1 lets the encoder decide.", minimum=-1, maximum=16)
-    refs: int = setting(0, "Reference frames; 0 lets the encoder decide.", minimum=0, maximum=16)
-    gop_size: int = setting(0, "Keyframe interval in frames; 0 lets the encoder decide.",
+    bframes: int = setting(-1, "B-frames; -1 takes the accelerator's default as Immich sets it "
+                               "(QSV: 7), else the encoder's.", minimum=-1, maximum=16)
+    refs: int = setting(0, "Reference frames; 0 takes the accelerator's default as Immich sets "
+                           "it (QSV: 5), else the encoder's.", minimum=0, maximum=16)
+    gop_size: int = setting(0, "Keyframe interval in frames; 0 takes the accelerator's default "
+                               "as Immich sets it (hardware encoders: 256), else the encoder's.",
                             minimum=0)
     temporal_aq: bool = setting(False, "NVENC temporal adaptive quantisation.", key="temporalAQ")
     cq_mode: str = setting(
         "auto", "QSV's rate control: 'cqp' encodes with -q:v, else -global_quality:v (vp9: "
                 "always -q:v).", choices=("auto", "cqp", "icq"))
-    two_pass: bool = setting(False, "Two-pass encoding (with maxBitrate).")
+    two_pass: bool = setting(False, "Two software passes where the video is encoded with a "
+                                    "maxBitrate (vp9: with or without one), as Immich does; "
+                                    "NVENC does its passes in one run.")
     preferred_hw_device: str = setting(
         "auto", "The /dev/dri node QSV and VAAPI use (renderD129 or /dev/dri/renderD129); "
                 "'auto': the render node with the highest number.")
@@ -281,7 +286,8 @@ class Config:
                                                       "like on disk.")
     library: LibraryConfig = setting(LibraryConfig(), "External library scans.")
     worker: WorkerConfig = setting(WorkerConfig(), "Celery workers.")
-    metadata: MetadataConfig = setting(MetadataConfig(), "Dates of files with no date tag.")
+    metadata: MetadataConfig = setting(MetadataConfig(), "Dates of files with no date tag, and "
+                                                         "the zone of camera-local times.")
     reverse_geocoding: ReverseGeocodingConfig = setting(ReverseGeocodingConfig(),
                                                         "Place names from positions.")
 
