@@ -94,7 +94,8 @@ class FFmpegConfig:
     target_video_codec: str = setting("h264", "Codec of transcoded video.",
                                       choices=("h264", "hevc", "vp9", "av1"))
     accepted_video_codecs: tuple[str, ...] = setting(
-        ("h264",), "Video codecs played as they are.", choices=("h264", "hevc", "vp9", "av1"))
+        ("h264",), "Video codecs played as they are (with the target's).",
+        choices=("h264", "hevc", "vp9", "av1"))
     target_audio_codec: str = setting("aac", "Codec of re-encoded audio (opus and libopus "
                                              "are the same).",
                                       choices=("aac", "mp3", "opus", "libopus", "pcm_s16le"))

@@ -67,7 +67,8 @@ class CorruptMedia(MediaError):
 
 
 class TooLarge(MediaError):
-    """Refused before decoding: the image exceeds the configured pixel limit."""
+    """Refused before decoding: an image, a RAW sensor or a video stream over ``image.maxPixels``
+    by its header's size."""
 
     exit_code = 7
 
