@@ -15,7 +15,7 @@ Does not own: what the names are (each package's ``__init__``).
 
 from __future__ import annotations
 
-import ast
+import functools
 import importlib
 import sys
 from collections.abc import Callable
@@ -28,10 +28,13 @@ __all__ = ["lazy"]
 def lazy(package: str) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for ``package``: each name its ``if TYPE_CHECKING:``
     block imports is imported from that module on first use, and kept in the package."""
-    names = _type_checking_imports(Path(sys.modules[package].__file__ or ""))
+
+    @functools.cache  # read on the first name asked for: ``import mediapipe`` parses nothing
+    def names() -> dict[str, tuple[str, str]]:
+        return _type_checking_imports(Path(sys.modules[package].__file__ or ""))
 
     def __getattr__(name: str) -> Any:
-        source = names.get(name)
+        source = names().get(name)
         if source is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         module, original = source
@@ -40,7 +43,7 @@ def lazy(package: str) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
         return value
 
     def __dir__() -> list[str]:
-        return sorted({*names, *vars(sys.modules[package])})
+        return sorted({*names(), *vars(sys.modules[package])})
 
     return __getattr__, __dir__
 
@@ -48,6 +51,8 @@ def lazy(package: str) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
 def _type_checking_imports(init: Path) -> dict[str, tuple[str, str]]:
     """Each name the file's top-level ``if TYPE_CHECKING:`` block imports (``from MODULE import
     NAME [as ALIAS]``) → its module and its name there."""
+    import ast  # here, not at the top: its import alone is most of a lazy face's start-up
+
     names: dict[str, tuple[str, str]] = {}
     for node in ast.parse(init.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.If) and isinstance(node.test, ast.Name) \
