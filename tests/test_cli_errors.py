@@ -237,3 +237,13 @@ def test_a_silent_broker_fails_within_its_timeout_never_hangs(place: dict[str, s
     result = _mediapipe(f"doctor --broker {place['silent']}", {}, enforce=False)
     assert result.returncode == BROKER
     assert time.monotonic() - started < 60, "the probe's timeout, plus doctor's own checks"
+
+
+def test_help_lists_every_exit_code_from_the_error_family(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mediapipe.cli.main import main
+    from mediapipe.errors import EXIT_CODES
+
+    assert main(["--help"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "Exit codes: " + ", ".join(f"{c} {n}" for c, n in EXIT_CODES.items()) in said

@@ -17,9 +17,9 @@ files); nor any media work. A command given
 Heavy modules are imported inside commands so start-up stays fast.
 
 Exit codes: each error's type carries its own, and ``errors.EXIT_CODES`` lists every one this
-command exits with (README's table is checked against it); usage (click's) and an interrupt have
-theirs there too. A batch exits with its failures' code when they share one, else 1
-(``errors.combined_exit_code``).
+command exits with (README's table is checked against it, ``--help`` lists them from it); usage
+(click's) and an interrupt have theirs there too. A batch exits with its failures' code when
+they share one, else 1 (``errors.combined_exit_code``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,13 @@ from mediapipe.cli import deploy, library, listing, media, ops
 from mediapipe.cli import ingest as ingest_command
 from mediapipe.cli.context import JSON_ASKED, AppContext, emit_json_error, fail
 from mediapipe.cli.stopping import Stopped
-from mediapipe.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, MediapipeError, from_os_error
+from mediapipe.errors import (
+    EXIT_CODES,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    MediapipeError,
+    from_os_error,
+)
 
 __all__ = ["cli", "main", "run"]
 
@@ -48,7 +54,9 @@ log = logging.getLogger("mediapipe.cli")
 _help_asked = False  # --help anywhere: show it even where the settings are bad
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Exit codes: " + ", ".join(f"{code} {name}"
+                                               for code, name in EXIT_CODES.items()) + ".")
 @click.version_option(package_name="homelib-mediapipe", prog_name="mediapipe")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               envvar="MEDIAPIPE_CONFIG", help="TOML or JSON config file (an Immich export too).")
