@@ -7,7 +7,8 @@ Pure stages turn a source file into values and bytes: ``read_metadata`` (a ``Med
 ``process_asset`` runs a ``Pipeline`` (the product's is ``PIPELINE``) over one file into a media
 root, and ``LocalRunner`` over many. Settings are a ``Config`` (``load`` reads a file and the
 ``MEDIAPIPE_*`` environment). Every error mediapipe raises is a ``MediapipeError``. These names
-are imported on first use: ``import mediapipe`` itself loads nothing heavy. The wings export
+are imported on first use (``exports.lazy``, from where the ``TYPE_CHECKING`` block says):
+``import mediapipe`` itself loads nothing heavy. The wings export
 their own (``mediapipe.metadata``, ``mediapipe.thumbnails``, ``mediapipe.transcode``,
 ``mediapipe.pipeline``, ``mediapipe.config``, ``mediapipe.library``, ``mediapipe.index``).
 """
@@ -20,40 +21,12 @@ from mediapipe.exports import lazy
 
 __version__ = "0.1.0"
 
-_NAMES = {
-    "Config": "mediapipe.config",
-    "load": "mediapipe.config",
-    "MediaInfo": "mediapipe.metadata.model",
-    "StreamInfo": "mediapipe.metadata.model",
-    "read_metadata": "mediapipe.metadata.read",
-    "Thumbnails": "mediapipe.thumbnails.make",
-    "make_thumbnails": "mediapipe.thumbnails.make",
-    "TranscodePlan": "mediapipe.transcode.plan",
-    "plan_transcode": "mediapipe.transcode.plan",
-    "build_command": "mediapipe.transcode.argv",
-    "render_path": "mediapipe.template",
-    "asset_id_for_path": "mediapipe.identity",
-    "Source": "mediapipe.sources",
-    "init_root": "mediapipe.library.storage",
-    "Asset": "mediapipe.pipeline.state",
-    "AssetResult": "mediapipe.pipeline.state",
-    "StageOutcome": "mediapipe.pipeline.state",
-    "Status": "mediapipe.pipeline.state",
-    "PIPELINE": "mediapipe.pipeline.steps",
-    "Pipeline": "mediapipe.pipeline.steps",
-    "Step": "mediapipe.pipeline.steps",
-    "process_asset": "mediapipe.pipeline.drive",
-    "LocalRunner": "mediapipe.pipeline.local",
-    "MediapipeError": "mediapipe.errors",
-    "MediaError": "mediapipe.errors",
-    "ErrorRecord": "mediapipe.errors",
-}
 __all__ = ["PIPELINE", "Asset", "AssetResult", "Config", "ErrorRecord", "LocalRunner",
            "MediaError", "MediaInfo", "MediapipeError", "Pipeline", "Source", "StageOutcome",
            "Status", "Step", "StreamInfo", "Thumbnails", "TranscodePlan", "__version__",
            "asset_id_for_path", "build_command", "init_root", "load", "make_thumbnails",
            "plan_transcode", "process_asset", "read_metadata", "render_path"]
-__getattr__, __dir__ = lazy(__name__, _NAMES)
+__getattr__, __dir__ = lazy(__name__)
 
 if TYPE_CHECKING:
     from mediapipe.config import Config, load

@@ -23,10 +23,22 @@ from collections.abc import Iterator
 import pytest
 
 from fixtures import images, videos
+from mediapipe.errors import (
+    EXIT_USAGE,
+    BrokerUnreachable,
+    ConfigError,
+    PermissionDenied,
+    StorageOffline,
+    Unreadable,
+    UnsupportedMedia,
+)
 from mediapipe.library import storage
 
-USAGE, CONFIG, OFFLINE, UNSUPPORTED = 2, 3, 4, 5
-UNREADABLE, DENIED, BROKER = 12, 13, 14
+# The documented codes: each kind's own (README's table is held to them by test_readme).
+USAGE, CONFIG, OFFLINE, UNSUPPORTED = (EXIT_USAGE, ConfigError.exit_code,
+                                       StorageOffline.exit_code, UnsupportedMedia.exit_code)
+UNREADABLE, DENIED, BROKER = (Unreadable.exit_code, PermissionDenied.exit_code,
+                              BrokerUnreachable.exit_code)
 _DROP = ["--bounding-set", "-dac_override,-dac_read_search"]
 
 
@@ -225,3 +237,13 @@ def test_a_silent_broker_fails_within_its_timeout_never_hangs(place: dict[str, s
     result = _mediapipe(f"doctor --broker {place['silent']}", {}, enforce=False)
     assert result.returncode == BROKER
     assert time.monotonic() - started < 60, "the probe's timeout, plus doctor's own checks"
+
+
+def test_help_lists_every_exit_code_from_the_error_family(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mediapipe.cli.main import main
+    from mediapipe.errors import EXIT_CODES
+
+    assert main(["--help"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "Exit codes: " + ", ".join(f"{c} {n}" for c, n in EXIT_CODES.items()) in said

@@ -183,7 +183,34 @@ def test_an_export_setting_a_qsv_vaapi_knob_loads_silently(
 
 
 def test_the_qsv_vaapi_knobs_say_what_they_do_in_the_sample_file() -> None:
-    lines = config.sample_toml().splitlines()
     for key, says in (("cqMode", "QSV"), ("preferredHwDevice", "/dev/dri")):
-        at = next(i for i, line in enumerate(lines) if line.startswith(f"{key} = "))
-        assert says in " ".join(lines[at - 3:at]), key
+        assert says in _said_before(key), key
+
+
+def _said_before(key: str) -> str:
+    """The comment lines the sample file puts above ``key = ...``."""
+    lines = config.sample_toml().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"{key} = "))
+    above = []
+    for line in reversed(lines[:at]):
+        if not line.startswith("#"):
+            break
+        above.append(line)
+    return " ".join(reversed(above))
+
+
+def test_the_sample_says_max_pixels_is_the_one_pixel_limit_as_it_is() -> None:
+    from mediapipe.imaging import pillow
+
+    said = _said_before("maxPixels")
+    assert "video stream" in said and "before anything decodes it" in said
+    assert "guard is off" in said and pillow().MAX_IMAGE_PIXELS is None
+
+
+def test_the_sample_says_what_the_auto_engine_is() -> None:
+    from mediapipe.thumbnails.make import default_engine
+    from mediapipe.thumbnails.turbo import TurboEngine, available
+
+    said = _said_before("engine")
+    assert "libjpeg-turbo" in said and "OpenCV" in said and "vips" not in said
+    assert isinstance(default_engine("auto"), TurboEngine) is available()

@@ -5,7 +5,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
+from pathlib import Path
 
+import click
 import pytest
 
 from mediapipe import errors
@@ -54,10 +57,30 @@ def test_each_error_has_its_exit_code_and_says_whether_a_retry_can_help(
 
 
 def test_exit_codes_are_distinct_and_keep_config_at_3() -> None:
-    codes = [code for _, code, _ in FAMILY] + [ConfigError.exit_code,
-                                                errors.BrokerUnreachable.exit_code]
-    assert len(codes) == len(set(codes))
+    """Each kind of the family has its own code (a narrower error elsewhere, such as a
+    template's ``ConfigError``, shares its parent's)."""
+    kinds = [kind for kind in errors.MediapipeError.kinds()
+             if kind.__module__.startswith("mediapipe.errors")]
+    assert len({kind.exit_code for kind in kinds}) == len(kinds)
     assert ConfigError.exit_code == 3
+
+
+def test_the_table_of_exit_codes_names_every_kind_and_the_outcomes_no_kind_carries() -> None:
+    kinds = {errors.MediapipeError.by_name(name) for name in errors.EXIT_CODES.values()} - {None}
+    assert {c for c, *_ in FAMILY} | {ConfigError, errors.BrokerUnreachable,
+                                      errors.MediaRootBusy, errors.Unserved} == kinds
+    assert {code: errors.EXIT_CODES[code] for code in (0, 2, 70, 130)} == {
+        0: "ok", 2: "usage", 70: "InternalError", 130: "interrupted"}
+    assert click.UsageError("x").exit_code == errors.EXIT_USAGE
+
+
+@pytest.mark.parametrize("unit", ["deploy/systemd/mediapipe-ingest@.service",
+                                  "deploy/nixos/mediapipe.nix"])
+def test_a_timer_finding_the_media_root_busy_is_no_failure(unit: str) -> None:
+    """The ingest timer's unit counts ``MediaRootBusy`` (another run holds the root) a success."""
+    text = (Path(__file__).parents[1] / unit).read_text()
+    assert re.findall(r"SuccessExitStatus\s*=\s*(\d+)", text) == [
+        str(errors.MediaRootBusy.exit_code)]
 
 
 @pytest.mark.parametrize("cls", [c for c, *_ in FAMILY], ids=[c.__name__ for c, *_ in FAMILY])
@@ -94,7 +117,7 @@ def test_only_a_killed_ffmpeg_is_a_transient_transcode_failure() -> None:
 
 
 def test_every_exported_error_is_in_the_table() -> None:
-    exported = {getattr(errors, n) for n in errors.__all__}
+    exported = [getattr(errors, n) for n in errors.__all__]
     classes = {c for c in exported if isinstance(c, type) and issubclass(c, MediaError)}
     assert classes == {c for c, *_ in FAMILY}
 

@@ -16,12 +16,10 @@ files); nor any media work. A command given
 ``--json`` that an error ends still prints one object on stdout (``context.emit_json_error``).
 Heavy modules are imported inside commands so start-up stays fast.
 
-Exit codes: 0 ok, 1 files failed in different ways, 2 usage, 3 config, 4 storage offline, 5
-unsupported, 6 corrupt, 7 too large, 8 transcode failed, 9 path escape, 10 integrity, 11
-catalog, 12 not found / not readable, 13 permission denied, 14 broker unreachable, 15 a source
-offline, 16 over a worker's time limit, 17 media root busy (another run), 18 assets left
-waiting in a queue no worker serves (``Unserved``), 70 internal error, 130 interrupted. A batch
-exits with its failures' code when they share one, else 1 (``errors.combined_exit_code``).
+Exit codes: each error's type carries its own, and ``errors.EXIT_CODES`` lists every one this
+command exits with (README's table is checked against it, ``--help`` lists them from it); usage
+(click's) and an interrupt have theirs there too. A batch exits with its failures' code when
+they share one, else 1 (``errors.combined_exit_code``).
 """
 
 from __future__ import annotations
@@ -39,11 +37,16 @@ from mediapipe.cli import deploy, library, listing, media, ops
 from mediapipe.cli import ingest as ingest_command
 from mediapipe.cli.context import JSON_ASKED, AppContext, emit_json_error, fail
 from mediapipe.cli.stopping import Stopped
-from mediapipe.errors import MediapipeError, from_os_error
+from mediapipe.errors import (
+    EXIT_CODES,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    MediapipeError,
+    from_os_error,
+)
 
-__all__ = ["INTERNAL_ERROR", "cli", "main", "run"]
+__all__ = ["cli", "main", "run"]
 
-INTERNAL_ERROR = 70  # a bug, not bad input (sysexits' EX_SOFTWARE)
 # An OSError that can only have come from writing: a full disk or quota is storage offline (4).
 _WRITING_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT})
 LEVELS = click.Choice(["debug", "info", "warning", "error"])
@@ -51,7 +54,9 @@ log = logging.getLogger("mediapipe.cli")
 _help_asked = False  # --help anywhere: show it even where the settings are bad
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Exit codes: " + ", ".join(f"{code} {name}"
+                                               for code, name in EXIT_CODES.items()) + ".")
 @click.version_option(package_name="homelib-mediapipe", prog_name="mediapipe")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               envvar="MEDIAPIPE_CONFIG", help="TOML or JSON config file (an Immich export too).")
@@ -114,9 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         stopped = exc if isinstance(exc, Stopped) else exc.__cause__  # click wraps it in Abort
         if isinstance(stopped, Stopped):  # SIGTERM or SIGINT while a run worked or waited
             code = fail(f"stopped by {stopped.signame}: assets without a result stay pending "
-                        "for the next run", 130)
+                        "for the next run", EXIT_INTERRUPTED)
         else:
-            code = fail("interrupted", 130)
+            code = fail("interrupted", EXIT_INTERRUPTED)
     except MediapipeError as exc:  # every error mediapipe raises on purpose
         code, error = fail(str(exc), exc.exit_code), exc
     except sqlite3.Error as exc:  # a catalog call no method mapped: still one line, exit 11
@@ -130,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the edge: a bug is still one line (traceback at debug)
         log.debug("internal error", exc_info=True)
         code = fail(f"internal error: {type(exc).__name__}: {exc} (run with --log-level debug "
-                    "for the traceback, and please report it)", INTERNAL_ERROR)
+                    "for the traceback, and please report it)", EXIT_INTERNAL)
         error = exc
     # --json seen by the command, or on the line when an error came before the command parsed
     # it (a bad --config or MEDIAPIPE_* variable stops the root group first)

@@ -23,6 +23,8 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
+from mediapipe.errors import EXIT_INTERRUPTED
+
 __all__ = ["GRACE_S", "STOP", "Stopped", "stoppable"]
 
 GRACE_S = 8.0  # from the signal to the process's end, at most (systemd waits 90 s; issue: 10 s)
@@ -45,7 +47,7 @@ def _watchdog(signame: str, code: int) -> None:
 
 
 @contextlib.contextmanager
-def stoppable(exit_code: int = 130) -> Iterator[threading.Event]:
+def stoppable(exit_code: int = EXIT_INTERRUPTED) -> Iterator[threading.Event]:
     """Run the body under SIGTERM/SIGINT handlers that stop it (see the module); yields
     ``STOP``. ``exit_code`` is what the watchdog exits with."""
     if threading.current_thread() is not threading.main_thread():

@@ -4,9 +4,8 @@ Owns: reading a config file (TOML, or JSON or YAML such as an Immich system-conf
 accepted as is: a key a newer Immich added to one of its sections is warned about and skipped,
 where in TOML, our own format, it is an error), the environment names of every setting (its
 path in upper snake case: ``image.preview.size`` is ``MEDIAPIPE_IMAGE_PREVIEW_SIZE``; lists
-are comma-separated or a JSON array), merging the sources (later wins), and warning once per
-load about settings that have no effect here (an Immich export's QSV/VAAPI knobs). Does not
-own: reading the environment by itself (the caller passes ``env`` in; stages never read it),
+are comma-separated or a JSON array) and merging the sources (later wins). Does not own:
+reading the environment by itself (the caller passes ``env`` in; stages never read it),
 coercion and checks (``coerce``).
 
 Entry points: ``load(path, env)``, ``read_file(path)``, ``env_names()``.
@@ -21,7 +20,7 @@ import logging
 import re
 import stat
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,28 +97,6 @@ def read_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def without_effect(cfg: Any, default: Any = None,
-                   prefix: str = "") -> Iterator[tuple[str, Any, str]]:
-    """``(key, value, why)`` for each ``no_effect`` setting that ``cfg`` moves off its default."""
-    default = default if default is not None else type(cfg)()
-    for f in dataclasses.fields(cfg):
-        key, value = prefix + file_key(f), getattr(cfg, f.name)
-        if dataclasses.is_dataclass(value):
-            yield from without_effect(value, getattr(default, f.name), key + ".")
-        elif f.metadata.get("no_effect") and value != getattr(default, f.name):
-            yield key, value, f.metadata["no_effect"]
-
-
-def not_run(cfg: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """``(key, value)`` for each setting whose value is allowed but not carried out here."""
-    for f in dataclasses.fields(cfg):
-        key, value = prefix + file_key(f), getattr(cfg, f.name)
-        if dataclasses.is_dataclass(value):
-            yield from not_run(value, key + ".")
-        elif value in f.metadata.get("not_run", ()):
-            yield key, value
-
-
 def _unknown_variable(name: str, names: Mapping[str, str]) -> ConfigError:
     close = difflib.get_close_matches(name, [*names, *OTHER_VARIABLES], n=1, cutoff=0.75)
     hint = f"did you mean {close[0]}?" if close else "see `mediapipe config sample` for the names"
@@ -137,9 +114,7 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
 
     An unknown ``MEDIAPIPE_*`` variable is a ``ConfigError``, like an unknown key in a section
     of a TOML file (``OTHER_VARIABLES`` are the project's non-setting variables); in a JSON or
-    YAML file (an Immich export) an unknown key of one of Immich's sections is one warning. A
-    setting kept only for Immich compatibility set to anything but its default, or a value
-    mediapipe does not run, is accepted with one warning naming it.
+    YAML file (an Immich export) an unknown key of one of Immich's sections is one warning.
     """
     data: dict[str, Any] = read_file(path) if path else {}
     immich_export = bool(path) and Path(path or "").suffix.lower() in IMMICH_SUFFIXES
@@ -150,10 +125,4 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
                 data = _merge(data, _nest(names[name], value))
             elif name.startswith(ENV_PREFIX) and name not in OTHER_VARIABLES:
                 raise _unknown_variable(name, names)
-    cfg = build(Config, data, unknown=_skipped if immich_export else None)
-    for key, value, why in without_effect(cfg):
-        log.warning("%s = %r has no effect in mediapipe: %s", key, value, why)
-    for key, value in not_run(cfg):
-        log.warning("%s = %r is Immich's, not run by mediapipe: encoding falls back to software "
-                    "(set it to nvenc or disabled to silence this)", key, value)
-    return cfg
+    return build(Config, data, unknown=_skipped if immich_export else None)

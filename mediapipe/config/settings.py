@@ -54,8 +54,8 @@ class ImageOutput:
 
 @dataclasses.dataclass(frozen=True)
 class FullsizeOutput:
-    enabled: bool = setting(False, "Also write a full-size JPEG for formats browsers can't show "
-                                   "(HEIC, TIFF, RAW).")
+    enabled: bool = setting(False, "Also write a full-size image (in the format below) for "
+                                   "photos browsers can't show (HEIC, TIFF, RAW).")
     format: str = setting("jpeg", "Encoding of the full-size image.", choices=("jpeg", "webp"))
     quality: int = setting(80, "Encoder quality, 1-100.", minimum=1, maximum=100)
 
@@ -71,13 +71,16 @@ class ImageConfig:
                                     "sRGB sources always stay sRGB.", choices=("p3", "srgb"))
     extract_embedded: bool = setting(False, "For RAW files, use the largest embedded JPEG "
                                             "preview when it is at least the preview size.")
-    max_pixels: int = setting(200_000_000, "Refuse (TooLarge) images with more pixels than "
-                                           "this, before decoding them; also Pillow's own "
-                                           "decompression-bomb limit, so a larger value lets "
-                                           "larger images through.", minimum=1)
-    engine: str = setting("auto", "Thumbnail engine: 'auto' (libjpeg-turbo with OpenCV where "
-                                  "they load, measured fastest; else Pillow) or 'pillow' "
-                                  "(Pillow alone).", choices=("auto", "pillow"))
+    max_pixels: int = setting(200_000_000, "Refuse (TooLarge) an image, a RAW sensor or a video "
+                                           "stream with more pixels than this, by the size its "
+                                           "header gives, before anything decodes it. The one "
+                                           "pixel limit: Pillow's own decompression-bomb guard "
+                                           "is off.", minimum=1)
+    engine: str = setting("auto", "Thumbnail engine: 'auto' (where both load, measured fastest: "
+                                  "libjpeg-turbo decodes and encodes JPEGs and OpenCV "
+                                  "resizes, Pillow reads other formats and writes WebP; else "
+                                  "Pillow alone) or 'pillow' (Pillow alone). RAW files are "
+                                  "read by libraw either way.", choices=("auto", "pillow"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,7 +94,8 @@ class FFmpegConfig:
     target_video_codec: str = setting("h264", "Codec of transcoded video.",
                                       choices=("h264", "hevc", "vp9", "av1"))
     accepted_video_codecs: tuple[str, ...] = setting(
-        ("h264",), "Video codecs played as they are.", choices=("h264", "hevc", "vp9", "av1"))
+        ("h264",), "Video codecs played as they are (with the target's).",
+        choices=("h264", "hevc", "vp9", "av1"))
     target_audio_codec: str = setting("aac", "Codec of re-encoded audio (opus and libopus "
                                              "are the same).",
                                       choices=("aac", "mp3", "opus", "libopus", "pcm_s16le"))
@@ -107,15 +111,20 @@ class FFmpegConfig:
     max_bitrate: str = setting("0", "Cap on the video bitrate ('0' = none), e.g. '5000k' or "
                                     "'8M'; a bare number is kbit/s, as in Immich.",
                                check=check_bitrate)
-    bframes: int = setting(-1, "B-frames; -1 lets the encoder decide.", minimum=-1, maximum=16)
-    refs: int = setting(0, "Reference frames; 0 lets the encoder decide.", minimum=0, maximum=16)
-    gop_size: int = setting(0, "Keyframe interval in frames; 0 lets the encoder decide.",
+    bframes: int = setting(-1, "B-frames; -1 takes the accelerator's default as Immich sets it "
+                               "(QSV: 7), else the encoder's.", minimum=-1, maximum=16)
+    refs: int = setting(0, "Reference frames; 0 takes the accelerator's default as Immich sets "
+                           "it (QSV: 5), else the encoder's.", minimum=0, maximum=16)
+    gop_size: int = setting(0, "Keyframe interval in frames; 0 takes the accelerator's default "
+                               "as Immich sets it (hardware encoders: 256), else the encoder's.",
                             minimum=0)
     temporal_aq: bool = setting(False, "NVENC temporal adaptive quantisation.", key="temporalAQ")
     cq_mode: str = setting(
         "auto", "QSV's rate control: 'cqp' encodes with -q:v, else -global_quality:v (vp9: "
                 "always -q:v).", choices=("auto", "cqp", "icq"))
-    two_pass: bool = setting(False, "Two-pass encoding (with maxBitrate).")
+    two_pass: bool = setting(False, "Two software passes where the video is encoded with a "
+                                    "maxBitrate (vp9: with or without one), as Immich does; "
+                                    "NVENC does its passes in one run.")
     preferred_hw_device: str = setting(
         "auto", "The /dev/dri node QSV and VAAPI use (renderD129 or /dev/dri/renderD129); "
                 "'auto': the render node with the highest number.")
@@ -211,9 +220,12 @@ class WorkerConfig:
     max_memory_per_child: int = setting(1024, "Recycle a worker process whose resident memory "
                                               "passes this many MiB after a task.", minimum=64)
     result_expires: int = setting(86400, "Seconds task results stay in Redis.", minimum=60)
-    image_time_limit: int = setting(300, "Hard time limit (s) of metadata and thumbnail "
-                                         "tasks.", minimum=1)
-    video_time_limit: int = setting(14400, "Hard time limit (s) of transcode tasks.", minimum=1)
+    image_time_limit: int = setting(300, "Hard time limit (s) of one asset's metadata or "
+                                         "thumbnails step, on a worker or in-process: past it "
+                                         "the step is killed and fails OverTimeLimit.",
+                                    minimum=1)
+    video_time_limit: int = setting(14400, "Hard time limit (s) of one asset's video step "
+                                           "(transcode) or motion step, as above.", minimum=1)
     max_retries: int = setting(5, "Retries of a task that failed transiently.", minimum=0)
     redispatch_after: int = setting(30, "Seconds without a result before the coordinator sends "
                                         "again the assets still out: all of them after the "
@@ -257,7 +269,7 @@ class MetadataConfig:
 @dataclasses.dataclass(frozen=True)
 class ReverseGeocodingConfig:
     enabled: bool = setting(True, "Name the city, state and country at a photo's position "
-                                  "(GeoNames, offline; about 40 MB per process).")
+                                  "(GeoNames, offline; about 20 MB per process).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -275,7 +287,8 @@ class Config:
                                                       "like on disk.")
     library: LibraryConfig = setting(LibraryConfig(), "External library scans.")
     worker: WorkerConfig = setting(WorkerConfig(), "Celery workers.")
-    metadata: MetadataConfig = setting(MetadataConfig(), "Dates of files with no date tag.")
+    metadata: MetadataConfig = setting(MetadataConfig(), "Dates of files with no date tag, and "
+                                                         "the zone of camera-local times.")
     reverse_geocoding: ReverseGeocodingConfig = setting(ReverseGeocodingConfig(),
                                                         "Place names from positions.")
 

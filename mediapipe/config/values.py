@@ -37,8 +37,8 @@ __all__ = [
 
 # Redis carries both the Celery queues and each run's results: these are its URL schemes.
 BROKER_SCHEMES = ("redis", "rediss", "unix")
-# Immich's accelerators. mediapipe runs nvenc (and software); the others load from an export,
-# with one warning, and encode in software.
+# Immich's accelerators, each run by its own module (``transcode.chain.ACCELERATORS``; spelled
+# here because the config is below the transcode stage, and a test holds the two together).
 ACCELS = ("disabled", "nvenc", "qsv", "vaapi", "rkmpp")
 RESOLUTIONS = ("original", "480", "720", "1080", "1440", "2160")
 
@@ -52,20 +52,12 @@ def setting(
     maximum: float | None = None,
     check: Callable[[Any], str | None] | None = None,
     normalize: Callable[[Any], Any] | None = None,
-    no_effect: str | None = None,
-    not_run: tuple[Any, ...] = (),
 ) -> Any:
     """Declare one setting. ``key`` is its name in files when not the camelCase of the field.
-
-    ``no_effect`` marks a setting accepted only so that Immich exports load: it says why the
-    value changes nothing here, and loading warns when a file or the environment sets it to
-    anything but its default. ``not_run`` lists allowed values mediapipe does not carry out (an
-    Immich accelerator it has no code for): loading warns once when one is set. ``normalize``
-    turns an accepted spelling into the canonical one before the checks (``'1080p'``).
-    """
+    ``normalize`` turns an accepted spelling into the canonical one before the checks
+    (``'1080p'``)."""
     meta = {"doc": doc, "key": key, "choices": choices, "min": minimum, "max": maximum,
-            "check": check, "normalize": normalize, "no_effect": no_effect,
-            "not_run": not_run}
+            "check": check, "normalize": normalize}
     if isinstance(default, list | dict | set):
         raise TypeError("use a tuple or a section dataclass for mutable defaults")
     if dataclasses.is_dataclass(default):

@@ -5,23 +5,13 @@ Modules: ``scan`` (walking a library), ``catalog`` (SQLite: sources and per-step
 scan against the catalog, in SQL), ``listing`` (what the catalog can tell), ``ingest`` (the
 coordinator of ``mediapipe ingest``),
 ``lock``, ``sqlerrors``, ``repair`` (``catalog check | rebuild``), ``watch`` (``--watch``).
-Public names (imported on first use): ``IngestSummary``, ``Catalog`` (the coordinator itself
-is ``mediapipe.index.ingest.ingest``: the module has the name).
+Public names: ``IngestSummary``, ``Catalog`` (the coordinator itself is
+``mediapipe.index.ingest.ingest``: the module has the name).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from mediapipe.index.catalog import Catalog
+from mediapipe.index.ingest import IngestSummary
 
-from mediapipe.exports import lazy
-
-__all__ = ["Catalog",
-           "IngestSummary"]
-__getattr__, __dir__ = lazy(__name__, {
-    "IngestSummary": "mediapipe.index.ingest",
-    "Catalog": "mediapipe.index.catalog",
-})
-
-if TYPE_CHECKING:
-    from mediapipe.index.catalog import Catalog
-    from mediapipe.index.ingest import IngestSummary
+__all__ = ["Catalog", "IngestSummary"]

@@ -5,37 +5,19 @@ Modules: ``storage`` (folders, ``.immich`` markers, atomic writes, Immich's deri
 progress), ``stamps`` (which source an output was made from), ``placement`` (verified
 move/copy of originals), ``imports`` (``mediapipe import`` and ``migrate`` by the storage
 template), ``upgrade`` (an older layout brought up to date).
-Public names (imported on first use): ``init_root``, ``verify_root``, ``require_root``,
+Public names: ``init_root``, ``verify_root``, ``require_root``,
 ``atomic_write``, ``derived_path``, ``Derived``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from mediapipe.library.storage import (
+    Derived,
+    atomic_write,
+    derived_path,
+    init_root,
+    require_root,
+    verify_root,
+)
 
-from mediapipe.exports import lazy
-
-__all__ = ["Derived",
-           "atomic_write",
-           "derived_path",
-           "init_root",
-           "require_root",
-           "verify_root"]
-__getattr__, __dir__ = lazy(__name__, {
-    "init_root": "mediapipe.library.storage",
-    "verify_root": "mediapipe.library.storage",
-    "require_root": "mediapipe.library.storage",
-    "atomic_write": "mediapipe.library.storage",
-    "derived_path": "mediapipe.library.storage",
-    "Derived": "mediapipe.library.storage",
-})
-
-if TYPE_CHECKING:
-    from mediapipe.library.storage import (
-        Derived,
-        atomic_write,
-        derived_path,
-        init_root,
-        require_root,
-        verify_root,
-    )
+__all__ = ["Derived", "atomic_write", "derived_path", "init_root", "require_root", "verify_root"]

@@ -6,38 +6,17 @@ carries a plan out: ``build_command``), one module per accelerator (``software``
 fallback chain), ``devices`` and ``build`` (the machine's ``/dev/dri`` nodes and its ffmpeg
 build, as data), ``run`` (ffmpeg with progress down the fallback chain: ``transcode``),
 ``toolchain`` (which programs and encoders really work here).
-Public names (imported on first use): ``plan_transcode``, ``TranscodePlan``, ``build_command``,
-``transcode``, ``TranscodeResult``, ``probe_encoder``, ``ACCELERATORS``, ``fallback_chain``.
+Public names: ``plan_transcode``, ``TranscodePlan``, ``build_command``, ``transcode``,
+``TranscodeResult``, ``probe_encoder``, ``ACCELERATORS``, ``fallback_chain``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from mediapipe.transcode.argv import build_command
+from mediapipe.transcode.chain import ACCELERATORS, fallback_chain
+from mediapipe.transcode.plan import TranscodePlan, plan_transcode
+from mediapipe.transcode.run import TranscodeResult, transcode
+from mediapipe.transcode.toolchain import probe_encoder
 
-from mediapipe.exports import lazy
-
-__all__ = ["ACCELERATORS",
-           "TranscodePlan",
-           "TranscodeResult",
-           "build_command",
-           "fallback_chain",
-           "plan_transcode",
-           "probe_encoder",
-           "transcode"]
-__getattr__, __dir__ = lazy(__name__, {
-    "plan_transcode": "mediapipe.transcode.plan",
-    "TranscodePlan": "mediapipe.transcode.plan",
-    "build_command": "mediapipe.transcode.argv",
-    "transcode": "mediapipe.transcode.run",
-    "TranscodeResult": "mediapipe.transcode.run",
-    "probe_encoder": "mediapipe.transcode.toolchain",
-    "ACCELERATORS": "mediapipe.transcode.chain",
-    "fallback_chain": "mediapipe.transcode.chain",
-})
-
-if TYPE_CHECKING:
-    from mediapipe.transcode.argv import build_command
-    from mediapipe.transcode.chain import ACCELERATORS, fallback_chain
-    from mediapipe.transcode.plan import TranscodePlan, plan_transcode
-    from mediapipe.transcode.run import TranscodeResult, transcode
-    from mediapipe.transcode.toolchain import probe_encoder
+__all__ = ["ACCELERATORS", "TranscodePlan", "TranscodeResult", "build_command", "fallback_chain",
+           "plan_transcode", "probe_encoder", "transcode"]
