@@ -24,7 +24,7 @@ from mediapipe.cli.context import (
     pass_app,
     readable_source,
 )
-from mediapipe.errors import CatalogError
+from mediapipe.errors import CatalogError, MediaError, combined_exit_code
 from mediapipe.shown import shown
 
 __all__ = ["catalog_group"]
@@ -94,5 +94,6 @@ def rebuild(app: AppContext, libraries: tuple[str, ...], media_root: str | None,
         for s in summaries:
             click.echo(shown(f"{s.library}: {s.new} sources; {s.processed} processed, "
                              f"{s.failed} failed in {s.duration_s:.1f}s"))
-    if any(s.failed for s in summaries):
-        raise click.exceptions.Exit(1)
+    if any(s.failed for s in summaries):  # as ``ingest``: the failures' shared code
+        raise click.exceptions.Exit(combined_exit_code(
+            f.error.exit_code for s in summaries for f in s.failures) or MediaError.exit_code)

@@ -45,7 +45,7 @@ from mediapipe.cli.context import (
 )
 from mediapipe.cli.metrics import metrics_options, textfile_option
 from mediapipe.cli.stopping import Stopped, stoppable
-from mediapipe.errors import Unreadable, combined_exit_code
+from mediapipe.errors import MediaError, Unreadable, combined_exit_code
 from mediapipe.shown import shown
 
 __all__ = ["Progress", "ingest"]
@@ -144,12 +144,13 @@ def ingest(app: AppContext, library: str, media_root: str | None, broker: str | 
         if observed:
             observed.ended(scanned)
     _report(summary, as_json, missing)
-    if summary.failed:  # the failures' shared code (all PermissionDenied: 13), else 1
+    if summary.failed:  # the failures' shared code (all PermissionDenied: 13), else MediaError's
         first = summary.failures[0]
         raise click.exceptions.Exit(fail(
             f"{summary.failed} of {summary.processed} assets failed (first: {first.path}: "
             f"{first.error.describe()})",
-            combined_exit_code(f.error.exit_code for f in summary.failures) or 1))
+            combined_exit_code(f.error.exit_code for f in summary.failures)
+            or MediaError.exit_code))
     # Assets that failed in earlier runs and were not retried are in the summary (and the
     # metrics), not in the exit code: a nightly timer over an unchanged library succeeds.
 

@@ -29,8 +29,9 @@ from mediapipe.cli.context import (
     pass_app,
     readable_source,
 )
-from mediapipe.errors import MediaError, combined_exit_code
+from mediapipe.errors import MediaError, StorageOffline, combined_exit_code
 from mediapipe.index import lock
+from mediapipe.library.placement import PlaceAction
 from mediapipe.shown import shown
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def _report_folders(statuses: list[Any], as_json: bool, swept: int | None = None
                              + (f"  {s.problem}" if s.problem else "")))
     if bad:
         names = ", ".join(s.folder for s in bad)
-        code = combined_exit_code(s.exit_code or 4 for s in bad)
+        code = combined_exit_code(s.exit_code or StorageOffline.exit_code for s in bad)
         raise click.exceptions.Exit(fail(f"media root {bad[0].path.parent} not ready: {names} "
                                          f"({bad[0].problem})", code))
 
@@ -154,7 +155,7 @@ def _report_placements(report: Any, as_json: bool, only_changes: bool = False,
         emit_json(report.to_dict())
     else:
         for p in report.placements:
-            if only_changes and p.action.value == "already-placed":
+            if only_changes and p.action is PlaceAction.ALREADY_PLACED:
                 continue
             verb = f"would be {p.action.value}" if report.dry_run else p.action.value
             click.echo(f"{verb:<20} {shown(str(p.source))} -> {shown(str(p.target))}")

@@ -1,14 +1,13 @@
 """``mediapipe doctor | worker | config show | config sample``: running mediapipe itself.
 
-Owns: these commands' options and output. ``doctor`` prints the report ``cli.doctor`` gathers
-(when a check fails: ``ok`` false and the failed checks' shared exit code, else 1); ``worker``
-checks its options with click types (known queues, a positive concurrency, a port) and hands
-them, with the
-config (``--broker`` in place of ``brokerUrl`` when given), to ``workers.start.run_worker``;
-``config`` prints the effective settings (the broker's password masked: the config's one
-rule, ``config.shown``, which ``doctor`` uses too) or a commented sample. Does not own: how a
-worker starts (its environment, metrics, default concurrency, NVENC sessions: ``workers.start``) or
-the settings' names and defaults (``config``).
+Owns: these commands' options and output. ``doctor`` prints the report ``cli.doctor`` gathers (when
+a check fails: ``ok`` false and the failed checks' shared exit code, else ``MediaError``'s);
+``worker`` checks its options with click types (known queues, a positive concurrency, a port) and
+hands them, with the config (``--broker`` in place of ``brokerUrl`` when given), to
+``workers.start.run_worker``; ``config`` prints the effective settings (the broker's password
+masked: the config's one rule, ``config.shown``, which ``doctor`` uses too) or a commented sample.
+Does not own: how a worker starts (its environment, metrics, default concurrency, NVENC sessions:
+``workers.start``) or the settings' names and defaults (``config``).
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json:
     fail (ok: false, non-zero exit, each failure on stderr) when any check fails."""
     from mediapipe.cli import doctor as checks
     from mediapipe.cli.context import fail
-    from mediapipe.errors import combined_exit_code
+    from mediapipe.errors import MediaError, combined_exit_code
 
     report = checks.report(broker or app.config.broker_url, media_root or app.config.media_root,
                            app.config.image.engine)
@@ -52,7 +51,7 @@ def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json:
             click.echo(line)
     if not report["ok"]:
         codes = [fail(f["message"], f["exit_code"]) for f in report["failures"]]
-        raise click.exceptions.Exit(combined_exit_code(codes) or 1)
+        raise click.exceptions.Exit(combined_exit_code(codes) or MediaError.exit_code)
 
 
 @click.command()

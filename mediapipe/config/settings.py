@@ -159,9 +159,10 @@ class StorageTemplateConfig:
 
 @dataclasses.dataclass(frozen=True)
 class StorageConfig:
-    file_mode: str = setting("0644", "Permission bits (octal) of every file mediapipe writes "
-                                     "(derived files, imported originals that are copied), "
-                                     "whatever the umask.", check=check_mode)
+    file_mode: str = setting("0644", "Permission bits (octal) of every file mediapipe makes "
+                                     "(previews, thumbnails, encoded videos), whatever the "
+                                     "umask; originals placed in library/ keep their own.",
+                             check=check_mode)
     folder_mode: str = setting("0755", "Permission bits (octal) of the folders mediapipe "
                                        "makes in the media root, whatever the umask.",
                                check=check_mode)
