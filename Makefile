@@ -63,9 +63,16 @@ bench: install
 	$(BIN)/python -m bench
 
 # The API reference, from the docstrings: every module named (pdoc shows a package's __all__).
+# CI builds it (.ci/run): any module pdoc cannot render fails it, and the top page must show the
+# package's public names.
 DOC_MODULES = $(shell find mediapipe -name '*.py' | sed 's|/__init__\.py$$||; s|\.py$$||; s|/|.|g' | grep -v '__main__' | sort)
 docs: install
+	rm -rf build/docs
 	$(BIN)/pdoc -o build/docs $(DOC_MODULES)
+	@for name in read_metadata process_asset; do \
+	  grep -q "$$name" build/docs/mediapipe.html || { echo "docs: $$name missing from mediapipe.html"; exit 1; }; \
+	done
+	@test -f build/docs/mediapipe/pipeline/steps.html || { echo "docs: no page for mediapipe.pipeline.steps"; exit 1; }
 
 fixtures: install
 	$(BIN)/python -m fixtures fixtures/out

@@ -112,7 +112,7 @@ def test_a_file_over_the_timeout_is_given_up_and_the_next_one_is_answered(
     current = exiftool._current
     assert current is not None
     os.kill(current.proc.pid, signal.SIGSTOP)  # it cannot answer in time, however idle the machine
-    with pytest.raises(exiftool.ExiftoolUnavailable, match="took over 0.2s"):
+    with pytest.raises(exiftool.ExiftoolUnavailable, match=r"took over 0\.2s"):
         exiftool.exiftool_tags(files["canon.dng"], timeout=0.2)
     assert current.proc.poll() is not None, "the stuck exiftool is ended, not left behind"
     assert exiftool.exiftool_tags(files["canon.dng"])["Make"] == "Canon"
