@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,14 +26,10 @@ from mediapipe.pipeline import Asset
 from mediapipe.pipeline.state import StageOutcome, Status
 from mediapipe.workers import metrics
 from mediapipe.workers.runner import new_run
+from tests.support.metrics_clients import scrape
 from tests.support.services import CeleryWorker, RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-        return r.read().decode()
 
 
 def samples(text: str) -> dict[str, float]:
