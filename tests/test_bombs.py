@@ -21,6 +21,7 @@ from mediapipe.errors import CorruptMedia, TooLarge
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.metadata.read import read_metadata
 from mediapipe.thumbnails.make import make_thumbnails
+from tests.support.cli import mediapipe
 
 HUGE = Config.from_dict({"image": {"maxPixels": 10_000_000_000}})
 PEAK_MB = 400  # the soak's bound per row; the bombs below would need 1.9 GB and more
@@ -51,6 +52,7 @@ from mediapipe.config import Config
 from mediapipe.errors import TooLarge
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.thumbnails.make import make_thumbnails
+from tests.support.cli import mediapipe
 p = Path(sys.argv[1])
 try:
     make_thumbnails(p, MediaInfo(path=str(p), kind="image", mime_type="image/x-adobe-dng",
@@ -105,9 +107,7 @@ def test_a_jpeg_xl_declaring_20000_px_is_too_large_from_its_header(tmp_path: Pat
 
 def test_the_cli_names_a_truncated_dng_in_one_line_without_a_traceback(tmp_path: Path) -> None:
     path = dng_bomb(tmp_path / "cut.dng", 14000, sparse=False)
-    out = subprocess.run([sys.executable, "-m", "mediapipe", "thumbnail", str(path), "--out",
-                          str(tmp_path / "out"), "--json"], capture_output=True, text=True,
-                         timeout=120, check=False)
+    out = mediapipe("thumbnail", str(path), "--out", str(tmp_path / "out"), "--json")
     assert out.returncode not in (0, 70), out.stderr
     assert "Traceback" not in out.stderr
     assert out.stderr.startswith("mediapipe: error:") and out.stderr.count("\n") == 1
