@@ -26,6 +26,7 @@ from mediapipe.pipeline import Asset
 from mediapipe.pipeline.state import StageOutcome, Status
 from mediapipe.workers import metrics
 from mediapipe.workers.runner import new_run
+from tests.support.cli import mediapipe
 from tests.support.metrics_clients import scrape
 from tests.support.services import CeleryWorker, RedisServer, free_port
 
@@ -213,6 +214,7 @@ def test_a_timer_run_writes_the_catalog_failures_and_scan_time_for_node_exporter
     label = metrics.library_label(str(lib))
     before = time.time()
     def timer_run() -> subprocess.CompletedProcess[str]:
+        # a process of its own, as a timer starts it: its metrics are that run's alone
         return subprocess.run(
             [sys.executable, "-m", "mediapipe", "ingest", str(lib), "--media-root",
              str(media_root), "--workers", "1", "--metrics-textfile", str(textfile)],
@@ -322,16 +324,15 @@ def test_an_nvenc_fallback_is_a_warning_in_the_log_in_ls_and_counted(
     videos.video(lib / "clip.avi", codec="mpeg4", duration=1.0, audio=())  # to be transcoded
     textfile = tmp_path / "mediapipe.prom"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MEDIAPIPE_FFMPEG_ACCEL": "nvenc"}
-    proc = subprocess.run(
+    proc = subprocess.run(  # a process of its own: its counters in the textfile are its own
         [sys.executable, "-m", "mediapipe", "ingest", str(lib), "--media-root", str(media_root),
          "--workers", "1", "--metrics-textfile", str(textfile)],
         capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr
     [line] = [ln for ln in proc.stderr.splitlines() if "encoded in software" in ln]
     assert "WARNING" in line and "clip.avi" in line and "not nvenc" in line
-    listed = subprocess.run([sys.executable, "-m", "mediapipe", "ls", "--media-root",
-                             str(media_root), "--json"], capture_output=True, text=True,
-                            timeout=60, cwd=ROOT, env=env, check=True)
+    listed = mediapipe("ls", "--media-root", str(media_root), "--json")
+    assert listed.returncode == 0, listed.stderr
     [item] = json.loads(listed.stdout)
     assert [w for w in item["warnings"] if w.startswith("encoded in software, not nvenc")]
     got = samples(textfile.read_text())
