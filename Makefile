@@ -58,13 +58,14 @@ define pytest_run
 endef
 
 # Three sets, by marker (pyproject.toml): `make test`, every test but the two below (under five
-# minutes on two cores), one pytest-xdist worker per core (PYTEST_ARGS="-n 0": in one process);
+# minutes on two cores), one pytest-xdist worker per core, each taking whole files (a module's
+# fixtures, such as the built wheel, made once) (PYTEST_ARGS="-n 0": in one process);
 # `make reliability`, the reliability-grade runs (tests/reliability and the marked worker kills
 # and outages: real processes killed, brokers stopped, ports flooded), one at a time, as their
 # timings and figures table want; `make soak`, their long variants. CI (.ci/run) runs `test`
 # and `reliability`.
 test: install-dev
-	$(call pytest_run,-n logical)
+	$(call pytest_run,-n logical --dist loadfile)
 
 reliability: install-dev
 	$(call pytest_run,-m 'reliability and not slow')

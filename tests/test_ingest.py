@@ -21,7 +21,9 @@ import pytest
 
 from fixtures import images, videos
 from fixtures.library import build_library
+from mediapipe.errors import MediaRootBusy
 from mediapipe.identity import asset_id_for_path
+from mediapipe.index import lock
 from mediapipe.library import storage
 from tests.support.cli import mediapipe
 from tests.support.services import CeleryWorker, RedisServer
@@ -167,6 +169,18 @@ def _committed_done(root: Path) -> int:
 PHOTOS = 20  # killed once a quarter is committed (the catalog commits about every second)
 
 
+def _until_let_go(root: Path, timeout: float = 30) -> None:
+    """Wait until no process holds the media root (the lock of a process goes with it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with lock.hold(root):
+                return
+        except MediaRootBusy:
+            assert time.monotonic() < deadline, f"{root} still held: {lock.holder(root)}"
+            time.sleep(0.05)
+
+
 def test_killed_ingest_resumes_without_redoing_completed_work(tmp_path: Path,
                                                               media_root: Path) -> None:
     lib = tmp_path / "photos"
@@ -181,6 +195,7 @@ def test_killed_ingest_resumes_without_redoing_completed_work(tmp_path: Path,
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    _until_let_go(media_root)  # its pool process dies with it, a moment later
     committed = _committed_done(media_root)
     assert PHOTOS // 4 <= committed < PHOTOS, "killed part-way, with some results committed"
     code, summary = ingest(lib, media_root)
