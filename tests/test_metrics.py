@@ -108,10 +108,13 @@ def test_a_fallback_is_software_doing_what_the_configured_accelerator_should(
 
 # --- a real worker ------------------------------------------------------------------------------
 
-@pytest.fixture
-def worker_scrape(redis_server: RedisServer, tmp_path: Path) -> Iterator[dict[str, object]]:
+@pytest.fixture(scope="module")
+def worker_scrape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """A ``mediapipe worker`` on metadata,thumbnails with JSON logs and metrics on 127.0.0.1,
-    one photo run through it; yields its scrapes (broker up, then down) and what it left."""
+    one photo run through it; yields its scrapes (broker up, then down) and what it left.
+    Once for the module: the tests below only read what it yields."""
+    tmp_path = tmp_path_factory.mktemp("worker-scrape")
+    redis_server = RedisServer(tmp_path / "redis").start()
     root = tmp_path / "media"
     storage.init_root(root)
     photo = images.jpeg(tmp_path / "p.jpg", (640, 480))
@@ -134,6 +137,7 @@ def worker_scrape(redis_server: RedisServer, tmp_path: Path) -> Iterator[dict[st
         down = scrape(port)
     finally:
         code = stop(proc)
+        redis_server.stop()
     yield {"up": up, "down": down, "tmp": tmp, "log": log, "code": code}
 
 
