@@ -15,8 +15,8 @@ DEV_TOOLS := systemd-analyze:systemd systemd-sysusers:systemd systemd-tmpfiles:s
              nix-instantiate:nix-bin promtool:prometheus jpegtran:libjpeg-turbo-progs
 PYTEST_ARGS ?=
 
-.PHONY: install install-dev system-deps dev-deps test bench run worker fixtures lint soak docs \
-        clean dist floors
+.PHONY: install install-dev system-deps dev-deps test reliability bench run worker fixtures lint \
+        soak docs clean dist floors
 
 install: system-deps $(STAMP)
 
@@ -51,21 +51,42 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# pytest exits 5 when it ran no test: that is a failure here too.
-test: install-dev
-	@set +e; $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+# pytest with the given arguments; it exits 5 when it ran no test: that is a failure here too.
+define pytest_run
+	@set +e; $(BIN)/python -m pytest $(1) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests"; exit 1; fi; exit $$rc
+endef
+
+# Three sets, by marker (pyproject.toml): `make test`, every test but the two below (under five
+# minutes on two cores), one pytest-xdist worker per core, each taking whole files (a module's
+# fixtures, such as the built wheel, made once) (PYTEST_ARGS="-n 0": in one process);
+# `make reliability`, the reliability-grade runs (tests/reliability and the marked worker kills
+# and outages: real processes killed, brokers stopped, ports flooded), one at a time, as their
+# timings and figures table want; `make soak`, their long variants. CI (.ci/run) runs `test`
+# and `reliability`.
+test: install-dev
+	$(call pytest_run,-n logical --dist loadfile)
+
+reliability: install-dev
+	$(call pytest_run,-m 'reliability and not slow')
 
 soak: install
-	$(BIN)/python -m pytest -m slow tests/reliability $(PYTEST_ARGS)
+	$(call pytest_run,-m slow tests/reliability)
 
 bench: install
 	$(BIN)/python -m bench
 
 # The API reference, from the docstrings: every module named (pdoc shows a package's __all__).
+# CI builds it (.ci/run): any module pdoc cannot render fails it, and the top page must show the
+# package's public names.
 DOC_MODULES = $(shell find mediapipe -name '*.py' | sed 's|/__init__\.py$$||; s|\.py$$||; s|/|.|g' | grep -v '__main__' | sort)
 docs: install
+	rm -rf build/docs
 	$(BIN)/pdoc -o build/docs $(DOC_MODULES)
+	@for name in read_metadata process_asset; do \
+	  grep -q "$$name" build/docs/mediapipe.html || { echo "docs: $$name missing from mediapipe.html"; exit 1; }; \
+	done
+	@test -f build/docs/mediapipe/pipeline/steps.html || { echo "docs: no page for mediapipe.pipeline.steps"; exit 1; }
 
 fixtures: install
 	$(BIN)/python -m fixtures fixtures/out

@@ -15,10 +15,13 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def fixture_set(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """The standard generated set (``fixtures.catalog``), built once per test session."""
+    """The standard generated set (``fixtures.catalog``), built once per test session (per
+    pytest-xdist worker: in ``$MEDIAPIPE_FIXTURES/<worker>`` where that is set)."""
     from fixtures.catalog import build
 
-    out = Path(os.environ.get("MEDIAPIPE_FIXTURES") or tmp_path_factory.mktemp("fixtures"))
+    given = os.environ.get("MEDIAPIPE_FIXTURES")
+    out = (Path(given) / os.environ.get("PYTEST_XDIST_WORKER", "") if given
+           else tmp_path_factory.mktemp("fixtures"))
     return {f.name: f for f in build(out)}
 
 

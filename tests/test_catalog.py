@@ -80,9 +80,9 @@ def test_a_catalog_from_a_newer_mediapipe_is_a_catalog_error_not_a_retry(
 
 def test_the_catalog_lives_in_the_media_root_in_wal_mode(media_root: Path,
                                                          catalog: Catalog) -> None:
-    assert catalog.path == media_root / CATALOG_NAME
+    assert catalog.path.samefile(media_root / "catalog.db")  # the name the README gives
     assert catalog.journal_mode == "wal"
-    with sqlite3.connect(media_root / CATALOG_NAME) as other:
+    with sqlite3.connect(media_root / "catalog.db") as other:
         assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

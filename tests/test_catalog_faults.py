@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,11 +20,8 @@ from pathlib import Path
 import pytest
 
 from fixtures import images
-
-
-def _mediapipe(*argv: str | bytes) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mediapipe", *argv], capture_output=True,
-                          text=True, errors="surrogateescape", timeout=120, check=False)
+from mediapipe.index import catalog
+from tests.support.cli import mediapipe
 
 
 def _mount_ro(src: Path, dst: Path) -> bool:
@@ -40,7 +36,7 @@ def ingested(tmp_path: Path, media_root: Path) -> tuple[Path, Path]:
     lib.mkdir()
     for i in range(3):
         images.noise_jpeg(lib / f"IMG_{i}.jpg", (320, 240), seed=i)
-    assert _mediapipe("ingest", str(lib), "--media-root", str(media_root),
+    assert mediapipe("ingest", str(lib), "--media-root", str(media_root),
                       "--workers", "1").returncode == 0
     return lib, media_root
 
@@ -73,14 +69,22 @@ def _a_folder(db: Path) -> contextlib.AbstractContextManager[None]:
     return contextlib.nullcontext()
 
 
+# another program: a process of its own holds the catalog's write lock until its stdin closes
+_HOLD_LOCK = ("import sqlite3, sys; db = sqlite3.connect(sys.argv[1], isolation_level=None); "
+              "db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.read()")
+
+
 @contextlib.contextmanager
 def _locked(db: Path) -> Iterator[None]:
-    other = sqlite3.connect(db, isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(db)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert holder.stdin is not None and holder.stdout is not None
     try:
+        assert holder.stdout.readline() == b"locked\n"
         yield
     finally:
-        other.close()
+        holder.stdin.close()
+        holder.wait(30)
 
 
 CASES: dict[str, Callable[[Path], contextlib.AbstractContextManager[None]]] = {
@@ -91,16 +95,18 @@ CASES: dict[str, Callable[[Path], contextlib.AbstractContextManager[None]]] = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_catalog_sqlite_cannot_use_is_one_line_and_exit_11(
-        case: str, ingested: tuple[Path, Path]) -> None:
+        case: str, ingested: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     lib, root = ingested
+    # a lock held for good outlasts any busy timeout: a short one (not 10 s) shows the same end
+    monkeypatch.setattr(catalog, "BUSY_TIMEOUT_S", 0.5)
     with CASES[case](root / "catalog.db"):
-        done = _mediapipe("ingest", str(lib), "--media-root", str(root), "--force")
+        done = mediapipe("ingest", str(lib), "--media-root", str(root), "--force")
         assert done.returncode == 11, done.stderr
         assert "Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
         assert "catalog.db" in done.stderr and "SQLite" in done.stderr
         if case == "locked by another program":  # ls reads (mode=ro): a writer's lock
-            listed = _mediapipe("ls", "--media-root", str(root))  # does not stop it
+            listed = mediapipe("ls", "--media-root", str(root))  # does not stop it
             assert (listed.returncode, listed.stdout.count("IMG_")) == (0, 3), listed.stderr
 
 
@@ -111,10 +117,10 @@ def test_a_read_only_media_root_fails_in_one_line(ingested: tuple[Path, Path],
     if not _mount_ro(root, ro):
         pytest.skip("cannot bind-mount read-only here (not root)")
     try:
-        done = _mediapipe("ingest", str(lib), "--media-root", str(ro), "--force")
+        done = mediapipe("ingest", str(lib), "--media-root", str(ro), "--force")
         assert done.returncode in (11, 13), done.stderr
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
-        init = _mediapipe("init", str(ro))
+        init = mediapipe("init", str(ro))
         assert init.returncode == 13 and "ok" not in init.stdout.lower().split()
     finally:
         subprocess.run(["umount", str(ro)], check=False)
@@ -125,15 +131,15 @@ def test_thumbnail_of_a_name_that_is_not_utf8(tmp_path: Path) -> None:
     images.noise_jpeg(tmp_path / name, (64, 48), seed=3)
     out = tmp_path / "out"
     out.mkdir()
-    done = _mediapipe("thumbnail", os.fsencode(tmp_path / name), "--out", str(out))
+    done = mediapipe("thumbnail", tmp_path / name, "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert len(list(out.iterdir())) == 2 and not list(out.glob("*.mptmp"))
 
 
 def test_check_lists_outputs_gone_and_exits_1(ingested: tuple[Path, Path]) -> None:
     _lib, root = ingested
-    assert _mediapipe("catalog", "check", "--media-root", str(root)).returncode == 0
+    assert mediapipe("catalog", "check", "--media-root", str(root)).returncode == 0
     shutil.rmtree(root / "thumbs" / "admin")
-    done = _mediapipe("catalog", "check", "--media-root", str(root))
+    done = mediapipe("catalog", "check", "--media-root", str(root))
     assert done.returncode == 1 and "--missing" in done.stderr
     assert "6 outputs missing" in done.stdout

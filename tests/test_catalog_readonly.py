@@ -24,6 +24,7 @@ NO_CAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all"]
 
 
 def mediapipe(*args: str, privileged: bool = False) -> subprocess.CompletedProcess[str]:
+    # a process of its own (not tests.support.cli): capabilities are dropped for a whole process
     argv = [sys.executable, "-m", "mediapipe", *args]
     return subprocess.run(argv if privileged else NO_CAPS + argv, capture_output=True,
                           text=True, cwd=ROOT, timeout=180,

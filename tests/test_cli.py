@@ -1,19 +1,16 @@
-"""The ``mediapipe`` command as a user runs it: real processes, exit codes, one-line errors."""
+"""The ``mediapipe`` command as a user runs it: exit codes, one-line errors, output and logs
+(``main()`` in this process; a subprocess where the process itself is what is checked)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-
-def mediapipe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mediapipe", *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, timeout=120, check=False)
+from tests.support.cli import mediapipe
 
 
 def test_init_then_verify_succeeds_on_a_new_folder(tmp_path: Path) -> None:
@@ -75,6 +72,7 @@ def test_config_sample_is_valid_toml() -> None:
 
 
 def test_help_lists_every_command_without_loading_media_libraries() -> None:
+    # a fresh interpreter: what --help imports is the point
     code = ("import sys; from mediapipe.cli.main import main; main(['--help']); "
             "print(sorted(m for m in ('PIL', 'av', 'celery', 'mediapipe.workers', 'rich') "
             "if m in sys.modules))")
@@ -107,9 +105,7 @@ def test_transcode_of_a_video_that_plays_does_nothing_even_in_its_own_folder(
     from fixtures import videos
 
     src = videos.video(tmp_path / "plays.mp4", duration=1.0)
-    result = subprocess.run([sys.executable, "-m", "mediapipe", "transcode", src.name],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                            check=False)
+    result = mediapipe("transcode", src.name, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("nothing to do: ")
 

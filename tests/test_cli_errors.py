@@ -33,6 +33,7 @@ from mediapipe.errors import (
     UnsupportedMedia,
 )
 from mediapipe.library import storage
+from tests.support.cli import Ran, mediapipe
 
 # The documented codes: each kind's own (README's table is held to them by test_readme).
 USAGE, CONFIG, OFFLINE, UNSUPPORTED = (EXIT_USAGE, ConfigError.exit_code,
@@ -198,16 +199,21 @@ CASES: list[tuple[str, str, dict[str, str], int, str]] = [
 PERMISSIONS = ("unreadable", "read-only", "closed_lib")
 
 
-def _mediapipe(line: str, env: dict[str, str], enforce: bool) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "mediapipe", *line.split()]
-    if enforce and os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without setpriv: permissions are not enforced")
-        argv = [setpriv, *_DROP, *argv]
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAPIPE_")}
-    return subprocess.run(argv, capture_output=True, text=True, env={**clean, **env},
-                          timeout=120, check=False)
+def _mediapipe(line: str, env: dict[str, str],
+               enforce: bool) -> Ran | subprocess.CompletedProcess[str]:
+    """The command in this process, with no ``MEDIAPIPE_*`` but ``env``; as root where
+    permissions are enforced, in a process of its own without the override capabilities
+    (dropping them is for a whole process: the boundary is the point)."""
+    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MEDIAPIPE_")}
+    if not (enforce and os.geteuid() == 0):
+        return mediapipe(*line.split(), env={**clean, **env})
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: permissions are not enforced")
+    return subprocess.run([setpriv, *_DROP, sys.executable, "-m", "mediapipe", *line.split()],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={k: v for k, v in {**os.environ, **env}.items()
+                               if k in env or not k.startswith("MEDIAPIPE_")})
 
 
 @pytest.mark.parametrize(("line", "env", "code", "names"), [c[1:] for c in CASES],

@@ -32,6 +32,8 @@ TIMEOUT_S = 60  # far beyond what any of these takes: past it, the command hangs
 
 
 def mediapipe(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    # a process of its own (not tests.support.cli): a command that hangs on a FIFO is killed
+    # at TIMEOUT_S, and the exact bytes it writes to its stdout and stderr are what is checked
     proc = subprocess.run([sys.executable, "-m", "mediapipe", *args], capture_output=True,
                           timeout=TIMEOUT_S, check=False, cwd=cwd)
     assert b"Traceback" not in proc.stderr, proc.stderr.decode(errors="replace")

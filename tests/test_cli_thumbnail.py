@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from fixtures import images
-
-
-def mediapipe(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mediapipe", *args], capture_output=True,
-                          text=True, env=dict(os.environ), timeout=120, check=False)
+from tests.support.cli import mediapipe
 
 
 def test_writes_preview_and_thumbnail_and_reports_json(tmp_path: Path) -> None:
@@ -68,8 +61,7 @@ def test_a_pixel_ultra_hdr_jpeg_cut_short_gets_its_thumbnails_and_a_warning(
         samples: Path, tmp_path: Path) -> None:
     """``ultrahdr.jpg`` ends early: what decodes is shown (as libvips with fail=false)."""
     source = samples / "images" / "camera" / "ultrahdr.jpg"
-    proc = subprocess.run([sys.executable, "-m", "mediapipe", "thumbnail", str(source), "--out",
-                           str(tmp_path), "--json"], capture_output=True, text=True, check=False)
+    proc = mediapipe("thumbnail", str(source), "--out", str(tmp_path), "--json")
     assert proc.returncode == 0, proc.stderr
     [result] = json.loads(proc.stdout)
     assert result["preview"]["width"] == 1440 and result["thumbhash"]

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mediapipe import config
 from mediapipe.errors import ConfigError
+from tests.support.cli import mediapipe
 
 EXPORT = {"ffmpeg": {"crf": 30, "targetVideoCodec": "hevc", "someNewKnob": True},
           "image": {"preview": {"size": 1080}}, "machineLearning": {"enabled": False}}
@@ -71,13 +70,12 @@ def test_a_broker_password_is_masked_wherever_settings_are_shown(url: str, shown
 
 
 def test_config_show_and_doctor_never_print_the_broker_password() -> None:
-    env = {"MEDIAPIPE_BROKER_URL": "redis://:s3cret@127.0.0.1:1/0", "PATH": os.environ["PATH"],
-           "PYTHONPATH": str(Path(__file__).parents[1])}
-    show = subprocess.run([sys.executable, "-m", "mediapipe", "config", "show"], env=env,
-                          capture_output=True, text=True, check=True, timeout=60)
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MEDIAPIPE_")}
+    env["MEDIAPIPE_BROKER_URL"] = "redis://:s3cret@127.0.0.1:1/0"
+    show = mediapipe("config", "show", env=env)
+    assert show.returncode == 0, show.stderr
     assert json.loads(show.stdout)["brokerUrl"] == "redis://:***@127.0.0.1:1/0"
-    doctor = subprocess.run([sys.executable, "-m", "mediapipe", "doctor", "--json"], env=env,
-                            capture_output=True, text=True, timeout=120)
+    doctor = mediapipe("doctor", "--json", env=env)
     assert "s3cret" not in show.stdout + show.stderr + doctor.stdout + doctor.stderr
     assert json.loads(doctor.stdout)["broker"]["url"] == "redis://:***@127.0.0.1:1/0"
 

@@ -13,15 +13,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import mediapipe
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def mediapipe(*args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    if path is not None:
-        env["PATH"] = path
+def mediapipe_on_path(path: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``mediapipe ARGS`` in a process of its own that finds its tools on ``path`` only (a
+    process looks its tools up once: a fresh one is the point)."""
     return subprocess.run([sys.executable, "-m", "mediapipe", *args], capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=180)
+                          text=True, cwd=ROOT, timeout=180,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "PATH": path})
 
 
 def path_without(tmp_path: Path, *missing: str) -> str:
@@ -39,7 +41,7 @@ def path_without(tmp_path: Path, *missing: str) -> str:
 def test_doctor_fails_when_a_required_tool_is_missing(tmp_path: Path, missing: str) -> None:
     if not shutil.which(missing):
         pytest.skip(f"{missing} is not installed here")
-    result = mediapipe("doctor", path=path_without(tmp_path, missing))
+    result = mediapipe_on_path(path_without(tmp_path, missing), "doctor")
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"mediapipe: error: {missing} is not installed or does not run" in result.stderr
     assert f"{missing:<14} MISSING" in result.stdout

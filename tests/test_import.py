@@ -25,6 +25,8 @@ from mediapipe.library import imports as importer
 from mediapipe.library import placement, temps
 from mediapipe.library.placement import PlaceAction
 from mediapipe.template import TemplateContext, render_path
+from tests.support.cli import Ran
+from tests.support.cli import mediapipe as run_cli
 
 PROJECT = Path(__file__).resolve().parents[1]
 CFG = Config(owner_id="user-id1", storage_template=StorageTemplateConfig(enabled=True))
@@ -413,10 +415,8 @@ needs_metadata = pytest.mark.skipif(
     reason="mediapipe.metadata (the real reader, issue in progress) is not on this branch")
 
 
-def mediapipe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mediapipe", *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, timeout=120,
-                          check=False, cwd=PROJECT)
+def mediapipe(*args: str, env: dict[str, str] | None = None) -> Ran:
+    return run_cli(*args, env=env, cwd=PROJECT)
 
 
 def test_cli_import_refuses_a_bad_template_naming_the_token(media_root: Path,

@@ -21,8 +21,11 @@ import pytest
 
 from fixtures import images, videos
 from fixtures.library import build_library
+from mediapipe.errors import MediaRootBusy
 from mediapipe.identity import asset_id_for_path
+from mediapipe.index import lock
 from mediapipe.library import storage
+from tests.support.cli import mediapipe
 from tests.support.services import CeleryWorker, RedisServer
 
 REAL = {  # relative path in the generated library -> how to make it real media
@@ -37,9 +40,8 @@ REAL = {  # relative path in the generated library -> how to make it real media
 
 def ingest(library: Path, root: Path, *args: str,
            check_json: bool = True) -> tuple[int, dict]:
-    proc = subprocess.run([sys.executable, "-m", "mediapipe", "ingest", str(library),
-                           "--media-root", str(root), "--json", "--workers", "1", *args],
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = mediapipe("ingest", str(library), "--media-root", str(root), "--json", "--workers",
+                     "1", *args)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, json.loads(proc.stdout) if check_json else {}
 
@@ -157,9 +159,7 @@ def test_a_missing_marker_stops_the_run_before_any_write(
         library: tuple[Path, list[str]], media_root: Path) -> None:
     lib, _ = library
     (media_root / "thumbs" / ".immich").unlink()
-    proc = subprocess.run([sys.executable, "-m", "mediapipe", "ingest", str(lib),
-                           "--media-root", str(media_root)], capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = mediapipe("ingest", str(lib), "--media-root", str(media_root))
     assert proc.returncode == 4 and "thumbs" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (media_root / "catalog.db").exists()
@@ -183,26 +183,42 @@ def _committed_done(root: Path) -> int:
         return 0
 
 
+PHOTOS = 20  # killed once a quarter is committed (the catalog commits about every second)
+
+
+def _until_let_go(root: Path, timeout: float = 30) -> None:
+    """Wait until no process holds the media root (the lock of a process goes with it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with lock.hold(root):
+                return
+        except MediaRootBusy:
+            assert time.monotonic() < deadline, f"{root} still held: {lock.holder(root)}"
+            time.sleep(0.05)
+
+
 def test_killed_ingest_resumes_without_redoing_completed_work(tmp_path: Path,
                                                               media_root: Path) -> None:
     lib = tmp_path / "photos"
     lib.mkdir()
-    for i in range(40):
+    for i in range(PHOTOS):
         images.noise_jpeg(lib / f"IMG_{i:03d}.jpg", (1600, 1200), seed=i)
-    proc = subprocess.Popen([sys.executable, "-m", "mediapipe", "ingest", str(lib),
+    proc = subprocess.Popen([sys.executable, "-m", "mediapipe", "ingest", str(lib),  # to kill
                              "--media-root", str(media_root), "--workers", "1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while _committed_done(media_root) < 10 and time.monotonic() < deadline:
+    while _committed_done(media_root) < PHOTOS // 4 and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    _until_let_go(media_root)  # its pool process dies with it, a moment later
     committed = _committed_done(media_root)
-    assert 10 <= committed < 40, "killed part-way, with some results committed"
+    assert PHOTOS // 4 <= committed < PHOTOS, "killed part-way, with some results committed"
     code, summary = ingest(lib, media_root)
     assert code == 0 and summary["new"] == 0
-    assert summary["processed"] <= 40 - committed, "committed work is not redone"
-    assert len(list((media_root / "thumbs").rglob("*.webp"))) == 40
+    assert summary["processed"] <= PHOTOS - committed, "committed work is not redone"
+    assert len(list((media_root / "thumbs").rglob("*.webp"))) == PHOTOS
     assert not list(media_root.rglob("*.mptmp"))
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -24,12 +22,13 @@ from mediapipe.index.scan import LibraryScan
 from mediapipe.index.watch import follow
 from mediapipe.library import storage
 from mediapipe.pipeline.local import LocalRunner
+from tests.support.cli import Ran
+from tests.support.cli import mediapipe as run_cli
 from tests.test_watch import wait_for
 
 
-def mediapipe(*args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "mediapipe", *args], capture_output=True,
-                          text=True, timeout=300, check=False)
+def mediapipe(*args: str) -> Ran:
+    done = run_cli(*args)
     assert "Traceback" not in done.stderr, done.stderr
     return done
 

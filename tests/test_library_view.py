@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,13 @@ import pytest
 from fixtures import images, live
 from mediapipe.identity import asset_id_for_path, motion_part_id
 from mediapipe.library import storage
+from tests.support.cli import mediapipe as run_cli
 
 
 def mediapipe(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    import os
-
-    proc = subprocess.run([sys.executable, "-m", "mediapipe", *args], capture_output=True,
-                          text=True, timeout=300, check=False, env={**os.environ, **(env or {})})
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc.returncode, proc.stdout, proc.stderr
+    ran = run_cli(*args, env=env)
+    assert "Traceback" not in ran.stderr, ran.stderr
+    return ran.returncode, ran.stdout, ran.stderr
 
 
 def ingest(library: Path, root: Path, *args: str, env: dict[str, str] | None = None,

@@ -37,6 +37,7 @@ from mediapipe.pipeline.local import LocalRunner
 from mediapipe.pipeline.state import AssetState, StageOutcome
 from mediapipe.sources import Source
 from tests.support.checksum_step import CHECKSUM
+from tests.support.cli import mediapipe
 
 LIMIT_S = 1
 CFG = Config.from_dict({"worker": {"imageTimeLimit": LIMIT_S}})
@@ -184,8 +185,6 @@ def test_ingest_of_a_scan_bomb_ends_within_the_limit_and_makes_the_rest(
         tmp_path: Path, media_root: Path) -> None:
     """The product's pipeline, through the CLI: the bomb is stopped at the limit (or refused
     before, as too large), the photo beside it made, the run's exit code the bomb's."""
-    import subprocess
-    import sys
 
     library = tmp_path / "library"
     library.mkdir()
@@ -194,9 +193,8 @@ def test_ingest_of_a_scan_bomb_ends_within_the_limit_and_makes_the_rest(
     config = tmp_path / "config.json"
     config.write_text('{"worker": {"imageTimeLimit": 2}}')
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "mediapipe", "--config", str(config), "ingest",
-                           str(library), "--media-root", str(media_root), "--workers", "1"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = mediapipe("--config", str(config), "ingest", str(library), "--media-root",
+                     str(media_root), "--workers", "1")
     assert time.monotonic() - started < 2 + 3 * SLACK_S
     assert done.returncode in (7, 16), done.stderr  # TooLarge or OverTimeLimit, alone
     assert "1 of 2 assets failed (first: " in done.stderr and "bomb.jpg" in done.stderr

@@ -4,7 +4,9 @@ UTF-16 XMP, Extended XMP and places only exiftool reads (``fixtures/longtail.py`
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -106,8 +108,13 @@ def test_exiftool_is_restarted_after_it_dies(files: dict[str, Path]) -> None:
 
 def test_a_file_over_the_timeout_is_given_up_and_the_next_one_is_answered(
         files: dict[str, Path]) -> None:
-    with pytest.raises(exiftool.ExiftoolUnavailable, match="took over"):
-        exiftool.exiftool_tags(files["canon.dng"], timeout=0.000001)
+    exiftool.exiftool_tags(files["canon.dng"])
+    current = exiftool._current
+    assert current is not None
+    os.kill(current.proc.pid, signal.SIGSTOP)  # it cannot answer in time, however idle the machine
+    with pytest.raises(exiftool.ExiftoolUnavailable, match=r"took over 0\.2s"):
+        exiftool.exiftool_tags(files["canon.dng"], timeout=0.2)
+    assert current.proc.poll() is not None, "the stuck exiftool is ended, not left behind"
     assert exiftool.exiftool_tags(files["canon.dng"])["Make"] == "Canon"
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from mediapipe.metadata.daterules import DATE_RULES, ReadOptions
 from mediapipe.metadata.filenames import date_in_name
 from mediapipe.metadata.read import read_metadata
 from mediapipe.metadata.takeout import json_names
+from tests.support.cli import Ran, mediapipe
 
 PROJECT = Path(__file__).resolve().parents[1]
 PARIS = (48.8584, 2.2945)
@@ -246,10 +245,8 @@ def test_import_files_a_dateless_photo_by_the_date_its_name_gives(
     src.mkdir()
     os.utime(images.jpeg(src / "IMG_20190412_123456.jpg", (96, 64)), (MTIME, MTIME))
     _takeout(src, "IMG_77.jpg", "IMG_77.jpg.supplemental-metadata.json")  # other bytes
-    r = subprocess.run([sys.executable, "-m", "mediapipe", "import", str(src), "--media-root",
-                        str(media_root), "--json"], capture_output=True, text=True, timeout=120,
-                       check=False, cwd=PROJECT,
-                       env={**os.environ, "MEDIAPIPE_STORAGE_TEMPLATE_ENABLED": "true"})
+    r = mediapipe("import", str(src), "--media-root", str(media_root), "--json", cwd=PROJECT,
+                  env={"MEDIAPIPE_STORAGE_TEMPLATE_ENABLED": "true"})
     assert r.returncode == 0, r.stderr
     placed = sorted(p.relative_to(media_root / "library").as_posix()
                     for p in (media_root / "library").rglob("*.jpg"))
@@ -259,8 +256,7 @@ def test_import_files_a_dateless_photo_by_the_date_its_name_gives(
 
 def test_info_json_names_the_rule_the_place_and_the_projection(tmp_path: Path) -> None:
     path = _takeout(tmp_path, "IMG_5.jpg", "IMG_5.jpg.json")
-    r = subprocess.run([sys.executable, "-m", "mediapipe", "info", "--json", str(path)],
-                       capture_output=True, text=True, timeout=120, check=False, cwd=PROJECT)
+    r = mediapipe("info", "--json", str(path), cwd=PROJECT)
     assert r.returncode == 0, r.stderr
     [got] = json.loads(r.stdout)
     assert (got["taken_at_source"], got["time_zone"], got["city"], got["state"],
@@ -278,10 +274,8 @@ def test_ls_json_lists_the_date_its_source_and_the_place(media_root: Path,
     _takeout(lib, "IMG_5.jpg", "IMG_5.jpg.json")
     os.utime(images.jpeg(lib / "PXL_20230105_101112345.jpg", (96, 64)), (MTIME, MTIME))
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "mediapipe", *args, "--media-root",
-                               str(media_root)], capture_output=True, text=True, timeout=300,
-                              check=False, cwd=PROJECT)
+    def run(*args: str) -> Ran:
+        return mediapipe(*args, "--media-root", str(media_root), cwd=PROJECT)
 
     done = run("ingest", str(lib))
     assert done.returncode == 0, done.stderr

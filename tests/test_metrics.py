@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,14 +26,11 @@ from mediapipe.pipeline import Asset
 from mediapipe.pipeline.state import StageOutcome, Status
 from mediapipe.workers import metrics
 from mediapipe.workers.runner import new_run
+from tests.support.cli import mediapipe
+from tests.support.metrics_clients import scrape
 from tests.support.services import CeleryWorker, RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-        return r.read().decode()
 
 
 def samples(text: str) -> dict[str, float]:
@@ -112,10 +108,13 @@ def test_a_fallback_is_software_doing_what_the_configured_accelerator_should(
 
 # --- a real worker ------------------------------------------------------------------------------
 
-@pytest.fixture
-def worker_scrape(redis_server: RedisServer, tmp_path: Path) -> Iterator[dict[str, object]]:
+@pytest.fixture(scope="module")
+def worker_scrape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """A ``mediapipe worker`` on metadata,thumbnails with JSON logs and metrics on 127.0.0.1,
-    one photo run through it; yields its scrapes (broker up, then down) and what it left."""
+    one photo run through it; yields its scrapes (broker up, then down) and what it left.
+    Once for the module: the tests below only read what it yields."""
+    tmp_path = tmp_path_factory.mktemp("worker-scrape")
+    redis_server = RedisServer(tmp_path / "redis").start()
     root = tmp_path / "media"
     storage.init_root(root)
     photo = images.jpeg(tmp_path / "p.jpg", (640, 480))
@@ -138,6 +137,7 @@ def worker_scrape(redis_server: RedisServer, tmp_path: Path) -> Iterator[dict[st
         down = scrape(port)
     finally:
         code = stop(proc)
+        redis_server.stop()
     yield {"up": up, "down": down, "tmp": tmp, "log": log, "code": code}
 
 
@@ -218,6 +218,7 @@ def test_a_timer_run_writes_the_catalog_failures_and_scan_time_for_node_exporter
     label = metrics.library_label(str(lib))
     before = time.time()
     def timer_run() -> subprocess.CompletedProcess[str]:
+        # a process of its own, as a timer starts it: its metrics are that run's alone
         return subprocess.run(
             [sys.executable, "-m", "mediapipe", "ingest", str(lib), "--media-root",
              str(media_root), "--workers", "1", "--metrics-textfile", str(textfile)],
@@ -327,16 +328,15 @@ def test_an_nvenc_fallback_is_a_warning_in_the_log_in_ls_and_counted(
     videos.video(lib / "clip.avi", codec="mpeg4", duration=1.0, audio=())  # to be transcoded
     textfile = tmp_path / "mediapipe.prom"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MEDIAPIPE_FFMPEG_ACCEL": "nvenc"}
-    proc = subprocess.run(
+    proc = subprocess.run(  # a process of its own: its counters in the textfile are its own
         [sys.executable, "-m", "mediapipe", "ingest", str(lib), "--media-root", str(media_root),
          "--workers", "1", "--metrics-textfile", str(textfile)],
         capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr
     [line] = [ln for ln in proc.stderr.splitlines() if "encoded in software" in ln]
     assert "WARNING" in line and "clip.avi" in line and "not nvenc" in line
-    listed = subprocess.run([sys.executable, "-m", "mediapipe", "ls", "--media-root",
-                             str(media_root), "--json"], capture_output=True, text=True,
-                            timeout=60, cwd=ROOT, env=env, check=True)
+    listed = mediapipe("ls", "--media-root", str(media_root), "--json")
+    assert listed.returncode == 0, listed.stderr
     [item] = json.loads(listed.stdout)
     assert [w for w in item["warnings"] if w.startswith("encoded in software, not nvenc")]
     got = samples(textfile.read_text())

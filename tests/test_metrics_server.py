@@ -5,13 +5,9 @@ line a minute; 127.0.0.1 unless asked."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import resource
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,8 +16,15 @@ import pytest
 
 from fixtures import images
 from mediapipe.workers.serving import MetricsServer, Throttled
+from tests.support.metrics_clients import (
+    flood,
+    hold_enough_descriptors,
+    scrape,
+    try_scrape,
+    watch_under_ulimit,
+)
 from tests.support.services import free_port
-from tests.test_metrics import ROOT, scrape, stop, wait_for
+from tests.test_metrics import stop, wait_for
 
 BODY = b"# HELP mediapipe_up 1\nmediapipe_up 1.0\n"
 
@@ -141,60 +144,32 @@ def test_the_metrics_port_binds_this_machine_only_unless_asked() -> None:
     assert "[default: 127.0.0.1]" in help_text
 
 
-def _low_nofile() -> None:
-    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
-
-
 def test_1100_idle_connections_under_ulimit_1024_leave_the_watch_working(
         tmp_path: Path, media_root: Path) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard < 1300:
-        pytest.skip("this test needs 1,300 descriptors of its own")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1300), hard))
+    hold_enough_descriptors()
     lib = tmp_path / "lib"
     lib.mkdir()
     images.jpeg(lib / "a.jpg", (320, 240))
     port, log = free_port(), tmp_path / "watch.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mediapipe", "ingest", str(lib), "--media-root",
-             str(media_root), "--workers", "1", "--watch", "--metrics-port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
-            preexec_fn=_low_nofile,
-            env={**os.environ, "PYTHONPATH": str(ROOT),
-                 "MEDIAPIPE_LIBRARY_WATCH_SETTLE_SECONDS": "1"})
-    flood: list[socket.socket] = []
+    proc = watch_under_ulimit(lib, media_root, port, log)
+    held: list[socket.socket] = []
     try:
-        wait_for(lambda: "mediapipe_last_scan_success" in _try_scrape(port), proc, log,
+        wait_for(lambda: "mediapipe_last_scan_success" in try_scrape(port), proc, log,
                  timeout=120)
-        for _ in range(1100):
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-            except OSError:
-                break  # the backlog is full: the kernel refuses, not the watch
-            flood.append(sock)
-            with contextlib.suppress(OSError):  # closed at once past the cap: still counted
-                sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x")
-        assert len(flood) >= 1000, "the flood got in (the kernel's backlog holds the rest)"
+        held = flood(port, 1100, [b"GET /metrics HTTP/1.1\r\nHost: x"])  # half-sent headers
+        assert len(held) >= 1000, "the flood got in (the kernel's backlog holds the rest)"
         images.jpeg(lib / "b.jpg", (320, 240))  # the watch must still see and ingest it
         wait_for(lambda: log.read_text(errors="replace").count("1 new") >= 2, proc, log,
                  timeout=60)
         assert proc.poll() is None, log.read_text()
-        for sock in flood:
+        for sock in held:
             sock.close()
-        flood.clear()
-        wait_for(lambda: "mediapipe_assets" in _try_scrape(port), proc, log, timeout=30)
+        held.clear()
+        wait_for(lambda: "mediapipe_assets" in try_scrape(port), proc, log, timeout=30)
         text = log.read_text(errors="replace")
         assert "Traceback" not in text
         assert text.count("metrics:") <= 3, "failures: one line each, once a minute"
     finally:
-        for sock in flood:
+        for sock in held:
             sock.close()
         stop(proc)
-
-
-def _try_scrape(port: int) -> str:
-    try:
-        return scrape(port)
-    except OSError:
-        return ""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mediapipe.cli.deploy import deploy_folder, files_of
+from tests.support.cli import mediapipe
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = ("systemd", "nixos", "prometheus", "grafana", "sysusers", "tmpfiles", "etc")
@@ -77,8 +78,7 @@ def test_the_sdist_holds_what_its_tests_import(dist: Path) -> None:
 
 @pytest.mark.parametrize("name", SETS)
 def test_deploy_print_shows_each_set(name: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "mediapipe", "deploy", "print", name],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = mediapipe("deploy", "print", name)
     assert done.returncode == 0, done.stderr
     files = files_of(name)
     assert files and all(f.read_text() in done.stdout for f in files)
@@ -86,12 +86,9 @@ def test_deploy_print_shows_each_set(name: str) -> None:
 
 def test_deploy_print_gives_one_file_as_it_is_and_refuses_what_is_outside() -> None:
     one = "systemd/mediapipe-ingest@.timer"
-    done = subprocess.run([sys.executable, "-m", "mediapipe", "deploy", "print", one],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = mediapipe("deploy", "print", one)
     assert done.stdout == (deploy_folder() / one).read_text()
-    outside = subprocess.run([sys.executable, "-m", "mediapipe", "deploy", "print",
-                              "../pyproject.toml"], capture_output=True, text=True, timeout=60,
-                             check=False)
+    outside = mediapipe("deploy", "print", "../pyproject.toml")
     assert outside.returncode == 2 and "no deployment set or file" in outside.stderr
 
 

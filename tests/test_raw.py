@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from mediapipe.metadata.model import MediaInfo
 from mediapipe.metadata.read import read_metadata
 from mediapipe.thumbnails.make import make_thumbnails
 from mediapipe.thumbnails.raw import RawEngine, open_raw
+from tests.support.cli import mediapipe
 
 SIZE = (3000, 2000)  # half size (1500x1000) does not cover a 1440 preview: full demosaic
 TAKEN = datetime(2021, 6, 5, 4, 3, 2)
@@ -118,8 +117,8 @@ def test_raw_metadata_comes_from_exiftool_with_the_sensor_size_as_displayed(
 
 def test_info_json_says_which_reader_answered(tmp_path: Path, picture: Image.Image) -> None:
     path = raw.dng(tmp_path / "a.dng", picture.resize((300, 200)))
-    out = subprocess.run([sys.executable, "-m", "mediapipe", "info", "--json", str(path)],
-                         capture_output=True, text=True, check=True, timeout=60)
+    out = mediapipe("info", "--json", str(path))
+    assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     data = data[0] if isinstance(data, list) else data
     assert data["metadata_source"] == "exiftool"

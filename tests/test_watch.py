@@ -60,15 +60,16 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 60) -> N
 
 
 def states(root: Path) -> dict[str, tuple[bool, str]]:
-    """path -> (online, thumbnails state), as the catalog has them now."""
-    with Catalog.open(root) as cat:
+    """path -> (online, thumbnails state), as the catalog has them now (read only: a WAL reader
+    never waits on the follower's write lock, however long a busy machine makes it)."""
+    with Catalog.open(root, read_only=True) as cat:
         return {Path(item.path).name: (item.online, item.states["thumbnails"])
                 for item in listing(cat)}
 
 
 def online_folders(root: Path) -> dict[str, int]:
     """Folder name -> how many of its sources are online and done."""
-    with Catalog.open(root) as cat:
+    with Catalog.open(root, read_only=True) as cat:
         done = [Path(i.path).parent.name for i in listing(cat)
                 if i.online and i.states["thumbnails"] == State.DONE]
     return {name: done.count(name) for name in done}
@@ -117,7 +118,7 @@ def test_moves_deletes_and_restores_are_handled_as_a_rescan_would(tmp_path: Path
 
 
 def _mtime_ns(root: Path, path: Path) -> int:
-    with Catalog.open(root) as cat:
+    with Catalog.open(root, read_only=True) as cat:
         entry = cat.get(asset_id_for_path(path))
         assert entry is not None
         return entry.mtime_ns

@@ -62,6 +62,7 @@ def test_a_url_of_the_wrong_shape_is_said_at_once(url: str) -> None:
     assert fake.pauses == []
 
 
+@pytest.mark.reliability  # make reliability
 def test_a_worker_started_before_redis_serves_once_it_is_up(tmp_path: Path) -> None:
     root = tmp_path / "media"
     storage.init_root(root)

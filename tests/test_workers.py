@@ -127,6 +127,7 @@ def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     raise TimeoutError(what)
 
 
+@pytest.mark.reliability  # make reliability
 def test_sigkilled_worker_mid_transcode_is_redelivered_and_completes_once(
         redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker],
         tmp_path: Path) -> None:
@@ -183,6 +184,7 @@ def test_a_task_a_dying_worker_took_off_the_queue_is_sent_again(
     assert worker.received("mediapipe.dispatch_batch") == 1
 
 
+@pytest.mark.reliability  # make reliability
 def test_a_slow_task_a_worker_holds_is_not_sent_again(
         redis_server: RedisServer, celery_worker: Callable[..., CeleryWorker],
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,14 +1,17 @@
-"""The reliability suite's table: every case adds a row; the terminal summary prints them all.
+"""The reliability suite: its marker, and its table (every case adds a row; the terminal summary
+prints them all).
 
+Every test collected here carries the ``reliability`` marker: ``make test`` leaves them out,
+``make reliability`` (which CI runs) and ``make soak`` (``slow``: the long variants) run them.
 ``ledger`` (a fixture) collects ``harness.Figures`` rows for this session; at the end pytest
 prints cases tried, processed, failed-clean, crashed, lost, partial files and the peak RSS of
-the ingest process tree, whether or not output capture is on (``make test`` and ``make soak``
-both show it).
+the ingest process tree, whether or not output capture is on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +22,14 @@ LEDGER = pytest.StashKey[list[Figures]]()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[LEDGER] = []
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.reliability)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ task sent again within a minute or two."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import signal
@@ -264,45 +263,31 @@ def test_soak_hostile_metrics_clients_while_the_watch_ingests(
     """1,100 connections of every hostile kind (idle, half-sent, TLS hello, HTTP/0.9) held
     against ``--watch --metrics-port`` under ``ulimit -n 1024``, while 40 photos arrive: all
     are ingested, the port serves again after, and the log holds no traceback."""
-    import resource
     import socket
 
+    from tests.support.metrics_clients import (
+        HOSTILE_OPENINGS,
+        flood,
+        hold_enough_descriptors,
+        try_scrape,
+        watch_under_ulimit,
+    )
     from tests.support.services import free_port
-    from tests.test_metrics_server import _low_nofile, _try_scrape
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard < 1300:
-        pytest.skip("needs 1,300 descriptors of its own")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1300), hard))
+    hold_enough_descriptors()
     lib = _library(tmp_path, 1)
     port, log = free_port(), tmp_path / "watch.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mediapipe", "ingest", str(lib), "--media-root",
-             str(media_root), "--workers", "1", "--watch", "--metrics-port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
-            preexec_fn=_low_nofile,
-            env={**os.environ, "PYTHONPATH": str(ROOT),
-                 "MEDIAPIPE_LIBRARY_WATCH_SETTLE_SECONDS": "1"})
-    kinds = [b"", b"GET /metrics HTTP/1.1\r\nHost: x", b"\x16\x03\x01\x02\x00\x01\x00",
-             b"GET /metrics\r\n"]
-    flood: list[socket.socket] = []
+    proc = watch_under_ulimit(lib, media_root, port, log)
+    held: list[socket.socket] = []
     try:
-        _until(lambda: "mediapipe_last_scan_success" in _try_scrape(port), proc, log)
-        for i in range(1100):
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-            except OSError:
-                break
-            flood.append(sock)
-            with contextlib.suppress(OSError):  # closed at once past the cap
-                sock.sendall(kinds[i % len(kinds)])
+        _until(lambda: "mediapipe_last_scan_success" in try_scrape(port), proc, log)
+        held = flood(port, 1100, HOSTILE_OPENINGS)
         for i in range(40):
             images.jpeg(lib / f"late{i:03d}.jpg", (640, 480))
         _until(lambda: _done(media_root) == 41, proc, log, timeout=180)
         assert proc.poll() is None
     finally:
-        for sock in flood:
+        for sock in held:
             sock.close()
         code, _took = _stopped_in(proc, signal.SIGTERM)
     text = log.read_text(errors="replace")
