@@ -1,33 +1,37 @@
 """``mediapipe doctor``: what this machine can do, gathered into one report.
 
-Owns: the report (tool and library versions, which encoders really open — a one-frame test
+Owns: the ``Report`` (tool and library versions, which encoders really open — a one-frame test
 encode each, for every accelerator of ``transcode.chain.ACCELERATORS`` —, which ffmpeg build
 and filters it found, the ``/dev/dri`` nodes and Mali OpenCL, whether the broker answers within
 its timeout, whether the media root's markers are there and its folders writable), the
-``failures`` it found (each with its message and exit code: ffmpeg missing 1, a folder offline
-4, a folder not writable 13, the broker unreachable 14) and its text rendering. ``ok`` is true
-only when nothing failed; an NVENC that does not open is reported, not a failure. Does not
-own: probing itself (``toolchain``, ``workers.broker``) or printing (``cli``).
+``Failure``s it found (each with its message and the exit code of its kind: a required tool
+missing ``MediaError``'s, a folder offline ``StorageOffline``'s, a folder not writable
+``PermissionDenied``'s, the broker unreachable ``BrokerUnreachable``'s) and its text rendering.
+``ok`` is true only when nothing failed; an NVENC that does not open is reported, not a
+failure. Does not own: probing itself (``toolchain``, ``workers.broker``) or printing (``cli``).
 
 Also every component's version (``versions``: mediapipe, Python, the tools, the libraries,
 libraw; never a tool nothing uses), the thumbnail engine in use (``engine_in_use``), and the
 tools a run cannot do without (``REQUIRED``: ffmpeg, ffprobe, exiftool; one missing fails
-doctor, exit 1). Every name in the text is escaped (``shown``).
+doctor). Every name in the text is escaped (``shown``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mediapipe.errors import BrokerUnreachable, PermissionDenied, StorageOffline
+from mediapipe.errors import BrokerUnreachable, MediaError, PermissionDenied, StorageOffline
 from mediapipe.library import storage
 from mediapipe.transcode import build, toolchain
 from mediapipe.transcode.chain import ACCELERATORS
+from mediapipe.transcode.devices import HwDevices
 from mediapipe.transcode.run import machine_here
 
-__all__ = ["ENCODERS", "FILTERS", "render", "report"]
+__all__ = ["ENCODERS", "FILTERS", "Failure", "Report", "render", "report"]
 
 # Every accelerator's h264 and hevc encoders (the list is chain.ACCELERATORS, not restated).
 ENCODERS = tuple((acc, codec) for acc in ACCELERATORS for codec in ("h264", "hevc")
@@ -35,32 +39,89 @@ ENCODERS = tuple((acc, codec) for acc in ACCELERATORS for codec in ("h264", "hev
 FILTERS = ("tonemap", "hwupload_cuda", *build.FILTERS)
 
 
-def report(broker_url: str, media_root: str | None, engine: str = "auto") -> dict[str, Any]:
-    """Everything doctor checks; ``ok`` is false when any check failed (``failures``)."""
-    failures: list[dict[str, Any]] = []
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """One check that failed: which, in words, and the exit code of its kind."""
+
+    check: str
+    message: str
+    exit_code: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Folder:
+    """One folder of the media root: whether it can be written to, and if not, why."""
+
+    folder: str
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+@dataclasses.dataclass(frozen=True)
+class Broker:
+    """The broker checked: its URL (password masked), whether it answered (None: no broker)."""
+
+    url: str | None
+    reachable: bool | None
+    error: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """Everything doctor found; ``ok`` when no check failed. ``to_dict`` is ``--json``."""
+
+    versions: Mapping[str, str | None]
+    thumbnail_engine: str
+    encoders: tuple[tuple[str, toolchain.EncoderStatus], ...]  # (accelerator, status)
+    filters: Mapping[str, bool]
+    ffmpeg_build: str
+    hw_devices: HwDevices
+    broker: Broker
+    media_root: tuple[Path, tuple[Folder, ...]] | None
+    failures: tuple[Failure, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def to_dict(self) -> dict[str, Any]:
+        broker = dataclasses.asdict(self.broker)
+        if broker["url"] is None:
+            broker["note"] = "no broker: runs in-process"
+        root = None if self.media_root is None else {
+            "path": str(self.media_root[0]),
+            "folders": [{"folder": f.folder, "ok": f.ok, "problem": f.problem}
+                        for f in self.media_root[1]]}
+        return {"versions": dict(self.versions),
+                "encoders": [{**status.to_dict(), "accel": accel}
+                             for accel, status in self.encoders],
+                "filters": dict(self.filters), "ffmpeg_build": self.ffmpeg_build,
+                "hw_devices": self.hw_devices.to_dict(), "broker": broker, "media_root": root,
+                "thumbnail_engine": self.thumbnail_engine,
+                "failures": [dataclasses.asdict(f) for f in self.failures], "ok": self.ok}
+
+
+def report(broker_url: str, media_root: str | None, engine: str = "auto") -> Report:
+    """Everything doctor checks; not ``ok`` when any check failed (``failures``)."""
     machine = machine_here()
-    out: dict[str, Any] = {
-        "versions": toolchain.versions(),
-        "encoders": [{**acc.available(codec, machine).to_dict(), "accel": acc.name}
-                     for acc, codec in ENCODERS],
-        "filters": {name: toolchain.has_filter(name) for name in FILTERS},
-        "ffmpeg_build": build.probe_build().name,
-        "hw_devices": machine.devices.to_dict(),
-        "broker": _check_broker(broker_url, failures),
-        "media_root": _check_root(Path(media_root), failures) if media_root else None,
-    }
-    out["versions"] = versions(out["versions"])
-    out["thumbnail_engine"] = engine_in_use(engine)
-    for tool, why in REQUIRED.items():
-        if not out["versions"].get(tool):
-            failures.append(_failure("tools", f"{tool} is not installed or does not run "
-                                              f"(needed for {why})", 1))
-    out["failures"] = failures
-    out["ok"] = not failures
-    return out
+    found = versions(toolchain.versions())
+    broker, broker_failed = _check_broker(broker_url)
+    root, root_failed = _check_root(Path(media_root)) if media_root else (None, [])
+    missing = [Failure("tools", f"{tool} is not installed or does not run (needed for {why})",
+                       MediaError.exit_code)
+               for tool, why in REQUIRED.items() if not found.get(tool)]
+    return Report(
+        versions=found, thumbnail_engine=engine_in_use(engine),
+        encoders=tuple((acc.name, acc.available(codec, machine)) for acc, codec in ENCODERS),
+        filters={name: toolchain.has_filter(name) for name in FILTERS},
+        ffmpeg_build=build.probe_build().name, hw_devices=machine.devices, broker=broker,
+        media_root=root, failures=(*broker_failed, *root_failed, *missing))
 
 
-# What a run cannot do without, and what for: a missing one fails doctor (exit 1).
+# What a run cannot do without, and what for: a missing one fails doctor.
 REQUIRED = {"ffmpeg": "transcodes and video thumbnails", "ffprobe": "video checks",
             "exiftool": "metadata of RAW, PSD, JPEG XL, SVG and maker notes"}
 UNUSED = ("vipsthumbnail",)  # reported by the toolchain, used by nothing mediapipe runs
@@ -119,12 +180,8 @@ def engine_in_use(choice: str) -> str:
             if turbo.available() else "pillow (OpenCV or simplejpeg do not load)")
 
 
-def _failure(check: str, message: str, exit_code: int) -> dict[str, Any]:
-    return {"check": check, "message": message, "exit_code": exit_code}
-
-
-def _check_root(root: Path, failures: list[dict[str, Any]]) -> dict[str, Any]:
-    folders = []
+def _check_root(root: Path) -> tuple[tuple[Path, tuple[Folder, ...]], list[Failure]]:
+    folders, failures = [], []
     for name in storage.FOLDERS:
         folder = root / name
         problem, code = "", 0
@@ -134,50 +191,48 @@ def _check_root(root: Path, failures: list[dict[str, Any]]) -> dict[str, Any]:
         elif not os.access(folder, os.W_OK):
             problem, code = "not writable by this user", PermissionDenied.exit_code
         if problem:
-            failures.append(_failure("media_root", f"{folder}: {problem}", code))
-        folders.append({"folder": name, "ok": not problem, "problem": problem})
-    return {"path": str(root), "folders": folders}
+            failures.append(Failure("media_root", f"{folder}: {problem}", code))
+        folders.append(Folder(name, problem))
+    return (root, tuple(folders)), failures
 
 
-def _check_broker(url: str, failures: list[dict[str, Any]]) -> dict[str, Any]:
+def _check_broker(url: str) -> tuple[Broker, list[Failure]]:
     if not url:
-        return {"url": None, "reachable": None, "note": "no broker: runs in-process"}
+        return Broker(None, None), []
     from mediapipe.workers.broker import probe, redact
 
     try:
         probe(url)
     except BrokerUnreachable as exc:
-        failures.append(_failure("broker", str(exc), exc.exit_code))
-        return {"url": exc.url, "reachable": False, "error": exc.reason}
-    return {"url": redact(url), "reachable": True}
+        return Broker(exc.url, False, exc.reason), [Failure("broker", str(exc), exc.exit_code)]
+    return Broker(redact(url), True), []
 
 
-def render(data: dict[str, Any]) -> list[str]:
+def render(data: Report) -> list[str]:
     """The report as lines of text, every name escaped."""
     from mediapipe.shown import shown
 
     lines = ["Versions:"]
     lines += [f"  {name:<14} {shown(str(version)) if version else 'MISSING'}"
-              for name, version in data["versions"].items()]
-    lines.append(f"Thumbnail engine: {data['thumbnail_engine']}")
+              for name, version in data.versions.items()]
+    lines.append(f"Thumbnail engine: {data.thumbnail_engine}")
     lines.append("Encoders (1-frame test encode):")
-    for e in data["encoders"]:
-        lines.append(f"  {e['name']:<14} {'works' if e['available'] else 'unavailable'}"
-                     + (f"  ({e['reason']})" if e["reason"] else ""))
-    lines.append(f"ffmpeg build: {data['ffmpeg_build']} (jellyfin-ffmpeg's filters: "
-                 f"{'yes' if data['ffmpeg_build'] == 'jellyfin' else 'no'})")
+    for _, e in data.encoders:
+        lines.append(f"  {e.name:<14} {'works' if e.available else 'unavailable'}"
+                     + (f"  ({e.reason})" if e.reason else ""))
+    lines.append(f"ffmpeg build: {data.ffmpeg_build} (jellyfin-ffmpeg's filters: "
+                 f"{'yes' if data.ffmpeg_build == 'jellyfin' else 'no'})")
     lines.append("Filters: " + ", ".join(f"{k}={'yes' if v else 'no'}"
-                                          for k, v in data["filters"].items()))
-    hw = data["hw_devices"]
-    lines.append(f"/dev/dri: {', '.join(hw['dri']) or 'none'}; Mali OpenCL: "
-                 f"{'yes' if hw['mali_opencl'] else 'no'}")
-    b = data["broker"]
-    lines.append(f"Broker: {b['url'] or 'none (in-process)'}"
-                 + ("" if b["reachable"] is None else
-                    " reachable" if b["reachable"] else
-                    f" UNREACHABLE ({shown(str(b.get('error')))})"))
-    if data["media_root"]:
-        lines.append(f"Media root: {shown(data['media_root']['path'])}")
-        lines += [f"  {'ok ' if f['ok'] else 'BAD'} {f['folder']}  {f['problem']}"
-                  for f in data["media_root"]["folders"]]
+                                          for k, v in data.filters.items()))
+    hw = data.hw_devices
+    lines.append(f"/dev/dri: {', '.join(hw.dri) or 'none'}; Mali OpenCL: "
+                 f"{'yes' if hw.mali_opencl else 'no'}")
+    b = data.broker
+    lines.append(f"Broker: {b.url or 'none (in-process)'}"
+                 + ("" if b.reachable is None else
+                    " reachable" if b.reachable else f" UNREACHABLE ({shown(str(b.error))})"))
+    if data.media_root:
+        path, folders = data.media_root
+        lines.append(f"Media root: {shown(str(path))}")
+        lines += [f"  {'ok ' if f.ok else 'BAD'} {f.folder}  {f.problem}" for f in folders]
     return lines

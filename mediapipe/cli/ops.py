@@ -45,12 +45,12 @@ def doctor(app: AppContext, media_root: str | None, broker: str | None, as_json:
     report = checks.report(broker or app.config.broker_url, media_root or app.config.media_root,
                            app.config.image.engine)
     if as_json:
-        emit_json(report)
+        emit_json(report.to_dict())
     else:
         for line in checks.render(report):
             click.echo(line)
-    if not report["ok"]:
-        codes = [fail(f["message"], f["exit_code"]) for f in report["failures"]]
+    if not report.ok:
+        codes = [fail(f.message, f.exit_code) for f in report.failures]
         raise click.exceptions.Exit(combined_exit_code(codes) or MediaError.exit_code)
 
 
