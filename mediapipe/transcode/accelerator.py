@@ -1,17 +1,19 @@
 """What every accelerator is, and the filter and bitrate arithmetic they share.
 
-Owns: ``Accelerator`` (the base of one module per accelerator: its codecs and encoders, whether
-it needs a ``/dev/dri`` node, its decode modes, its input options, filters and encoder options,
-and ``available()``, a real one-frame encode), ``Decode`` (hardware or software decoding),
-``Machine`` (what a plan is made for: the ``/dev/dri`` nodes and the ffmpeg build), ``Bitrates``
-(Immich's split of ``maxBitrate`` into a cap, a target and a floor), the scaling expression
-(``scale_expr``: Immich's ``-2:720`` / ``720:-2``, never upscaling) and the software filters
-(``software_filters``: scale, tone-mapping by ``tonemapx`` where the build has it, else the stock
-zscale chain, else a conversion to 8-bit 4:2:0). Does not own: the order of the fallback chain
-(``chain``), the argv around these options (``argv``).
+Owns: ``Accelerator`` (the base of one module per accelerator: its codecs and encoders, whether it
+needs a ``/dev/dri`` node, its decode modes, its input options, filters and encoder options, and
+``available()``, a real one-frame encode; HDR decoded by the hardware only where the build has its
+``tonemap_filter``), ``RenderNode`` (QSV's and VAAPI's shared filter chain on a ``/dev/dri`` node,
+each naming its scale filter and options), ``Decode`` (hardware or software decoding), ``Machine``
+(what a plan is made for: the ``/dev/dri`` nodes and the ffmpeg build), ``Bitrates`` (Immich's
+split of ``maxBitrate`` into a cap, a target and a floor), the scaling expression (``scale_expr``:
+Immich's ``-2:720`` / ``720:-2``, never upscaling) and the software filters (``software_filters``:
+scale, tone-mapping by ``tonemapx`` where the build has it, else the stock zscale chain, else a
+conversion to 8-bit 4:2:0). Does not own: the order of the fallback chain (``chain``), the argv
+around these options (``argv``).
 
-Entry points: ``Accelerator``, ``Decode``, ``Machine``, ``Bitrates``, ``scale_expr``,
-``software_filters``.
+Entry points: ``Accelerator``, ``RenderNode``, ``Decode``, ``Machine``, ``Bitrates``,
+``scale_expr``, ``software_filters``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = [
     "Bitrates",
     "Decode",
     "Machine",
+    "RenderNode",
     "not_420",
     "opencl_tonemap",
     "scale_expr",
@@ -178,6 +181,9 @@ class Accelerator(abc.ABC):
     gop_default: ClassVar[int] = 256  # -g when ffmpeg.gopSize is 0 (0: none)
     bframes_default: ClassVar[int] = -1  # -bf when ffmpeg.bframes is -1 (-1: none)
     refs_default: ClassVar[int] = 0  # -refs when ffmpeg.refs is 0 (0: none)
+    # The filter that tone-maps HDR on this accelerator's frames: where the build lacks it,
+    # HDR is decoded in software and tone-mapped on the CPU.
+    tonemap_filter: ClassVar[str] = ""
 
     def encoder(self, codec: str) -> str:
         """The ``-c:v`` value for ``codec``; ``ConfigError`` where this accelerator has none."""
@@ -200,7 +206,7 @@ class Accelerator(abc.ABC):
         return [Decode.SOFTWARE]
 
     def hardware_decode_possible(self, plan: TranscodePlan, machine: Machine) -> bool:
-        return True
+        return not plan.tonemap or machine.build.has(self.tonemap_filter)
 
     def why_not_here(self, machine: Machine) -> str | None:
         """Why this accelerator cannot run on ``machine`` at all (no device), or None."""
@@ -235,3 +241,37 @@ class Accelerator(abc.ABC):
             return toolchain.EncoderStatus(self.library(codec), False, why)
         inputs, vf = self.probe_args(machine)
         return toolchain.probe_encoder(self.library(codec), tuple(inputs), ",".join(vf))
+
+
+class RenderNode(Accelerator):
+    """An encoder family on a ``/dev/dri`` render node (QSV, VAAPI): frames uploaded to it and
+    scaled by its own scale filter; HDR tone-mapped there by OpenCL (``hwmap``)."""
+
+    needs_device = True
+    tonemap_filter = "tonemap_opencl"
+    scale_filter: ClassVar[str]  # scale_qsv, scale_vaapi
+    scale_options: ClassVar[str]  # after W:H, before the pixel format
+    decoded_scale_options: ClassVar[str]  # the same on hardware-decoded frames
+    scale_keep: ClassVar[int] = 2  # the free side's -N (scale_expr)
+
+    def filters(self, plan: TranscodePlan, machine: Machine, decode: Decode) -> list[str]:
+        """Immich's chain: software-decoded frames tone-mapped on the CPU, then uploaded and
+        scaled (or made 8-bit 4:2:0) here; hardware-decoded ones scaled (to 10-bit for HDR) and
+        tone-mapped here."""
+        reformat = not plan.tonemap and not_420(plan)
+        if decode is Decode.SOFTWARE:
+            chain = sw_tonemap(plan, machine.build) if plan.tonemap else []
+            expr = scale_expr(plan, keep=self.scale_keep)
+            if expr or reformat:
+                return [*chain, "hwupload=extra_hw_frames=64",
+                        f"{self.scale_filter}={expr or 'iw:ih'}:{self.scale_options}"
+                        ":format=nv12"]
+            return [*chain, "format=nv12", "hwupload=extra_hw_frames=64"]
+        expr = scale_expr(plan, coded=True, keep=self.scale_keep)
+        chain = []
+        if expr or reformat:
+            chain.append(f"{self.scale_filter}={expr or 'iw:ih'}:{self.decoded_scale_options}"
+                         ":format=" + ("p010" if plan.tonemap else "nv12"))
+        if plan.tonemap:
+            chain += opencl_tonemap(plan, self.name)
+        return chain

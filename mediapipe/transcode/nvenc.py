@@ -36,9 +36,7 @@ class Nvenc(Accelerator):
     name = "nvenc"
     encoders: ClassVar[dict[str, str]] = {"h264": "h264_nvenc", "hevc": "hevc_nvenc",
                                           "av1": "av1_nvenc"}
-
-    def hardware_decode_possible(self, plan: TranscodePlan, machine: Machine) -> bool:
-        return not plan.tonemap or machine.build.has("tonemap_cuda")
+    tonemap_filter = "tonemap_cuda"
 
     def input_options(self, plan: TranscodePlan, machine: Machine,
                       decode: Decode) -> list[str]:

@@ -2,10 +2,9 @@
 
 Owns: ``VAAPI`` (h264/hevc/vp9/av1 ``_vaapi``), its inputs (``-hwaccel vaapi`` with
 ``-hwaccel_device``, or ``-init_hw_device vaapi=accel:…`` for software decoding), filters
-(``scale_vaapi=…:mode=hq:out_range=pc:format=nv12``; OpenCL tone-mapping through ``hwmap`` where
-the build has ``tonemap_opencl``, else no hardware decoding of HDR) and encoder options
-(``-compression_level 1..7``, ``-rc_mode 1`` with ``-qp:v``/``-global_quality:v``, or
-``-rc_mode 3`` with Immich's target, cap and floor).
+(``accelerator.RenderNode``'s chain with ``scale_vaapi=…:mode=hq:out_range=pc:format=nv12``) and
+encoder options (``-compression_level 1..7``, ``-rc_mode 1`` with ``-qp:v``/``-global_quality:v``,
+or ``-rc_mode 3`` with Immich's target, cap and floor).
 
 Entry point: ``VAAPI``.
 """
@@ -14,30 +13,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from mediapipe.transcode.accelerator import (
-    HW_PRESETS,
-    Accelerator,
-    Bitrates,
-    Decode,
-    Machine,
-    not_420,
-    opencl_tonemap,
-    scale_expr,
-    sw_tonemap,
-)
+from mediapipe.transcode.accelerator import HW_PRESETS, Bitrates, Decode, Machine, RenderNode
 from mediapipe.transcode.plan import TranscodePlan
 
 __all__ = ["VAAPI", "Vaapi"]
 
 
-class Vaapi(Accelerator):
+class Vaapi(RenderNode):
     name = "vaapi"
     encoders: ClassVar[dict[str, str]] = {"h264": "h264_vaapi", "hevc": "hevc_vaapi",
                                           "vp9": "vp9_vaapi", "av1": "av1_vaapi"}
-    needs_device = True
-
-    def hardware_decode_possible(self, plan: TranscodePlan, machine: Machine) -> bool:
-        return not plan.tonemap or machine.build.has("tonemap_opencl")
+    scale_filter = "scale_vaapi"
+    scale_options = decoded_scale_options = "mode=hq:out_range=pc"
 
     def input_options(self, plan: TranscodePlan, machine: Machine,
                       decode: Decode) -> list[str]:
@@ -46,23 +33,6 @@ class Vaapi(Accelerator):
             return ["-hwaccel", "vaapi", "-hwaccel_output_format", "vaapi", "-noautorotate",
                     "-threads", "1", "-hwaccel_device", device]
         return ["-init_hw_device", f"vaapi=accel:{device}", "-filter_hw_device", "accel"]
-
-    def filters(self, plan: TranscodePlan, machine: Machine, decode: Decode) -> list[str]:
-        if decode is Decode.SOFTWARE:
-            chain = sw_tonemap(plan, machine.build) if plan.tonemap else []
-            expr = scale_expr(plan)
-            if expr or (not plan.tonemap and not_420(plan)):
-                return [*chain, "hwupload=extra_hw_frames=64",
-                        f"scale_vaapi={expr or 'iw:ih'}:mode=hq:out_range=pc:format=nv12"]
-            return [*chain, "format=nv12", "hwupload=extra_hw_frames=64"]
-        expr = scale_expr(plan, coded=True)
-        chain = []
-        if expr or (not plan.tonemap and not_420(plan)):
-            chain.append(f"scale_vaapi={expr or 'iw:ih'}:mode=hq:out_range=pc:format="
-                         + ("p010" if plan.tonemap else "nv12"))
-        if plan.tonemap:
-            chain += opencl_tonemap(plan, "vaapi")
-        return chain
 
     def encoder_options(self, plan: TranscodePlan, machine: Machine) -> list[str]:
         ff = plan.ffmpeg
