@@ -106,8 +106,6 @@ def _facts(outcome: StageOutcome, info: MediaInfo | None) -> dict[str, Any]:
     facts.update(outcome.facts.to_dict())
     if outcome.encoder:
         facts["encoder"] = outcome.encoder
-    if isinstance(facts.get("warnings"), str):
-        facts["warnings"] = [facts["warnings"]]
     return facts
 
 
