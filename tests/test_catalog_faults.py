@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import images
-from mediapipe.index import opening
+from mediapipe.index import sqlerrors
 from tests.support.cli import mediapipe
 
 
@@ -98,7 +98,7 @@ def test_a_catalog_sqlite_cannot_use_is_one_line_and_exit_11(
         case: str, ingested: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     lib, root = ingested
     # a lock held for good outlasts any busy timeout: a short one (not 10 s) shows the same end
-    monkeypatch.setattr(opening, "BUSY_TIMEOUT_S", 0.5)  # where the catalog is opened
+    monkeypatch.setattr(sqlerrors, "BUSY_TIMEOUT_S", 0.5)
     with CASES[case](root / "catalog.db"):
         done = mediapipe("ingest", str(lib), "--media-root", str(root), "--force")
         assert done.returncode == 11, done.stderr

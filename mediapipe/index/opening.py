@@ -19,10 +19,10 @@ from pathlib import Path
 
 from mediapipe.errors import CatalogError, from_os_error
 from mediapipe.identity import asset_id_for_path
-from mediapipe.index import readonly
+from mediapipe.index import readonly, sqlerrors
 from mediapipe.index.readonly import SIDE_FILES
 from mediapipe.index.schema import Schema, column
-from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error
+from mediapipe.index.sqlerrors import catalog_error
 from mediapipe.library import storage
 from mediapipe.metadata.model import live_photo_key
 
@@ -49,7 +49,7 @@ def connect(path: Path, schema: Schema, *, read_only: bool = False,
     if read_only or scratch:
         db, copied = readonly.open_read_only(path, {column(name) for name in schema.names},
                                              SCHEMA_VERSION, scratch=scratch,
-                                             timeout=BUSY_TIMEOUT_S)
+                                             timeout=sqlerrors.BUSY_TIMEOUT_S)
         _guarded(db, path, _prepare if copied else _functions, schema)
         return db
     if not os.path.lexists(path):  # made here, as the media root's own file
@@ -59,7 +59,7 @@ def connect(path: Path, schema: Schema, *, read_only: bool = False,
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise from_os_error(path, exc, writing=True) from exc
     try:
-        db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        db = sqlite3.connect(path, isolation_level=None, timeout=sqlerrors.BUSY_TIMEOUT_S)
     except sqlite3.Error as exc:
         raise catalog_error(path, exc) from exc
     try:
@@ -123,7 +123,7 @@ def _wal(db: sqlite3.Connection) -> None:
     a moment, and SQLite answers BUSY at once there instead of waiting (waiting could
     deadlock): a coordinator of another library opening the same new catalog retries,
     up to the busy timeout."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    deadline = time.monotonic() + sqlerrors.BUSY_TIMEOUT_S
     while True:
         try:
             db.execute("PRAGMA journal_mode = WAL")

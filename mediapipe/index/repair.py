@@ -22,10 +22,10 @@ from typing import Any
 from mediapipe.config import Config
 from mediapipe.errors import CatalogError
 from mediapipe.index import ingest as coordinator
-from mediapipe.index import readonly
+from mediapipe.index import readonly, sqlerrors
 from mediapipe.index.catalog import CATALOG_NAME, Catalog
 from mediapipe.index.opening import SCHEMA_VERSION, refuse_links
-from mediapipe.index.sqlerrors import BUSY_TIMEOUT_S, catalog_error
+from mediapipe.index.sqlerrors import catalog_error
 from mediapipe.pipeline.local import Runner
 from mediapipe.pipeline.state import AssetResult
 
@@ -73,7 +73,7 @@ def check(root: Path, cfg: Config) -> CheckReport:
         raise CatalogError(db, "no catalog here (never ingested, or the wrong --media-root)")
     refuse_links(db)  # SQLite writes -shm even for a read-only check
     try:
-        with contextlib.closing(readonly.connect_read_only(db, BUSY_TIMEOUT_S)) as con:
+        with contextlib.closing(readonly.connect_read_only(db, sqlerrors.BUSY_TIMEOUT_S)) as con:
             found = [str(r[0]) for r in con.execute("PRAGMA integrity_check")]
             report.integrity = [] if found == ["ok"] else found[:20]
             if not report.integrity:
