@@ -47,7 +47,7 @@ from mediapipe.index.diff import ScanDiff, apply_scan, path_range
 from mediapipe.index.opening import connect
 from mediapipe.index.scan import SourceFile
 from mediapipe.index.schema import FACTS, LIVE_PAIRING, Schema
-from mediapipe.index.sqlerrors import mapped
+from mediapipe.index.sqlerrors import busy, mapped
 from mediapipe.library import storage
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.pipeline.steps import PIPELINE, Pipeline
@@ -131,10 +131,21 @@ class Catalog:
         try:
             if not self.read_only:
                 self.flush()
-                self._db.execute("PRAGMA optimize")
+                self._optimize()
         finally:
             self._db.close()
             readonly.align_side_files(self.path)
+
+    def _optimize(self) -> None:
+        """SQLite's planner statistics brought up to date, where another coordinator of the
+        media root is not writing at that moment: they are advice, not the catalog's data (and
+        SQLite refuses at once a read that turns into a write after another write), so a
+        later close does it instead of this one failing a run whose results are committed."""
+        try:
+            self._db.execute("PRAGMA optimize")
+        except sqlite3.OperationalError as exc:
+            if not busy(exc):
+                raise
 
     @property
     def journal_mode(self) -> str:

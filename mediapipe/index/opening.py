@@ -129,6 +129,6 @@ def _wal(db: sqlite3.Connection) -> None:
             db.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
+            if not sqlerrors.busy(exc) or time.monotonic() >= deadline:
                 raise
             time.sleep(0.02)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 
 from mediapipe.errors import CatalogError, MediaError, StorageOffline
 
-__all__ = ["BUSY_TIMEOUT_S", "catalog_error", "mapped"]
+__all__ = ["BUSY_TIMEOUT_S", "busy", "catalog_error", "mapped"]
 
 BUSY_TIMEOUT_S = 10.0  # how long a write waits for another process's lock on the catalog
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,6 +39,13 @@ _WORDS = (  # (what SQLite says, in part; what it means and what to do)
     ("no such table", f"is missing tables; {_REPAIR}"),
     ("no such column", f"has a schema this mediapipe does not know; {_REPAIR}"),
 )
+
+
+def busy(exc: sqlite3.Error) -> bool:
+    """SQLite could not take a lock it needed (SQLITE_BUSY, SQLITE_LOCKED: "... is locked"),
+    after its busy timeout, or at once where waiting could deadlock (a read upgraded to a
+    write after another connection wrote, a switch to WAL)."""
+    return "locked" in str(exc)
 
 
 def catalog_error(path: str | Path, exc: sqlite3.Error) -> MediaError:
