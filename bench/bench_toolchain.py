@@ -17,6 +17,7 @@ Targets (issue 23): JPEG >= 1.5x Immich's toolchain, HEIC >= 1.1x.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
 import shutil
 import subprocess
@@ -87,6 +88,16 @@ def _start_worker(system_vips: bool) -> None:
     _EXIFTOOL = subprocess.Popen(["exiftool", "-stay_open", "True", "-@", "-"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL)
+    # Ended with the worker (the pool is closed and joined, so its workers exit normally and
+    # run their finalizers): exiftool does not end at its input's end, and was left behind.
+    multiprocessing.util.Finalize(None, _stop_exiftool, args=(_EXIFTOOL,), exitpriority=10)
+
+
+def _stop_exiftool(proc: subprocess.Popen[bytes]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write(b"-stay_open\nFalse\n")
+    proc.stdin.close()
+    proc.wait(timeout=30)
 
 
 def _exif(path: Path) -> bytes:
@@ -133,7 +144,9 @@ def _immich_run(lib: Path, out: Path, system_vips: bool) -> None:
     with ctx.Pool(WORKERS, initializer=_start_worker, initargs=(system_vips,)) as pool:
         jobs = [(p, out) for p in sorted(lib.iterdir())]
         hashes = pool.map(_immich_asset, jobs, chunksize=1)
-    elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        pool.close()
+        pool.join()
     assert len(hashes) == len(jobs)
     print(elapsed)
 
