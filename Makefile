@@ -4,9 +4,11 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-# command:debian-package pairs the project needs to run (make install)
+# command:debian-package pairs the project needs to run (make install); gcc and Python's
+# headers build the compiled resampler (thumbnails/_polyphase.c) as pip installs the package
 SYSTEM_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg redis-server:redis-server \
-                exiftool:libimage-exiftool-perl vipsthumbnail:libvips-tools
+                exiftool:libimage-exiftool-perl vipsthumbnail:libvips-tools \
+                cc:gcc python3-config:python3-dev
 # ... and those only the tests use (make install-dev): jpegtran makes arithmetic-coded JPEGs; to
 # check deploy/: the systemd units, the
 # sysusers/tmpfiles files and the install recipe, the NixOS module, the alert rules. Debian's
@@ -45,7 +47,7 @@ apt-tools:
 	  fi; \
 	fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py mediapipe/thumbnails/_polyphase.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'

@@ -57,6 +57,19 @@ def test_the_wheel_carries_the_license_as_an_spdx_expression_and_its_text(dist: 
     assert any(r.startswith("av>=18") for r in meta.get_all("Requires-Dist") or [])
 
 
+def test_the_wheel_carries_the_compiled_resampler_and_its_stub(dist: Path) -> None:
+    """Built where a C compiler is (``make install`` brings one); the sdist carries its
+    source, so a machine that builds from the sdist builds it too."""
+    names = wheel_names(dist)
+    assert "mediapipe/thumbnails/_polyphase.pyi" in names
+    if shutil.which("cc") is not None:
+        assert any(n.startswith("mediapipe/thumbnails/_polyphase.") and n.endswith(".so")
+                   for n in names), names
+    [sdist] = dist.glob("*.tar.gz")
+    with tarfile.open(sdist) as tf:
+        assert any(n.endswith("mediapipe/thumbnails/_polyphase.c") for n in tf.getnames())
+
+
 def test_the_wheel_ships_every_deployment_file(dist: Path) -> None:
     shipped = {n.removeprefix("mediapipe/deploy/") for n in wheel_names(dist)
                if n.startswith("mediapipe/deploy/")}

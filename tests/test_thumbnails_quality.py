@@ -15,7 +15,9 @@ The bench (``bench_thumbnails``) measures the speed of the same files.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pyvips  # type: ignore[import-untyped]
@@ -26,6 +28,7 @@ from fixtures.thumbnails import checkerboard, line_pattern, zone_plate
 from mediapipe import formats
 from mediapipe.config import Config
 from mediapipe.metadata.model import MediaInfo
+from mediapipe.thumbnails import polyphase
 from mediapipe.thumbnails.engine import PillowEngine
 from mediapipe.thumbnails.make import default_engine, make_thumbnails
 from mediapipe.thumbnails.turbo import TurboEngine, available
@@ -47,7 +50,23 @@ SYNTHETIC = {
 CFG = Config.from_dict({"image": {"colorspace": "srgb"}})
 
 
-def outputs(path: Path, engine: type) -> dict[str, Image.Image]:
+def opencv_engine() -> TurboEngine:
+    return TurboEngine(compiled=False)
+
+
+def compiled_engine() -> TurboEngine:
+    return TurboEngine(compiled=True)
+
+
+# The fast engine with each of its resamplers: compiled (where it was built) and OpenCV's.
+TURBO = [
+    pytest.param(compiled_engine, id="compiled", marks=pytest.mark.skipif(
+        not polyphase.available(), reason="the compiled resampler was not built here")),
+    pytest.param(opencv_engine, id="opencv"),
+]
+
+
+def outputs(path: Path, engine: Callable[[], Any]) -> dict[str, Image.Image]:
     """The preview and thumbnail ``engine`` makes of ``path``, decoded."""
     info = MediaInfo(path=str(path), kind="image", mime_type=formats.mime_type(path),
                      size=path.stat().st_size)
@@ -56,10 +75,10 @@ def outputs(path: Path, engine: type) -> dict[str, Image.Image]:
             "thumbnail": Image.open(io.BytesIO(made.thumbnail.data))}
 
 
-def assert_as_sharp_as_pillows(path: Path) -> None:
-    """Each output of the default engine within ``SHARPNESS`` of the Pillow engine's (the
-    bar), by SSIM against the reference of its size, on luminance."""
-    pillow, turbo = outputs(path, PillowEngine), outputs(path, TurboEngine)
+def assert_as_sharp_as_pillows(path: Path, engine: Callable[[], Any]) -> None:
+    """Each output of ``engine`` within ``SHARPNESS`` of the Pillow engine's (the bar), by
+    SSIM against the reference of its size, on luminance."""
+    pillow, turbo = outputs(path, PillowEngine), outputs(path, engine)
     for name, image in turbo.items():
         assert image.size == pillow[name].size, (path.name, name)
         ref = reference(path, image.size)
@@ -74,10 +93,10 @@ def libvips_preview(path: Path, size: tuple[int, int]) -> Image.Image:
 
 
 @pytest.mark.samples
-@pytest.mark.parametrize("engine", [TurboEngine, PillowEngine], ids=["turbo", "pillow"])
+@pytest.mark.parametrize("engine", [*TURBO, pytest.param(PillowEngine, id="pillow")])
 @pytest.mark.parametrize("name", PHOTOS)
-def test_preview_is_as_close_to_a_full_lanczos_as_libvips_own(samples: Path, name: str,
-                                                              engine: type) -> None:
+def test_preview_is_as_close_to_a_full_lanczos_as_libvips_own(
+        samples: Path, name: str, engine: Callable[[], Any]) -> None:
     path = samples / "images" / name
     if not path.exists():
         pytest.skip(f"{name} not in samples")
@@ -93,20 +112,23 @@ def test_preview_is_as_close_to_a_full_lanczos_as_libvips_own(samples: Path, nam
 
 
 @pytest.mark.samples
+@pytest.mark.parametrize("engine", TURBO)
 @pytest.mark.parametrize("folder", SAMPLE_DIRS)
-def test_every_output_of_real_photos_is_as_sharp_as_pillows(samples: Path, folder: str) -> None:
+def test_every_output_of_real_photos_is_as_sharp_as_pillows(
+        samples: Path, folder: str, engine: Callable[[], Any]) -> None:
     photos = sorted((samples / "images" / folder).glob("*.jp*g"))
     assert photos, folder
     for path in photos:
-        assert_as_sharp_as_pillows(path)
+        assert_as_sharp_as_pillows(path, engine)
 
 
+@pytest.mark.parametrize("engine", TURBO)
 @pytest.mark.parametrize("name", SYNTHETIC)
 def test_every_output_of_a_resizes_worst_cases_is_as_sharp_as_pillows(
-        tmp_path: Path, name: str) -> None:
+        tmp_path: Path, name: str, engine: Callable[[], Any]) -> None:
     """Where plain interpolation aliases most: a zone plate's rings, lines and squares finer
     than an output pixel (moire in a grid of thumbnails is the first thing a user sees)."""
-    assert_as_sharp_as_pillows(SYNTHETIC[name](tmp_path / f"{name}.png"))
+    assert_as_sharp_as_pillows(SYNTHETIC[name](tmp_path / f"{name}.png"), engine)
 
 
 def test_the_default_engine_is_the_measured_one_where_it_loads() -> None:

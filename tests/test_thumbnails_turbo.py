@@ -11,16 +11,33 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import simplejpeg  # type: ignore[import-untyped]
 from PIL import Image
 
+from mediapipe.thumbnails import polyphase
 from mediapipe.thumbnails.engine import PillowEngine
 from mediapipe.thumbnails.geometry import dct_scale
-from mediapipe.thumbnails.turbo import Pixels, TurboEngine, lanczos, resample, with_icc
+from mediapipe.thumbnails.turbo import (
+    Pixels,
+    TurboEngine,
+    compiled_each,
+    lanczos,
+    opencv_each,
+    with_icc,
+)
+
+# Both resamplers: the compiled one (where it was built) and OpenCV's (everywhere).
+RESAMPLERS = [
+    pytest.param(compiled_each, id="compiled", marks=pytest.mark.skipif(
+        not polyphase.available(), reason="the compiled resampler was not built here")),
+    pytest.param(opencv_each, id="opencv"),
+]
 
 
 @pytest.mark.parametrize(("size", "at_least", "scale"), [
@@ -35,6 +52,7 @@ def test_jpeg_is_decoded_at_the_largest_power_of_two_that_covers_the_preview(
     assert dct_scale(size, at_least) == scale
 
 
+@pytest.mark.parametrize("each", RESAMPLERS)
 @pytest.mark.parametrize(("size", "to"), [
     pytest.param((2725, 2225), (1764, 1440), id="1.5x-low-passed-then-bicubic"),
     pytest.param((2725, 2225), (1090, 890), id="2.5x-odd-sides-low-passed-then-bicubic"),
@@ -45,7 +63,7 @@ def test_jpeg_is_decoded_at_the_largest_power_of_two_that_covers_the_preview(
     pytest.param((4032, 3024), (1920, 1440), id="2.1x-phone-heic"),
 ])
 def test_resampling_maps_every_pixel_where_a_full_frame_resize_does(
-        size: tuple[int, int], to: tuple[int, int]) -> None:
+        size: tuple[int, int], to: tuple[int, int], each: Callable[..., Any]) -> None:
     """Each output pixel's centre lies where its source position is: a ramp whose value is
     the source x (or y) of each pixel's centre comes out as the ramp of the output's centres,
     to within the bicubic kernel's own ripple (under a tenth of an output pixel, averaging to
@@ -54,7 +72,7 @@ def test_resampling_maps_every_pixel_where_a_full_frame_resize_does(
     w, h = size
     xs = np.broadcast_to(np.arange(w, dtype=np.float32) + 0.5, (h, w))
     ys = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None] + 0.5, (h, w))
-    out = resample(np.ascontiguousarray(np.stack([xs, ys], axis=2)), to)
+    [out] = each(np.ascontiguousarray(np.stack([xs, ys], axis=2)), [to])
     assert out.shape == (to[1], to[0], 2)
     inner = np.s_[3:-3]  # the borders replicate the edge, as every resampler does
     for got, n, src in ((out[10, :, 0], to[0], w), (out[:, 10, 1], to[1], h)):
@@ -78,24 +96,30 @@ def test_the_low_pass_is_a_normalised_lanczos_3_stretched_to_the_shrink(
     assert np.array_equal(kernel, kernel[::-1])
 
 
-def test_a_pattern_finer_than_the_output_comes_out_flat_not_as_moire() -> None:
+@pytest.mark.parametrize("each", RESAMPLERS)
+def test_a_pattern_finer_than_the_output_comes_out_flat_not_as_moire(
+        each: Callable[..., Any]) -> None:
     """One-pixel lines every 3 pixels shrunk 5.76 times: a plain bicubic resize turns them
     into a beat of dark and light bands; the low-pass leaves the mean grey."""
     row = np.where(np.arange(1764) % 3 == 0, 0, 255).astype(np.uint8)
-    out = resample(np.ascontiguousarray(np.tile(row, (1440, 1))[:, :, None]), (306, 250))
+    [out] = each(np.ascontiguousarray(np.tile(row, (1440, 1))[:, :, None]), [(306, 250)])
     assert out[5:-5, 5:-5].std() < 2
     assert abs(float(out.mean()) - 170) < 2
 
 
+@pytest.mark.parametrize("compiled", [
+    pytest.param(True, id="compiled", marks=pytest.mark.skipif(
+        not polyphase.available(), reason="the compiled resampler was not built here")),
+    pytest.param(False, id="opencv")])
 @pytest.mark.parametrize(("mode", "hidden", "shown"), [
     ("RGBA", (0, 255, 0), (255, 0, 0)), ("LA", (255,), (0,))])
 def test_resampling_with_alpha_lets_no_colour_bleed_from_transparent_pixels(
-        mode: str, hidden: tuple[int, ...], shown: tuple[int, ...]) -> None:
+        mode: str, hidden: tuple[int, ...], shown: tuple[int, ...], compiled: bool) -> None:
     """Premultiplied, as Pillow resizes RGBA and LA: what lies under alpha 0 never shows."""
     arr = np.zeros((64, 64, len(mode)), np.uint8)
     arr[:, :32] = (*hidden, 0)  # invisible
     arr[:, 32:] = (*shown, 255)  # opaque
-    out = TurboEngine().resize(Pixels(arr, mode), (20, 20)).array
+    out = TurboEngine(compiled).resize(Pixels(arr, mode), (20, 20)).array
     visible = out[..., -1] > 0
     assert visible.any()
     assert (out[..., :-1][visible] == shown).all()

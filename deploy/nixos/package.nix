@@ -3,7 +3,9 @@
 # here from their release wheels (simplejpeg: libjpeg-turbo's codec; tzfpy: the time-zone
 # index, Rust): their hashes are those of the wheels of the versions named. OpenCV is nixpkgs'
 # opencv4 (the same cv2 the opencv-python-headless wheel brings). x86_64-linux, on CPython 3.12
-# (python312Packages: simplejpeg's wheel is a 3.12 build; tzfpy's is abi3).
+# (python312Packages: simplejpeg's wheel is a 3.12 build; tzfpy's is abi3). The compiled
+# resampler (mediapipe/thumbnails/_polyphase.c) is built by stdenv's compiler as setuptools
+# builds the package; the import check fails the build where it was not.
 { lib
 , stdenv
 , fetchPypi
@@ -73,7 +75,7 @@ py.buildPythonApplication {
   # ffmpeg, ffprobe and exiftool are run by name.
   makeWrapperArgs = [ "--prefix" "PATH" ":" (lib.makeBinPath [ ffmpeg-headless exiftool ]) ];
 
-  pythonImportsCheck = [ "mediapipe" "mediapipe.workers" ];
+  pythonImportsCheck = [ "mediapipe" "mediapipe.workers" "mediapipe.thumbnails._polyphase" ];
   doCheck = false; # the tests need redis-server, real media and more: `make test` runs them
 
   meta = {

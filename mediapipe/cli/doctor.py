@@ -172,12 +172,16 @@ def _libraw() -> str | None:
 
 def engine_in_use(choice: str) -> str:
     """The thumbnail engine ``image.engine`` picks on this machine, and why."""
-    from mediapipe.thumbnails import turbo
+    from mediapipe.thumbnails import polyphase, turbo
 
     if choice == "pillow":
         return "pillow (image.engine = pillow)"
-    return ("turbo: libjpeg-turbo (simplejpeg) and OpenCV, Pillow for other formats"
-            if turbo.available() else "pillow (OpenCV or simplejpeg do not load)")
+    if not turbo.available():
+        return "pillow (simplejpeg, or both resamplers, do not load)"
+    loops = polyphase.loops()
+    resampler = (f"the compiled Lanczos resampler ({loops} loops)" if loops
+                 else "OpenCV's resampling (the compiled resampler was not built)")
+    return f"turbo: libjpeg-turbo (simplejpeg) and {resampler}, Pillow for other formats"
 
 
 def _check_root(root: Path) -> tuple[tuple[Path, tuple[Folder, ...]], list[Failure]]:

@@ -76,11 +76,12 @@ class ImageConfig:
                                            "header gives, before anything decodes it. The one "
                                            "pixel limit: Pillow's own decompression-bomb guard "
                                            "is off.", minimum=1)
-    engine: str = setting("auto", "Thumbnail engine: 'auto' (where both load, measured fastest: "
-                                  "libjpeg-turbo decodes and encodes JPEGs and OpenCV "
-                                  "resizes, Pillow reads other formats and writes WebP; else "
-                                  "Pillow alone) or 'pillow' (Pillow alone). RAW files are "
-                                  "read by libraw either way.", choices=("auto", "pillow"))
+    engine: str = setting("auto", "Thumbnail engine: 'auto' (measured fastest: libjpeg-turbo "
+                                  "decodes and encodes JPEGs, mediapipe's compiled Lanczos "
+                                  "resizes (OpenCV where it was not built), Pillow reads other "
+                                  "formats and writes WebP; Pillow alone where simplejpeg does "
+                                  "not load) or 'pillow' (Pillow alone). RAW files are read by "
+                                  "libraw either way.", choices=("auto", "pillow"))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -125,15 +125,17 @@ def check(path: Path, jpeg: JpegLayout) -> None:
 
 
 def decode(data: bytes, mode: str, at_least: tuple[int, int] = (0, 0), *,
-           fast_upsample: bool = False) -> tuple[npt.NDArray[np.uint8], str | None]:
+           fast: bool = False) -> tuple[npt.NDArray[np.uint8], str | None]:
     """libjpeg-turbo's pixels of the JPEG ``data`` in Pillow's ``mode`` (``SPACES``), shrunk
     in the DCT while still covering ``at_least``, as (height, width, bands); and a note where
     the file is damaged and was decoded as far as its data goes (libjpeg-turbo's recovery: the
     rest grey). CMYK comes inverted, as Pillow reads it (Adobe's convention). Raises
-    ``ValueError`` where not even that decodes."""
+    ``ValueError`` where not even that decodes. ``fast``: libjpeg-turbo's fast chroma
+    upsampling (pixels repeated) and fast integer IDCT, for pixels that are shrunk further."""
     import simplejpeg  # type: ignore[import-untyped]
 
-    kw = {"min_width": at_least[0], "min_height": at_least[1], "fastupsample": fast_upsample}
+    kw = {"min_width": at_least[0], "min_height": at_least[1], "fastupsample": fast,
+          "fastdct": fast}
     note = None
     try:
         arr = simplejpeg.decode_jpeg(data, SPACES[mode], **kw)

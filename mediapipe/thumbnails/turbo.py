@@ -4,18 +4,18 @@ Owns: ``TurboEngine``, the engine chosen by measurement (``bench/bench_thumbnail
 pixels decoded by libjpeg-turbo through simplejpeg, shrunk in the DCT by a power of two where
 that still covers the size asked (the scaled 8x8 IDCTs at other M/8 run slower than a full
 decode); HEIC's pixels taken from libheif's buffer as they are; every other format decoded as
-``PillowEngine`` decodes it; resampling by OpenCV (``resample``: binomial halvings, a Lanczos-3
-low-pass and bicubic interpolation, with the exact geometry of a full-frame resize; alpha
-premultiplied, as Pillow does); RGB and grey JPEGs encoded by libjpeg-turbo straight from the
+``PillowEngine`` decodes it; resampling (``resample_each``) by Lanczos-3 with the exact geometry
+of a full-frame resize, compiled (``polyphase``), or by OpenCV where that was not built
+(binomial halvings, a Lanczos-3 low-pass and bicubic interpolation); alpha premultiplied, as
+Pillow does; RGB and grey JPEGs encoded by libjpeg-turbo straight from the
 array (``with_icc`` embeds the profile), WebP and the rest by Pillow's encoders. Pixels travel
 as a ``Pixels`` value (a numpy array and its mode). Colour conversion and the rare modes (CMYK,
 an ICC transform) go through Pillow at preview size. Does not own: sizes, limits or the order of
 the steps (``make``); headers and damaged files (``PillowEngine``: a JPEG that libjpeg-turbo
 refuses as damaged is decoded by Pillow as far as its data goes).
 
-Entry points: ``TurboEngine``, ``Pixels``, ``available``, ``resample``, ``resample_each``,
-``lanczos``,
-``with_icc``.
+Entry points: ``TurboEngine``, ``Pixels``, ``available``, ``resample``, ``resample_each``
+(``compiled_each``, ``opencv_each``), ``lanczos``, ``with_icc``.
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ from PIL import Image
 from mediapipe import colour, sources
 from mediapipe.errors import CorruptMedia
 from mediapipe.sources import Source
-from mediapipe.thumbnails import cms, geometry, jpeg
+from mediapipe.thumbnails import cms, geometry, jpeg, polyphase
 from mediapipe.thumbnails.engine import DECODE_ERRORS, Header, PillowEngine
 
-__all__ = ["Pixels", "TurboEngine", "available", "lanczos", "resample", "resample_each",
-           "with_icc"]
+__all__ = ["Pixels", "TurboEngine", "available", "compiled_each", "lanczos", "opencv_each",
+           "resample", "resample_each", "with_icc"]
 
-FAST_UPSAMPLE = 1.25  # the least shrink after the decode that makes fancy chroma upsampling moot
+FAST_DECODE = 1.25  # the least shrink after the decode that makes its fast mode moot (_turbo)
 
 _ENCODED = ("RGB", "L")  # the modes libjpeg-turbo encodes here (jpeg.SPACES names them)
 # numpy view that shows stored pixels upright, per EXIF orientation (see engine._ORIENT).
@@ -68,17 +68,28 @@ class Pixels:
 
 @functools.cache
 def available() -> bool:
-    """OpenCV and simplejpeg (libjpeg-turbo) both load."""
+    """simplejpeg (libjpeg-turbo) loads, and a resampler: the compiled one, else OpenCV (only
+    then imported: 40 ms of every process's start)."""
     try:
-        import cv2
         import simplejpeg  # type: ignore[import-untyped]  # noqa: F401
     except (ImportError, OSError):
         return False
-    cv2.setNumThreads(1)  # one image at a time per process: no thread pool to feed or fork
-    return True
+    return polyphase.available() or _opencv() is not None
 
 
-HALVING_GAP = 2  # halve while the shrink left is at least twice this
+@functools.cache
+def _opencv() -> Any:
+    """OpenCV, set to one thread (one image at a time per process: no pool to feed or fork),
+    or None where it does not load."""
+    try:
+        import cv2
+    except (ImportError, OSError):
+        return None
+    cv2.setNumThreads(1)
+    return cv2
+
+
+HALVING_GAP = 2  # OpenCV's path halves while the shrink left is at least twice this
 
 
 def resample(a: npt.NDArray[Any], size: tuple[int, int]) -> npt.NDArray[Any]:
@@ -91,7 +102,32 @@ def resample_each(a: npt.NDArray[Any],
                   sizes: Sequence[tuple[int, int]]) -> list[npt.NDArray[Any]]:
     """``a`` (height, width, bands) resized to each of ``sizes`` (width, height; largest
     first), each as sharp as a Lanczos-3 resize of ``a`` itself and mapped exactly as a
-    full-frame resize maps it (a sub-pixel shift costs more SSIM than any filter choice).
+    full-frame resize maps it (a sub-pixel shift costs more SSIM than any filter choice):
+    ``compiled_each`` where the compiled resampler was built, else ``opencv_each``.
+    ``tests/test_thumbnails_quality.py`` holds every output of real photos and of zone plates,
+    line patterns and checkerboards to Pillow's full Lanczos, on both."""
+    each = compiled_each if polyphase.available() else opencv_each
+    return each(a, sizes)
+
+
+def compiled_each(a: npt.NDArray[Any],
+                  sizes: Sequence[tuple[int, int]]) -> list[npt.NDArray[Any]]:
+    """Each size a Lanczos-3 resize of the one before it (``polyphase``: Pillow's kernel and
+    geometry, only the output pixels computed), as ``PillowEngine.resize_each`` chains them:
+    a Lanczos output leaves nothing above its Nyquist frequency for the next shrink to fold
+    back."""
+    outs: list[npt.NDArray[Any]] = []
+    for size in sizes:
+        if a.shape[:2] != (size[1], size[0]):
+            a = polyphase.resample(a, size)
+        outs.append(a)
+    return outs
+
+
+def opencv_each(a: npt.NDArray[Any],
+                sizes: Sequence[tuple[int, int]]) -> list[npt.NDArray[Any]]:
+    """``resample_each`` by OpenCV alone, where the compiled resampler was not built (as sharp,
+    slower: it filters every input pixel, then interpolates).
 
     While the shrink left is 4 or more, the pixels are halved: a 3x3 binomial blur, then
     OpenCV's SIMD 2x2 interpolation, together a [1 3 3 1] low-pass (a 2x2 box alone lets a
@@ -100,10 +136,8 @@ def resample_each(a: npt.NDArray[Any],
     stretched to it (``lanczos``), and bicubic interpolation samples the band-limited result;
     the next size starts from that low-passed image, not from the interpolated output (whose
     interpolation error a further shrink would fold into its coarse detail).
-    ``tests/test_thumbnails_quality.py`` holds every output of real photos and of zone plates,
-    line patterns and checkerboards to Pillow's full Lanczos.
     """
-    import cv2
+    cv2 = _opencv()
 
     outs: list[npt.NDArray[Any]] = []
     lowpassed = False
@@ -182,8 +216,13 @@ class TurboEngine:
 
     name = "turbo"
 
-    def __init__(self) -> None:
+    def __init__(self, compiled: bool | None = None) -> None:
+        """``compiled``: resample with ``polyphase`` (True) or OpenCV (False); by default the
+        compiled one where it was built."""
         self.pillow = PillowEngine()
+        if compiled is None:
+            compiled = polyphase.available()
+        self.resample_each = compiled_each if compiled else opencv_each
 
     def open(self, source: Source, data: bytes | None = None, *,
              max_pixels: int | None = None) -> Header:
@@ -211,10 +250,10 @@ class TurboEngine:
     def _turbo(self, header: Header, at_least: tuple[int, int]) -> Pixels | None:
         """libjpeg-turbo's decode of the bytes up to the end of the image (``jpeg.decode``: a
         damaged file as far as its data goes, noted), or None for one it cannot decode at all
-        (Pillow then decodes what is there and says so). Chroma is upsampled by repeating its
-        pixels where the picture is then shrunk by ``FAST_UPSAMPLE`` or more: the shrink
-        averages them anyway (on the real samples every channel's SSIM is unchanged) and the
-        decode is 8 % faster."""
+        (Pillow then decodes what is there and says so). Where the picture is then shrunk by
+        ``FAST_DECODE`` or more, chroma is upsampled by repeating its pixels and the IDCT is
+        libjpeg-turbo's fast integer one: the shrink averages both away (on the real samples
+        each channel's SSIM moves by 0.001 at most) and the decode is 13-17 % faster."""
         assert header.jpeg is not None
         k = geometry.dct_scale(header.size, at_least)
         w, h = -(-header.size[0] // k), -(-header.size[1] // k)
@@ -223,7 +262,7 @@ class TurboEngine:
             fp.seek(0)
             arr, note = jpeg.decode(
                 fp.read(header.jpeg.end), header.handle.mode, (w, h),
-                fast_upsample=min(w / at_least[0], h / at_least[1]) >= FAST_UPSAMPLE)
+                fast=min(w / at_least[0], h / at_least[1]) >= FAST_DECODE)
         except ValueError:
             return None
         except OSError as exc:
@@ -246,12 +285,12 @@ class TurboEngine:
             return [image for _ in sizes]
         if image.mode not in ("LA", "RGBA"):
             return [Pixels(a, image.mode)
-                    for a in resample_each(np.ascontiguousarray(image.array), sizes)]
+                    for a in self.resample_each(np.ascontiguousarray(image.array), sizes)]
         # Premultiplied, as Pillow resizes RGBA (its 8-bit RGBa): no colour bleeds from
         # transparent pixels. One 8-bit copy made a band of rows at a time: a 200 MP PNG costs
         # its own size again, not four times it in floats.
         return [Pixels.of(Image.fromarray(small, image.mode[:-1] + "a").convert(image.mode))
-                for small in resample_each(_premultiplied(image.array, image.mode), sizes)]
+                for small in self.resample_each(_premultiplied(image.array, image.mode), sizes)]
 
     def to_space(self, image: Pixels, icc: bytes | None,
                  space: colour.Space) -> Pixels:
