@@ -96,6 +96,7 @@ def _warm_steps(sender: Any = None, **_: object) -> None:
     except RuntimeError:  # a Celery app not made here: not ours to load for
         return
     queues = app.amqp.queues  # type: ignore[union-attr]
+    allocator.one_blas_thread()  # before the steps load numpy
     pipeline.warm(set(queues.consume_from or queues))
 
 
