@@ -300,12 +300,12 @@ def atomic_output(target: str | Path, *, guarded: bool = True,
 
 def atomic_write(path: str | Path, data: bytes, *, guarded: bool = True,
                  modes: Modes = DEFAULT_MODES) -> Path:
-    """Write ``data`` to ``path`` all at once: readers see the old file or the new, never half."""
+    """Write ``data`` to ``path`` all at once: readers see the old file or the new, never half.
+    (``atomic_output`` fsyncs the temp before the rename: an fsync is the file's, whichever
+    descriptor wrote it.)"""
     with atomic_output(path, guarded=guarded, modes=modes) as tmp, \
             os.fdopen(open_own(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
     return Path(path)
 
 
