@@ -9,8 +9,9 @@ holds two or more neighbouring pixels, all their bands, so that one multiply-add
 taps, and each vector of weights is loaded once for the ROWS rows), then rounded to uint8
 (``narrow``). uint8 input rows are read as they are by an AVX2 loop on CPUs with AVX2 and FMA
 (``vertical_u8_avx2``: each byte made a float as it is loaded, so the rows stay small in the
-cache); elsewhere each is converted to float once (``widen``) and kept in a ring while output
-rows need it. The GIL is released while it runs.
+cache; two output rows at a time, each pair over the rows under its own windows only);
+elsewhere each is converted to float once (``widen``) and kept in a ring while output rows
+need it. The GIL is released while it runs.
 
 The vectors are GCC's generic vector types (SSE2 or NEON wherever it compiles); on x86-64 Linux
 with GCC the loops are also built for AVX2 and FMA (x86-64-v3), picked by the loader on CPUs
@@ -100,52 +101,56 @@ static int use_avx2 = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define HAVE_U8_AVX2 1
-/* ``vertical`` straight from uint8 rows, for CPUs with AVX2 and FMA: each byte converted to
-   float as it is loaded (no float copy of the rows to keep: their bytes stay in the cache). */
-__attribute__((target("avx2,fma"))) static void
-vertical_u8_avx2(const uint8_t *const *rows, Py_ssize_t n, int taps, const float *w,
-                 float *const *out)
+/* Eight uint8 pixels at p as floats. */
+__attribute__((target("avx2,fma"))) static inline __m256
+u8x8(const uint8_t *p)
 {
-    const float *w0 = w, *w1 = w + taps, *w2 = w + 2 * taps, *w3 = w + 3 * taps;
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+}
+
+/* ``vertical`` for two output rows (weights w0 and w1 over the same ``taps`` rows) straight
+   from uint8 rows, for CPUs with AVX2 and FMA: each byte made a float as it is loaded (no float
+   copy of the rows to keep: their bytes stay in the cache). */
+__attribute__((target("avx2,fma"))) static void
+vertical_u8_avx2(const uint8_t *const *rows, Py_ssize_t n, int taps, const float *w0,
+                 const float *w1, float *out0, float *out1)
+{
     Py_ssize_t x = 0;
-    for (; x + 2 * LANES <= n; x += 2 * LANES) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0,
-               d0 = a0, d1 = a0;
+    for (; x + 4 * LANES <= n; x += 4 * LANES) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0,
+               b3 = a0;
         for (int k = 0; k < taps; k++) {
             const uint8_t *p = rows[k] + x;
-            const __m256 p0 = _mm256_cvtepi32_ps(
-                _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));
-            const __m256 p1 = _mm256_cvtepi32_ps(
-                _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p + LANES))));
-            __m256 v = _mm256_broadcast_ss(w0 + k);
-            a0 = _mm256_fmadd_ps(v, p0, a0);
-            a1 = _mm256_fmadd_ps(v, p1, a1);
-            v = _mm256_broadcast_ss(w1 + k);
+            const __m256 p0 = u8x8(p), p1 = u8x8(p + LANES), p2 = u8x8(p + 2 * LANES),
+                         p3 = u8x8(p + 3 * LANES);
+            const __m256 u = _mm256_broadcast_ss(w0 + k), v = _mm256_broadcast_ss(w1 + k);
+            a0 = _mm256_fmadd_ps(u, p0, a0);
+            a1 = _mm256_fmadd_ps(u, p1, a1);
+            a2 = _mm256_fmadd_ps(u, p2, a2);
+            a3 = _mm256_fmadd_ps(u, p3, a3);
             b0 = _mm256_fmadd_ps(v, p0, b0);
             b1 = _mm256_fmadd_ps(v, p1, b1);
-            v = _mm256_broadcast_ss(w2 + k);
-            c0 = _mm256_fmadd_ps(v, p0, c0);
-            c1 = _mm256_fmadd_ps(v, p1, c1);
-            v = _mm256_broadcast_ss(w3 + k);
-            d0 = _mm256_fmadd_ps(v, p0, d0);
-            d1 = _mm256_fmadd_ps(v, p1, d1);
+            b2 = _mm256_fmadd_ps(v, p2, b2);
+            b3 = _mm256_fmadd_ps(v, p3, b3);
         }
-        _mm256_storeu_ps(out[0] + x, a0);
-        _mm256_storeu_ps(out[0] + x + LANES, a1);
-        _mm256_storeu_ps(out[1] + x, b0);
-        _mm256_storeu_ps(out[1] + x + LANES, b1);
-        _mm256_storeu_ps(out[2] + x, c0);
-        _mm256_storeu_ps(out[2] + x + LANES, c1);
-        _mm256_storeu_ps(out[3] + x, d0);
-        _mm256_storeu_ps(out[3] + x + LANES, d1);
+        _mm256_storeu_ps(out0 + x, a0);
+        _mm256_storeu_ps(out0 + x + LANES, a1);
+        _mm256_storeu_ps(out0 + x + 2 * LANES, a2);
+        _mm256_storeu_ps(out0 + x + 3 * LANES, a3);
+        _mm256_storeu_ps(out1 + x, b0);
+        _mm256_storeu_ps(out1 + x + LANES, b1);
+        _mm256_storeu_ps(out1 + x + 2 * LANES, b2);
+        _mm256_storeu_ps(out1 + x + 3 * LANES, b3);
     }
-    for (; x < n; x++)
-        for (int r = 0; r < ROWS; r++) {
-            float a = 0;
-            for (int k = 0; k < taps; k++)
-                a += w[r * taps + k] * rows[k][x];
-            out[r][x] = a;
+    for (; x < n; x++) {
+        float a = 0, b = 0;
+        for (int k = 0; k < taps; k++) {
+            a += w0[k] * rows[k][x];
+            b += w1[k] * rows[k][x];
         }
+        out0[x] = a;
+        out1[x] = b;
+    }
 }
 #endif
 
@@ -195,26 +200,45 @@ horizontal_of(const float *const *in, const int bands, Py_ssize_t n, const int32
               int groups, const float *w, float *const *out)
 {
     const int step = LANES / bands * bands;
+    const float *in0 = in[0], *in1 = in[1], *in2 = in[2], *in3 = in[3];
+    float *out0 = out[0], *out1 = out[1], *out2 = out[2], *out3 = out[3];
     for (Py_ssize_t x = 0; x < n; x++) {
         const Py_ssize_t at = (Py_ssize_t)start[x] * bands;
-        v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-        const float *p0 = in[0] + at, *p1 = in[1] + at, *p2 = in[2] + at, *p3 = in[3] + at;
-        for (int g = 0; g < groups; g++, w += LANES) {
-            const v8f wg = load8(w);
-            const Py_ssize_t o = g * step;
-            a0 += wg * load8(p0 + o);
-            a1 += wg * load8(p1 + o);
-            a2 += wg * load8(p2 + o);
-            a3 += wg * load8(p3 + o);
+        const float *p0 = in0 + at, *p1 = in1 + at, *p2 = in2 + at, *p3 = in3 + at;
+        /* two groups a turn, into two sets of sums: each waits on half the multiply-adds */
+        v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+        int g = 0;
+        for (; g + 2 <= groups; g += 2, w += 2 * LANES) {
+            const v8f u = load8(w), v = load8(w + LANES);
+            a0 += u * load8(p0);
+            a1 += u * load8(p1);
+            a2 += u * load8(p2);
+            a3 += u * load8(p3);
+            b0 += v * load8(p0 + step);
+            b1 += v * load8(p1 + step);
+            b2 += v * load8(p2 + step);
+            b3 += v * load8(p3 + step);
+            p0 += 2 * step;
+            p1 += 2 * step;
+            p2 += 2 * step;
+            p3 += 2 * step;
         }
-        a0 = sum_pixels(a0, bands);
-        a1 = sum_pixels(a1, bands);
-        a2 = sum_pixels(a2, bands);
-        a3 = sum_pixels(a3, bands);
-        memcpy(out[0] + x * bands, &a0, sizeof a0);
-        memcpy(out[1] + x * bands, &a1, sizeof a1);
-        memcpy(out[2] + x * bands, &a2, sizeof a2);
-        memcpy(out[3] + x * bands, &a3, sizeof a3);
+        if (g < groups) {
+            const v8f u = load8(w);
+            a0 += u * load8(p0);
+            a1 += u * load8(p1);
+            a2 += u * load8(p2);
+            a3 += u * load8(p3);
+            w += LANES;
+        }
+        a0 = sum_pixels(a0 + b0, bands);
+        a1 = sum_pixels(a1 + b1, bands);
+        a2 = sum_pixels(a2 + b2, bands);
+        a3 = sum_pixels(a3 + b3, bands);
+        memcpy(out0 + x * bands, &a0, sizeof a0);
+        memcpy(out1 + x * bands, &a1, sizeof a1);
+        memcpy(out2 + x * bands, &a2, sizeof a2);
+        memcpy(out3 + x * bands, &a3, sizeof a3);
     }
 }
 
@@ -343,7 +367,15 @@ run(const char *src, Py_ssize_t sw, Py_ssize_t sh, char *dst, Py_ssize_t dw, Py_
         }
 #ifdef HAVE_U8_AVX2
         if (use_avx2 && !is_float)
-            vertical_u8_avx2((const uint8_t *const *)rows, n, (int)span, wy, sums);
+            /* by pairs of rows, each pair over the rows under its own two windows only */
+            for (int r = 0; r < ROWS; r += 2) {
+                const Py_ssize_t a = ystart[y0 + (r < count ? r : count - 1)] - first;
+                const Py_ssize_t b = ystart[y0 + (r + 1 < count ? r + 1 : count - 1)] + ytaps
+                                     - first;
+                vertical_u8_avx2((const uint8_t *const *)rows + a, n, (int)(b - a),
+                                 wy + r * span + a, wy + (r + 1) * span + a, sums[r],
+                                 sums[r + 1]);
+            }
         else
 #endif
             vertical((const float *const *)rows, n, (int)span, wy, sums);
