@@ -70,6 +70,12 @@ def test_the_wheel_carries_the_compiled_resampler_and_its_stub(dist: Path) -> No
         assert any(n.endswith("mediapipe/thumbnails/_polyphase.c") for n in tf.getnames())
 
 
+def test_the_install_recipe_installs_the_sdist_make_dist_builds(dist: Path) -> None:
+    """The wheel is for the building machine's Python and CPU; the server builds from the sdist."""
+    [sdist] = dist.glob("*.tar.gz")
+    assert f"pip install ./{sdist.name}" in (ROOT / "README.md").read_text()
+
+
 def test_the_wheel_ships_every_deployment_file(dist: Path) -> None:
     shipped = {n.removeprefix("mediapipe/deploy/") for n in wheel_names(dist)
                if n.startswith("mediapipe/deploy/")}
