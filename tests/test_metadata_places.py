@@ -98,15 +98,20 @@ print(round(time.perf_counter() - start, 3), places.place_at(35.6762, 139.6503).
 
 def test_the_index_is_built_once_then_loaded_from_the_users_cache(tmp_path: Path) -> None:
     """The first process builds it from the package's data and keeps it in
-    ``$XDG_CACHE_HOME/mediapipe``; the next loads that (a small ingest no longer pays 0.7 s of
-    start-up) and answers alike."""
+    ``$XDG_CACHE_HOME/mediapipe`` (one ``.npy`` file an array, mapped by the next), dropping
+    the index an earlier version kept there; the next loads that (a small ingest no longer pays
+    0.7 s of start-up) and answers alike."""
     import os
     import subprocess
     import sys
 
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    earlier = tmp_path / "mediapipe" / "places-1-3458676-1.npz"
+    earlier.parent.mkdir()
+    earlier.write_bytes(b"an earlier version's index")
     runs = [subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, text=True,
                            env=env, check=True, timeout=120).stdout.split() for _ in range(2)]
     assert [run[1:] for run in runs] == [["Tokyo", "Paris"]] * 2
-    assert len(list((tmp_path / "mediapipe").glob("places-*.npz"))) == 1
+    [cached] = (tmp_path / "mediapipe").glob("places-*")
+    assert cached.is_dir() and list(cached.glob("*.npy")) and not earlier.exists()
     assert float(runs[1][0]) < float(runs[0][0])

