@@ -3,14 +3,13 @@ weights).
 
 Each output pixel is the weighted sum of the input pixels under its kernel, and only output
 pixels are computed, ROWS output rows at a time. The ROWS rows are first weighted sums of the
-input rows under their windows (``vertical``: each input row loaded once for all of them), then
-each pixel of each row the weighted sum of the pixels under its window (``horizontal``: a vector
+input rows under their windows, two at a time (``vertical``: each input row under a pair's
+windows loaded once for both), then each pixel of each row the weighted sum of the pixels under its window (``horizontal``: a vector
 holds two or more neighbouring pixels, all their bands, so that one multiply-add takes as many
 taps, and each vector of weights is loaded once for the ROWS rows), then rounded to uint8
 (``narrow``). uint8 input rows are read as they are by an AVX2 loop on CPUs with AVX2 and FMA
 (``vertical_u8_avx2``: each byte made a float as it is loaded, so the rows stay small in the
-cache; two output rows at a time, each pair over the rows under its own windows only);
-elsewhere each is converted to float once (``widen``) and kept in a ring while output rows
+cache); elsewhere each is converted to float once (``widen``) and kept in a ring while output rows
 need it. The GIL is released while it runs.
 
 The vectors are GCC's generic vector types (SSE2 or NEON wherever it compiles); on x86-64 Linux
@@ -37,7 +36,7 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 #pragma GCC diagnostic ignored "-Wpsabi" /* vectors passed between inlined functions only */
 
 #define LANES 8 /* floats in a v8f */
-#define ROWS 4  /* output rows each pass takes together (a to d): each load serves all four */
+#define ROWS 4 /* output rows done together: ``horizontal`` loads each weight vector once for all */
 
 INLINE v8f
 load8(const float *p)
@@ -55,43 +54,48 @@ widen(const uint8_t *in, Py_ssize_t n, float *restrict out)
         out[x] = in[x];
 }
 
-/* out[r][x] = sum over k of w[r][k] * rows[k][x], for x in [0, n) and ROWS output rows
-   from the rows under all their windows (``w[r]`` zero outside its own), each row loaded once
-   for all of them. */
+/* out0[x] = sum over k of w0[k] * rows[k][x], and out1 alike from w1, for x in [0, n): two
+   output rows over the rows under both their windows (each weight zero outside its own row's
+   window), each row loaded once for both. */
 CLONES static void
-vertical(const float *const *rows, Py_ssize_t n, int taps, const float *w, float *const *out)
+vertical(const float *const *rows, Py_ssize_t n, int taps, const float *w0, const float *w1,
+         float *restrict out0, float *restrict out1)
 {
-    const float *w0 = w, *w1 = w + taps, *w2 = w + 2 * taps, *w3 = w + 3 * taps;
     Py_ssize_t x = 0;
-    for (; x + 2 * LANES <= n; x += 2 * LANES) {
-        v8f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0 = {0}, c1 = {0}, d0 = {0}, d1 = {0};
+    for (; x + 4 * LANES <= n; x += 4 * LANES) {
+        v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
         for (int k = 0; k < taps; k++) {
-            const v8f p0 = load8(rows[k] + x), p1 = load8(rows[k] + x + LANES);
-            a0 += w0[k] * p0;
-            a1 += w0[k] * p1;
-            b0 += w1[k] * p0;
-            b1 += w1[k] * p1;
-            c0 += w2[k] * p0;
-            c1 += w2[k] * p1;
-            d0 += w3[k] * p0;
-            d1 += w3[k] * p1;
+            const float *p = rows[k] + x;
+            const v8f p0 = load8(p), p1 = load8(p + LANES), p2 = load8(p + 2 * LANES),
+                      p3 = load8(p + 3 * LANES);
+            const float u = w0[k], v = w1[k];
+            a0 += u * p0;
+            a1 += u * p1;
+            a2 += u * p2;
+            a3 += u * p3;
+            b0 += v * p0;
+            b1 += v * p1;
+            b2 += v * p2;
+            b3 += v * p3;
         }
-        memcpy(out[0] + x, &a0, sizeof a0);
-        memcpy(out[0] + x + LANES, &a1, sizeof a1);
-        memcpy(out[1] + x, &b0, sizeof b0);
-        memcpy(out[1] + x + LANES, &b1, sizeof b1);
-        memcpy(out[2] + x, &c0, sizeof c0);
-        memcpy(out[2] + x + LANES, &c1, sizeof c1);
-        memcpy(out[3] + x, &d0, sizeof d0);
-        memcpy(out[3] + x + LANES, &d1, sizeof d1);
+        memcpy(out0 + x, &a0, sizeof a0);
+        memcpy(out0 + x + LANES, &a1, sizeof a1);
+        memcpy(out0 + x + 2 * LANES, &a2, sizeof a2);
+        memcpy(out0 + x + 3 * LANES, &a3, sizeof a3);
+        memcpy(out1 + x, &b0, sizeof b0);
+        memcpy(out1 + x + LANES, &b1, sizeof b1);
+        memcpy(out1 + x + 2 * LANES, &b2, sizeof b2);
+        memcpy(out1 + x + 3 * LANES, &b3, sizeof b3);
     }
-    for (; x < n; x++)
-        for (int r = 0; r < ROWS; r++) {
-            float a = 0;
-            for (int k = 0; k < taps; k++)
-                a += w[r * taps + k] * rows[k][x];
-            out[r][x] = a;
+    for (; x < n; x++) {
+        float a = 0, b = 0;
+        for (int k = 0; k < taps; k++) {
+            a += w0[k] * rows[k][x];
+            b += w1[k] * rows[k][x];
         }
+        out0[x] = a;
+        out1[x] = b;
+    }
 }
 
 /* Whether uint8 rows are read straight by ``vertical_u8_avx2`` (set at import on CPUs with AVX2
@@ -108,8 +112,7 @@ u8x8(const uint8_t *p)
     return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));
 }
 
-/* ``vertical`` for two output rows (weights w0 and w1 over the same ``taps`` rows) straight
-   from uint8 rows, for CPUs with AVX2 and FMA: each byte made a float as it is loaded (no float
+/* ``vertical`` straight from uint8 rows, for CPUs with AVX2 and FMA: each byte made a float as it is loaded (no float
    copy of the rows to keep: their bytes stay in the cache). */
 __attribute__((target("avx2,fma"))) static void
 vertical_u8_avx2(const uint8_t *const *rows, Py_ssize_t n, int taps, const float *w0,
@@ -365,20 +368,22 @@ run(const char *src, Py_ssize_t sw, Py_ssize_t sh, char *dst, Py_ssize_t dw, Py_
             memcpy(wy + r * span + (ystart[y] - first), yweight + y * ytaps,
                    (size_t)ytaps * sizeof(float));
         }
+        /* by pairs of rows, each pair over the rows under its own two windows only */
+        for (int r = 0; r < ROWS; r += 2) {
+            const Py_ssize_t a = ystart[y0 + (r < count ? r : count - 1)] - first;
+            const Py_ssize_t b = ystart[y0 + (r + 1 < count ? r + 1 : count - 1)] + ytaps
+                                 - first;
+            const float *w0 = wy + r * span + a, *w1 = wy + (r + 1) * span + a;
 #ifdef HAVE_U8_AVX2
-        if (use_avx2 && !is_float)
-            /* by pairs of rows, each pair over the rows under its own two windows only */
-            for (int r = 0; r < ROWS; r += 2) {
-                const Py_ssize_t a = ystart[y0 + (r < count ? r : count - 1)] - first;
-                const Py_ssize_t b = ystart[y0 + (r + 1 < count ? r + 1 : count - 1)] + ytaps
-                                     - first;
-                vertical_u8_avx2((const uint8_t *const *)rows + a, n, (int)(b - a),
-                                 wy + r * span + a, wy + (r + 1) * span + a, sums[r],
-                                 sums[r + 1]);
+            if (use_avx2 && !is_float) {
+                vertical_u8_avx2((const uint8_t *const *)rows + a, n, (int)(b - a), w0, w1,
+                                 sums[r], sums[r + 1]);
+                continue;
             }
-        else
 #endif
-            vertical((const float *const *)rows, n, (int)span, wy, sums);
+            vertical((const float *const *)rows + a, n, (int)(b - a), w0, w1, sums[r],
+                     sums[r + 1]);
+        }
         horizontal((const float *const *)sums, bands, dw, xstart, groups, xw, line);
         for (int r = 0; r < count; r++) {
             char *to = dst + (y0 + r) * m * item;
