@@ -5,7 +5,7 @@ Lanczos-3 stretched by the shrink and cut at the image's edges, each output's ta
 one) and ``resample``, which hands them with the pixels to ``_polyphase`` (C: rows first, then
 along each row, uint8 or float32, 1 to 4 bands). ``available`` says whether the C part was
 built (it is optional in ``setup.py``: a machine without a compiler gets ``turbo``'s OpenCV
-path instead). Does not own when to use it (``turbo.resample_each``).
+path instead). Does not own when to use it (``turbo.TurboEngine``).
 
 Entry points: ``available``, ``loops``, ``resample``, ``weights``.
 """

@@ -1,12 +1,15 @@
-"""The fast image engine: libjpeg-turbo decodes and encodes JPEG, OpenCV resamples.
+"""The fast image engine: libjpeg-turbo decodes and encodes JPEG, a compiled Lanczos resamples.
 
 Owns: ``TurboEngine``, the engine chosen by measurement (``bench/bench_thumbnails.py``): JPEG
 pixels decoded by libjpeg-turbo through simplejpeg, shrunk in the DCT by a power of two where
 that still covers the size asked (the scaled 8x8 IDCTs at other M/8 run slower than a full
 decode); HEIC's pixels taken from libheif's buffer as they are; every other format decoded as
-``PillowEngine`` decodes it; resampling (``resample_each``) by Lanczos-3 with the exact geometry
-of a full-frame resize, compiled (``polyphase``), or by OpenCV where that was not built
-(binomial halvings, a Lanczos-3 low-pass and bicubic interpolation); alpha premultiplied, as
+``PillowEngine`` decodes it; resampling by Lanczos-3 with the exact geometry of a full-frame
+resize, each output as sharp as a Lanczos-3 resize of the decoded pixels themselves (a
+sub-pixel shift costs more SSIM than any filter choice): compiled (``compiled_each``, by
+``polyphase``), or by OpenCV where that was not built (``opencv_each``: binomial halvings, a
+Lanczos-3 low-pass and bicubic interpolation; ``tests/test_thumbnails_quality.py`` holds both
+to Pillow's full Lanczos); alpha premultiplied, as
 Pillow does; RGB and grey JPEGs encoded by libjpeg-turbo straight from the
 array (``with_icc`` embeds the profile), WebP and the rest by Pillow's encoders. Pixels travel
 as a ``Pixels`` value (a numpy array and its mode). Colour conversion and the rare modes (CMYK,
@@ -14,8 +17,8 @@ an ICC transform) go through Pillow at preview size. Does not own: sizes, limits
 the steps (``make``); headers and damaged files (``PillowEngine``: a JPEG that libjpeg-turbo
 refuses as damaged is decoded by Pillow as far as its data goes).
 
-Entry points: ``TurboEngine``, ``Pixels``, ``available``, ``resample``, ``resample_each``
-(``compiled_each``, ``opencv_each``), ``lanczos``, ``with_icc``.
+Entry points: ``TurboEngine``, ``Pixels``, ``available``, ``compiled_each``, ``opencv_each``,
+``lanczos``, ``with_icc``.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from mediapipe.thumbnails import cms, geometry, jpeg, polyphase
 from mediapipe.thumbnails.engine import DECODE_ERRORS, Header, PillowEngine
 
 __all__ = ["Pixels", "TurboEngine", "available", "compiled_each", "lanczos", "opencv_each",
-           "resample", "resample_each", "with_icc"]
+           "with_icc"]
 
 FAST_DECODE = 1.25  # the least shrink after the decode that makes its fast mode moot (_turbo)
 
@@ -92,24 +95,6 @@ def _opencv() -> Any:
 HALVING_GAP = 2  # OpenCV's path halves while the shrink left is at least twice this
 
 
-def resample(a: npt.NDArray[Any], size: tuple[int, int]) -> npt.NDArray[Any]:
-    """``a`` (height, width, bands) resized to ``size`` (width, height): ``resample_each``
-    for one size."""
-    return resample_each(a, [size])[0]
-
-
-def resample_each(a: npt.NDArray[Any],
-                  sizes: Sequence[tuple[int, int]]) -> list[npt.NDArray[Any]]:
-    """``a`` (height, width, bands) resized to each of ``sizes`` (width, height; largest
-    first), each as sharp as a Lanczos-3 resize of ``a`` itself and mapped exactly as a
-    full-frame resize maps it (a sub-pixel shift costs more SSIM than any filter choice):
-    ``compiled_each`` where the compiled resampler was built, else ``opencv_each``.
-    ``tests/test_thumbnails_quality.py`` holds every output of real photos and of zone plates,
-    line patterns and checkerboards to Pillow's full Lanczos, on both."""
-    each = compiled_each if polyphase.available() else opencv_each
-    return each(a, sizes)
-
-
 def compiled_each(a: npt.NDArray[Any],
                   sizes: Sequence[tuple[int, int]]) -> list[npt.NDArray[Any]]:
     """Each size a Lanczos-3 resize of the one before it (``polyphase``: Pillow's kernel and
@@ -126,7 +111,7 @@ def compiled_each(a: npt.NDArray[Any],
 
 def opencv_each(a: npt.NDArray[Any],
                 sizes: Sequence[tuple[int, int]]) -> list[npt.NDArray[Any]]:
-    """``resample_each`` by OpenCV alone, where the compiled resampler was not built (as sharp,
+    """``compiled_each`` by OpenCV alone, where the compiled resampler was not built (as sharp,
     slower: it filters every input pixel, then interpolates).
 
     While the shrink left is 4 or more, the pixels are halved: a 3x3 binomial blur, then
