@@ -114,4 +114,11 @@ def test_the_index_is_built_once_then_loaded_from_the_users_cache(tmp_path: Path
     assert [run[1:] for run in runs] == [["Tokyo", "Paris"]] * 2
     [cached] = (tmp_path / "mediapipe").glob("places-*")
     assert cached.is_dir() and list(cached.glob("*.npy")) and not earlier.exists()
+    # A cache cut short (a full disk, a crash) is built again and replaced, not kept failing.
+    whole = (cached / "_xyz.npy").read_bytes()
+    (cached / "_xyz.npy").write_bytes(whole[:100])
+    rebuilt = subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, text=True,
+                             env=env, check=True, timeout=120).stdout.split()
+    assert rebuilt[1:] == ["Tokyo", "Paris"]
+    assert (cached / "_xyz.npy").read_bytes() == whole
     assert float(runs[1][0]) < float(runs[0][0])

@@ -143,7 +143,10 @@ class _Index:
         try:
             for name, array in arrays.items():
                 np.save(tmp / f"{name}.npy", array)
-            os.rename(tmp, path)  # another process's, there first, is as good
+            # One that could not be loaded goes (a process mapping it keeps its files); a
+            # rename that still fails found another process's, made meanwhile: as good.
+            shutil.rmtree(path, ignore_errors=True)
+            os.rename(tmp, path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
