@@ -9,7 +9,6 @@ a level or two where the kernel overshoots.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import numpy as np
@@ -20,9 +19,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from mediapipe.thumbnails import polyphase
+from tests.support.compiled import needs_compiled
 
-pytestmark = pytest.mark.skipif(not polyphase.available(),
-                                reason="the compiled resampler was not built here")
+pytestmark = needs_compiled
 
 sides = st.integers(min_value=1, max_value=90)
 
@@ -46,13 +45,6 @@ def pillow_float(a: npt.NDArray[np.float32], size: tuple[int, int]) -> npt.NDArr
                         .resize(size, Image.Resampling.LANCZOS))
              for c in range(a.shape[2])]
     return np.stack(bands, axis=2)
-
-
-def test_it_is_built_wherever_a_c_compiler_is() -> None:
-    """``make install`` brings a compiler; only then is the OpenCV fallback acceptable."""
-    if shutil.which("cc") is None:
-        pytest.skip("no C compiler on this machine")
-    assert polyphase.available()
 
 
 @settings(max_examples=60, deadline=None)

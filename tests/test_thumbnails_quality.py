@@ -28,10 +28,10 @@ from fixtures.thumbnails import checkerboard, line_pattern, zone_plate
 from mediapipe import formats
 from mediapipe.config import Config
 from mediapipe.metadata.model import MediaInfo
-from mediapipe.thumbnails import polyphase
 from mediapipe.thumbnails.engine import PillowEngine
 from mediapipe.thumbnails.make import default_engine, make_thumbnails
 from mediapipe.thumbnails.turbo import TurboEngine, available
+from tests.support.compiled import needs_compiled
 
 PHOTOS = ["photos/flickr-2569067123.jpg", "photos/ultrahdr-gain-map-3840x2160.jpg",
           "camera/iphone_hdr_YES.jpg", "camera/jolla.jpg", "orientation/portrait_6.jpg"]
@@ -60,8 +60,7 @@ def compiled_engine() -> TurboEngine:
 
 # The fast engine with each of its resamplers: compiled (where it was built) and OpenCV's.
 TURBO = [
-    pytest.param(compiled_engine, id="compiled", marks=pytest.mark.skipif(
-        not polyphase.available(), reason="the compiled resampler was not built here")),
+    pytest.param(compiled_engine, id="compiled", marks=needs_compiled),
     pytest.param(opencv_engine, id="opencv"),
 ]
 

@@ -20,7 +20,6 @@ import pytest
 import simplejpeg  # type: ignore[import-untyped]
 from PIL import Image
 
-from mediapipe.thumbnails import polyphase
 from mediapipe.thumbnails.engine import PillowEngine
 from mediapipe.thumbnails.geometry import dct_scale
 from mediapipe.thumbnails.turbo import (
@@ -31,11 +30,11 @@ from mediapipe.thumbnails.turbo import (
     opencv_each,
     with_icc,
 )
+from tests.support.compiled import needs_compiled
 
 # Both resamplers: the compiled one (where it was built) and OpenCV's (everywhere).
 RESAMPLERS = [
-    pytest.param(compiled_each, id="compiled", marks=pytest.mark.skipif(
-        not polyphase.available(), reason="the compiled resampler was not built here")),
+    pytest.param(compiled_each, id="compiled", marks=needs_compiled),
     pytest.param(opencv_each, id="opencv"),
 ]
 
@@ -108,8 +107,7 @@ def test_a_pattern_finer_than_the_output_comes_out_flat_not_as_moire(
 
 
 @pytest.mark.parametrize("compiled", [
-    pytest.param(True, id="compiled", marks=pytest.mark.skipif(
-        not polyphase.available(), reason="the compiled resampler was not built here")),
+    pytest.param(True, id="compiled", marks=needs_compiled),
     pytest.param(False, id="opencv")])
 @pytest.mark.parametrize(("mode", "hidden", "shown"), [
     ("RGBA", (0, 255, 0), (255, 0, 0)), ("LA", (255,), (0,))])
