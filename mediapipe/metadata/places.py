@@ -38,10 +38,11 @@ import gzip
 import importlib.util
 import json
 import math
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from mediapipe.metadata import mapped
 
 __all__ = ["Place", "load", "place_at"]
 
@@ -124,11 +125,8 @@ class _Index:
     _ARRAYS = ("_xyz", "_state", "_land", "_extent", "_reach", "_order")
     _TEXTS = ("_names", "_states", "_lands")
 
-    def save(self, path: Path) -> None:
-        """The index as one ``.npy`` file an array in the folder ``path`` (made under a temp
-        name, then renamed: a reader sees all of it or none)."""
-        import shutil
-
+    def arrays(self) -> dict[str, Any]:
+        """The index as named arrays (``mapped`` keeps them)."""
         import numpy as np
 
         keys = np.array(sorted(self._cells), dtype=np.int64)
@@ -137,35 +135,18 @@ class _Index:
                   **{name: getattr(self, name) for name in self._ARRAYS}}
         for name in self._TEXTS:
             arrays.update(getattr(self, name).arrays(name))
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        try:
-            for name, array in arrays.items():
-                np.save(tmp / f"{name}.npy", array)
-            # One that could not be loaded goes (a process mapping it keeps its files); a
-            # rename that still fails found another process's, made meanwhile: as good.
-            shutil.rmtree(path, ignore_errors=True)
-            os.rename(tmp, path)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        return arrays
 
     @classmethod
-    def load(cls, path: Path) -> _Index:
-        """The saved index, its arrays mapped from the files (read as they are used, and
-        shared by every process on the machine): 20 ms where reading them was 45."""
-        import numpy as np
-
-        def array(name: str) -> Any:
-            return np.load(path / f"{name}.npy", mmap_mode="r")
-
+    def of(cls, arrays: Mapping[str, Any]) -> _Index:
+        """The index of ``arrays`` (mapped from their files: 20 ms where reading them was 45)."""
         index = cls.__new__(cls)
         for name in cls._ARRAYS:
-            setattr(index, name, array(name))
+            setattr(index, name, arrays[name])
         for name in cls._TEXTS:
-            setattr(index, name, _Packed.of(array, name))
+            setattr(index, name, _Packed.of(arrays.__getitem__, name))
         index._cells = {int(k): (int(a), int(b)) for k, (a, b) in
-                        zip(array("cell_keys").tolist(), array("cell_spans").tolist(),
+                        zip(arrays["cell_keys"].tolist(), arrays["cell_spans"].tolist(),
                             strict=True)}
         return index
 
@@ -242,56 +223,26 @@ def _data_dir() -> Path:
 
 @functools.cache
 def _index() -> _Index:  # one per process
-    """The index from the cache (``_cache_path``: about 20 ms to load), else built from the
-    package's data (about 0.7 s) and cached for the next process where the cache is
-    writable."""
+    """The index kept in the user's cache folder (``mapped``: about 20 ms to load), else
+    built from the package's data (about 0.7 s) and kept there for the next process."""
     folder = _data_dir()
-    cached = _cache_path(folder)
-    if cached is not None:
-        with contextlib.suppress(OSError, ValueError, KeyError, EOFError):
-            return _Index.load(cached)
+    return mapped.cached(mapped.folder("places", folder / "geocode.gz", _CACHE_VERSION),
+                         lambda: _built(folder), _Index.of)
+
+
+def _built(folder: Path) -> dict[str, Any]:
     with gzip.open(folder / "geocode.gz") as fh:
         rows = json.loads(fh.read())
     with (folder / "countries.csv").open(encoding="utf-8", newline="") as fh:
         countries = {row[0]: row[1] for row in csv.reader(fh) if len(row) >= 2}
-    index = _Index(rows, countries)
+    arrays = _Index(rows, countries).arrays()
     del rows
     gc.collect()
     _trim_heap()
-    if cached is not None:
-        with contextlib.suppress(OSError):
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            index.save(cached)
-            _drop_other_caches(cached)
-    return index
-
-
-def _drop_other_caches(kept: Path) -> None:
-    """The indexes cached by other versions or of other data, removed (12 MB each)."""
-    import shutil
-
-    for other in kept.parent.glob("places-*"):
-        if other != kept:
-            if other.is_dir():
-                shutil.rmtree(other, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    other.unlink()
+    return arrays
 
 
 _CACHE_VERSION = 2  # bump when the index's arrays, their files or the rule change
-
-
-def _cache_path(folder: Path) -> Path | None:
-    """Where the built index is kept: the user's cache folder (``$XDG_CACHE_HOME``, else
-    ``~/.cache``), named by the data it was built from; None without a home to keep it in."""
-    try:
-        data = (folder / "geocode.gz").stat()
-        home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    except (OSError, RuntimeError):
-        return None
-    key = f"{_CACHE_VERSION}-{data.st_size}-{data.st_mtime_ns}"
-    return Path(home) / "mediapipe" / f"places-{key}"
 
 
 def _trim_heap() -> None:
