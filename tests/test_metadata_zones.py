@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixtures import images
 from mediapipe.metadata.read import read_metadata
@@ -123,3 +125,95 @@ def test_real_phone_photos_without_an_offset_take_the_zone_of_their_position(
         samples: Path, name: str, zone: str, offset: str) -> None:
     info = read_metadata(samples / "images" / name, sidecar=False)
     assert (info.time_zone, info.offset) == (zone, offset)
+
+
+# tzfpy's pre-index kept as a table (``zones._tiles``): the same answers, without tzfpy's
+# index in a process that only meets positions the table covers.
+
+GENEVA, BASEL, STRASBOURG = (46.2044, 6.1432), (47.5596, 7.5886), (48.5734, 7.7521)
+HOTAN = (36.46667, 81.96667)  # where Urumqi's and Shanghai's zones overlap
+
+
+def _tzfpy_zone(lat: float, lon: float) -> str | None:
+    from tzfpy import get_tz
+
+    from mediapipe.metadata.zones import zone_info
+
+    name = get_tz(lon, lat)
+    return name if name and zone_info(name) is not None else None
+
+
+def test_the_table_answers_as_tzfpy_does_at_every_named_place() -> None:
+    """Every GeoNames place of 1,000 people or more: where the table answers, tzfpy answers
+    the same; and it answers most of them (the rest lie near a border)."""
+    import gzip
+    import json
+
+    from tzfpy import get_tz
+
+    from mediapipe.metadata import places, zones
+
+    tiles = zones._tiles()
+    assert tiles is not None
+    with gzip.open(places._data_dir() / "geocode.gz") as fh:
+        rows = json.loads(fh.read())
+    answered = 0
+    for row in rows:
+        lat, lon = float(row["latitude"]), float(row["longitude"])
+        found = tiles.zone(lat, lon)
+        if found is not None:
+            answered += 1
+            assert found == get_tz(lon, lat), (lat, lon)
+    assert answered > 0.75 * len(rows)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.floats(-90, 90), st.floats(-180, 180), st.sampled_from([None, 5, 10]))
+def test_zone_at_is_tzfpys_answer_anywhere(lat: float, lon: float, edge: int | None) -> None:
+    """Any position, and positions on tile edges (the table leaves those to tzfpy)."""
+    import math
+
+    if edge is not None:  # snapped to the west and north edges of its tile at that zoom
+        n = 1 << edge
+        lon = math.floor((lon + 180) / 360 * n) * 360 / n - 180
+        y = math.floor((1 - math.asinh(math.tan(math.radians(max(-85, min(85, lat)))))
+                        / math.pi) / 2 * n)
+        lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
+    expected = _tzfpy_zone(lat, lon) if (lat, lon) != (0, 0) else None  # Null Island: none
+    assert zone_at(lat, lon) == expected
+
+
+@pytest.mark.parametrize("position", [GENEVA, BASEL, STRASBOURG, HOTAN, (89.9, 0.0)],
+                         ids=["geneva", "basel", "strasbourg", "overlapping-zones", "pole"])
+def test_near_a_border_or_off_the_map_tzfpy_answers(position: tuple[float, float]) -> None:
+    from mediapipe.metadata import zones
+
+    tiles = zones._tiles()
+    assert tiles is not None and tiles.zone(*position) is None
+    assert zone_at(*position) == _tzfpy_zone(*position) is not None
+
+
+_ZONE = """
+import sys
+from mediapipe.metadata import zones
+zones.load()
+print(zones.zone_at(40.4168, -3.7038), zones.zone_at(35.6762, 139.6503), "tzfpy" in sys.modules)
+"""
+
+
+def test_the_table_is_built_once_then_a_process_needs_no_tzfpy_index(tmp_path: Path) -> None:
+    """The first process builds the table from tzfpy's pre-index (tzfpy's index loaded) and
+    keeps it in ``$XDG_CACHE_HOME/mediapipe``; the next maps it, and answers Madrid and Tokyo
+    without loading tzfpy at all (its index: about 90 ms of every start)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", _ZONE], capture_output=True, text=True,
+                           env=env, check=True, timeout=120).stdout.split() for _ in range(2)]
+    assert runs == [["Europe/Madrid", "Asia/Tokyo", "True"],
+                    ["Europe/Madrid", "Asia/Tokyo", "False"]]
+    [table] = (tmp_path / "mediapipe").glob("zones-*")
+    assert sorted(p.name for p in table.iterdir()) == \
+        ["keys.npy", "names.npy", "zones.npy", "zooms.npy"]
