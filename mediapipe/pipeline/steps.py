@@ -228,12 +228,6 @@ def _load_engine() -> object:
     return default_engine()
 
 
-def _load_transcoder() -> object:
-    from mediapipe.transcode import plan, run
-
-    return plan, run
-
-
 def _derived(state: AssetState, cfg: Config, kind: storage.Derived, ext: str) -> Path:
     return storage.derived_path(state.root_path, cfg.owner_id, state.asset_id, kind, ext)
 
@@ -304,7 +298,7 @@ PIPELINE = Pipeline((
     Step("thumbnails", thumbnails, queue="thumbnails", outputs=thumbnail_outputs,
          warm=_load_engine),
     Step("video", transcode, queue="video", budget=VIDEO_BUDGET, kinds=frozenset({"video"}),
-         outputs=encoded_video, declines=True, warm=_load_transcoder),
+         outputs=encoded_video, declines=True),
     Step("motion", motion.extract, queue="video", budget=VIDEO_BUDGET,
          kinds=frozenset({"image"}), when=motion.applies, when_not="not a motion photo",
          outputs=motion.outputs, declines=True),
