@@ -183,7 +183,8 @@ def _committed_done(root: Path) -> int:
         return 0
 
 
-PHOTOS = 20  # killed once a quarter is committed (the catalog commits about every second)
+PHOTOS = 60  # killed once a quarter is committed (the catalog commits about every second:
+# the run lasts a few seconds, so its first commits come while it works)
 
 
 def _until_let_go(root: Path, timeout: float = 30) -> None:
