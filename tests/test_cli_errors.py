@@ -253,3 +253,39 @@ def test_help_lists_every_exit_code_from_the_error_family(
     assert main(["--help"]) == 0
     said = " ".join(capsys.readouterr().out.split())
     assert "Exit codes: " + ", ".join(f"{c} {n}" for c, n in EXIT_CODES.items()) in said
+
+
+# How the command ends (``cli.main.exit_now``): at once, the interpreter's teardown skipped, but
+# with the exit handlers run, the output whole, and a working thread waited for.
+
+_ENDS = """
+import atexit, sys, threading, time
+from mediapipe.cli.main import exit_now
+atexit.register(lambda: print("exit handler ran"))
+print("x" * 100_000, end="")  # still in stdout's buffer
+if sys.argv[1] == "thread":
+    threading.Thread(target=lambda: (time.sleep(0.3), print("thread finished"))).start()
+exit_now(int(sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize("thread", ["none", "thread"])
+def test_the_command_ends_with_its_code_its_output_whole_and_its_exit_handlers_run(
+        thread: str) -> None:
+    ran = subprocess.run([sys.executable, "-c", _ENDS, thread, "3"], capture_output=True,
+                         text=True, timeout=60)
+    assert ran.returncode == 3
+    assert ran.stdout.startswith("x" * 100_000)
+    assert ran.stdout.endswith("exit handler ran\n")
+    assert ("thread finished" in ran.stdout) == (thread == "thread")
+
+
+def test_output_that_cannot_be_flushed_ends_the_command_with_120_as_python_does() -> None:
+    """Output still buffered when its stream is gone (a reader that stopped early): Python's
+    own exit code for that, not a success."""
+    lost = ("import os, sys\nfrom mediapipe.cli.main import exit_now\n"
+            "sys.stdout.write('buffered')\nos.close(1)\nexit_now(0)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    ran = subprocess.run([sys.executable, "-c", lost], capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert ran.returncode == 120

@@ -24,10 +24,13 @@ they share one, else 1 (``errors.combined_exit_code``).
 
 from __future__ import annotations
 
+import atexit
 import errno
 import logging
+import os
 import sqlite3
 import sys
+import threading
 
 import click
 
@@ -145,8 +148,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point: ``main()``, then the process ends at once (``exit_now``)."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> None:
+    """End the process with ``code`` as soon as nothing is left to do: the exit handlers run
+    (log handlers flushed and closed, multiprocessing's children reaped), stdout and stderr
+    are flushed (exit 120 where that fails, as Python's own exit does), and the interpreter's
+    teardown is skipped: freeing every module's objects one by one took 40-60 ms after an
+    ingest, for a process about to end. Where a thread that is not a daemon still runs,
+    Python's own exit waits for it, as always."""
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
+           if t is not threading.main_thread()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe (``| head``), a closed stream
+        code = code or 120
+    os._exit(code)
 
 
 if __name__ == "__main__":
