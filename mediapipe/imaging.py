@@ -31,9 +31,10 @@ def pillow() -> ModuleType:
 
 def load_codecs() -> None:
     """Pillow's common plugins (the ones it loads before any open, and WebP's, which our
-    thumbnails are saved with), pillow-heif and the JPEG XL plugin, imported now. The rest of
-    Pillow's 40-odd plugins load on the first file none of these opens, as Pillow does."""
-    import pillow_heif  # noqa: F401
+    thumbnails are saved with) and the JPEG XL plugin, imported now. The rest of Pillow's
+    40-odd plugins load on the first file none of these opens, as Pillow does, and
+    pillow-heif on the first HEIF or AVIF (15 ms a process that a library of JPEGs never
+    pays)."""
     import pillow_jxl  # noqa: F401
     from PIL import WebPImagePlugin  # noqa: F401
 

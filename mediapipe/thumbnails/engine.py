@@ -84,16 +84,23 @@ class ImageEngine(Protocol):
     def rgba(self, image: Any) -> npt.NDArray[np.uint8]: ...
 
 
-def _pillow_avif(source: Any) -> bool:
-    """An AVIF file and a Pillow that decodes AV1 (pillow-heif's libheif may lack dav1d)."""
-    if not features.check("avif"):
-        return False
+def _head(source: Any) -> bytes:
+    """The first 12 bytes of ``source`` (a path or the bytes of an image)."""
     if isinstance(source, io.BytesIO):
-        head = source.getvalue()[:12]
-    else:
-        with open(source, "rb") as f:
-            head = f.read(12)
-    return head[4:8] == b"ftyp" and head[8:12] in _AVIF_BRANDS
+        return source.getvalue()[:12]
+    with open(source, "rb") as f:
+        return f.read(12)
+
+
+def _heif_box(head: bytes) -> bool:
+    """A file (by its first bytes) for pillow-heif: ISO-BMFF (an ``ftyp`` box first) of a
+    brand libheif reads, unless it is an AVIF that Pillow decodes itself (pillow-heif's
+    libheif may lack dav1d)."""
+    if head[4:8] != b"ftyp" or (head[8:12] in _AVIF_BRANDS and features.check("avif")):
+        return False
+    import pillow_heif
+
+    return bool(pillow_heif.is_supported(io.BytesIO(head)))
 
 
 def _load_what_is_there(im: Image.Image, notes: list[str]) -> None:
@@ -170,20 +177,13 @@ class PillowEngine:
         """The header of ``source`` (or of ``data``, an image it carries), nothing decoded;
         ``TooLarge`` over ``max_pixels`` by the header's size, before anything else is read
         (a PNG's EXIF may follow its pixels: reading it would decode them)."""
-        import pillow_heif
-
         path = source.path
         opened: Any = io.BytesIO(data) if data is not None else source.name
         try:
             if data is None and source.stat().st_size == 0:
                 raise CorruptMedia(path, "empty file")
-            if pillow_heif.is_supported(opened) and not _pillow_avif(opened):
-                heif = pillow_heif.open_heif(opened, convert_hdr_to_8bit=True)
-                if max_pixels is not None:
-                    check_pixels(path, heif.size[0], heif.size[1], max_pixels)
-                # libheif applies irot/imir while decoding; EXIF orientation is informational.
-                return Header(path, "HEIF", heif.size, 1, heif.info.get("icc_profile") or None,
-                              heif)
+            if _heif_box(_head(opened)):
+                return self._open_heif(opened, path, max_pixels)
             im = imaging.pillow().open(opened)
         except DECODE_ERRORS as exc:  # UnidentifiedImageError is an OSError
             header = _jpeg_pillow_refused(opened, path, max_pixels)
@@ -200,6 +200,16 @@ class PillowEngine:
             jpeg.check(path, layout)
         return Header(path, im.format or "", im.size, _exif_orientation(im),
                       im.info.get("icc_profile") or None, im, jpeg=layout)
+
+    @staticmethod
+    def _open_heif(opened: Any, path: Path, max_pixels: int | None) -> Header:
+        import pillow_heif  # loaded by the first HEIF, not by a library of JPEGs
+
+        heif = pillow_heif.open_heif(opened, convert_hdr_to_8bit=True)
+        if max_pixels is not None:
+            check_pixels(path, heif.size[0], heif.size[1], max_pixels)
+        # libheif applies irot/imir while decoding; EXIF orientation is informational.
+        return Header(path, "HEIF", heif.size, 1, heif.info.get("icc_profile") or None, heif)
 
     def decode(self, header: Header, at_least: tuple[int, int]) -> Image.Image:
         """Pixels of at least ``at_least`` (stored orientation) where the format can shrink on
