@@ -194,31 +194,40 @@ def test_a_declared_output_is_one_declaration_for_missing_on_both_rules(
     assert written.is_file()
 
 
-_JPEGS_ONLY = """
+
+_EACH_LOADS_ITS_OWN = """
 import sys
 from pathlib import Path
-from fixtures import images
 from mediapipe import formats
 from mediapipe.config import Config
 from mediapipe.metadata.model import MediaInfo
 from mediapipe.pipeline.steps import PIPELINE
 from mediapipe.thumbnails.make import make_thumbnails
 
-def made(path):
-    info = MediaInfo(path=str(path), kind="image", mime_type=formats.mime_type(path),
-                     size=path.stat().st_size)
-    return make_thumbnails(path, info, Config()).preview.format
-
 PIPELINE.warm()
-print(made(images.jpeg(Path(sys.argv[1]) / "a.jpg", (640, 480))), "pillow_heif" in sys.modules)
-print(made(images.heic(Path(sys.argv[1]) / "a.heic", (640, 480))), "pillow_heif" in sys.modules)
+for name in sys.argv[1:]:
+    path = Path(name)
+    info = MediaInfo(path=name, kind="image", mime_type=formats.mime_type(path),
+                     size=path.stat().st_size)
+    made = make_thumbnails(path, info, Config()).preview.format
+    print(path.suffix, made, *[m for m in ("pillow_heif", "pillow_jxl", "rawpy")
+                               if m in sys.modules])
 """
 
 
-def test_pillow_heif_loads_with_the_first_heif_not_before_a_library_of_jpegs(
+def test_a_format_library_loads_with_the_first_file_of_its_format_not_before(
         tmp_path: Path) -> None:
-    """The warm leaves pillow-heif out (15 ms of every start), and a JPEG does not load it;
-    the first HEIC does, in the process that meets it."""
-    ran = subprocess.run([sys.executable, "-c", _JPEGS_ONLY, str(tmp_path)], capture_output=True,
-                         text=True, check=True, timeout=120)
-    assert ran.stdout.split() == ["jpeg", "False", "jpeg", "True"]
+    """The warm leaves out pillow-heif, pillow-jxl and rawpy (26 ms and more of every start),
+    and a JPEG loads none of them; the first HEIC, JPEG XL or RAW loads its own, in the
+    process that meets it."""
+    from fixtures import jxl, raw
+
+    files = [images.jpeg(tmp_path / "a.jpg", (640, 480)),
+             images.heic(tmp_path / "b.heic", (640, 480)),
+             jxl.sixteen_bit(tmp_path / "c.jxl", (96, 64)),
+             raw.dng(tmp_path / "d.dng", images.pattern(640, 480))]
+    ran = subprocess.run([sys.executable, "-c", _EACH_LOADS_ITS_OWN, *map(str, files)],
+                         capture_output=True, text=True, check=True, timeout=120)
+    assert ran.stdout.splitlines() == [
+        ".jpg jpeg", ".heic jpeg pillow_heif", ".jxl jpeg pillow_heif pillow_jxl",
+        ".dng jpeg pillow_heif pillow_jxl rawpy"]

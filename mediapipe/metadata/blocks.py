@@ -256,7 +256,7 @@ def _pillow(path: Path, fmt: str | None, name: str) -> ImageBlocks:
 
     # Only the header is read here, never the pixels (``imaging``: image.maxPixels governs).
     try:
-        with imaging.pillow().open(name) as im:
+        with imaging.open_image(name) as im:
             info = im.info
             exif = info.get("exif")
             xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")

@@ -163,11 +163,9 @@ def _jxl_pixels(src: Source, tags: Tags, said: str) -> tuple[Pixels, Tags]:
 
 def _jxl_decoded(src: Source, said: str) -> Pixels:
     """What the JPEG XL decoder (pillow-jxl) makes of a file whose header we cannot follow."""
-    import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
-
     p = src.path
     try:
-        with imaging.pillow().open(src.name) as im:
+        with imaging.open_image(src.name) as im:
             icc = im.info.get("icc_profile")
             return Pixels(im.width, im.height, False, 16 if im.mode == "I;16" else 8,
                           profile_description(icc) if icc else None)

@@ -24,7 +24,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
 from PIL import Image, ImageFile, UnidentifiedImageError, features
 from PIL.JpegImagePlugin import JpegImageFile
 
@@ -184,7 +183,7 @@ class PillowEngine:
                 raise CorruptMedia(path, "empty file")
             if _heif_box(_head(opened)):
                 return self._open_heif(opened, path, max_pixels)
-            im = imaging.pillow().open(opened)
+            im = imaging.open_image(opened)
         except DECODE_ERRORS as exc:  # UnidentifiedImageError is an OSError
             header = _jpeg_pillow_refused(opened, path, max_pixels)
             if header is not None:

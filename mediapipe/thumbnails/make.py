@@ -28,7 +28,6 @@ from mediapipe.metadata.model import MediaInfo
 from mediapipe.sources import Source, SourceLike
 from mediapipe.thumbnails import geometry, thumbhash
 from mediapipe.thumbnails.engine import Header, ImageEngine, PillowEngine
-from mediapipe.thumbnails.raw import RawEngine, open_raw
 from mediapipe.thumbnails.turbo import TurboEngine, available
 
 __all__ = ["MAX_SIDE", "Encoded", "Thumbnails", "default_engine", "make_thumbnails",
@@ -100,6 +99,8 @@ def _make(src: Source, info: MediaInfo, cfg: Config, eng: ImageEngine) -> Thumbn
     if why is not None:
         raise UnsupportedMedia(src.path, why)
     if is_raw(src.path):
+        from mediapipe.thumbnails.raw import RawEngine, open_raw  # libraw: for RAWs alone
+
         raw_eng = eng if isinstance(eng, RawEngine) else RawEngine()
         header = open_raw(src, preview_size=cfg.image.preview.size,
                           extract_embedded=cfg.image.extract_embedded, engine=raw_eng,
