@@ -105,7 +105,8 @@ def test_the_index_is_built_once_then_loaded_from_the_users_cache(tmp_path: Path
     import subprocess
     import sys
 
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    env = {k: v for k, v in os.environ.items() if k != "CACHE_DIRECTORY"}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
     earlier = tmp_path / "mediapipe" / "places-1-3458676-1.npz"
     earlier.parent.mkdir()
     earlier.write_bytes(b"an earlier version's index")

@@ -209,7 +209,8 @@ def test_the_table_is_built_once_then_a_process_needs_no_tzfpy_index(tmp_path: P
     import subprocess
     import sys
 
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    env = {k: v for k, v in os.environ.items() if k != "CACHE_DIRECTORY"}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
     runs = [subprocess.run([sys.executable, "-c", _ZONE], capture_output=True, text=True,
                            env=env, check=True, timeout=120).stdout.split() for _ in range(2)]
     assert runs == [["Europe/Madrid", "Asia/Tokyo", "True"],
@@ -217,3 +218,37 @@ def test_the_table_is_built_once_then_a_process_needs_no_tzfpy_index(tmp_path: P
     [table] = (tmp_path / "mediapipe").glob("zones-*")
     assert sorted(p.name for p in table.iterdir()) == \
         ["keys.npy", "names.npy", "zones.npy", "zooms.npy"]
+
+
+def test_a_service_keeps_the_table_in_the_cache_folder_systemd_gives_it(tmp_path: Path) -> None:
+    """A unit with ``CacheDirectory=`` (the shipped ones) is told the folder in
+    ``$CACHE_DIRECTORY``: the table goes there, whatever ``$XDG_CACHE_HOME`` says."""
+    import os
+    import subprocess
+    import sys
+
+    given, xdg = tmp_path / "var-cache-mediapipe", tmp_path / "xdg"
+    given.mkdir()
+    env = {**os.environ, "CACHE_DIRECTORY": str(given), "XDG_CACHE_HOME": str(xdg)}
+    runs = [subprocess.run([sys.executable, "-c", _ZONE], capture_output=True, text=True,
+                           env=env, check=True, timeout=120).stdout.split() for _ in range(2)]
+    assert runs[1] == ["Europe/Madrid", "Asia/Tokyo", "False"]
+    assert [p.name.split("-")[0] for p in given.iterdir()] == ["zones"]
+    assert not xdg.exists()
+
+
+def test_where_no_table_can_be_kept_tzfpy_answers_and_none_is_built(tmp_path: Path) -> None:
+    """A read-only home (a hardened service without a cache folder): building the table in
+    every process would cost a second where tzfpy's index costs 90 ms, so tzfpy answers."""
+    import os
+    import subprocess
+    import sys
+
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the cache folder would be")
+    env = {k: v for k, v in os.environ.items() if k != "CACHE_DIRECTORY"}
+    env["XDG_CACHE_HOME"] = str(not_a_folder)
+    ran = subprocess.run([sys.executable, "-c", _ZONE], capture_output=True, text=True,
+                         env=env, check=True, timeout=120).stdout.split()
+    assert ran == ["Europe/Madrid", "Asia/Tokyo", "True"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]

@@ -48,6 +48,10 @@ let
     Group = cfg.group;
     StateDirectory = "mediapipe";
     StateDirectoryMode = "0750";
+    # The place index and the zone table, built at the first start and mapped by every later
+    # process (mediapipe finds the folder in $CACHE_DIRECTORY; the user's home is /var/empty).
+    CacheDirectory = "mediapipe";
+    CacheDirectoryMode = "0750";
     ExecStartPre = initOnce;
     EnvironmentFile = optionals (cfg.secretsFile != null) [ cfg.secretsFile ];
     ReadWritePaths = [ cfg.mediaLocation ];

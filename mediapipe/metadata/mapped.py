@@ -1,15 +1,16 @@
 """Lookup tables built once per machine and mapped by every later process.
 
-Owns: where a table built from a package's data is kept (``$XDG_CACHE_HOME/mediapipe``, else
-``~/.cache/mediapipe``, a folder named by the table's kind, its version and the size and
-modification time of the data it was built from), writing it (one ``.npy`` file an array, in a
-temp folder renamed into place: a reader sees all of it or none; the tables of the same kind
-that other versions or other data left are removed) and reading it (every array mapped from its
-file: read as it is used, its pages shared by every process on the machine). A table that cannot
-be read (cut short by a full disk or a crash) is built again and replaces it. Does not own: what
-a table holds (``places``, ``zones``).
+Owns: where a table built from a package's data is kept (``$CACHE_DIRECTORY``, the folder
+systemd gives a unit with ``CacheDirectory=``; else ``$XDG_CACHE_HOME/mediapipe``, else
+``~/.cache/mediapipe``; in it, a folder named by the table's kind, its version and the size and
+modification time of the data it was built from), whether one can be kept there, writing it
+(one ``.npy`` file an array, in a temp folder renamed into place: a reader sees all of it or
+none; the tables of the same kind that other versions or other data left are removed) and
+reading it (every array mapped from its file: read as it is used, its pages shared by every
+process on the machine). A table that cannot be read (cut short by a full disk or a crash) is
+built again and replaces it. Does not own: what a table holds (``places``, ``zones``).
 
-Entry points: ``folder``, ``cached``.
+Entry points: ``folder``, ``keepable``, ``cached``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["cached", "folder"]
+__all__ = ["cached", "folder", "keepable"]
 
 T = TypeVar("T")
 _UNREADABLE = (OSError, ValueError, KeyError, EOFError)  # a file missing, short or foreign
@@ -33,10 +34,24 @@ def folder(kind: str, source: Path, version: int) -> Path | None:
     missing."""
     try:
         data = source.stat()
-        home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        systemd = os.environ.get("CACHE_DIRECTORY", "").split(":")[0]
+        home = Path(systemd) if systemd else Path(
+            os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mediapipe"
     except (OSError, RuntimeError):
         return None
-    return Path(home) / "mediapipe" / f"{kind}-{version}-{data.st_size}-{data.st_mtime_ns}"
+    return home / f"{kind}-{version}-{data.st_size}-{data.st_mtime_ns}"
+
+
+def keepable(path: Path) -> bool:
+    """Whether a table is kept at ``path`` already, or can be (its folder made where it is
+    missing, and writable: not under a read-only home, as a hardened service's may be)."""
+    if path.is_dir():
+        return True
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(path.parent, os.W_OK)
 
 
 def cached(path: Path | None, build: Callable[[], Mapping[str, Any]],

@@ -105,16 +105,17 @@ def _key(zoom: int, x: int, y: int) -> int:
 
 @functools.cache
 def _tiles() -> _Tiles | None:  # one per process
-    """The table, from the user's cache folder, else built from tzfpy's pre-index and kept
-    there; None where tzfpy cannot be found or no table can be kept (tzfpy answers all)."""
+    """The table, from the cache folder (``mapped``), else built from tzfpy's pre-index and
+    kept there; None where tzfpy cannot be found or no table can be kept (tzfpy answers
+    all)."""
     spec = importlib.util.find_spec("tzfpy")
     if spec is None or spec.origin is None:
         return None
     package = Path(spec.origin).parent
     data = next(iter(sorted(package.glob("tzfpy*.so"))), Path(spec.origin))
     path = mapped.folder("zones", data, _TILES_VERSION)
-    if path is None:
-        return None
+    if path is None or not mapped.keepable(path):  # built in every process, it would cost
+        return None  # a second where tzfpy's own index costs 90 ms
     return mapped.cached(path, _built, _Tiles)
 
 
