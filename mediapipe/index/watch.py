@@ -8,7 +8,9 @@ file being copied is processed once, when the copy has stopped, and a move, a de
 restore is handled exactly as a rescan handles it (the diff decides; files that went are
 offline, never deleted). A library that disappears (an unmounted share: its root gone or
 replaced by the empty mount point) is rescanned like any change — its sources go offline — and
-watched again when it comes back (its root's device and inode change), with a rescan. A
+watched again when it comes back (its root's device and inode change), with a rescan. Each of
+these ingests (and the first) runs once the watch is set up, so a file that arrives meanwhile
+is either in its scan or in an event. A
 scheduled full rescan (``library.scan.cronExpression``) is the safety net for missed events.
 Each ingest holds the media root shared (``lock.shared``) for its pass only: other libraries'
 watches and timers run beside it, and an exclusive run (``import``) waits for no more than a
@@ -109,7 +111,9 @@ def follow(library: str | os.PathLike[str], runner: Runner, *, stop: threading.E
             on_summary(summary)
 
     scanned = _identity(lib)  # the root the last ingest saw
-    run("the start")
+    if scanned is None:
+        run("the start")  # says the library is away, and waits for it
+    due = "the start" if scanned is not None else None  # an ingest to run once watched
     while not stop.is_set():
         identity = _identity(lib)
         if identity is None:
@@ -117,12 +121,15 @@ def follow(library: str | os.PathLike[str], runner: Runner, *, stop: threading.E
             continue
         if identity != scanned:  # unmounted, or mounted again over the root, since the last
             scanned = identity
-            run("the library root changed")
+            due = "the library root changed"
         try:
             for changes in watchfiles.watch(lib, stop_event=stop, yield_on_timeout=True,
                                             rust_timeout=TICK_MS, debounce=TICK_MS, step=50,
                                             raise_interrupt=False):
                 now = time.monotonic()
+                if due is not None:  # watched from here on: what changes while this ingest
+                    run(due)  # runs comes as events, none falls between the two
+                    due = None
                 state.touched({path for _change, path in changes}, now)
                 if _identity(lib) != identity:  # the loop above rescans, then watches anew
                     break
