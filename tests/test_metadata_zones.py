@@ -252,3 +252,23 @@ def test_where_no_table_can_be_kept_tzfpy_answers_and_none_is_built(tmp_path: Pa
                          env=env, check=True, timeout=120).stdout.split()
     assert ran == ["Europe/Madrid", "Asia/Tokyo", "True"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
+def test_a_tzfpy_that_does_not_give_its_pre_index_answers_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tzfpy 1.x (the floor) has no ``get_tz_index_geojson``: no table is built, and tzfpy
+    answers every position (``make floors`` ingests with it)."""
+    import tzfpy
+
+    from mediapipe.metadata import zones
+
+    monkeypatch.delattr(tzfpy, "get_tz_index_geojson")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("CACHE_DIRECTORY", raising=False)
+    zones._tiles.cache_clear()
+    try:
+        assert zones._tiles() is None
+        assert zone_at(*TOKYO) == "Asia/Tokyo"
+        assert not list(tmp_path.rglob("zones-*"))
+    finally:
+        zones._tiles.cache_clear()

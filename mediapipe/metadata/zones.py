@@ -106,8 +106,8 @@ def _key(zoom: int, x: int, y: int) -> int:
 @functools.cache
 def _tiles() -> _Tiles | None:  # one per process
     """The table, from the cache folder (``mapped``), else built from tzfpy's pre-index and
-    kept there; None where tzfpy cannot be found or no table can be kept (tzfpy answers
-    all)."""
+    kept there; None where tzfpy cannot be found, does not give its pre-index, or no table can
+    be kept (tzfpy answers all)."""
     spec = importlib.util.find_spec("tzfpy")
     if spec is None or spec.origin is None:
         return None
@@ -116,7 +116,16 @@ def _tiles() -> _Tiles | None:  # one per process
     path = mapped.folder("zones", data, _TILES_VERSION)
     if path is None or not mapped.keepable(path):  # built in every process, it would cost
         return None  # a second where tzfpy's own index costs 90 ms
+    if not path.is_dir() and not _shows_its_tiles():
+        return None
     return mapped.cached(path, _built, _Tiles)
+
+
+def _shows_its_tiles() -> bool:
+    """Whether this tzfpy gives its pre-index (2.0 and later; 1.x answers all itself)."""
+    import tzfpy
+
+    return hasattr(tzfpy, "get_tz_index_geojson")
 
 
 def _built() -> dict[str, Any]:
