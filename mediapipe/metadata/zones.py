@@ -2,8 +2,9 @@
 
 Owns: ``zone_at(lat, lon)`` — the zone a GPS position lies in, offline, as tzfpy answers it;
 most positions from tzfpy's own pre-index (the map tiles, zoom 5 to 10, that lie wholly in one
-zone: tzfpy answers from the same tiles), kept as a table in the user's cache folder
-(``mapped``: built once in about a second, then mapped in a few milliseconds), the rest (near a
+zone: tzfpy answers from the same tiles), kept as a table in a cache folder (``mapped``:
+systemd's or the user's; built once in about a second, then mapped in a few milliseconds;
+where none can be kept, tzfpy answers all), the rest (near a
 border, past the map's 85th parallels) by tzfpy itself, whose index costs about 90 ms to build
 in each process that needs it;
 ``in_zone_at`` — a UTC instant or a wall time placed in that zone (daylight saving included);
