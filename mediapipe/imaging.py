@@ -7,9 +7,9 @@ size is read from its header and checked before any decoder allocates (``errors.
 in the metadata and thumbnails stages), so Pillow's default (179 MP, below the 200 MP default
 of ``image.maxPixels``) never refuses first, and the limit is never swapped in and out around
 each image (which raced between threads and leaked into other code in the process).
-Also ``open_image``, Pillow's open with the plugin the file's first bytes call for, and
-``load_codecs()``: the codecs the stages use imported now rather than on the first image, for a
-process about to fork its pool.
+Also ``open_image``, Pillow's open with the plugin the file's first bytes (``head``) call
+for, and ``load_codecs()``: the codecs the stages use imported now rather than on the first
+image, for a process about to fork its pool.
 Does not own: the size checks themselves (the stages), decoding (``thumbnails.engine``).
 """
 
@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["load_codecs", "open_image", "pillow"]
+__all__ = ["head", "load_codecs", "open_image", "pillow"]
 
 
 @functools.cache
@@ -35,19 +35,25 @@ def pillow() -> ModuleType:
     return Image
 
 
-def open_image(fp: str | Path | IO[bytes]) -> Image.Image:
-    """Pillow's ``Image.open`` of ``fp`` (a path, or a binary file at the image's start), the
-    JPEG XL plugin loaded first where the first bytes are a JPEG XL's (a codestream, or the
-    container's ``JXL`` box: pillow-jxl's own test), so a library without one never loads it
-    (11 ms a process)."""
+def head(fp: str | Path | IO[bytes]) -> bytes:
+    """The first 12 bytes of ``fp`` (a path, or a binary file at the image's start, left
+    there): enough to tell the formats that need a library of their own."""
     if isinstance(fp, str | Path):
         with open(fp, "rb") as f:
-            head = f.read(12)
-    else:
-        at = fp.tell()
-        head = fp.read(12)
-        fp.seek(at)
-    if head[:2] == b"\xff\x0a" or head[4:7] == b"JXL":
+            return f.read(12)
+    at = fp.tell()
+    first = fp.read(12)
+    fp.seek(at)
+    return first
+
+
+def open_image(fp: str | Path | IO[bytes], first: bytes | None = None) -> Image.Image:
+    """Pillow's ``Image.open`` of ``fp`` (as ``head`` takes it; ``first``: its ``head``,
+    where the caller has read it), the JPEG XL plugin loaded first where the first bytes are a
+    JPEG XL's (a codestream, or the container's ``JXL`` box: pillow-jxl's own test), so a
+    library without one never loads it (11 ms a process)."""
+    first = head(fp) if first is None else first
+    if first[:2] == b"\xff\x0a" or first[4:7] == b"JXL":
         import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
     image: Image.Image = pillow().open(fp)
     return image

@@ -83,14 +83,6 @@ class ImageEngine(Protocol):
     def rgba(self, image: Any) -> npt.NDArray[np.uint8]: ...
 
 
-def _head(source: Any) -> bytes:
-    """The first 12 bytes of ``source`` (a path or the bytes of an image)."""
-    if isinstance(source, io.BytesIO):
-        return source.getvalue()[:12]
-    with open(source, "rb") as f:
-        return f.read(12)
-
-
 def _heif_box(head: bytes) -> bool:
     """A file (by its first bytes) for pillow-heif: ISO-BMFF (an ``ftyp`` box first) of a
     brand libheif reads, unless it is an AVIF that Pillow decodes itself (pillow-heif's
@@ -181,9 +173,10 @@ class PillowEngine:
         try:
             if data is None and source.stat().st_size == 0:
                 raise CorruptMedia(path, "empty file")
-            if _heif_box(_head(opened)):
+            first = imaging.head(opened)
+            if _heif_box(first):
                 return self._open_heif(opened, path, max_pixels)
-            im = imaging.open_image(opened)
+            im = imaging.open_image(opened, first)
         except DECODE_ERRORS as exc:  # UnidentifiedImageError is an OSError
             header = _jpeg_pillow_refused(opened, path, max_pixels)
             if header is not None:
